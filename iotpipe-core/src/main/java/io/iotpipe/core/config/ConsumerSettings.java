@@ -1,0 +1,34 @@
+package io.iotpipe.core.config;
+
+import io.iotpipe.core.retry.Backoff;
+import java.time.Duration;
+
+/**
+ * How a sink consumes its partition queues. Shared by every sink, so the indexer and the storage writer are tuned
+ * with the same keys.
+ *
+ * @param prefetch    unacked messages per partition queue (the broker stops delivering past it: the memory bound)
+ * @param batchMax    most records per batch handed to the sink
+ * @param batchBytes  most body bytes per batch
+ * @param batchWait   longest a partial batch waits before it is handed over anyway
+ * @param backoff     retry delays for transient sink failures
+ */
+public record ConsumerSettings(int prefetch, int batchMax, long batchBytes, Duration batchWait, Backoff backoff) {
+
+  static ConsumerSettings read(ConfigNode c, int defaultPrefetch, int defaultBatch) {
+    int prefetch = c.integer("prefetch", defaultPrefetch, 1, 65_535);
+    int batchMax = c.integer("batchMax", defaultBatch, 1, 100_000);
+    long batchBytes = c.bytes("batchBytes", 5L << 20);
+    Duration batchWait = c.duration("batchWait", Duration.ofMillis(200));
+    ConfigNode b = c.child("backoff");
+    Duration initial = b.duration("initial", Backoff.DEFAULT.initial());
+    Duration max = b.duration("max", Backoff.DEFAULT.max());
+    b.finish();
+    if (max.compareTo(initial) < 0 || initial.isZero()) {
+      b.error("max must be >= initial and initial > 0");
+      initial = Backoff.DEFAULT.initial();
+      max = Backoff.DEFAULT.max();
+    }
+    return new ConsumerSettings(prefetch, batchMax, batchBytes, batchWait, new Backoff(initial, max));
+  }
+}

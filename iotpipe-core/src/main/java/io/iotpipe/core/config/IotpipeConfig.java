@@ -1,0 +1,138 @@
+package io.iotpipe.core.config;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.iotpipe.core.envelope.ContractLimits;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * The whole configuration of a pipeline, read from one YAML file ({@code iotpipe.yaml}).
+ *
+ * <p>{@link #load} validates everything and throws one {@link ConfigException} listing every problem with its key
+ * path, including cross-references (a topology naming a broker that is not defined).
+ */
+public record IotpipeConfig(Map<String, BrokerConfig> brokers, TopologyConfig topology, ContractLimits contract,
+                            IndexerConfig indexer, StorageConfig storage, SimulatorConfig simulator,
+                            ObservabilityConfig observability) {
+
+  public static IotpipeConfig load(Path file) {
+    return load(file, System::getenv);
+  }
+
+  public static IotpipeConfig load(Path file, Function<String, String> env) {
+    String text;
+    try {
+      text = Files.readString(file);
+    } catch (IOException e) {
+      throw new ConfigException(file.toString(), List.of(new ConfigError("(file)", "cannot read " + file.toAbsolutePath() + ": " + e)));
+    }
+    return parse(file.toString(), text, env);
+  }
+
+  public static IotpipeConfig parse(String source, String yaml, Function<String, String> env) {
+    JsonNode tree;
+    try {
+      tree = new ObjectMapper(new YAMLFactory()).readTree(yaml);
+    } catch (IOException e) {
+      throw new ConfigException(source, List.of(new ConfigError("(syntax)", e.getMessage().lines().findFirst().orElse("invalid YAML"))));
+    }
+    List<ConfigError> errors = new ArrayList<>();
+    IotpipeConfig cfg = read(ConfigNode.root(tree, errors, env));
+    if (!errors.isEmpty()) {
+      throw new ConfigException(source, errors);
+    }
+    return cfg;
+  }
+
+  static IotpipeConfig read(ConfigNode root) {
+    Map<String, BrokerConfig> brokers = new LinkedHashMap<>();
+    root.entries("brokers").forEach((name, node) -> brokers.put(name, BrokerConfig.read(name, node)));
+    if (brokers.isEmpty()) {
+      root.error("brokers", "required: at least one broker (an edge and a cloud broker)");
+    }
+    ConfigNode topoNode = root.child("topology");
+    TopologyConfig topology = TopologyConfig.read(topoNode);
+    checkRef(topoNode, "balancer", topology.balancer(), brokers);
+    checkRef(topoNode, "fanout", topology.fanout(), brokers);
+    for (int i = 0; i < topology.edges().size(); i++) {
+      checkRef(topoNode, "edges[" + i + "]", topology.edges().get(i), brokers);
+    }
+    for (int i = 0; i < topology.failover().size(); i++) {
+      checkRef(topoNode, "failover[" + i + "]", topology.failover().get(i), brokers);
+    }
+    if (topology.edges().contains(topology.balancer())) {
+      topoNode.error("edges", "the balancer broker \"" + topology.balancer() + "\" cannot also be an edge");
+    }
+    for (String e : topology.edges()) {
+      BrokerConfig b = brokers.get(e);
+      if (b != null && b.management() == null) {
+        root.error("brokers." + e + ".management", "required for an edge broker: the shovel to the cloud is declared through the management API");
+      }
+    }
+    if (topology.fanout() != null && !topology.fanout().equals(topology.balancer())) {
+      BrokerConfig b = brokers.get(topology.balancer());
+      if (b != null && b.management() == null) {
+        root.error("brokers." + topology.balancer() + ".management", "required when fanout is on another broker: partition shovels are declared through the management API");
+      }
+    }
+
+    ConfigNode contractNode = root.child("contract");
+    ContractLimits contract = new ContractLimits(
+        contractNode.integer("maxBytes", ContractLimits.DEFAULTS.maxBytes(), 128, 16 << 20),
+        contractNode.integer("maxMetrics", ContractLimits.DEFAULTS.maxMetrics(), 1, 10_000),
+        contractNode.duration("maxFutureSkew", ContractLimits.DEFAULTS.maxFutureSkew()),
+        contractNode.duration("maxAge", ContractLimits.DEFAULTS.maxAge()));
+    contractNode.finish();
+    IndexerConfig indexer = IndexerConfig.read(root.child("indexer"));
+    StorageConfig storage = StorageConfig.read(root.child("storage"));
+    String defaultEdge = topology.edges().isEmpty() ? null : topology.edges().getFirst();
+    ConfigNode simNode = root.child("simulator");
+    SimulatorConfig simulator = SimulatorConfig.read(simNode, defaultEdge);
+    if (simulator.edge() != null) {
+      checkRef(simNode, "edge", simulator.edge(), brokers);
+    }
+    ObservabilityConfig obs = ObservabilityConfig.read(root.child("observability"));
+    root.finish();
+    return new IotpipeConfig(brokers, topology, contract, indexer, storage, simulator, obs);
+  }
+
+  private static void checkRef(ConfigNode node, String key, String ref, Map<String, BrokerConfig> brokers) {
+    if (ref != null && !brokers.containsKey(ref)) {
+      node.error(key, "unknown broker \"" + ref + "\" (defined: " + String.join(", ", brokers.keySet()) + ")");
+    }
+  }
+
+  public BrokerConfig broker(String name) {
+    BrokerConfig b = brokers.get(name);
+    if (b == null) {
+      throw new IllegalArgumentException("no broker named " + name + " (defined: " + brokers.keySet() + ")");
+    }
+    return b;
+  }
+
+  /** The broker sinks consume from (where the fanout stage and its queues live). */
+  public BrokerConfig sinkBroker() {
+    return broker(topology.fanout());
+  }
+
+  /** Returns a copy with another storage directory (the demo and tests place data under their own dir). */
+  public IotpipeConfig withStorageDir(Path dir) {
+    StorageConfig s = storage;
+    return new IotpipeConfig(brokers, topology, contract, indexer,
+        new StorageConfig(dir, s.formats(), s.rollRows(), s.rollBytes(), s.rollAge(), s.metrics(), s.retention(), s.consumer()),
+        simulator, observability);
+  }
+
+  static Duration orDefault(Duration d, Duration def) {
+    return d == null ? def : d;
+  }
+}

@@ -1,0 +1,52 @@
+package io.iotpipe.core.config;
+
+/**
+ * The names of every exchange and queue, in one place, so the topology compiler, consumers, tools and tests can
+ * never disagree on them.
+ */
+public record Names(String prefix) {
+
+  /** Edge: devices publish here (topic exchange, routing key = device id; MQTT topics map onto it too). */
+  public String edgeIngress() {
+    return prefix + ".edge.ingress";
+  }
+
+  /** Edge: the bounded buffer the shovel drains. */
+  public String edgeOutbound() {
+    return prefix + ".edge.outbound";
+  }
+
+  /** Cloud: the consistent-hash exchange the shovels publish to. */
+  public String cloudIngress() {
+    return prefix + ".ingress";
+  }
+
+  /** Cloud: fanout exchange of partition {@code p}. */
+  public String partition(int p) {
+    return prefix + ".p" + p;
+  }
+
+  /** Cloud, only when the fanout stage lives on another broker: queue holding partition {@code p} until shovelled. */
+  public String partitionTransfer(int p) {
+    return prefix + ".p" + p + ".transfer";
+  }
+
+  /** Cloud: the queue of {@code sink} in partition {@code p}, e.g. {@code iotpipe.elk.p3}. */
+  public String sinkQueue(String sink, int p) {
+    return prefix + "." + sink + ".p" + p;
+  }
+
+  /** Cloud: dead-letter exchange (direct, routing key = sink name). */
+  public String deadLetterExchange() {
+    return prefix + ".dlx";
+  }
+
+  public String deadLetterQueue(String sink) {
+    return prefix + ".dlq." + sink;
+  }
+
+  /** Header carrying why a message was dead-lettered. */
+  public static final String REASON_HEADER = "x-iotpipe-reason";
+  /** Header naming the sink/queue that rejected a message. */
+  public static final String SOURCE_HEADER = "x-iotpipe-source";
+}

@@ -1,0 +1,70 @@
+package io.iotpipe.core.config;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.regex.Pattern;
+
+/**
+ * Where each stage of the pipeline lives and how big it is.
+ *
+ * @param prefix        name prefix of every exchange and queue (lets several pipelines share a vhost)
+ * @param edges         brokers the devices publish to; each gets an ingress exchange and a bounded outbound queue
+ * @param balancer      cloud broker holding the consistent-hash ingress exchange (the seed's "load balancer")
+ * @param fanout        cloud broker holding the per-partition fanout and sink queues; when it differs from
+ *                      {@code balancer}, each partition is connected to it by a shovel
+ * @param failover      further cloud brokers the edge shovels fall back to (a second region)
+ * @param partitions    number of partitions (consistent-hash buckets keyed on device id)
+ * @param sinks         the sink queues every partition fans out to
+ * @param queueType     {@code quorum} (replicated, default) or {@code classic}
+ * @param edgeMaxMessages edge buffer bound in messages (devices get back-pressure past it)
+ * @param edgeMaxBytes  edge buffer bound in bytes
+ * @param deliveryLimit quorum queues dead-letter a message redelivered this often (a consumer crash loop guard)
+ * @param shovelReconnectDelay how long a shovel waits before reconnecting
+ * @param singleActiveConsumer sink queues deliver to one consumer at a time so per-device order holds even when
+ *                      several instances consume the same partition (a standby takes over on failure)
+ */
+public record TopologyConfig(String prefix, List<String> edges, String balancer, String fanout, List<String> failover,
+                             int partitions, List<String> sinks, QueueType queueType, long edgeMaxMessages,
+                             long edgeMaxBytes, int deliveryLimit, Duration shovelReconnectDelay,
+                             boolean singleActiveConsumer) {
+
+  public enum QueueType { QUORUM, CLASSIC }
+
+  private static final Pattern NAME = Pattern.compile("[a-z][a-z0-9_-]{0,30}");
+
+  static TopologyConfig read(ConfigNode c) {
+    String prefix = c.matching("prefix", "iotpipe", Pattern.compile("[a-z][a-z0-9._-]{0,40}"), "lower-case letters, digits, . _ -");
+    List<String> edges = c.strings("edges", List.of());
+    String balancer = c.string("balancer", null);
+    if (balancer == null) {
+      c.error("balancer", "required: the name of the cloud broker under brokers:");
+    }
+    String fanout = c.string("fanout", balancer);
+    List<String> failover = c.strings("failover", List.of());
+    int partitions = c.integer("partitions", 4, 1, 1024);
+    List<String> sinks = c.strings("sinks", List.of("elk", "storage"));
+    for (int i = 0; i < sinks.size(); i++) {
+      if (!NAME.matcher(sinks.get(i)).matches()) {
+        c.error("sinks[" + i + "]", "\"" + sinks.get(i) + "\" must match " + NAME.pattern());
+      }
+    }
+    if (sinks.stream().distinct().count() != sinks.size()) {
+      c.error("sinks", "names must be unique");
+    }
+    QueueType type = c.enumValue("queueType", QueueType.class, QueueType.QUORUM);
+    ConfigNode buffer = c.child("edgeBuffer");
+    long maxMessages = buffer.longValue("maxMessages", 1_000_000, 1, Long.MAX_VALUE);
+    long maxBytes = buffer.bytes("maxBytes", 1L << 30);
+    buffer.finish();
+    int deliveryLimit = c.integer("deliveryLimit", 20, 1, 10_000);
+    Duration reconnect = c.duration("shovelReconnectDelay", Duration.ofSeconds(2));
+    boolean sac = c.bool("singleActiveConsumer", true);
+    c.finish();
+    return new TopologyConfig(prefix, edges, balancer, fanout, failover, partitions, sinks, type, maxMessages, maxBytes,
+        deliveryLimit, reconnect, sac);
+  }
+
+  public Names names() {
+    return new Names(prefix);
+  }
+}

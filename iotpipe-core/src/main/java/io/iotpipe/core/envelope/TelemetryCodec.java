@@ -1,0 +1,248 @@
+package io.iotpipe.core.envelope;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Encodes and decodes the JSON telemetry envelope.
+ *
+ * <p>{@link #decode} never throws: every problem (bad JSON, invalid UTF-8, missing or mistyped fields, absurd values)
+ * is returned as {@link Decoded.Invalid} with one message per field, because the caller is a queue consumer that
+ * must route the message to the dead-letter queue with a reason instead of crashing or looping on it.
+ *
+ * <p>Thread-safe.
+ */
+public final class TelemetryCodec {
+
+  private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._:\\-]{0,127}");
+  private static final Pattern KEYWORD = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._:\\- ]{0,63}");
+  private static final Pattern METRIC = Pattern.compile("[A-Za-z][A-Za-z0-9_]{0,63}");
+  private static final Set<String> FIELDS = Set.of("v", "deviceId", "seq", "ts", "site", "region", "status", "errorCode", "metrics");
+
+  private final ContractLimits limits;
+  private final Clock clock;
+  private final ObjectMapper mapper;
+  private final JsonFactory factory;
+
+  public TelemetryCodec() {
+    this(ContractLimits.DEFAULTS, Clock.systemUTC());
+  }
+
+  public TelemetryCodec(ContractLimits limits, Clock clock) {
+    this.limits = limits;
+    this.clock = clock;
+    // Duplicate keys are ambiguous ("which seq is right?"): reject them rather than silently keep the last one.
+    this.mapper = JsonMapper.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
+    this.factory = mapper.getFactory();
+  }
+
+  public ContractLimits limits() {
+    return limits;
+  }
+
+  /** Decodes and validates one message body. Never throws. */
+  public Decoded decode(byte[] body) {
+    if (body == null || body.length == 0) {
+      return invalid("body: empty message");
+    }
+    if (body.length > limits.maxBytes()) {
+      return invalid("body: " + body.length + " bytes exceeds the limit of " + limits.maxBytes() + " bytes");
+    }
+    JsonNode root;
+    try (JsonParser p = factory.createParser(body)) {
+      root = mapper.readTree(p);
+      if (p.nextToken() != null) {
+        return invalid("body: trailing content after the JSON object");
+      }
+    } catch (JsonProcessingException e) {
+      return invalid("body: not valid JSON (" + e.getOriginalMessage() + ")");
+    } catch (IOException | RuntimeException e) {
+      // Jackson reports invalid UTF-8 as a CharConversionException (an IOException).
+      return invalid("body: unreadable (" + e.getMessage() + ")");
+    }
+    if (root == null || !root.isObject()) {
+      return invalid("body: expected a JSON object");
+    }
+    return validate(root);
+  }
+
+  private Decoded validate(JsonNode root) {
+    List<String> errors = new ArrayList<>();
+    for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
+      String f = it.next();
+      if (!FIELDS.contains(f)) {
+        errors.add(f + ": unknown field (allowed: " + String.join(", ", FIELDS.stream().sorted().toList()) + ")");
+      }
+    }
+    JsonNode v = root.get("v");
+    if (v != null && !(v.canConvertToExactIntegral() && v.asInt() == Telemetry.VERSION)) {
+      errors.add("v: unsupported envelope version " + v + " (this reader knows " + Telemetry.VERSION + ")");
+    }
+    String deviceId = text(root, "deviceId", ID, true, errors);
+    long seq = 0;
+    JsonNode s = root.get("seq");
+    if (s == null || s.isNull()) {
+      errors.add("seq: required");
+    } else if (!s.isIntegralNumber() || !s.canConvertToLong()) {
+      errors.add("seq: must be an integer, was " + describe(s));
+    } else if (s.asLong() < 1) {
+      errors.add("seq: must be >= 1, was " + s.asLong());
+    } else {
+      seq = s.asLong();
+    }
+    Instant ts = timestamp(root.get("ts"), errors);
+    String site = text(root, "site", KEYWORD, false, errors);
+    String region = text(root, "region", KEYWORD, false, errors);
+    String status = text(root, "status", KEYWORD, false, errors);
+    String errorCode = text(root, "errorCode", KEYWORD, false, errors);
+    Map<String, Double> metrics = metrics(root.get("metrics"), errors);
+    if (!errors.isEmpty()) {
+      return new Decoded.Invalid(errors);
+    }
+    return new Decoded.Valid(new Telemetry(deviceId, seq, ts, site, region, status, errorCode, metrics));
+  }
+
+  private Instant timestamp(JsonNode t, List<String> errors) {
+    if (t == null || t.isNull()) {
+      errors.add("ts: required (ISO-8601 with offset, e.g. 2026-11-23T08:15:30.123Z)");
+      return null;
+    }
+    if (!t.isTextual()) {
+      errors.add("ts: must be an ISO-8601 string with offset, was " + describe(t));
+      return null;
+    }
+    Instant ts;
+    try {
+      ts = OffsetDateTime.parse(t.asText()).toInstant();
+    } catch (DateTimeParseException e) {
+      errors.add("ts: not an ISO-8601 date-time with offset: \"" + clip(t.asText()) + "\"");
+      return null;
+    }
+    Instant now = clock.instant();
+    if (ts.isAfter(now.plus(limits.maxFutureSkew()))) {
+      errors.add("ts: " + ts + " is more than " + limits.maxFutureSkew() + " in the future");
+      return null;
+    }
+    if (ts.isBefore(now.minus(limits.maxAge()))) {
+      errors.add("ts: " + ts + " is older than the maximum age " + limits.maxAge());
+      return null;
+    }
+    return ts;
+  }
+
+  private Map<String, Double> metrics(JsonNode m, List<String> errors) {
+    if (m == null || m.isNull()) {
+      return Map.of();
+    }
+    if (!m.isObject()) {
+      errors.add("metrics: must be an object of numbers, was " + describe(m));
+      return Map.of();
+    }
+    if (m.size() > limits.maxMetrics()) {
+      errors.add("metrics: " + m.size() + " entries exceed the limit of " + limits.maxMetrics());
+      return Map.of();
+    }
+    Map<String, Double> out = new LinkedHashMap<>();
+    for (Iterator<Map.Entry<String, JsonNode>> it = m.fields(); it.hasNext(); ) {
+      var e = it.next();
+      String name = e.getKey();
+      JsonNode val = e.getValue();
+      if (!METRIC.matcher(name).matches()) {
+        errors.add("metrics." + clip(name) + ": invalid metric name (letters, digits, underscore; max 64)");
+      } else if (!val.isNumber()) {
+        errors.add("metrics." + name + ": must be a number, was " + describe(val));
+      } else {
+        double d = val.asDouble();
+        if (!Double.isFinite(d) || Math.abs(d) > 1e15) {
+          errors.add("metrics." + name + ": value out of range: " + val);
+        } else {
+          out.put(name, d);
+        }
+      }
+    }
+    return out;
+  }
+
+  private static String text(JsonNode root, String field, Pattern shape, boolean required, List<String> errors) {
+    JsonNode n = root.get(field);
+    if (n == null || n.isNull()) {
+      if (required) {
+        errors.add(field + ": required");
+      }
+      return null;
+    }
+    if (!n.isTextual()) {
+      errors.add(field + ": must be a string, was " + describe(n));
+      return null;
+    }
+    String s = n.asText();
+    if (!shape.matcher(s).matches()) {
+      errors.add(field + ": \"" + clip(s) + "\" does not match " + shape.pattern());
+      return null;
+    }
+    return s;
+  }
+
+  private static String describe(JsonNode n) {
+    return n.getNodeType().name().toLowerCase() + " " + clip(n.toString());
+  }
+
+  private static String clip(String s) {
+    return s.length() <= 40 ? s : s.substring(0, 40) + "...";
+  }
+
+  private static Decoded invalid(String error) {
+    return new Decoded.Invalid(List.of(error));
+  }
+
+  /** Encodes a reading as the canonical JSON envelope. */
+  public byte[] encode(Telemetry t) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(256);
+    try (JsonGenerator g = factory.createGenerator(out)) {
+      g.writeStartObject();
+      g.writeNumberField("v", Telemetry.VERSION);
+      g.writeStringField("deviceId", t.deviceId());
+      g.writeNumberField("seq", t.seq());
+      g.writeStringField("ts", t.ts().toString());
+      writeOptional(g, "site", t.site());
+      writeOptional(g, "region", t.region());
+      writeOptional(g, "status", t.status());
+      writeOptional(g, "errorCode", t.errorCode());
+      g.writeObjectFieldStart("metrics");
+      for (var e : t.metrics().entrySet()) {
+        g.writeNumberField(e.getKey(), e.getValue());
+      }
+      g.writeEndObject();
+      g.writeEndObject();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out.toByteArray();
+  }
+
+  private static void writeOptional(JsonGenerator g, String name, String value) throws IOException {
+    if (value != null) {
+      g.writeStringField(name, value);
+    }
+  }
+}

@@ -1,0 +1,89 @@
+package io.iotpipe.core.envelope;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class TelemetryCodecTest {
+
+  private static final Instant NOW = Instant.parse("2026-11-23T12:00:00Z");
+  private final TelemetryCodec codec = new TelemetryCodec(ContractLimits.DEFAULTS, Clock.fixed(NOW, ZoneOffset.UTC));
+
+  private Decoded decode(String json) {
+    return codec.decode(json.getBytes(StandardCharsets.UTF_8));
+  }
+
+  private List<String> errors(String json) {
+    Decoded d = decode(json);
+    assertThat(d).isInstanceOf(Decoded.Invalid.class);
+    return ((Decoded.Invalid) d).errors();
+  }
+
+  @Test
+  void roundTripsAReading() {
+    Map<String, Double> metrics = new LinkedHashMap<>();
+    metrics.put("powerKw", 11.0);
+    metrics.put("soc", 54.5);
+    Telemetry t = new Telemetry("ch-000042", 17, NOW.minusSeconds(5), "ams-03", "eu-west", "CHARGING", null, metrics);
+    Decoded d = codec.decode(codec.encode(t));
+    assertThat(d).isEqualTo(new Decoded.Valid(t));
+    assertThat(t.id()).isEqualTo("ch-000042:17");
+  }
+
+  @Test
+  void acceptsAnyOffsetAndNormalisesToUtc() {
+    Decoded d = decode("{\"deviceId\":\"a\",\"seq\":1,\"ts\":\"2026-11-23T13:00:00+01:00\"}");
+    assertThat(((Decoded.Valid) d).telemetry().ts()).isEqualTo(NOW);
+  }
+
+  @Test
+  void reportsEveryProblemWithItsField() {
+    List<String> errors = errors("{\"deviceId\":\"\",\"seq\":-3,\"ts\":1234,\"status\":7,\"metrics\":{\"p\":\"high\"},\"colour\":1}");
+    assertThat(errors).anyMatch(e -> e.startsWith("colour: unknown field"))
+        .anyMatch(e -> e.startsWith("deviceId: \"\" does not match"))
+        .anyMatch(e -> e.equals("seq: must be >= 1, was -3"))
+        .anyMatch(e -> e.startsWith("ts: must be an ISO-8601 string"))
+        .anyMatch(e -> e.startsWith("status: must be a string"))
+        .anyMatch(e -> e.startsWith("metrics.p: must be a number"));
+  }
+
+  @Test
+  void rejectsBrokenInputWithoutThrowing() {
+    assertThat(errors("{\"deviceId\":")).singleElement().asString().startsWith("body: not valid JSON");
+    assertThat(errors("[1,2]")).containsExactly("body: expected a JSON object");
+    assertThat(codec.decode(new byte[0])).isEqualTo(new Decoded.Invalid(List.of("body: empty message")));
+    byte[] badUtf8 = {'{', '"', 'd', '"', ':', '"', (byte) 0xC3, (byte) 0x28, '"', '}'};
+    assertThat(((Decoded.Invalid) codec.decode(badUtf8)).reason()).startsWith("body:");
+    assertThat(errors("{\"deviceId\":\"a\",\"seq\":1,\"seq\":2,\"ts\":\"2026-11-23T12:00:00Z\"}"))
+        .singleElement().asString().contains("Duplicate field 'seq'");
+  }
+
+  @Test
+  void enforcesSizeAndTimeLimits() {
+    TelemetryCodec small = new TelemetryCodec(new ContractLimits(100, 2, Duration.ofMinutes(5), Duration.ofDays(1)),
+        Clock.fixed(NOW, ZoneOffset.UTC));
+    assertThat(((Decoded.Invalid) small.decode(new byte[101])).reason()).isEqualTo("body: 101 bytes exceeds the limit of 100 bytes");
+    assertThat(((Decoded.Invalid) small.decode("{\"deviceId\":\"a\",\"seq\":1,\"ts\":\"2026-11-23T12:10:00Z\"}".getBytes()))
+        .reason()).contains("in the future");
+    assertThat(((Decoded.Invalid) small.decode("{\"deviceId\":\"a\",\"seq\":1,\"ts\":\"2020-01-01T00:00:00Z\"}".getBytes()))
+        .reason()).contains("older than the maximum age");
+    assertThat(((Decoded.Invalid) small.decode("{\"deviceId\":\"a\",\"seq\":1,\"ts\":\"2026-11-23T12:00:00Z\",\"metrics\":{\"a\":1,\"b\":2,\"c\":3}}".getBytes()))
+        .reason()).contains("3 entries exceed the limit of 2");
+  }
+
+  @Test
+  void rejectsAbsurdNumbers() {
+    assertThat(errors("{\"deviceId\":\"a\",\"seq\":1,\"ts\":\"2026-11-23T12:00:00Z\",\"metrics\":{\"p\":1e300}}"))
+        .singleElement().asString().startsWith("metrics.p: value out of range");
+    assertThat(errors("{\"deviceId\":\"a\",\"seq\":1.5,\"ts\":\"2026-11-23T12:00:00Z\"}"))
+        .singleElement().asString().startsWith("seq: must be an integer");
+  }
+}

@@ -1,0 +1,120 @@
+package io.iotpipe.cli.run;
+
+import io.iotpipe.core.cli.CommandFailure;
+import io.iotpipe.core.cli.ConfigOption;
+import io.iotpipe.core.cli.ExitCode;
+import io.iotpipe.core.cli.IotpipeCommand;
+import io.iotpipe.core.cli.Output;
+import io.iotpipe.core.config.IotpipeConfig;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.time.Duration;
+import java.util.EnumSet;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code iotpipe run --role index|store|all}: the production process. Consumes until SIGTERM/SIGINT, then stops
+ * taking messages, flushes, acks what became durable and exits; nothing acked is lost, nothing unacked is dropped.
+ */
+@Command(name = "run", mixinStandardHelpOptions = true,
+    description = "Run pipeline roles against the brokers and search engine of the config until stopped (SIGTERM/Ctrl-C stops gracefully).")
+public class RunCommand implements IotpipeCommand, Callable<Integer> {
+
+  public enum RoleOption { INDEX, STORE, ALL }
+
+  @Mixin
+  ConfigOption config;
+
+  @Option(names = "--role", defaultValue = "all", description = "index, store or all (default: ${DEFAULT-VALUE}).")
+  RoleOption role;
+
+  @Option(names = "--instance-id", description = "Name of this instance in file names and connection names (default: host-pid).")
+  String instanceId;
+
+  @Option(names = "--port", description = "Health/metrics port (overrides observability.port; 0 = off).")
+  Integer port;
+
+  protected Set<Role> roles() {
+    return switch (role) {
+      case INDEX -> EnumSet.of(Role.INDEX);
+      case STORE -> EnumSet.of(Role.STORE);
+      case ALL -> EnumSet.allOf(Role.class);
+    };
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    IotpipeConfig cfg = config.load();
+    String id = instanceId != null ? instanceId : defaultInstanceId();
+    Output out = new Output();
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    registry.config().commonTags("instance", id);
+    PipelineRunner runner = new PipelineRunner(cfg, roles(), id, registry).start();
+    int p = port != null ? port : cfg.observability().port();
+    HealthServer health = null;
+    if (p > 0) {
+      try {
+        health = new HealthServer(cfg.observability().bind(), p, runner, registry);
+        out.info("iotpipe run: health on http://" + cfg.observability().bind() + ":" + health.port() + "/health, metrics on /metrics");
+      } catch (IOException e) {
+        runner.close(Duration.ofSeconds(5));
+        throw new CommandFailure(ExitCode.FAILED, "cannot listen on " + cfg.observability().bind() + ":" + p + " (" + e.getMessage()
+            + "): is another iotpipe using it? Pass --port N or set observability.port.");
+      }
+    }
+    CountDownLatch stopped = new CountDownLatch(1);
+    HealthServer h = health;
+    Thread hook = new Thread(() -> {
+      out.endProgress();
+      out.info("iotpipe run: stopping (flushing sinks, acking what is durable)...");
+      runner.close(Duration.ofSeconds(60));
+      if (h != null) {
+        h.close();
+      }
+      out.info("iotpipe run: stopped cleanly");
+      stopped.countDown();
+    }, "iotpipe-shutdown");
+    Runtime.getRuntime().addShutdownHook(hook);
+    out.info("iotpipe run: instance " + id + " running roles " + runner.roles() + " on " + cfg.topology().partitions() + " partitions");
+    while (!stopped.await(2, java.util.concurrent.TimeUnit.SECONDS)) {
+      StringBuilder line = new StringBuilder();
+      runner.stats().forEach((r, s) -> line.append(r.name().toLowerCase()).append(": delivered ").append(s.delivered())
+          .append(", dead-lettered ").append(s.deadLettered()).append(", pending ").append(s.pending())
+          .append(s.connected() ? "" : " (DISCONNECTED: " + s.lastError() + ")").append("   "));
+      out.progress(line.toString().trim());
+    }
+    return ExitCode.OK;
+  }
+
+  static String defaultInstanceId() {
+    String host = ManagementFactory.getRuntimeMXBean().getName();
+    return host.replaceAll("[^A-Za-z0-9@.-]", "_").replace('@', '-');
+  }
+
+  /** {@code iotpipe index}: the indexer role alone. */
+  @Command(name = "index", mixinStandardHelpOptions = true,
+      description = "Consume the elk partition queues into Elasticsearch/OpenSearch (same as run --role index).")
+  public static final class Index extends RunCommand {
+    @Override
+    protected Set<Role> roles() {
+      return EnumSet.of(Role.INDEX);
+    }
+  }
+
+  /** {@code iotpipe store}: the storage writer role alone. */
+  @Command(name = "store", mixinStandardHelpOptions = true,
+      description = "Consume the storage partition queues into analytics files (same as run --role store).")
+  public static final class Store extends RunCommand {
+    @Override
+    protected Set<Role> roles() {
+      return EnumSet.of(Role.STORE);
+    }
+  }
+}

@@ -1,0 +1,167 @@
+package io.iotpipe.broker;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.stream.Collectors;
+
+/**
+ * The RabbitMQ side of the seed's system on one machine: an edge node (with MQTT, where devices connect) and a cloud
+ * cluster of 1 or 3 nodes, under one directory. Node names get a random suffix so parallel test JVMs never collide.
+ * A state file ({@code brokers.json}) lets another process find and stop the nodes.
+ */
+public final class LocalDeployment implements AutoCloseable {
+
+  public static final String STATE_FILE = "brokers.json";
+
+  private final Path dir;
+  private final LocalNode edge;
+  private final LocalCluster cloud;
+
+  private LocalDeployment(Path dir, LocalNode edge, LocalCluster cloud) {
+    this.dir = dir;
+    this.edge = edge;
+    this.cloud = cloud;
+  }
+
+  /** Starts an edge node and a cloud cluster of {@code cloudNodes} nodes in parallel. */
+  public static LocalDeployment start(Path dir, int cloudNodes) {
+    if (cloudNodes < 1) {
+      throw new IllegalArgumentException("cloud nodes must be >= 1");
+    }
+    String suffix = UUID.randomUUID().toString().substring(0, 6);
+    RabbitInstallation.ensureInstalled();
+    RabbitInstallation.ensureCookie();
+    LocalNode edge = LocalNode.create(new LocalNode.Spec("edge-" + suffix, dir.resolve("edge"), true));
+    CompletableFuture<Void> edgeStarted = CompletableFuture.runAsync(edge::start);
+    LocalCluster cloud;
+    try {
+      cloud = LocalCluster.start("cloud-" + suffix, cloudNodes, dir.resolve("cloud"));
+    } catch (RuntimeException e) {
+      edgeStarted.exceptionally(t -> null).join();
+      edge.close();
+      throw e;
+    }
+    try {
+      edgeStarted.join();
+    } catch (RuntimeException e) {
+      cloud.close();
+      edge.close();
+      throw e.getCause() instanceof BrokerException b ? b : e;
+    }
+    LocalDeployment d = new LocalDeployment(dir, edge, cloud);
+    d.writeState();
+    return d;
+  }
+
+  public Path dir() {
+    return dir;
+  }
+
+  public LocalNode edge() {
+    return edge;
+  }
+
+  public LocalCluster cloud() {
+    return cloud;
+  }
+
+  /**
+   * A complete iotpipe configuration for these nodes: brokers {@code edge} and {@code cloud}, the topology, the
+   * simulator pointing at the edge's MQTT port. {@code extra} is appended verbatim (indexer/storage sections).
+   */
+  public String configYaml(int partitions, String extra) {
+    String cloudUris = cloud.amqpUris().stream().map(u -> u.toString()).collect(Collectors.joining(", "));
+    return """
+        # Generated for local nodes started by iotpipe (see brokers.json next to it).
+        brokers:
+          edge:
+            uris: [%s]
+            management: %s
+            region: eu-west
+          cloud:
+            uris: [%s]
+            management: %s
+            region: eu-west
+        topology:
+          edges: [edge]
+          balancer: cloud
+          partitions: %d
+          queueType: %s
+        simulator:
+          edge: edge
+          mqtt: tcp://127.0.0.1:%d
+        """.formatted(edge.amqpUri(), edge.managementUri(), cloudUris, cloud.managementUri(), partitions,
+        cloud.nodes().size() > 1 ? "quorum" : "quorum", edge.mqttPort()) + (extra == null ? "" : extra);
+  }
+
+  private void writeState() {
+    ObjectMapper m = new ObjectMapper();
+    ObjectNode root = m.createObjectNode();
+    ArrayNode nodes = root.putArray("nodes");
+    List<LocalNode> all = new ArrayList<>();
+    all.add(edge);
+    all.addAll(cloud.nodes());
+    for (LocalNode n : all) {
+      ObjectNode o = nodes.addObject();
+      o.put("role", n == edge ? "edge" : "cloud");
+      o.put("name", n.spec().name());
+      o.put("dir", n.spec().dir().toAbsolutePath().toString());
+      o.put("mqtt", n.spec().mqtt());
+      o.put("amqp", n.ports().amqp());
+      o.put("management", n.ports().management());
+      o.put("distribution", n.ports().distribution());
+      o.put("mqttPort", n.ports().mqtt());
+    }
+    try {
+      Files.createDirectories(dir);
+      m.writerWithDefaultPrettyPrinter().writeValue(dir.resolve(STATE_FILE).toFile(), root);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Re-attaches to nodes started by another process (from the state file in {@code dir}). */
+  public static LocalDeployment attach(Path dir) {
+    Path state = dir.resolve(STATE_FILE);
+    if (!Files.exists(state)) {
+      throw new BrokerException("no local brokers recorded in " + state.toAbsolutePath() + " (start them with: ./iotpipe broker start)");
+    }
+    try {
+      JsonNode root = new ObjectMapper().readTree(state.toFile());
+      LocalNode edge = null;
+      List<LocalNode> cloud = new ArrayList<>();
+      for (JsonNode o : root.get("nodes")) {
+        LocalNode n = LocalNode.attach(new LocalNode.Spec(o.get("name").asText(), Path.of(o.get("dir").asText()), o.get("mqtt").asBoolean()),
+            new LocalNode.Ports(o.get("amqp").asInt(), o.get("management").asInt(), o.get("distribution").asInt(), o.get("mqttPort").asInt()));
+        if ("edge".equals(o.get("role").asText())) {
+          edge = n;
+        } else {
+          cloud.add(n);
+        }
+      }
+      return new LocalDeployment(dir, edge, LocalCluster.of(cloud));
+    } catch (IOException | RuntimeException e) {
+      throw new BrokerException("cannot read " + state + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Stops every node (cloud first, then edge); kills what does not stop. Leaves nothing running. */
+  @Override
+  public void close() {
+    try {
+      cloud.close();
+    } finally {
+      edge.close();
+    }
+  }
+}

@@ -1,0 +1,279 @@
+package io.iotpipe.broker;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One RabbitMQ node run from the installed {@code rabbitmq-server}, with its own name, ports, data directory and
+ * plugins, so several nodes (and several test JVMs) share one machine without seeing each other.
+ *
+ * <p>A node keeps its name, ports and data dir across {@link #stop()}/{@link #kill()} and {@link #start()}: that is
+ * what a restarted production node looks like (quorum members rejoin, durable messages survive).
+ */
+public final class LocalNode implements AutoCloseable {
+
+  /** What to start. {@code mqtt} enables the MQTT plugin (edge nodes, where devices connect). */
+  public record Spec(String name, Path dir, boolean mqtt) {}
+
+  /** The ports of a node: AMQP, management HTTP, Erlang distribution, MQTT (or -1). */
+  public record Ports(int amqp, int management, int distribution, int mqtt) {}
+
+  private static final String PLUGINS = "rabbitmq_management,rabbitmq_shovel,rabbitmq_shovel_management,rabbitmq_consistent_hash_exchange";
+  private static final int START_TIMEOUT_S = 120;
+
+  private final Spec spec;
+  private final Ports ports;
+  private final String nodeName;
+
+  private LocalNode(Spec spec, Ports ports) {
+    this.spec = spec;
+    this.ports = ports;
+    this.nodeName = spec.name() + "@localhost";
+  }
+
+  /** Prepares a node with fresh free ports (not started yet). */
+  public static LocalNode create(Spec spec) {
+    return new LocalNode(spec, new Ports(freePort(), freePort(), freePort(), spec.mqtt() ? freePort() : -1));
+  }
+
+  /** Re-attaches to a node described by a state file (for {@code iotpipe broker stop} in another process). */
+  public static LocalNode attach(Spec spec, Ports ports) {
+    return new LocalNode(spec, ports);
+  }
+
+  /** Creates and starts a node; returns once it accepts connections with all plugins running. */
+  public static LocalNode start(Spec spec) {
+    LocalNode n = create(spec);
+    n.start();
+    return n;
+  }
+
+  static int freePort() {
+    try (ServerSocket s = new ServerSocket(0)) {
+      s.setReuseAddress(true);
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  public Spec spec() {
+    return spec;
+  }
+
+  public Ports ports() {
+    return ports;
+  }
+
+  public String nodeName() {
+    return nodeName;
+  }
+
+  public URI amqpUri() {
+    return URI.create("amqp://127.0.0.1:" + ports.amqp());
+  }
+
+  public URI managementUri() {
+    return URI.create("http://127.0.0.1:" + ports.management());
+  }
+
+  public int mqttPort() {
+    return ports.mqtt();
+  }
+
+  private Path pidFile() {
+    return spec.dir().resolve("node.pid");
+  }
+
+  private Path logFile() {
+    return spec.dir().resolve("log").resolve(nodeName + ".log");
+  }
+
+  /** Starts (or restarts) the node and waits until it is ready. */
+  public synchronized void start() {
+    RabbitInstallation.ensureInstalled();
+    RabbitInstallation.ensureCookie();
+    if (isRunning()) {
+      return;
+    }
+    try {
+      writeConfig();
+      Files.deleteIfExists(pidFile());
+      ProcessBuilder pb = new ProcessBuilder(RabbitInstallation.server().toString(), "-detached");
+      pb.environment().putAll(environment());
+      pb.redirectErrorStream(true).redirectOutput(spec.dir().resolve("start.out").toFile());
+      Process p = pb.start();
+      if (!p.waitFor(60, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+      }
+    } catch (IOException e) {
+      throw new BrokerException("cannot start RabbitMQ node " + nodeName + ": " + e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new BrokerException("interrupted while starting " + nodeName);
+    }
+    CtlResult r = ctl(START_TIMEOUT_S + 10, "wait", "--timeout", String.valueOf(START_TIMEOUT_S), pidFile().toString());
+    if (r.exit() != 0) {
+      String log = tail(logFile(), 15);
+      kill();
+      String hint = log.contains("eaddrinuse") ? " A port is in use by another process: retry (iotpipe picks new free ports on each new node)." : "";
+      throw new BrokerException("RabbitMQ node " + nodeName + " did not start within " + START_TIMEOUT_S + " s." + hint
+          + "\n  rabbitmqctl said: " + r.output().strip() + "\n  last lines of " + logFile() + ":\n" + log);
+    }
+  }
+
+  private void writeConfig() throws IOException {
+    Files.createDirectories(spec.dir().resolve("log"));
+    Files.createDirectories(spec.dir().resolve("mnesia"));
+    List<String> conf = new ArrayList<>(List.of(
+        "listeners.tcp.default = " + ports.amqp(),
+        "management.tcp.port = " + ports.management(),
+        "management.tcp.ip = 127.0.0.1",
+        "loopback_users = none",
+        // Dev nodes on a shared machine: do not block publishers because the disk "only" has 50 MB free.
+        "disk_free_limit.absolute = 50MB",
+        "log.file.level = info",
+        "log.console = false"));
+    if (spec.mqtt()) {
+      conf.add("mqtt.listeners.tcp.default = " + ports.mqtt());
+      conf.add("mqtt.allow_anonymous = false");
+    }
+    Files.writeString(spec.dir().resolve("rabbitmq.conf"), String.join("\n", conf) + "\n");
+    Files.writeString(spec.dir().resolve("advanced.config"), "[].\n");
+    Files.writeString(spec.dir().resolve("rabbitmq-env.conf"), "");
+    Files.writeString(spec.dir().resolve("enabled_plugins"), "[" + PLUGINS + (spec.mqtt() ? ",rabbitmq_mqtt" : "") + "].\n");
+  }
+
+  private Map<String, String> environment() {
+    Path d = spec.dir().toAbsolutePath();
+    return Map.ofEntries(
+        Map.entry("RABBITMQ_NODENAME", nodeName),
+        Map.entry("RABBITMQ_NODE_IP_ADDRESS", "127.0.0.1"),
+        Map.entry("RABBITMQ_NODE_PORT", String.valueOf(ports.amqp())),
+        Map.entry("RABBITMQ_DIST_PORT", String.valueOf(ports.distribution())),
+        Map.entry("RABBITMQ_BASE", d.toString()),
+        Map.entry("RABBITMQ_MNESIA_BASE", d.resolve("mnesia").toString()),
+        Map.entry("RABBITMQ_LOG_BASE", d.resolve("log").toString()),
+        Map.entry("RABBITMQ_PID_FILE", d.resolve("node.pid").toString()),
+        Map.entry("RABBITMQ_CONFIG_FILE", d.resolve("rabbitmq.conf").toString()),
+        Map.entry("RABBITMQ_ADVANCED_CONFIG_FILE", d.resolve("advanced.config").toString()),
+        Map.entry("RABBITMQ_CONF_ENV_FILE", d.resolve("rabbitmq-env.conf").toString()),
+        Map.entry("RABBITMQ_ENABLED_PLUGINS_FILE", d.resolve("enabled_plugins").toString()));
+  }
+
+  /** The OS pid of the node's Erlang VM, or -1 when not running. */
+  public long pid() {
+    try {
+      long pid = Long.parseLong(Files.readString(pidFile()).trim());
+      return ProcessHandle.of(pid).map(h -> h.isAlive() ? pid : -1L).orElse(-1L);
+    } catch (IOException | NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  public boolean isRunning() {
+    return pid() > 0;
+  }
+
+  /** Stops the node cleanly (as an operator would), waiting until its process is gone. */
+  public synchronized void stop() {
+    long pid = pid();
+    if (pid <= 0) {
+      return;
+    }
+    CtlResult r = ctl(90, "stop", pidFile().toString());
+    if (r.exit() != 0 || pid() > 0) {
+      kill();
+    }
+  }
+
+  /** Kills the node's VM with SIGKILL (a crash, for fault tests); returns once the process is gone. */
+  public synchronized void kill() {
+    long pid = pid();
+    if (pid <= 0) {
+      return;
+    }
+    ProcessHandle.of(pid).ifPresent(h -> {
+      h.destroyForcibly();
+      h.onExit().orTimeout(30, TimeUnit.SECONDS).exceptionally(t -> null).join();
+    });
+  }
+
+  /** Result of a {@code rabbitmqctl} call. */
+  public record CtlResult(int exit, String output) {}
+
+  /** Runs {@code rabbitmqctl -n <node> args...} (exact counts: {@code list_queues} is not subject to stats lag). */
+  public CtlResult ctl(String... args) {
+    return ctl(60, args);
+  }
+
+  CtlResult ctl(int timeoutSeconds, String... args) {
+    List<String> cmd = new ArrayList<>(List.of(RabbitInstallation.ctl().toString(), "-q", "-n", nodeName));
+    cmd.addAll(List.of(args));
+    try {
+      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+      byte[] out = p.getInputStream().readAllBytes();
+      if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        return new CtlResult(-1, "rabbitmqctl timed out after " + timeoutSeconds + " s");
+      }
+      return new CtlResult(p.exitValue(), new String(out, StandardCharsets.UTF_8));
+    } catch (IOException e) {
+      return new CtlResult(-1, "cannot run rabbitmqctl: " + e.getMessage());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return new CtlResult(-1, "interrupted");
+    }
+  }
+
+  /** Like {@link #ctl(String...)} but fails with the tool's output when it fails. */
+  public String ctlOrFail(String... args) {
+    CtlResult r = ctl(args);
+    if (r.exit() != 0) {
+      throw new BrokerException("rabbitmqctl " + String.join(" ", args) + " on " + nodeName + " failed: " + r.output().strip());
+    }
+    return r.output();
+  }
+
+  /** Messages per queue, exact (from {@code rabbitmqctl list_queues}): ready + unacknowledged. */
+  public Map<String, Long> queueDepths() {
+    String out = ctlOrFail("list_queues", "--no-table-headers", "name", "messages");
+    Map<String, Long> m = new java.util.TreeMap<>();
+    for (String line : out.split("\n")) {
+      String[] f = line.trim().split("\\s+");
+      if (f.length == 2 && f[1].matches("\\d+")) {
+        m.put(f[0], Long.parseLong(f[1]));
+      }
+    }
+    return m;
+  }
+
+  private static String tail(Path file, int lines) {
+    try {
+      List<String> all = Files.readAllLines(file);
+      return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+    } catch (IOException e) {
+      return "(no log at " + file + ")";
+    }
+  }
+
+  @Override
+  public void close() {
+    stop();
+  }
+
+  @Override
+  public String toString() {
+    return nodeName + " amqp=" + ports.amqp() + " management=" + ports.management()
+        + (ports.mqtt() > 0 ? " mqtt=" + ports.mqtt() : "") + " dir=" + spec.dir();
+  }
+}

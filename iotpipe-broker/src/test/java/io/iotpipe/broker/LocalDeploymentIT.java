@@ -1,0 +1,60 @@
+package io.iotpipe.broker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.rabbitmq.client.ConnectionFactory;
+import io.iotpipe.core.config.IotpipeConfig;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class LocalDeploymentIT {
+
+  @Test
+  void startsEdgeAndCloudThatAcceptClientsAndLeavesNothingRunning(@TempDir Path dir) throws Exception {
+    long edgePid;
+    long cloudPid;
+    try (LocalDeployment d = LocalDeployment.start(dir, 1)) {
+      edgePid = d.edge().pid();
+      cloudPid = d.cloud().node(0).pid();
+      assertThat(edgePid).isPositive();
+      assertThat(cloudPid).isPositive();
+      ConnectionFactory f = new ConnectionFactory();
+      f.setPort(d.cloud().node(0).ports().amqp());
+      try (var c = f.newConnection(); var ch = c.createChannel()) {
+        ch.queueDeclare("probe", true, false, false, Map.of());
+        ch.basicPublish("", "probe", com.rabbitmq.client.MessageProperties.PERSISTENT_TEXT_PLAIN, "x".getBytes());
+        ch.queueDeclarePassive("probe");
+      }
+      assertThat(d.cloud().node(0).queueDepths()).containsEntry("probe", 1L);
+      // The generated config is valid and points at these nodes.
+      IotpipeConfig cfg = IotpipeConfig.parse("generated", d.configYaml(4, null), System::getenv);
+      assertThat(cfg.broker("edge").uris()).containsExactly(d.edge().amqpUri());
+      assertThat(cfg.simulator().mqtt().getPort()).isEqualTo(d.edge().mqttPort());
+      // Another process finds the nodes through the state file.
+      LocalDeployment attached = LocalDeployment.attach(dir);
+      assertThat(attached.edge().pid()).isEqualTo(edgePid);
+
+      // A killed node restarts with the same name, ports and data (the durable message survives).
+      d.cloud().node(0).kill();
+      assertThat(d.cloud().node(0).isRunning()).isFalse();
+      d.cloud().node(0).start();
+      assertThat(d.cloud().node(0).queueDepths()).containsEntry("probe", 1L);
+      cloudPid = d.cloud().node(0).pid();
+    }
+    assertThat(ProcessHandle.of(edgePid).map(ProcessHandle::isAlive).orElse(false)).isFalse();
+    assertThat(ProcessHandle.of(cloudPid).map(ProcessHandle::isAlive).orElse(false)).isFalse();
+  }
+
+  @Test
+  void formsAThreeNodeCluster(@TempDir Path dir) {
+    try (LocalCluster c = LocalCluster.start("c3-" + java.util.UUID.randomUUID().toString().substring(0, 6), 3, dir)) {
+      String status = c.node(2).ctlOrFail("cluster_status", "--formatter", "json");
+      for (LocalNode n : c.nodes()) {
+        assertThat(status).contains(n.nodeName());
+      }
+      assertThat(c.amqpUris()).hasSize(3).doesNotHaveDuplicates();
+    }
+  }
+}

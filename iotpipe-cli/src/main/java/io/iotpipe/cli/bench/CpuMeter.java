@@ -1,0 +1,71 @@
+package io.iotpipe.cli.bench;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadInfo;
+import java.lang.management.ThreadMXBean;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** CPU time of processes and thread groups, for "CPU seconds per 100k messages" figures. */
+final class CpuMeter {
+
+  private static final double CLOCK_TICKS = 100.0; // USER_HZ on Linux
+
+  private CpuMeter() {}
+
+  /** User + system CPU seconds consumed so far by process {@code pid} (from /proc), or NaN when unavailable. */
+  static double processSeconds(long pid) {
+    try {
+      String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+      // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / CLOCK_TICKS;
+    } catch (IOException | RuntimeException e) {
+      return Double.NaN;
+    }
+  }
+
+  /** CPU seconds of this JVM. */
+  static double ownSeconds() {
+    var os = ManagementFactory.getOperatingSystemMXBean();
+    if (os instanceof com.sun.management.OperatingSystemMXBean sun) {
+      return sun.getProcessCpuTime() / 1e9;
+    }
+    return processSeconds(ProcessHandle.current().pid());
+  }
+
+  /**
+   * CPU seconds of the live threads of this JVM whose name starts with {@code prefix} — separates an in-process
+   * search engine's work from the indexer's.
+   */
+  static double threadSeconds(String prefix) {
+    ThreadMXBean t = ManagementFactory.getThreadMXBean();
+    long total = 0;
+    for (ThreadInfo info : t.getThreadInfo(t.getAllThreadIds())) {
+      if (info != null && info.getThreadName().startsWith(prefix)) {
+        long cpu = t.getThreadCpuTime(info.getThreadId());
+        if (cpu > 0) {
+          total += cpu;
+        }
+      }
+    }
+    return total / 1e9;
+  }
+
+  /** Highest heap use seen since the last {@link #resetPeakHeap()}, in bytes. */
+  static long peakHeapBytes() {
+    long sum = 0;
+    for (var pool : ManagementFactory.getMemoryPoolMXBeans()) {
+      if (pool.getType() == java.lang.management.MemoryType.HEAP && pool.getPeakUsage() != null) {
+        sum += pool.getPeakUsage().getUsed();
+      }
+    }
+    return sum;
+  }
+
+  static void resetPeakHeap() {
+    System.gc();
+    ManagementFactory.getMemoryPoolMXBeans().forEach(java.lang.management.MemoryPoolMXBean::resetPeakUsage);
+  }
+}

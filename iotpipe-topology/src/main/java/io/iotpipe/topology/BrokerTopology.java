@@ -1,0 +1,43 @@
+package io.iotpipe.topology;
+
+import io.iotpipe.core.config.BrokerConfig;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Everything one broker must hold, in declaration order (exchanges and queues before the bindings that use them). */
+public record BrokerTopology(BrokerConfig broker, List<Declaration> declarations, boolean needsShovelPlugin,
+                             boolean needsConsistentHash) {
+
+  static final class Builder {
+    private final BrokerConfig broker;
+    private final List<Declaration> decls = new ArrayList<>();
+    private boolean shovel;
+    private boolean hash;
+
+    Builder(BrokerConfig broker) {
+      this.broker = broker;
+    }
+
+    Builder add(Declaration d) {
+      if (decls.stream().noneMatch(x -> x.key().equals(d.key()))) {
+        decls.add(d);
+      }
+      if (d instanceof Declaration.Shovel) {
+        shovel = true;
+      }
+      if (d instanceof Declaration.Exchange e && e.type().equals("x-consistent-hash")) {
+        hash = true;
+      }
+      return this;
+    }
+
+    BrokerTopology build() {
+      List<Declaration> ordered = new ArrayList<>();
+      decls.stream().filter(d -> d instanceof Declaration.Exchange).forEach(ordered::add);
+      decls.stream().filter(d -> d instanceof Declaration.Queue).forEach(ordered::add);
+      decls.stream().filter(d -> d instanceof Declaration.Binding).forEach(ordered::add);
+      decls.stream().filter(d -> d instanceof Declaration.Shovel).forEach(ordered::add);
+      return new BrokerTopology(broker, List.copyOf(ordered), shovel, hash);
+    }
+  }
+}

@@ -1,0 +1,139 @@
+package io.iotpipe.topology;
+
+import io.iotpipe.core.config.BrokerConfig;
+import io.iotpipe.core.config.IotpipeConfig;
+import io.iotpipe.core.config.Names;
+import io.iotpipe.core.config.TopologyConfig;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Compiles the configuration into what each broker must hold. The seed's stages, each done the RabbitMQ way:
+ *
+ * <ul>
+ *   <li><b>edge</b>: a topic exchange devices publish to (MQTT lands there too, via {@code amq.topic}) and one
+ *       bounded buffer queue with {@code reject-publish}: when the WAN is down for longer than the buffer holds,
+ *       devices get nacks (they keep the reading and retry) instead of the broker silently dropping the oldest.
+ *       It is a lazy classic queue: a single edge node gains nothing from quorum replication, and lazy mode keeps
+ *       a long outage's backlog on disk instead of in memory.</li>
+ *   <li><b>shovel</b> edge → cloud, declared on the edge: {@code on-confirm} (the edge forgets a message only once
+ *       the cloud confirmed it), every cloud node plus failover regions as destinations (it moves on when one is
+ *       down).</li>
+ *   <li><b>balancer</b>: a consistent-hash exchange on the routing key ({@code telemetry.<deviceId>}) bound to the
+ *       partition exchanges — exchange-to-exchange bindings, no extra shovel hop when stages share a broker.</li>
+ *   <li><b>fanout</b> per partition to one queue per sink (quorum: replicated, with a delivery limit against crash
+ *       loops, single active consumer for per-device order) and a dead-letter exchange/queue per sink.</li>
+ *   <li>When the fanout stage lives on another broker (the seed's "shovel to another RMQ instance"), each partition
+ *       routes into a transfer queue on the balancer and a shovel moves it to the fanout broker.</li>
+ * </ul>
+ */
+public final class TopologyCompiler {
+
+  static final String TELEMETRY_KEY = "telemetry.#";
+
+  private TopologyCompiler() {}
+
+  public static List<BrokerTopology> compile(IotpipeConfig cfg) {
+    TopologyConfig t = cfg.topology();
+    Names n = t.names();
+    Map<String, BrokerTopology.Builder> brokers = new LinkedHashMap<>();
+    java.util.function.Function<String, BrokerTopology.Builder> on = name -> brokers.computeIfAbsent(name, k -> new BrokerTopology.Builder(cfg.broker(k)));
+
+    BrokerConfig balancer = cfg.broker(t.balancer());
+    List<String> destinations = new ArrayList<>(uris(balancer));
+    for (String f : t.failover()) {
+      destinations.addAll(uris(cfg.broker(f)));
+    }
+    for (String edgeName : t.edges()) {
+      BrokerTopology.Builder edge = on.apply(edgeName);
+      edge.add(new Declaration.Exchange(n.edgeIngress(), "topic", Map.of()));
+      edge.add(new Declaration.Queue(n.edgeOutbound(), Map.of(
+          "x-queue-mode", "lazy",
+          "x-max-length", t.edgeMaxMessages(),
+          "x-max-length-bytes", t.edgeMaxBytes(),
+          "x-overflow", "reject-publish")));
+      edge.add(new Declaration.Binding(n.edgeIngress(), n.edgeOutbound(), false, "#"));
+      edge.add(new Declaration.Binding("amq.topic", n.edgeIngress(), true, TELEMETRY_KEY));
+      edge.add(shovel(n.prefix() + ".edge-to-cloud", n.edgeOutbound(), destinations, n.cloudIngress(), t));
+    }
+
+    BrokerTopology.Builder lb = on.apply(t.balancer());
+    lb.add(new Declaration.Exchange(n.cloudIngress(), "x-consistent-hash", Map.of()));
+    boolean split = !t.fanout().equals(t.balancer());
+    BrokerConfig fanoutBroker = cfg.broker(t.fanout());
+    BrokerTopology.Builder fo = on.apply(t.fanout());
+    for (int p = 0; p < t.partitions(); p++) {
+      if (split) {
+        // Partition p leaves the balancer through a transfer queue and a shovel into the fanout broker.
+        lb.add(new Declaration.Queue(n.partitionTransfer(p), queueArgs(t, Map.of())));
+        lb.add(new Declaration.Binding(n.cloudIngress(), n.partitionTransfer(p), false, "1"));
+        lb.add(shovel(n.prefix() + ".p" + p + ".transfer", n.partitionTransfer(p), uris(fanoutBroker), n.partition(p), t));
+      } else {
+        // The weight ("1") is the routing key of a consistent-hash binding: equal weights, equal shares.
+        lb.add(new Declaration.Binding(n.cloudIngress(), n.partition(p), true, "1"));
+      }
+      fo.add(new Declaration.Exchange(n.partition(p), "fanout", Map.of()));
+    }
+    fo.add(new Declaration.Exchange(n.deadLetterExchange(), "direct", Map.of()));
+    for (String sink : t.sinks()) {
+      fo.add(new Declaration.Queue(n.deadLetterQueue(sink), queueArgs(t, Map.of())));
+      fo.add(new Declaration.Binding(n.deadLetterExchange(), n.deadLetterQueue(sink), false, sink));
+      for (int p = 0; p < t.partitions(); p++) {
+        Map<String, Object> args = new LinkedHashMap<>();
+        args.put("x-dead-letter-exchange", n.deadLetterExchange());
+        args.put("x-dead-letter-routing-key", sink);
+        if (t.singleActiveConsumer()) {
+          args.put("x-single-active-consumer", true);
+        }
+        if (t.queueType() == TopologyConfig.QueueType.QUORUM) {
+          args.put("x-delivery-limit", (long) t.deliveryLimit());
+        }
+        fo.add(new Declaration.Queue(n.sinkQueue(sink, p), queueArgs(t, args)));
+        fo.add(new Declaration.Binding(n.partition(p), n.sinkQueue(sink, p), false, ""));
+      }
+    }
+    return brokers.values().stream().map(BrokerTopology.Builder::build).toList();
+  }
+
+  private static Map<String, Object> queueArgs(TopologyConfig t, Map<String, Object> extra) {
+    Map<String, Object> args = new LinkedHashMap<>(extra);
+    args.put("x-queue-type", t.queueType() == TopologyConfig.QueueType.QUORUM ? "quorum" : "classic");
+    return args;
+  }
+
+  private static List<String> uris(BrokerConfig b) {
+    return b.uris().stream().map(u -> withCredentials(u, b)).toList();
+  }
+
+  private static Declaration.Shovel shovel(String name, String srcQueue, List<String> destinations, String destExchange,
+                                           TopologyConfig t) {
+    Map<String, Object> v = new LinkedHashMap<>();
+    v.put("src-protocol", "amqp091");
+    // "amqp://" = the node the shovel runs on, with no credentials to store.
+    v.put("src-uri", "amqp://");
+    v.put("src-queue", srcQueue);
+    v.put("src-prefetch-count", 1000L);
+    v.put("src-delete-after", "never");
+    v.put("dest-protocol", "amqp091");
+    v.put("dest-uri", destinations);
+    v.put("dest-exchange", destExchange);
+    v.put("dest-add-forward-headers", false);
+    v.put("ack-mode", "on-confirm");
+    v.put("reconnect-delay", Math.max(1L, t.shovelReconnectDelay().toSeconds()));
+    return new Declaration.Shovel(name, v);
+  }
+
+  /** Shovel URIs must carry credentials (they are stored on the broker, and masked in every plan we print). */
+  static String withCredentials(URI u, BrokerConfig b) {
+    String user = URLEncoder.encode(b.username(), StandardCharsets.UTF_8);
+    String pass = URLEncoder.encode(b.password().reveal() == null ? "" : b.password().reveal(), StandardCharsets.UTF_8);
+    String vhost = URLEncoder.encode(b.vhost(), StandardCharsets.UTF_8);
+    int port = u.getPort() > 0 ? u.getPort() : ("amqps".equals(u.getScheme()) ? 5671 : 5672);
+    return u.getScheme() + "://" + user + ":" + pass + "@" + u.getHost() + ":" + port + "/" + vhost;
+  }
+}

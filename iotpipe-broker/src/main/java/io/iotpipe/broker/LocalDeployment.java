@@ -80,6 +80,11 @@ public final class LocalDeployment implements AutoCloseable {
    * simulator pointing at the edge's MQTT port. {@code extra} is appended verbatim (indexer/storage sections).
    */
   public String configYaml(int partitions, String extra) {
+    return configYaml("iotpipe", partitions, extra);
+  }
+
+  /** As {@link #configYaml(int, String)} with another name prefix, so several pipelines can share the nodes (tests). */
+  public String configYaml(String prefix, int partitions, String extra) {
     String cloudUris = cloud.amqpUris().stream().map(u -> u.toString()).collect(Collectors.joining(", "));
     return """
         # Generated for local nodes started by iotpipe (see brokers.json next to it).
@@ -93,15 +98,16 @@ public final class LocalDeployment implements AutoCloseable {
             management: %s
             region: eu-west
         topology:
+          prefix: %s
           edges: [edge]
           balancer: cloud
           partitions: %d
-          queueType: %s
+          queueType: quorum
         simulator:
           edge: edge
           mqtt: tcp://127.0.0.1:%d
-        """.formatted(edge.amqpUri(), edge.managementUri(), cloudUris, cloud.managementUri(), partitions,
-        cloud.nodes().size() > 1 ? "quorum" : "quorum", edge.mqttPort()) + (extra == null ? "" : extra);
+        """.formatted(edge.amqpUri(), edge.managementUri(), cloudUris, cloud.managementUri(), prefix, partitions,
+        edge.mqttPort()) + (extra == null ? "" : extra);
   }
 
   private void writeState() {

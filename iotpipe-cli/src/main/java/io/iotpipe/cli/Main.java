@@ -40,6 +40,11 @@ public final class Main implements Runnable {
         cmd.getErr().println("iotpipe: " + f.getMessage());
         return f.exitCode();
       }
+      // iotpipe's own exceptions (broker, topology, config) carry messages written for operators.
+      if (ex.getClass().getName().startsWith("io.iotpipe.") && System.getenv("IOTPIPE_DEBUG") == null) {
+        cmd.getErr().println("iotpipe: " + ex.getMessage());
+        return ExitCode.FAILED;
+      }
       ex.printStackTrace(cmd.getErr());
       return ExitCode.FAILED;
     });

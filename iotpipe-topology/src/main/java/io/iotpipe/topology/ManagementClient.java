@@ -21,7 +21,9 @@ public final class ManagementClient {
   private final BrokerConfig broker;
   private final URI base;
   private final String auth;
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient http = HttpClient.newBuilder()
+      // HTTP/1.1: the JDK client's default h2c upgrade breaks on requests with a body against the broker's web server.
+      .version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
 
   public ManagementClient(BrokerConfig broker) {
     if (broker.management() == null) {

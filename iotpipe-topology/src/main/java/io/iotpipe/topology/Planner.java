@@ -102,18 +102,10 @@ public final class Planner {
             + "run `rabbitmq-plugins enable rabbitmq_consistent_hash_exchange` on its nodes");
       }
     }
-    if (t.needsShovelPlugin()) {
-      JsonNode nodes = mc.get("nodes");
-      boolean has = false;
-      for (JsonNode n : nodes == null ? JSON.createArrayNode() : nodes) {
-        for (JsonNode app : n.path("applications")) {
-          has |= "rabbitmq_shovel".equals(app.path("name").asText());
-        }
-      }
-      if (!has) {
-        throw new TopologyException("broker \"" + name + "\" lacks the shovel plugin that moves telemetry on: "
-            + "run `rabbitmq-plugins enable rabbitmq_shovel rabbitmq_shovel_management` on its nodes");
-      }
+    if (t.needsShovelPlugin() && mc.get("shovels/" + mc.vhost()) == null) {
+      // /api/shovels exists only with rabbitmq_shovel_management (which brings rabbitmq_shovel).
+      throw new TopologyException("broker \"" + name + "\" lacks the shovel plugin that moves telemetry on: "
+          + "run `rabbitmq-plugins enable rabbitmq_shovel rabbitmq_shovel_management` on its nodes");
     }
   }
 

@@ -27,7 +27,7 @@ public final class LocalNode implements AutoCloseable {
   /** The ports of a node: AMQP, management HTTP, Erlang distribution, MQTT (or -1). */
   public record Ports(int amqp, int management, int distribution, int mqtt) {}
 
-  private static final String PLUGINS = "rabbitmq_management,rabbitmq_shovel,rabbitmq_shovel_management,rabbitmq_consistent_hash_exchange";
+  private static final String PLUGINS = "rabbitmq_management,rabbitmq_shovel,rabbitmq_shovel_management,rabbitmq_consistent_hash_exchange,rabbitmq_sharding";
   private static final int START_TIMEOUT_S = 120;
 
   private final Spec spec;

@@ -6,7 +6,7 @@ import java.util.List;
 
 /** Everything one broker must hold, in declaration order (exchanges and queues before the bindings that use them). */
 public record BrokerTopology(BrokerConfig broker, List<Declaration> declarations, boolean needsShovelPlugin,
-                             boolean needsConsistentHash) {
+                             boolean needsHashExchange) {
 
   static final class Builder {
     private final BrokerConfig broker;
@@ -25,7 +25,7 @@ public record BrokerTopology(BrokerConfig broker, List<Declaration> declarations
       if (d instanceof Declaration.Shovel) {
         shovel = true;
       }
-      if (d instanceof Declaration.Exchange e && e.type().equals("x-consistent-hash")) {
+      if (d instanceof Declaration.Exchange e && e.type().equals(TopologyCompiler.HASH_EXCHANGE)) {
         hash = true;
       }
       return this;

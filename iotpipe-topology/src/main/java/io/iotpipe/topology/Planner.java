@@ -92,14 +92,14 @@ public final class Planner {
       throw new TopologyException("broker \"" + name + "\": the management API answered 404 for /api/overview: "
           + "is brokers." + name + ".management the management URL (http://host:15672)?");
     }
-    if (t.needsConsistentHash()) {
+    if (t.needsHashExchange()) {
       boolean has = false;
       for (JsonNode et : overview.path("exchange_types")) {
-        has |= "x-consistent-hash".equals(et.path("name").asText());
+        has |= TopologyCompiler.HASH_EXCHANGE.equals(et.path("name").asText());
       }
       if (!has) {
-        throw new TopologyException("broker \"" + name + "\" lacks the consistent-hash exchange that partitions devices: "
-            + "run `rabbitmq-plugins enable rabbitmq_consistent_hash_exchange` on its nodes");
+        throw new TopologyException("broker \"" + name + "\" lacks the " + TopologyCompiler.HASH_EXCHANGE
+            + " exchange that partitions devices: run `rabbitmq-plugins enable rabbitmq_sharding` on its nodes");
       }
     }
     if (t.needsShovelPlugin() && mc.get("shovels/" + mc.vhost()) == null) {

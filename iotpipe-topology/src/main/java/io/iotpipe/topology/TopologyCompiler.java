@@ -24,8 +24,14 @@ import java.util.Map;
  *   <li><b>shovel</b> edge → cloud, declared on the edge: {@code on-confirm} (the edge forgets a message only once
  *       the cloud confirmed it), every cloud node plus failover regions as destinations (it moves on when one is
  *       down).</li>
- *   <li><b>balancer</b>: a consistent-hash exchange on the routing key ({@code telemetry.<deviceId>}) bound to the
- *       partition exchanges — exchange-to-exchange bindings, no extra shovel hop when stages share a broker.</li>
+ *   <li><b>balancer</b>: a hash exchange on the routing key ({@code telemetry.<deviceId>}) bound to the partition
+ *       exchanges — exchange-to-exchange bindings, no extra shovel hop when stages share a broker. It is the
+ *       {@code x-modulus-hash} type (plugin {@code rabbitmq_sharding}), not {@code x-consistent-hash}: the latter
+ *       rebuilds its ring in a different order when a node restarts (rabbitmq-server#3386; measured here: most
+ *       devices moved partition after one restart), which would split a device over two partitions and break
+ *       per-device order. Modulus hashing picks among the bindings sorted by name, so a device keeps its partition
+ *       across restarts and on every cluster node; the price is that changing the partition count remaps most
+ *       devices, which is a planned migration anyway (drain, then re-apply).</li>
  *   <li><b>fanout</b> per partition to one queue per sink (quorum: replicated, with a delivery limit against crash
  *       loops, single active consumer for per-device order) and a dead-letter exchange/queue per sink.</li>
  *   <li>When the fanout stage lives on another broker (the seed's "shovel to another RMQ instance"), each partition
@@ -35,6 +41,9 @@ import java.util.Map;
 public final class TopologyCompiler {
 
   static final String TELEMETRY_KEY = "telemetry.#";
+
+  /** The balancer's exchange type (see the class comment for why not x-consistent-hash). */
+  public static final String HASH_EXCHANGE = "x-modulus-hash";
 
   private TopologyCompiler() {}
 
@@ -63,7 +72,7 @@ public final class TopologyCompiler {
     }
 
     BrokerTopology.Builder lb = on.apply(t.balancer());
-    lb.add(new Declaration.Exchange(n.cloudIngress(), "x-consistent-hash", Map.of()));
+    lb.add(new Declaration.Exchange(n.cloudIngress(), HASH_EXCHANGE, Map.of()));
     boolean split = !t.fanout().equals(t.balancer());
     BrokerConfig fanoutBroker = cfg.broker(t.fanout());
     BrokerTopology.Builder fo = on.apply(t.fanout());
@@ -71,11 +80,10 @@ public final class TopologyCompiler {
       if (split) {
         // Partition p leaves the balancer through a transfer queue and a shovel into the fanout broker.
         lb.add(new Declaration.Queue(n.partitionTransfer(p), queueArgs(t, Map.of())));
-        lb.add(new Declaration.Binding(n.cloudIngress(), n.partitionTransfer(p), false, "1"));
+        lb.add(new Declaration.Binding(n.cloudIngress(), n.partitionTransfer(p), false, ""));
         lb.add(shovel(n.prefix() + ".p" + p + ".transfer", n.partitionTransfer(p), uris(fanoutBroker), n.partition(p), t));
       } else {
-        // The weight ("1") is the routing key of a consistent-hash binding: equal weights, equal shares.
-        lb.add(new Declaration.Binding(n.cloudIngress(), n.partition(p), true, "1"));
+        lb.add(new Declaration.Binding(n.cloudIngress(), n.partition(p), true, ""));
       }
       fo.add(new Declaration.Exchange(n.partition(p), "fanout", Map.of()));
     }

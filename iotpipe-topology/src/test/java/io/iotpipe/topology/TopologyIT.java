@@ -60,7 +60,7 @@ class TopologyIT {
     // Every stage of the design exists where it belongs.
     ManagementClient cloud = new ManagementClient(cfg.broker("cloud"));
     JsonNode ingress = cloud.get("exchanges/%2F/" + prefix + ".ingress");
-    assertThat(ingress.path("type").asText()).isEqualTo("x-consistent-hash");
+    assertThat(ingress.path("type").asText()).isEqualTo("x-modulus-hash");
     for (String sink : new String[] {"elk", "storage"}) {
       for (int p = 0; p < 4; p++) {
         JsonNode q = cloud.get("queues/%2F/" + prefix + "." + sink + ".p" + p);

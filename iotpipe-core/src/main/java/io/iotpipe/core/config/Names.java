@@ -16,7 +16,7 @@ public record Names(String prefix) {
     return prefix + ".edge.outbound";
   }
 
-  /** Cloud: the consistent-hash exchange the shovels publish to. */
+  /** Cloud: the hash exchange (device id -> partition) the shovels publish to. */
   public String cloudIngress() {
     return prefix + ".ingress";
   }

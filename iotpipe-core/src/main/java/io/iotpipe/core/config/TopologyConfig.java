@@ -9,11 +9,11 @@ import java.util.regex.Pattern;
  *
  * @param prefix        name prefix of every exchange and queue (lets several pipelines share a vhost)
  * @param edges         brokers the devices publish to; each gets an ingress exchange and a bounded outbound queue
- * @param balancer      cloud broker holding the consistent-hash ingress exchange (the seed's "load balancer")
+ * @param balancer      cloud broker holding the hash ingress exchange (the seed's "load balancer")
  * @param fanout        cloud broker holding the per-partition fanout and sink queues; when it differs from
  *                      {@code balancer}, each partition is connected to it by a shovel
  * @param failover      further cloud brokers the edge shovels fall back to (a second region)
- * @param partitions    number of partitions (consistent-hash buckets keyed on device id)
+ * @param partitions    number of partitions (hash buckets keyed on device id)
  * @param sinks         the sink queues every partition fans out to
  * @param queueType     {@code quorum} (replicated, default) or {@code classic}
  * @param edgeMaxMessages edge buffer bound in messages (devices get back-pressure past it)

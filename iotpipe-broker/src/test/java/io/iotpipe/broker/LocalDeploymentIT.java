@@ -47,14 +47,5 @@ class LocalDeploymentIT {
     assertThat(ProcessHandle.of(cloudPid).map(ProcessHandle::isAlive).orElse(false)).isFalse();
   }
 
-  @Test
-  void formsAThreeNodeCluster(@TempDir Path dir) {
-    try (LocalCluster c = LocalCluster.start("c3-" + java.util.UUID.randomUUID().toString().substring(0, 6), 3, dir)) {
-      String status = c.node(2).ctlOrFail("cluster_status", "--formatter", "json");
-      for (LocalNode n : c.nodes()) {
-        assertThat(status).contains(n.nodeName());
-      }
-      assertThat(c.amqpUris()).hasSize(3).doesNotHaveDuplicates();
-    }
-  }
+  // A 3-node cluster is formed and checked in ClusterTopologyIT (iotpipe-topology), which needs one anyway.
 }

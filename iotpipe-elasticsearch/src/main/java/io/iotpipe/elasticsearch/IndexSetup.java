@@ -1,0 +1,104 @@
+package io.iotpipe.elasticsearch;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.iotpipe.core.config.IndexerConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Index management, applied idempotently before the first bulk: an index template with explicit mappings for the
+ * event indices (so the first document of a day cannot guess types wrong: {@code ts} is a {@code date}, ids are
+ * {@code keyword}, every metric a {@code double}), and the latest-state index with the same mappings.
+ */
+public final class IndexSetup {
+
+  private static final Logger LOG = LoggerFactory.getLogger(IndexSetup.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private IndexSetup() {}
+
+  /** What the engine said about itself. */
+  public record Engine(String distribution, String version) {}
+
+  public static Engine apply(EsClient client, IndexerConfig cfg) {
+    EsClient.Response root = client.sendSync("GET", "/", null);
+    if (root.status() == 401 || root.status() == 403) {
+      throw new IllegalStateException("the search engine refused the credentials (HTTP " + root.status()
+          + "): check indexer.username / indexer.password");
+    }
+    if (root.status() >= 300) {
+      throw new EsClient.EsUnavailableException("search engine answered HTTP " + root.status() + " to GET /", null);
+    }
+    Engine engine;
+    try {
+      JsonNode v = JSON.readTree(root.body()).path("version");
+      engine = new Engine(v.path("distribution").asText("elasticsearch"), v.path("number").asText("?"));
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException("GET / did not return JSON: is indexer.urls an Elasticsearch/OpenSearch endpoint?");
+    }
+    String pattern = cfg.period() == IndexerConfig.IndexPeriod.NONE ? cfg.indexPrefix() : cfg.indexPrefix() + "-20*";
+    ObjectNode composable = JSON.createObjectNode();
+    composable.putArray("index_patterns").add(pattern);
+    composable.put("priority", 200);
+    ObjectNode template = composable.putObject("template");
+    template.set("settings", settings(cfg));
+    template.set("mappings", mappings());
+    EsClient.Response r = client.sendSync("PUT", "/_index_template/" + cfg.indexPrefix(), composable.toString());
+    if (r.status() == 404 || r.status() == 405 || (r.status() == 400 && r.text().contains("no handler"))) {
+      // Elasticsearch < 7.8 has only legacy templates.
+      ObjectNode legacy = JSON.createObjectNode();
+      legacy.putArray("index_patterns").add(pattern);
+      legacy.put("order", 200);
+      legacy.set("settings", settings(cfg));
+      legacy.set("mappings", mappings());
+      r = client.sendSync("PUT", "/_template/" + cfg.indexPrefix(), legacy.toString());
+    }
+    check(r, "index template " + cfg.indexPrefix());
+    ObjectNode latest = JSON.createObjectNode();
+    latest.set("settings", settings(cfg));
+    latest.set("mappings", mappings());
+    r = client.sendSync("PUT", "/" + cfg.latestIndex(), latest.toString());
+    if (!(r.status() == 400 && r.text().contains("resource_already_exists_exception"))) {
+      check(r, "latest-state index " + cfg.latestIndex());
+    }
+    LOG.info("search engine {} {} at {}: template {} for {} and index {} in place", engine.distribution(), engine.version(),
+        client.urls(), cfg.indexPrefix(), pattern, cfg.latestIndex());
+    return engine;
+  }
+
+  private static void check(EsClient.Response r, String what) {
+    if (r.status() >= 500 || r.status() == 429) {
+      throw new EsClient.EsUnavailableException("creating " + what + ": HTTP " + r.status(), null);
+    }
+    if (r.status() >= 300) {
+      throw new IllegalStateException("creating " + what + " failed: HTTP " + r.status() + ": " + r.text());
+    }
+  }
+
+  private static ObjectNode settings(IndexerConfig cfg) {
+    ObjectNode s = JSON.createObjectNode();
+    s.put("number_of_shards", cfg.shards());
+    s.put("number_of_replicas", cfg.replicas());
+    // Telemetry is searched seconds after the fact, not milliseconds: a longer refresh is much cheaper to index.
+    s.put("refresh_interval", "5s");
+    return s;
+  }
+
+  static ObjectNode mappings() {
+    ObjectNode m = JSON.createObjectNode();
+    ObjectNode metric = m.putArray("dynamic_templates").addObject().putObject("metrics_as_double");
+    metric.put("path_match", "metrics.*");
+    metric.putObject("mapping").put("type", "double");
+    ObjectNode p = m.putObject("properties");
+    p.putObject("ts").put("type", "date");
+    p.putObject("ingestTs").put("type", "date");
+    for (String k : new String[] {"deviceId", "site", "region", "status", "errorCode"}) {
+      p.putObject(k).put("type", "keyword");
+    }
+    p.putObject("seq").put("type", "long");
+    p.putObject("metrics").put("type", "object");
+    return m;
+  }
+}

@@ -1,0 +1,175 @@
+package io.iotpipe.storage;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.iotpipe.core.envelope.Telemetry;
+import io.iotpipe.storage.format.ParquetFormat;
+import io.iotpipe.storage.format.StoreSchema;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+
+/**
+ * Merges the many files of a closed hour (one per commit and partition) into one, with the same schema.
+ *
+ * <p>Atomic for readers: the merged file is written hidden, then a compaction record naming inputs and output is
+ * written (the commit point), then the output is renamed into place and the inputs are deleted. {@link StoreQuery}
+ * leaves out the inputs of a record whose output exists, so it never sees a row twice or misses one; a crash at
+ * any point is finished by the next run ({@link #recover}). Plain glob readers (pandas, Spark) can see both for the
+ * milliseconds between the rename and the deletes: compaction only touches hours closed for {@code minAge}.
+ */
+public final class Compactor {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  public record Result(int hours, int filesBefore, int filesAfter, long rows) {}
+
+  private Compactor() {}
+
+  static Path recordsDir(Path store) {
+    return store.resolve("_state").resolve("_compaction");
+  }
+
+  /** Inputs of compactions whose output is already visible (absolute, normalized). */
+  static Set<Path> supersededInputs(Path store) throws IOException {
+    Set<Path> out = new HashSet<>();
+    Path dir = recordsDir(store);
+    if (!Files.isDirectory(dir)) {
+      return out;
+    }
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "*.json")) {
+      for (Path r : ds) {
+        JsonNode rec = JSON.readTree(r.toFile());
+        if (Files.exists(store.resolve(rec.path("output").asText()))) {
+          rec.path("inputs").forEach(i -> out.add(store.resolve(i.asText()).toAbsolutePath().normalize()));
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Finishes compactions interrupted by a crash. */
+  public static void recover(Path store) throws IOException {
+    Path dir = recordsDir(store);
+    if (!Files.isDirectory(dir)) {
+      return;
+    }
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "*.json")) {
+      for (Path r : ds) {
+        finish(store, JSON.readTree(r.toFile()), r);
+      }
+    }
+  }
+
+  private static void finish(Path store, JsonNode rec, Path record) throws IOException {
+    Path tmp = store.resolve(rec.path("tmp").asText());
+    Path output = store.resolve(rec.path("output").asText());
+    if (Files.exists(tmp) && !Files.exists(output)) {
+      Files.move(tmp, output, StandardCopyOption.ATOMIC_MOVE);
+      CommitLog.fsyncDir(output.getParent());
+    }
+    if (Files.exists(output)) {
+      for (JsonNode i : rec.path("inputs")) {
+        Files.deleteIfExists(store.resolve(i.asText()));
+      }
+      CommitLog.fsyncDir(output.getParent());
+    }
+    Files.deleteIfExists(record);
+  }
+
+  /** Compacts every hour that ended at least {@code minAge} ago and has more than one Parquet file. */
+  public static Result compact(Path store, List<String> metrics, Duration minAge, Clock clock) throws IOException {
+    recover(store);
+    Map<Path, List<Path>> byHour = new LinkedHashMap<>();
+    for (Path f : StorageSink.dataFiles(store, "parquet")) {
+      byHour.computeIfAbsent(f.getParent(), k -> new ArrayList<>()).add(f);
+    }
+    Instant closedBefore = clock.instant().minus(minAge);
+    int hours = 0;
+    int before = 0;
+    int after = 0;
+    long rows = 0;
+    ParquetFormat parquet = new ParquetFormat(new StoreSchema(metrics));
+    for (var e : byHour.entrySet()) {
+      Instant hourEnd = hourOf(e.getKey()).plus(Duration.ofHours(1));
+      if (e.getValue().size() < 2 || hourEnd.isAfter(closedBefore)) {
+        continue;
+      }
+      List<Telemetry> all = read(e.getValue(), metrics);
+      String id = UUID.randomUUID().toString().substring(0, 8);
+      Path output = e.getKey().resolve("compacted-" + id + ".parquet");
+      Path tmp = e.getKey().resolve(".compacted-" + id + ".parquet.tmp");
+      parquet.write(tmp, all, clock.millis());
+      CommitLog.fsync(tmp);
+      ObjectNode rec = JSON.createObjectNode();
+      rec.put("tmp", store.relativize(tmp).toString());
+      rec.put("output", store.relativize(output).toString());
+      var inputs = rec.putArray("inputs");
+      e.getValue().forEach(i -> inputs.add(store.relativize(i).toString()));
+      Files.createDirectories(recordsDir(store));
+      Path record = recordsDir(store).resolve(id + ".json");
+      CommitLog.writeSynced(record, JSON.writeValueAsBytes(rec));
+      CommitLog.fsyncDir(recordsDir(store));
+      finish(store, rec, record);
+      hours++;
+      before += e.getValue().size();
+      after++;
+      rows += all.size();
+    }
+    return new Result(hours, before, after, rows);
+  }
+
+  private static Instant hourOf(Path hourDir) {
+    String hour = hourDir.getFileName().toString().substring("hour=".length());
+    String date = hourDir.getParent().getFileName().toString().substring("date=".length());
+    return LocalDate.parse(date).atTime(Integer.parseInt(hour), 0).toInstant(ZoneOffset.UTC);
+  }
+
+  /** Reads rows back with DuckDB, in (device, seq) order so merged files compress and scan well. */
+  private static List<Telemetry> read(List<Path> files, List<String> metrics) throws IOException {
+    String list = String.join(", ", files.stream().map(f -> "'" + f.toAbsolutePath() + "'").toList());
+    StringBuilder cols = new StringBuilder("epoch_ms(ts), device_id, seq, site, region, status, error_code, to_json(extra_metrics)::VARCHAR");
+    for (String m : metrics) {
+      cols.append(", \"").append(m).append('"');
+    }
+    List<Telemetry> out = new ArrayList<>();
+    try (var db = java.sql.DriverManager.getConnection("jdbc:duckdb:"); Statement s = db.createStatement();
+         ResultSet rs = s.executeQuery("SELECT " + cols + " FROM read_parquet([" + list + "], union_by_name = true) ORDER BY device_id, seq")) {
+      while (rs.next()) {
+        Map<String, Double> m = new LinkedHashMap<>();
+        for (int i = 0; i < metrics.size(); i++) {
+          double v = rs.getDouble(9 + i);
+          if (!rs.wasNull()) {
+            m.put(metrics.get(i), v);
+          }
+        }
+        String extra = rs.getString(8);
+        if (extra != null && !extra.equals("null")) {
+          JSON.readTree(extra).fields().forEachRemaining(f -> m.put(f.getKey(), f.getValue().asDouble()));
+        }
+        out.add(new Telemetry(rs.getString(2), rs.getLong(3), Instant.ofEpochMilli(rs.getLong(1)), rs.getString(4), rs.getString(5),
+            rs.getString(6), rs.getString(7), m));
+      }
+    } catch (java.sql.SQLException e) {
+      throw new IOException("cannot read " + files.size() + " files of " + files.get(0).getParent() + ": " + e.getMessage(), e);
+    }
+    return out;
+  }
+}

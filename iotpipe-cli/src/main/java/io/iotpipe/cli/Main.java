@@ -30,6 +30,7 @@ public final class Main implements Runnable {
         .map(ServiceLoader.Provider::get)
         .sorted(Comparator.comparing(c -> c.getClass().getAnnotation(Command.class).name()))
         .forEach(cli::addSubcommand);
+    cli.setCaseInsensitiveEnumValuesAllowed(true); // after adding subcommands: the setting propagates to them
     cli.setExecutionExceptionHandler((ex, cmd, parsed) -> {
       // Expected failures are one clear line naming the fix; anything else keeps its stack trace for a bug report.
       Throwable t = ex;

@@ -49,7 +49,7 @@ public final class SimulateCommand implements IotpipeCommand, Callable<Integer> 
   public Integer call() {
     IotpipeConfig cfg = config.load();
     SimulatorConfig s = cfg.simulator();
-    Duration d = duration == null ? s.duration() : parse(duration);
+    Duration d = duration == null ? s.duration() : parseDuration(duration);
     Simulation.Options o = Simulation.Options.from(s)
         .with(devices == null ? s.devices() : devices, rate == null ? s.rate() : rate, perDevice > 0 && duration == null ? null : d, perDevice)
         .withProfile(profile == null ? s.profile() : profile, protocol == null ? s.protocol() : protocol);
@@ -86,7 +86,7 @@ public final class SimulateCommand implements IotpipeCommand, Callable<Integer> 
     return r.unconfirmed() == 0 ? ExitCode.OK : ExitCode.FAILED;
   }
 
-  static Duration parse(String s) {
+  public static Duration parseDuration(String s) {
     Duration d = io.iotpipe.core.config.ConfigNode.parseDuration(s);
     if (d == null) {
       throw new CommandFailure(ExitCode.USAGE, "--duration " + s + " is not a duration (write e.g. 90s, 5m, 1h)");

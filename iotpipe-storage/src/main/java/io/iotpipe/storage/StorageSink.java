@@ -283,6 +283,9 @@ public final class StorageSink implements Sink {
 
   @Override
   public void flush() {
+    if (roller.isShutdown()) {
+      return; // closed: everything was flushed then
+    }
     CompletableFuture<Void> done = new CompletableFuture<>();
     roller.execute(() -> {
       partitions.values().forEach(this::roll);
@@ -293,6 +296,9 @@ public final class StorageSink implements Sink {
 
   @Override
   public void close() {
+    if (roller.isShutdown()) {
+      return;
+    }
     try {
       flush();
     } finally {

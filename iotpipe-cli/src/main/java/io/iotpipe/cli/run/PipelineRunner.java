@@ -24,6 +24,7 @@ import java.util.stream.IntStream;
 public final class PipelineRunner implements AutoCloseable {
 
   private final List<Running> running = new ArrayList<>();
+  private volatile boolean closed;
 
   private record Running(Role role, Sink sink, SinkConsumer consumer) {}
 
@@ -65,6 +66,10 @@ public final class PipelineRunner implements AutoCloseable {
 
   /** Graceful stop: consumers stop taking messages, sinks flush, outcomes are acked, then everything closes. */
   public void close(Duration timeout) {
+    if (closed) {
+      return;
+    }
+    closed = true;
     running.parallelStream().forEach(r -> {
       r.consumer().close(timeout);
       r.sink().close();

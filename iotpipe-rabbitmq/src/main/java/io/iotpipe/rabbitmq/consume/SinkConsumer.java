@@ -111,6 +111,7 @@ public final class SinkConsumer implements AutoCloseable {
     this.retries = Counter.builder("iotpipe.consumer.retries").tag("sink", s).description("transient sink failures retried after backoff").register(registry);
     this.latency = DistributionSummary.builder("iotpipe.consumer.latency").tag("sink", s).baseUnit("milliseconds")
         .description("publish-to-ack latency").publishPercentiles(0.5, 0.9, 0.99).distributionStatisticExpiry(Duration.ofMinutes(10))
+        .serviceLevelObjectives(10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000, 120_000)
         .distributionStatisticBufferLength(2).register(registry);
     this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "iotpipe-" + s + "-scheduler"));
     this.dispatcher = daemon(this::dispatchLoop, "iotpipe-" + s + "-dispatcher");
@@ -417,6 +418,17 @@ public final class SinkConsumer implements AutoCloseable {
     return new ConsumerStats((long) received.count(), (long) redelivered.count(), (long) delivered.count(),
         (long) invalid.count(), (long) rejected.count(), (long) deadLettered.count(), (long) retries.count(),
         unsettled.get(), connected, reconnects.get(), lastError);
+  }
+
+  /** Publish-to-ack latency histogram: bucket upper bound in ms -> messages in that bucket (not cumulative). */
+  public java.util.Map<Long, Long> latencyHistogram() {
+    java.util.Map<Long, Long> out = new java.util.LinkedHashMap<>();
+    double prev = 0;
+    for (var b : latency.takeSnapshot().histogramCounts()) {
+      out.put((long) b.bucket(), (long) (b.count() - prev));
+      prev = b.count();
+    }
+    return out;
   }
 
   /** Publish-to-ack latency percentile in ms (0.5, 0.99, ...), or NaN before any message was acked. */

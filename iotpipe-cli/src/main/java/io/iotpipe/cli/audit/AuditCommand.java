@@ -1,0 +1,76 @@
+package io.iotpipe.cli.audit;
+
+import io.iotpipe.core.cli.CommandFailure;
+import io.iotpipe.core.cli.ConfigOption;
+import io.iotpipe.core.cli.ExitCode;
+import io.iotpipe.core.cli.IotpipeCommand;
+import io.iotpipe.core.cli.Output;
+import io.iotpipe.core.config.IotpipeConfig;
+import io.iotpipe.simulator.Ledger;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code iotpipe audit}: is every confirmed reading in Elasticsearch and in the store, exactly once? */
+@Command(name = "audit", mixinStandardHelpOptions = true,
+    description = "Compare what publishers had confirmed (ledger files from simulate --ledger or the demo) with what the "
+        + "search index and the store hold: per device gaps and duplicates, and a verdict. Exit 1 when anything is lost or doubled.")
+public final class AuditCommand implements IotpipeCommand, Callable<Integer> {
+
+  @Mixin ConfigOption config;
+
+  @Option(names = "--ledger", required = true, split = ",", description = "Ledger file(s) of the runs to check.")
+  List<Path> ledgers;
+
+  @Option(names = "--sink", defaultValue = "elk,storage", split = ",", description = "Which sinks to check (default: ${DEFAULT-VALUE}).")
+  List<String> sinks;
+
+  @Option(names = "--json", description = "Print the result as JSON.")
+  boolean json;
+
+  @Override
+  public Integer call() {
+    IotpipeConfig cfg = config.load();
+    List<Ledger> ls = new ArrayList<>();
+    for (Path p : ledgers) {
+      if (!Files.exists(p)) {
+        throw new CommandFailure(ExitCode.USAGE, "ledger " + p + " does not exist (write one with: iotpipe simulate --ledger FILE)");
+      }
+      ls.add(Ledger.read(p));
+    }
+    Ledger ledger = Ledger.merge(ls);
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("confirmed", ledger.confirmed());
+    boolean ok = true;
+    for (String sink : sinks) {
+      Completeness.Result r = switch (sink) {
+        case "elk" -> Auditor.search(cfg.indexer(), ledger);
+        case "storage" -> Auditor.store(cfg.storage().dir(), ledger);
+        default -> throw new CommandFailure(ExitCode.USAGE, "--sink " + sink + ": expected elk or storage");
+      };
+      out.put(sink, Auditor.toJson(r));
+      ok &= r.complete();
+    }
+    out.put("verdict", ok ? "complete: nothing lost, nothing doubled" : "INCOMPLETE");
+    if (json) {
+      new Output().printJson(out);
+    } else {
+      System.out.printf("confirmed readings: %d%n", ledger.confirmed());
+      for (String sink : sinks) {
+        @SuppressWarnings("unchecked")
+        Map<String, Object> r = (Map<String, Object>) out.get(sink);
+        System.out.printf("%-8s present %s, lost %s, duplicates %s, devices with gaps %s%s%n", sink, r.get("present"), r.get("lost"),
+            r.get("duplicates"), r.get("devicesWithGaps"), ((List<?>) r.get("missingExamples")).isEmpty() ? "" : " e.g. " + r.get("missingExamples"));
+      }
+      System.out.println("verdict: " + out.get("verdict"));
+    }
+    return ok ? ExitCode.OK : ExitCode.FAILED;
+  }
+}

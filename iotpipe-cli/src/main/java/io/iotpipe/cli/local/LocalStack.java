@@ -1,0 +1,158 @@
+package io.iotpipe.cli.local;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.iotpipe.broker.LocalDeployment;
+import io.iotpipe.core.config.IotpipeConfig;
+import io.iotpipe.opensearch.EmbeddedOpenSearch;
+import io.iotpipe.topology.ManagementClient;
+import io.iotpipe.topology.Plan;
+import io.iotpipe.topology.Planner;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
+
+/**
+ * Everything the demo, the benchmarks, the chaos suite and the integration tests run on one machine: an edge node,
+ * a cloud cluster, an OpenSearch node (child JVM), the topology applied, and a config file pointing at all of it
+ * ({@code <dir>/iotpipe.yaml}, usable with every command afterwards).
+ */
+public final class LocalStack implements AutoCloseable {
+
+  private final Path dir;
+  private final LocalDeployment brokers;
+  private final EmbeddedOpenSearch search;
+  private final Path configFile;
+  private final IotpipeConfig config;
+  private volatile boolean closed;
+
+  private LocalStack(Path dir, LocalDeployment brokers, EmbeddedOpenSearch search, Path configFile, IotpipeConfig config) {
+    this.dir = dir;
+    this.brokers = brokers;
+    this.search = search;
+    this.configFile = configFile;
+    this.config = config;
+  }
+
+  /**
+   * @param extraYaml appended to the generated config (indexer/storage sections without urls/dir, which are set here)
+   */
+  public static LocalStack start(Path dir, int cloudNodes, int partitions, String storageYaml, boolean withSearch,
+                                 Consumer<String> log) {
+    try {
+      Files.createDirectories(dir);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    log.accept("starting an edge node, a " + cloudNodes + "-node cloud cluster" + (withSearch ? " and OpenSearch" : "") + " in " + dir + " ...");
+    CompletableFuture<EmbeddedOpenSearch> os = withSearch
+        ? CompletableFuture.supplyAsync(() -> EmbeddedOpenSearch.start(dir.resolve("opensearch")))
+        : CompletableFuture.completedFuture(null);
+    LocalDeployment brokers;
+    try {
+      brokers = LocalDeployment.start(dir.resolve("brokers"), cloudNodes);
+    } catch (RuntimeException e) {
+      os.thenAccept(o -> {
+        if (o != null) {
+          o.close();
+        }
+      });
+      throw e;
+    }
+    EmbeddedOpenSearch search;
+    try {
+      search = os.join();
+    } catch (RuntimeException e) {
+      brokers.close();
+      throw e.getCause() instanceof RuntimeException r ? r : e;
+    }
+    String extra = """
+        indexer:
+          urls: [%s]
+        storage:
+          dir: %s
+        %s
+        observability:
+          port: 0
+        """.formatted(search == null ? "http://127.0.0.1:9200" : search.httpUri(), dir.resolve("store").toAbsolutePath(),
+        storageYaml == null ? "" : storageYaml);
+    String yaml = brokers.configYaml("iotpipe", partitions, extra);
+    Path file = dir.resolve("iotpipe.yaml");
+    try {
+      Files.writeString(file, yaml);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    IotpipeConfig cfg = IotpipeConfig.load(file);
+    LocalStack s = new LocalStack(dir, brokers, search, file, cfg);
+    log.accept("applying the topology ...");
+    Planner p = new Planner();
+    Plan plan = p.plan(cfg);
+    p.apply(cfg, plan);
+    return s;
+  }
+
+  public Path dir() {
+    return dir;
+  }
+
+  public LocalDeployment brokers() {
+    return brokers;
+  }
+
+  public EmbeddedOpenSearch search() {
+    return search;
+  }
+
+  public Path configFile() {
+    return configFile;
+  }
+
+  public IotpipeConfig config() {
+    return config;
+  }
+
+  /** Messages (ready + unacked) per queue on the cloud and edge, from the management API (which lags a few seconds). */
+  public Map<String, Long> queueDepths() {
+    Map<String, Long> out = new HashMap<>();
+    for (String b : new String[] {"edge", "cloud"}) {
+      try {
+        JsonNode qs = new ManagementClient(config.broker(b)).get("queues/%2F?columns=name,messages");
+        if (qs != null) {
+          qs.forEach(q -> out.put(q.path("name").asText(), q.path("messages").asLong()));
+        }
+      } catch (RuntimeException e) {
+        // a node restarting: report what is known
+      }
+    }
+    return out;
+  }
+
+  public long depth(String sink) {
+    Map<String, Long> d = queueDepths();
+    long n = 0;
+    for (int p = 0; p < config.topology().partitions(); p++) {
+      n += d.getOrDefault(config.topology().names().sinkQueue(sink, p), 0L);
+    }
+    return n;
+  }
+
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    try {
+      if (search != null) {
+        search.close();
+      }
+    } finally {
+      brokers.close();
+    }
+  }
+}

@@ -26,16 +26,16 @@ public final class LocalStack implements AutoCloseable {
   private final Path dir;
   private final LocalDeployment brokers;
   private final EmbeddedOpenSearch search;
-  private final Path configFile;
-  private final IotpipeConfig config;
+  private final int partitions;
+  private Path configFile;
+  private IotpipeConfig config;
   private volatile boolean closed;
 
-  private LocalStack(Path dir, LocalDeployment brokers, EmbeddedOpenSearch search, Path configFile, IotpipeConfig config) {
+  private LocalStack(Path dir, LocalDeployment brokers, EmbeddedOpenSearch search, int partitions) {
     this.dir = dir;
     this.brokers = brokers;
     this.search = search;
-    this.configFile = configFile;
-    this.config = config;
+    this.partitions = partitions;
   }
 
   /**
@@ -70,30 +70,43 @@ public final class LocalStack implements AutoCloseable {
       brokers.close();
       throw e.getCause() instanceof RuntimeException r ? r : e;
     }
+    LocalStack s = new LocalStack(dir, brokers, search, partitions);
+    log.accept("applying the topology ...");
+    s.pipeline("iotpipe", storageYaml, "iotpipe.yaml");
+    return s;
+  }
+
+  /**
+   * A pipeline with its own name prefix on the same nodes (own queues, indices and store): what tests use to stay
+   * independent of each other. Writes {@code <dir>/<file>}, applies its topology and returns its config.
+   */
+  public IotpipeConfig pipeline(String prefix, String storageYaml, String file) {
     String extra = """
         indexer:
           urls: [%s]
+          indexPrefix: %s
         storage:
           dir: %s
         %s
         observability:
           port: 0
-        """.formatted(search == null ? "http://127.0.0.1:9200" : search.httpUri(), dir.resolve("store").toAbsolutePath(),
-        storageYaml == null ? "" : storageYaml);
-    String yaml = brokers.configYaml("iotpipe", partitions, extra);
-    Path file = dir.resolve("iotpipe.yaml");
+        """.formatted(search == null ? "http://127.0.0.1:9200" : search.httpUri(), prefix.equals("iotpipe") ? "telemetry" : prefix,
+        dir.resolve(prefix.equals("iotpipe") ? "store" : prefix + "-store").toAbsolutePath(), storageYaml == null ? "" : storageYaml);
+    Path path = dir.resolve(file);
     try {
-      Files.writeString(file, yaml);
+      Files.writeString(path, brokers.configYaml(prefix, partitions, extra));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    IotpipeConfig cfg = IotpipeConfig.load(file);
-    LocalStack s = new LocalStack(dir, brokers, search, file, cfg);
-    log.accept("applying the topology ...");
+    IotpipeConfig cfg = IotpipeConfig.load(path);
     Planner p = new Planner();
     Plan plan = p.plan(cfg);
     p.apply(cfg, plan);
-    return s;
+    if (prefix.equals("iotpipe")) {
+      this.configFile = path;
+      this.config = cfg;
+    }
+    return cfg;
   }
 
   public Path dir() {
@@ -133,10 +146,15 @@ public final class LocalStack implements AutoCloseable {
   }
 
   public long depth(String sink) {
+    return depth(config, sink);
+  }
+
+  /** Messages in all partition queues of {@code sink} of a pipeline. */
+  public long depth(IotpipeConfig cfg, String sink) {
     Map<String, Long> d = queueDepths();
     long n = 0;
-    for (int p = 0; p < config.topology().partitions(); p++) {
-      n += d.getOrDefault(config.topology().names().sinkQueue(sink, p), 0L);
+    for (int p = 0; p < cfg.topology().partitions(); p++) {
+      n += d.getOrDefault(cfg.topology().names().sinkQueue(sink, p), 0L);
     }
     return n;
   }

@@ -62,7 +62,9 @@ public record IotpipeConfig(Map<String, BrokerConfig> brokers, TopologyConfig to
     ConfigNode topoNode = root.child("topology");
     TopologyConfig topology = TopologyConfig.read(topoNode);
     checkRef(topoNode, "balancer", topology.balancer(), brokers);
-    checkRef(topoNode, "fanout", topology.fanout(), brokers);
+    if (topology.fanout() != null && !topology.fanout().equals(topology.balancer())) {
+      checkRef(topoNode, "fanout", topology.fanout(), brokers); // else it defaults to the balancer, reported above
+    }
     for (int i = 0; i < topology.edges().size(); i++) {
       checkRef(topoNode, "edges[" + i + "]", topology.edges().get(i), brokers);
     }

@@ -26,7 +26,7 @@ public final class LocalCluster implements AutoCloseable {
         .toList();
     LocalCluster c = new LocalCluster(nodes);
     try {
-      CompletableFuture.allOf(nodes.stream().map(n -> CompletableFuture.runAsync(n::start)).toArray(CompletableFuture[]::new)).join();
+      CompletableFuture.allOf(nodes.stream().map(n -> CompletableFuture.runAsync(n::start, r -> Thread.ofPlatform().daemon().start(r))).toArray(CompletableFuture[]::new)).join();
       for (LocalNode n : nodes.subList(1, nodes.size())) {
         n.ctlOrFail("stop_app");
         n.ctlOrFail("join_cluster", nodes.getFirst().nodeName());

@@ -42,7 +42,7 @@ public final class LocalDeployment implements AutoCloseable {
     RabbitInstallation.ensureInstalled();
     RabbitInstallation.ensureCookie();
     LocalNode edge = LocalNode.create(new LocalNode.Spec("edge-" + suffix, dir.resolve("edge"), true));
-    CompletableFuture<Void> edgeStarted = CompletableFuture.runAsync(edge::start);
+    CompletableFuture<Void> edgeStarted = CompletableFuture.runAsync(edge::start, r -> Thread.ofPlatform().daemon().start(r));
     LocalCluster cloud;
     try {
       cloud = LocalCluster.start("cloud-" + suffix, cloudNodes, dir.resolve("cloud"));

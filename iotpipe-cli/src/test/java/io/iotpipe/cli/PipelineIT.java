@@ -72,6 +72,22 @@ class PipelineIT {
         .withProfile(SimulatorConfig.Profile.FLAT, SimulatorConfig.Protocol.AMQP));
   }
 
+  /**
+   * Runs a simulation on a thread of its own. Not {@code CompletableFuture.supplyAsync}: blocking the common pool's
+   * only thread (2 cores) for the whole run starves the JDK HttpClient of the indexer.
+   */
+  static CompletableFuture<SimulationResult> runAsync(Simulation sim) {
+    CompletableFuture<SimulationResult> f = new CompletableFuture<>();
+    Thread.ofPlatform().name("simulation").daemon().start(() -> {
+      try {
+        f.complete(sim.run(null));
+      } catch (RuntimeException e) {
+        f.completeExceptionally(e);
+      }
+    });
+    return f;
+  }
+
   /** Waits until both sinks hold every confirmed reading, then checks nothing is missing or doubled. */
   static void assertExactlyOnce(IotpipeConfig cfg, Ledger ledger, Duration atMost) {
     await().atMost(atMost).pollInterval(Duration.ofSeconds(1)).until(() ->
@@ -130,7 +146,7 @@ class PipelineIT {
       Instance index1 = new Instance("index", f, "index-1").start();
       Instance index2 = new Instance("index", f, "index-2").start();
       all.addAll(List.of(store1, store2, index1, index2));
-      CompletableFuture<SimulationResult> run = CompletableFuture.supplyAsync(() -> sim.run(null));
+      CompletableFuture<SimulationResult> run = runAsync(sim);
       await().atMost(Duration.ofSeconds(60)).until(() -> sim.progress().confirmed() > 2500);
       store1.terminate();
       index1.kill();
@@ -156,7 +172,7 @@ class PipelineIT {
     IotpipeConfig cfg = pipeline();
     try (PipelineRunner runner = new PipelineRunner(cfg, EnumSet.allOf(Role.class), "it", new SimpleMeterRegistry()).start();
          Simulation sim = simulation(cfg, 50, 300, Duration.ofSeconds(40))) {
-      CompletableFuture<SimulationResult> run = CompletableFuture.supplyAsync(() -> sim.run(null));
+      CompletableFuture<SimulationResult> run = runAsync(sim);
       await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(runner.stats().get(Role.INDEX).delivered())
           .as("indexed; simulation %s; stats %s", sim.progress(), runner.stats()).isGreaterThan(1000));
       long storedBefore = runner.stats().get(Role.STORE).delivered();
@@ -179,7 +195,7 @@ class PipelineIT {
     IotpipeConfig cfg = pipeline();
     try (PipelineRunner runner = new PipelineRunner(cfg, EnumSet.allOf(Role.class), "it", new SimpleMeterRegistry()).start();
          Simulation sim = simulation(cfg, 50, 300, Duration.ofSeconds(25))) {
-      CompletableFuture<SimulationResult> run = CompletableFuture.supplyAsync(() -> sim.run(null));
+      CompletableFuture<SimulationResult> run = runAsync(sim);
       await().atMost(Duration.ofSeconds(30)).until(() -> runner.stats().get(Role.STORE).delivered() > 1000);
       stack.brokers().cloud().node(0).stop();
       stack.brokers().cloud().node(0).start();

@@ -43,7 +43,14 @@ public final class EsClient {
         : "Basic " + Base64.getEncoder().encodeToString((username + ":" + (password == null ? "" : password)).getBytes(StandardCharsets.UTF_8));
     this.timeout = timeout;
     // HTTP/1.1: h2c upgrade is not supported by the engines and breaks requests with bodies.
-    this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+    // Its own threads: response handling must not wait for a busy ForkJoinPool.commonPool (one thread on 2 cores),
+    // which would stall indexing while unrelated work runs there (measured: bulks waited for a whole simulation).
+    this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5))
+        .executor(java.util.concurrent.Executors.newCachedThreadPool(r -> {
+          Thread t = new Thread(r, "es-http");
+          t.setDaemon(true);
+          return t;
+        })).build();
   }
 
   public List<URI> urls() {

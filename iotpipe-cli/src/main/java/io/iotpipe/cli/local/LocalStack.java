@@ -50,7 +50,7 @@ public final class LocalStack implements AutoCloseable {
     }
     log.accept("starting an edge node, a " + cloudNodes + "-node cloud cluster" + (withSearch ? " and OpenSearch" : "") + " in " + dir + " ...");
     CompletableFuture<EmbeddedOpenSearch> os = withSearch
-        ? CompletableFuture.supplyAsync(() -> EmbeddedOpenSearch.start(dir.resolve("opensearch")))
+        ? CompletableFuture.supplyAsync(() -> EmbeddedOpenSearch.start(dir.resolve("opensearch")), r -> Thread.ofPlatform().daemon().start(r))
         : CompletableFuture.completedFuture(null);
     LocalDeployment brokers;
     try {

@@ -70,10 +70,23 @@ public final class PipelineRunner implements AutoCloseable {
       return;
     }
     closed = true;
-    running.parallelStream().forEach(r -> {
-      r.consumer().close(timeout);
-      r.sink().close();
-    });
+    // Roles stop in parallel on threads of their own: never on ForkJoinPool.commonPool, which the JDK's HttpClient
+    // needs to finish the indexer's last bulks (blocking it stalled shutdown until the timeout).
+    List<Thread> stoppers = new ArrayList<>();
+    for (Running r : running) {
+      stoppers.add(Thread.ofPlatform().name("stop-" + r.role().name().toLowerCase()).start(() -> {
+        r.consumer().close(timeout);
+        r.sink().close();
+      }));
+    }
+    for (Thread t : stoppers) {
+      try {
+        t.join(timeout.toMillis() + 30_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
   }
 
   @Override

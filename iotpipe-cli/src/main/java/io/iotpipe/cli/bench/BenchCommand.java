@@ -1,0 +1,263 @@
+package io.iotpipe.cli.bench;
+
+import io.iotpipe.cli.local.LocalStack;
+import io.iotpipe.core.cli.ExitCode;
+import io.iotpipe.core.cli.IotpipeCommand;
+import io.iotpipe.core.cli.Output;
+import io.iotpipe.core.config.IotpipeConfig;
+import io.iotpipe.core.envelope.Telemetry;
+import io.iotpipe.core.envelope.TelemetryCodec;
+import io.iotpipe.core.sink.Sink;
+import io.iotpipe.elasticsearch.ElasticsearchSink;
+import io.iotpipe.elasticsearch.RawBulkLoader;
+import io.iotpipe.rabbitmq.Amqp;
+import io.iotpipe.rabbitmq.ConfirmingPublisher;
+import io.iotpipe.rabbitmq.consume.SinkConsumer;
+import io.iotpipe.storage.StorageSink;
+import io.iotpipe.storage.format.ParquetFormat;
+import io.iotpipe.storage.format.StoreSchema;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code iotpipe bench index|store}: throughput and CPU of a sink next to its two baselines, measured in one run on
+ * the same machine (so a noisy neighbour hits all three): the broker alone (consume + ack, no sink work), the sink's
+ * engine alone (the same rows from memory), and the real role draining preloaded queues. They share the cores, so
+ * the ceiling of the real role is about {@code 1 / (1/broker + 1/engine)}; the ratio to it is the figure of merit.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks against baselines measured in the same run.",
+    subcommands = {BenchCommand.Index.class, BenchCommand.Store.class})
+public final class BenchCommand implements IotpipeCommand, Runnable {
+
+  @Override
+  public void run() {
+    picocli.CommandLine.usage(this, System.out);
+  }
+
+  abstract static class Base implements java.util.concurrent.Callable<Integer> {
+    @Option(names = "--messages", defaultValue = "100000", description = "Messages per phase (default: ${DEFAULT-VALUE}).")
+    int messages;
+
+    @Option(names = "--partitions", defaultValue = "4", description = "Partitions (default: ${DEFAULT-VALUE}).")
+    int partitions;
+
+    @Option(names = "--dir", description = "Work directory (default: data/bench-<random>).")
+    Path dir;
+
+    @Option(names = "--json", description = "Print the figures as JSON.")
+    boolean json;
+
+    final Output out = new Output();
+
+    abstract String sink();
+
+    abstract boolean needsSearch();
+
+    /** The engine-alone baseline: rows/s. */
+    abstract double engineAlone(LocalStack stack, IotpipeConfig cfg, List<Telemetry> rows) throws Exception;
+
+    abstract Sink realSink(IotpipeConfig cfg);
+
+    @Override
+    public Integer call() throws Exception {
+      Path base = dir != null ? dir : Path.of("data", "bench-" + UUID.randomUUID().toString().substring(0, 6));
+      List<Telemetry> rows = rows(messages);
+      Map<String, Object> r = new LinkedHashMap<>();
+      try (LocalStack stack = LocalStack.start(base.toAbsolutePath(), 1, partitions, "  rollAge: 5s", needsSearch(), out::info)) {
+        long broker = stack.brokers().cloud().node(0).pid();
+        long engine = stack.search() == null ? -1 : stack.search().pid();
+        Phase a = drain(stack, rows, "broker alone (consume + ack)", AckOnlySink::new, broker, engine);
+        CpuMeter.resetPeakHeap();
+        double e0 = engine > 0 ? CpuMeter.processSeconds(engine) : CpuMeter.ownSeconds();
+        long t0 = System.nanoTime();
+        double engineRate = engineAlone(stack, stack.pipeline("bench" + System.nanoTime() % 100000, "  rollAge: 5s", "bench-engine.yaml"), rows);
+        double engineCpu = (engine > 0 ? CpuMeter.processSeconds(engine) : CpuMeter.ownSeconds()) - e0;
+        long engineHeap = CpuMeter.peakHeapBytes();
+        out.info(String.format("engine alone: %.0f rows/s (%.1f s)", engineRate, (System.nanoTime() - t0) / 1e9));
+        Phase c = drain(stack, rows, "iotpipe " + (sink().equals("elk") ? "index" : "store"), this::realSink, broker, engine);
+        double ceiling = 1 / (1 / a.rate + 1 / engineRate);
+        r.put("command", "./iotpipe bench " + (sink().equals("elk") ? "index" : "store") + " --messages " + messages);
+        r.put("messages", messages);
+        r.put("brokerAloneMsgsPerSec", Math.round(a.rate));
+        r.put("engineAloneRowsPerSec", Math.round(engineRate));
+        r.put("pipelineMsgsPerSec", Math.round(c.rate));
+        r.put("ceilingMsgsPerSec", Math.round(ceiling));
+        r.put("ratioToCeiling", Math.round(c.rate / ceiling * 100) / 100.0);
+        r.put("cpuSecondsPer100k", Map.of(
+            "brokerAlone.broker", per100k(a.brokerCpu), "brokerAlone.consumer", per100k(a.ownCpu),
+            "engineAlone.engine", per100k(engineCpu),
+            "pipeline.broker", per100k(c.brokerCpu), "pipeline.engine", per100k(c.engineCpu), "pipeline.sinkProcess", per100k(c.ownCpu)));
+        r.put("peakHeapMiB", Map.of("pipeline", c.peakHeap >> 20, "engineAlone", engineHeap >> 20));
+        r.put("maxHeapMiB", Runtime.getRuntime().maxMemory() >> 20);
+        extra(stack, r);
+      }
+      if (json) {
+        out.printJson(r);
+      } else {
+        r.forEach((k, v) -> System.out.printf("%-24s %s%n", k, v));
+      }
+      return ExitCode.OK;
+    }
+
+    void extra(LocalStack stack, Map<String, Object> r) throws Exception {}
+
+    double per100k(double cpuSeconds) {
+      return Math.round(cpuSeconds / messages * 100_000 * 100) / 100.0;
+    }
+
+    record Phase(double rate, double brokerCpu, double engineCpu, double ownCpu, long peakHeap) {}
+
+    /** Preloads the sink's queues of a fresh pipeline, then measures one consumer + sink draining them. */
+    Phase drain(LocalStack stack, List<Telemetry> rows, String label, Function<IotpipeConfig, Sink> sinkFor, long broker, long engine)
+        throws Exception {
+      IotpipeConfig cfg = stack.pipeline("bench" + System.nanoTime() % 100000, "  rollAge: 5s", "bench-" + label.hashCode() + ".yaml");
+      preload(cfg, rows);
+      long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
+      while (stack.depth(cfg, sink()) < rows.size() && System.nanoTime() < deadline) {
+        TimeUnit.MILLISECONDS.sleep(500); // the management API lags: poll until the preload is visible
+      }
+      CpuMeter.resetPeakHeap();
+      double b0 = CpuMeter.processSeconds(broker);
+      double e0 = engine > 0 ? CpuMeter.processSeconds(engine) : 0;
+      double o0 = CpuMeter.ownSeconds();
+      long t0 = System.nanoTime();
+      Sink sink = sinkFor.apply(cfg);
+      List<String> queues = new ArrayList<>();
+      for (int p = 0; p < cfg.topology().partitions(); p++) {
+        queues.add(cfg.topology().names().sinkQueue(sink(), p));
+      }
+      var settings = sink().equals("elk") ? cfg.indexer().consumer() : cfg.storage().consumer();
+      try (SinkConsumer c = new SinkConsumer(cfg.sinkBroker(), queues, sink, new TelemetryCodec(cfg.contract(), Clock.systemUTC()),
+          settings, cfg.topology().names(), new SimpleMeterRegistry()).start()) {
+        while (c.stats().delivered() < rows.size()) {
+          if (System.nanoTime() > deadline) {
+            throw new IllegalStateException(label + ": drained only " + c.stats().delivered() + " of " + rows.size() + " in time: " + c.stats());
+          }
+          out.progress(String.format("%s: %d / %d", label, c.stats().delivered(), rows.size()));
+          TimeUnit.MILLISECONDS.sleep(50); // polling the drain counter; the measured interval ends at the first poll after
+        }
+        double secs = (System.nanoTime() - t0) / 1e9;
+        out.endProgress();
+        Phase ph = new Phase(rows.size() / secs, CpuMeter.processSeconds(broker) - b0,
+            engine > 0 ? CpuMeter.processSeconds(engine) - e0 : 0, CpuMeter.ownSeconds() - o0, CpuMeter.peakHeapBytes());
+        out.info(String.format("%s: %.0f msg/s (%.1f s)", label, ph.rate(), secs));
+        sink.close();
+        return ph;
+      }
+    }
+  }
+
+  /** Readings of 1000 devices, in seq order per device, with realistic values. */
+  static List<Telemetry> rows(int n) {
+    SplittableRandom rnd = new SplittableRandom(42);
+    List<Telemetry> out = new ArrayList<>(n);
+    Instant t = Instant.now().minusSeconds(3600);
+    for (int i = 0; i < n; i++) {
+      int d = i % 1000;
+      Map<String, Double> m = new LinkedHashMap<>();
+      m.put("powerKw", Math.round(rnd.nextDouble(0, 150) * 100) / 100.0);
+      m.put("energyKwh", Math.round((1000 + i * 0.01) * 100) / 100.0);
+      m.put("soc", Math.round(rnd.nextDouble(5, 100) * 10) / 10.0);
+      m.put("tempC", Math.round(rnd.nextDouble(15, 45) * 10) / 10.0);
+      out.add(new Telemetry("bench-" + d, i / 1000 + 1, t.plusMillis(i * 10L), "site-" + d % 20, "eu-west", "CHARGING", null, m));
+    }
+    return out;
+  }
+
+  static void preload(IotpipeConfig cfg, List<Telemetry> rows) throws Exception {
+    TelemetryCodec codec = new TelemetryCodec();
+    try (var conn = Amqp.connect(cfg.broker(cfg.topology().balancer()), "bench-preload");
+         ConfirmingPublisher pub = new ConfirmingPublisher(conn.createChannel(), 5000)) {
+      List<CompletableFuture<Void>> fs = new ArrayList<>(rows.size());
+      var props = new com.rabbitmq.client.AMQP.BasicProperties.Builder().deliveryMode(2).contentType("application/json").build();
+      for (Telemetry t : rows) {
+        fs.add(pub.publish(cfg.topology().names().cloudIngress(), "telemetry." + t.deviceId(), props, codec.encode(t)));
+      }
+      CompletableFuture.allOf(fs.toArray(CompletableFuture[]::new)).join();
+    }
+  }
+
+  @Command(name = "index", mixinStandardHelpOptions = true,
+      description = "Indexer vs. broker alone vs. raw bulk loading, same documents, same run.")
+  static final class Index extends Base {
+    @Override
+    String sink() {
+      return "elk";
+    }
+
+    @Override
+    boolean needsSearch() {
+      return true;
+    }
+
+    @Override
+    double engineAlone(LocalStack stack, IotpipeConfig cfg, List<Telemetry> rows) {
+      return RawBulkLoader.load(cfg.indexer(), rows, cfg.indexer().consumer().batchMax());
+    }
+
+    @Override
+    Sink realSink(IotpipeConfig cfg) {
+      return new ElasticsearchSink(cfg.indexer(), new SimpleMeterRegistry());
+    }
+  }
+
+  @Command(name = "store", mixinStandardHelpOptions = true,
+      description = "Storage writer vs. broker alone vs. Parquet writer from memory, same rows, same run.")
+  static final class Store extends Base {
+    @Override
+    String sink() {
+      return "storage";
+    }
+
+    @Override
+    boolean needsSearch() {
+      return false;
+    }
+
+    @Override
+    double engineAlone(LocalStack stack, IotpipeConfig cfg, List<Telemetry> rows) throws Exception {
+      ParquetFormat f = new ParquetFormat(new StoreSchema(cfg.storage().metrics()));
+      Path tmp = Files.createTempDirectory("bench-parquet");
+      long t0 = System.nanoTime();
+      int chunk = (int) Math.min(cfg.storage().rollRows(), (long) (cfg.storage().consumer().prefetch() * 0.8));
+      for (int i = 0; i < rows.size(); i += chunk) {
+        Path file = tmp.resolve("f" + i + ".parquet");
+        f.write(file, rows.subList(i, Math.min(rows.size(), i + chunk)), System.currentTimeMillis());
+      }
+      return rows.size() / ((System.nanoTime() - t0) / 1e9);
+    }
+
+    @Override
+    Sink realSink(IotpipeConfig cfg) {
+      return new StorageSink(cfg.storage(), Clock.systemUTC(), new SimpleMeterRegistry());
+    }
+
+    @Override
+    void extra(LocalStack stack, Map<String, Object> r) throws Exception {
+      long bytes = 0;
+      long files = 0;
+      for (Path dir : Files.list(stack.dir()).filter(p -> p.getFileName().toString().endsWith("-store")).toList()) {
+        for (Path f : StorageSink.dataFiles(dir, "parquet")) {
+          bytes += Files.size(f);
+          files++;
+        }
+      }
+      r.put("parquetFiles", files);
+      r.put("bytesPerRowOnDisk", Math.round(bytes * 10.0 / messages) / 10.0);
+    }
+  }
+}

@@ -1,0 +1,22 @@
+package io.iotpipe.elasticsearch;
+
+import io.iotpipe.core.cli.ConfigOption;
+import io.iotpipe.core.cli.ExitCode;
+import io.iotpipe.core.cli.IotpipeCommand;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+
+/** {@code iotpipe logstash-config}: prints the equivalent Logstash pipeline. */
+@Command(name = "logstash-config", mixinStandardHelpOptions = true,
+    description = "Print a Logstash pipeline equivalent to `iotpipe index` (rabbitmq input per elk queue -> elasticsearch output, same ids and indices).")
+public final class LogstashConfigCommand implements IotpipeCommand, Callable<Integer> {
+
+  @Mixin ConfigOption config;
+
+  @Override
+  public Integer call() {
+    System.out.print(LogstashConfig.render(config.load()));
+    return ExitCode.OK;
+  }
+}

@@ -24,7 +24,10 @@ class LocalDeploymentIT {
       f.setPort(d.cloud().node(0).ports().amqp());
       try (var c = f.newConnection(); var ch = c.createChannel()) {
         ch.queueDeclare("probe", true, false, false, Map.of());
+        // With a confirm the broker has fsynced the message: only then must it survive a kill -9.
+        ch.confirmSelect();
         ch.basicPublish("", "probe", com.rabbitmq.client.MessageProperties.PERSISTENT_TEXT_PLAIN, "x".getBytes());
+        ch.waitForConfirmsOrDie(10_000);
         ch.queueDeclarePassive("probe");
       }
       assertThat(d.cloud().node(0).queueDepths()).containsEntry("probe", 1L);

@@ -9,6 +9,8 @@ import com.rabbitmq.client.GetResponse;
 import io.iotpipe.cli.audit.Auditor;
 import io.iotpipe.cli.audit.Completeness;
 import io.iotpipe.cli.local.LocalStack;
+import io.iotpipe.cli.local.RoleProcess;
+import io.iotpipe.cli.dlq.DeadLetters;
 import io.iotpipe.cli.run.PipelineRunner;
 import io.iotpipe.cli.run.Role;
 import io.iotpipe.core.config.IotpipeConfig;
@@ -101,67 +103,33 @@ class PipelineIT {
     assertThat(st.duplicates()).as("duplicates in store").isZero();
   }
 
-  /** A pipeline process as an operator runs it: {@code iotpipe run --role R} in its own JVM. */
-  static final class Instance {
-    final String role;
-    final Path config;
-    final String id;
-    Process process;
-
-    Instance(String role, Path config, String id) {
-      this.role = role;
-      this.config = config;
-      this.id = id;
-    }
-
-    Instance start() throws Exception {
-      List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-          "--add-opens=java.base/java.nio=ALL-UNNAMED", "--enable-native-access=ALL-UNNAMED", "-Xmx512m",
-          "-cp", System.getProperty("java.class.path"), Main.class.getName(),
-          "run", "--role", role, "--config", config.toString(), "--instance-id", id, "--port", "0");
-      process = new ProcessBuilder(cmd).redirectErrorStream(true)
-          .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(id + ".log").toFile())).start();
-      return this;
-    }
-
-    void terminate() throws Exception {
-      process.destroy(); // SIGTERM: graceful stop, flush and ack
-      assertThat(process.waitFor(90, java.util.concurrent.TimeUnit.SECONDS)).as("%s stops on SIGTERM", id).isTrue();
-    }
-
-    void kill() throws Exception {
-      process.destroyForcibly(); // SIGKILL: no flush, no acks
-      process.waitFor(30, java.util.concurrent.TimeUnit.SECONDS);
-    }
-  }
-
   @Test
   void twoInstancesPerRoleSurviveSigtermAndKillMinus9WithNothingLostOrDoubled() throws Exception {
     IotpipeConfig cfg = pipeline();
     Path f = file(cfg);
-    List<Instance> all = new ArrayList<>();
+    List<RoleProcess> all = new ArrayList<>();
     try (Simulation sim = simulation(cfg, 100, 400, Duration.ofSeconds(30))) {
-      Instance store1 = new Instance("store", f, "store-1").start();
-      Instance store2 = new Instance("store", f, "store-2").start();
-      Instance index1 = new Instance("index", f, "index-1").start();
-      Instance index2 = new Instance("index", f, "index-2").start();
+      RoleProcess store1 = new RoleProcess("store", f, "store-1", dir).start();
+      RoleProcess store2 = new RoleProcess("store", f, "store-2", dir).start();
+      RoleProcess index1 = new RoleProcess("index", f, "index-1", dir).start();
+      RoleProcess index2 = new RoleProcess("index", f, "index-2", dir).start();
       all.addAll(List.of(store1, store2, index1, index2));
       CompletableFuture<SimulationResult> run = runAsync(sim);
       await().atMost(Duration.ofSeconds(60)).until(() -> sim.progress().confirmed() > 2500);
-      store1.terminate();
+      assertThat(store1.terminate(90)).as("store-1 stops on SIGTERM").isTrue();
       index1.kill();
       await().atMost(Duration.ofSeconds(60)).until(() -> sim.progress().confirmed() > 5000);
       store2.kill(); // mid-file: rows buffered, not committed, not acked
       store1.start();
       index1.start();
       await().atMost(Duration.ofSeconds(60)).until(() -> sim.progress().confirmed() > 8000);
-      index2.terminate();
+      assertThat(index2.terminate(90)).as("index-2 stops on SIGTERM").isTrue();
       store2.start();
       SimulationResult r = run.get();
       assertThat(r.unconfirmed()).isZero();
       assertExactlyOnce(cfg, sim.ledger(), Duration.ofSeconds(120));
     } finally {
-      for (Instance i : all) {
+      for (RoleProcess i : all) {
         i.kill();
       }
     }
@@ -245,6 +213,18 @@ class PipelineIT {
       assertThat(elk).anySatisfy(r -> assertThat(r).contains("seq"));
       List<String> storage = reasons(cfg, "storage");
       assertThat(storage).filteredOn(r -> r.contains("strict_dynamic")).isEmpty();
+
+      // The operator fixes the cause (drops the hand-made index) and replays: the reading lands, exactly once.
+      String day = cfg.indexer().indexPrefix() + "-2026.01.01";
+      assertThat(es.sendSync("DELETE", "/" + day, null).status()).isEqualTo(200);
+      try (DeadLetters dl = new DeadLetters(cfg.sinkBroker(), n)) {
+        assertThat(dl.replay("elk", 100, l -> l.reason().contains("strict_dynamic"))).isEqualTo(1);
+      }
+      await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+        es.sendSync("POST", "/" + day + "/_refresh", null);
+        assertThat(es.sendSync("GET", "/" + day + "/_count", null).text()).contains("\"count\":1,");
+        assertThat(reasons(cfg, "elk")).hasSize(4);
+      });
     }
   }
 

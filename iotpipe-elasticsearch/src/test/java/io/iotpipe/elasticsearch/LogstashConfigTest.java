@@ -12,7 +12,7 @@ class LogstashConfigTest {
     IotpipeConfig cfg = IotpipeConfig.parse("t", """
         brokers:
           edge: {uris: [amqp://127.0.0.1:5672], management: http://127.0.0.1:15672}
-          cloud: {uris: [amqp://10.0.0.5:5673], password: ${CLOUD_PW}}
+          cloud: {uris: [amqp://10.0.0.5:5673], password: "${CLOUD_PW}"}
         topology: {edges: [edge], balancer: cloud, partitions: 3}
         indexer: {urls: [http://es:9200], indexPrefix: ev}
         """, k -> k.equals("CLOUD_PW") ? "secret-value" : null);

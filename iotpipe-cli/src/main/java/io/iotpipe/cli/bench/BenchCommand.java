@@ -80,7 +80,7 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
       try (LocalStack stack = LocalStack.start(base.toAbsolutePath(), 1, partitions, "  rollAge: 5s", needsSearch(), out::info)) {
         long broker = stack.brokers().cloud().node(0).pid();
         long engine = stack.search() == null ? -1 : stack.search().pid();
-        Phase a = drain(stack, rows, "broker alone (consume + ack)", AckOnlySink::new, broker, engine);
+        Phase a = drain(stack, rows, "broker alone (consume + ack)", cfg -> new AckOnlySink(sink()), broker, engine);
         CpuMeter.resetPeakHeap();
         double e0 = engine > 0 ? CpuMeter.processSeconds(engine) : CpuMeter.ownSeconds();
         long t0 = System.nanoTime();

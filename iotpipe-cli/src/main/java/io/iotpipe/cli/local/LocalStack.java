@@ -81,6 +81,11 @@ public final class LocalStack implements AutoCloseable {
    * independent of each other. Writes {@code <dir>/<file>}, applies its topology and returns its config.
    */
   public IotpipeConfig pipeline(String prefix, String storageYaml, String file) {
+    return pipeline(prefix, storageYaml, file, y -> y);
+  }
+
+  /** As above, with the generated YAML edited first (e.g. cloud URIs through a faulty link). */
+  public IotpipeConfig pipeline(String prefix, String storageYaml, String file, java.util.function.UnaryOperator<String> edit) {
     String extra = """
         indexer:
           urls: [%s]
@@ -94,7 +99,7 @@ public final class LocalStack implements AutoCloseable {
         dir.resolve(prefix.equals("iotpipe") ? "store" : prefix + "-store").toAbsolutePath(), storageYaml == null ? "" : storageYaml);
     Path path = dir.resolve(file);
     try {
-      Files.writeString(path, brokers.configYaml(prefix, partitions, extra));
+      Files.writeString(path, edit.apply(brokers.configYaml(prefix, partitions, extra)));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

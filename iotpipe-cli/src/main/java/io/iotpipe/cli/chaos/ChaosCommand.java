@@ -69,8 +69,9 @@ public final class ChaosCommand implements IotpipeCommand, Callable<Integer> {
   private final Output out = new Output();
 
   /** One row of the result table. */
+  /** @param injected bad messages published on purpose (poison), all expected in both dead-letter queues */
   public record Row(String scenario, long published, long confirmed, long inSearch, long inStore, long deadLettered,
-                    long lost, long duplicates, double recoverSeconds, String note) {}
+                    long injected, long lost, long duplicates, double recoverSeconds, String note) {}
 
   @Override
   public Integer call() throws Exception {
@@ -238,7 +239,7 @@ public final class ChaosCommand implements IotpipeCommand, Callable<Integer> {
       }
       double recover = Duration.between(faultEnd, Instant.now()).toMillis() / 1000.0;
       return new Row(name, r.published() + poisoned, r.confirmed() + poisoned, es.present(), st.present(), deadLettered(stack, cfg),
-          es.lost() + st.lost(), es.duplicates() + st.duplicates(), recover, note);
+          poisoned, es.lost() + st.lost(), es.duplicates() + st.duplicates(), recover, note);
     } finally {
       sim.stop();
       sim.close();

@@ -1,0 +1,49 @@
+package io.iotpipe.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The short variant of the chaos suite, for the scenarios the other integration tests do not already cover
+ * (process kills, search outage and broker restart are in {@link PipelineIT}).
+ */
+class ChaosIT {
+
+  @Test
+  void wanCutFullEdgeBufferPoisonAndAnUnusableStoreLoseAndDoubleNothing(@TempDir Path dir) throws Exception {
+    PrintStream stdout = System.out;
+    ByteArrayOutputStream captured = new ByteArrayOutputStream();
+    int exit;
+    try {
+      System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
+      exit = Main.run("chaos", "--short", "--json", "--dir", dir.toString(),
+          "--scenario", "wan-cut,edge-buffer-full,poison,storage-unwritable");
+    } finally {
+      System.setOut(stdout);
+    }
+    String json = captured.toString(StandardCharsets.UTF_8);
+    stdout.println(json);
+    JsonNode result = new ObjectMapper().readTree(json);
+    assertThat(result.path("rows")).hasSize(4);
+    for (JsonNode row : result.path("rows")) {
+      String s = row.path("scenario").asText();
+      assertThat(row.path("lost").asLong()).as("%s lost", s).isZero();
+      assertThat(row.path("duplicates").asLong()).as("%s duplicates", s).isZero();
+      assertThat(row.path("confirmed").asLong()).as("%s confirmed", s).isPositive();
+      if (s.equals("poison")) {
+        // every poison message is in both dead-letter queues, with its reason
+        assertThat(row.path("injected").asLong()).isPositive();
+        assertThat(row.path("deadLettered").asLong()).isEqualTo(2 * row.path("injected").asLong());
+      }
+    }
+    assertThat(exit).isZero();
+  }
+}

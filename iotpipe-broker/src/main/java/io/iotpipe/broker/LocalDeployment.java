@@ -168,6 +168,25 @@ public final class LocalDeployment implements AutoCloseable {
       cloud.close();
     } finally {
       edge.close();
+      stopIdleEpmd();
+    }
+  }
+
+  /**
+   * The first node started Erlang's port mapper daemon ({@code epmd}); it outlives the nodes. Stop it when no node
+   * of anyone is registered any more, so that nothing we started is left running.
+   */
+  static void stopIdleEpmd() {
+    try {
+      Process names = new ProcessBuilder("epmd", "-names").redirectErrorStream(true).start();
+      String out = new String(names.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      if (names.waitFor() == 0 && !out.contains("name ")) {
+        new ProcessBuilder("epmd", "-kill").redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor();
+      }
+    } catch (IOException e) {
+      // no epmd on PATH: nothing to stop
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 }

@@ -38,7 +38,8 @@ class CliTest {
   void everyCommandHasHelp() {
     Result r = run("--help");
     assertThat(r.exit()).isZero();
-    for (String cmd : new String[] {"config", "run", "index", "store", "dlq"}) {
+    for (String cmd : new String[] {"config", "run", "index", "store", "dlq", "demo", "broker", "topology", "simulate", "audit",
+        "query", "storage", "bench", "chaos", "logstash-config"}) {
       assertThat(r.out()).contains(cmd);
       assertThat(run(cmd, "--help").exit()).as(cmd + " --help").isZero();
     }

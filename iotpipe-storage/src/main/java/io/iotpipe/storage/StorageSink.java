@@ -39,7 +39,7 @@ import org.slf4j.LoggerFactory;
  * committed: only then does the consumer ack it.
  *
  * <p>Memory is bounded by the consumer's prefetch: a partition holds at most {@code prefetch} unacked rows, and a
- * partition's buffer is committed when it reaches 80% of that (else the broker would stop delivering while the
+ * partition's buffer is committed when it reaches half of that (else the broker would stop delivering while the
  * sink waits for more rows: a stall that only the age bound would end).
  */
 public final class StorageSink implements Sink {
@@ -47,6 +47,13 @@ public final class StorageSink implements Sink {
   private static final Logger LOG = LoggerFactory.getLogger(StorageSink.class);
   private static final DateTimeFormatter DATE = DateTimeFormatter.ofPattern("yyyy-MM-dd").withZone(ZoneOffset.UTC);
   private static final DateTimeFormatter HOUR = DateTimeFormatter.ofPattern("HH").withZone(ZoneOffset.UTC);
+
+  /**
+   * A partition's buffer is committed at this share of the prefetch: the rest of the prefetch keeps deliveries
+   * flowing while the file is written (at 80% the consumer starved during every commit: measured 0.51 of the
+   * throughput ceiling).
+   */
+  static final double ROLL_SHARE_OF_PREFETCH = 0.5;
 
   private final StorageConfig cfg;
   private final Clock clock;
@@ -88,7 +95,7 @@ public final class StorageSink implements Sink {
     this.clock = clock;
     StoreSchema schema = new StoreSchema(cfg.metrics());
     this.writers = cfg.formats().stream().map(f -> FormatWriter.of(f, schema)).toList();
-    this.rollRows = Math.max(1, Math.min(cfg.rollRows(), (long) (cfg.consumer().prefetch() * 0.8)));
+    this.rollRows = Math.max(1, Math.min(cfg.rollRows(), (long) (cfg.consumer().prefetch() * ROLL_SHARE_OF_PREFETCH)));
     this.files = registry.counter("iotpipe.storage.files");
     this.rows = registry.counter("iotpipe.storage.rows");
     this.bytes = registry.counter("iotpipe.storage.bytes");

@@ -237,6 +237,7 @@ public final class SinkConsumer implements AutoCloseable {
   // ---------------------------------------------------------------- intake
 
   private void onDelivery(Subscription sub, Envelope env, AMQP.BasicProperties props, byte[] body) {
+    sub.track(env.getDeliveryTag());
     received.increment();
     unsettled.incrementAndGet();
     if (env.isRedeliver()) {

@@ -2,41 +2,50 @@ package io.iotpipe.elasticsearch;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.iotpipe.core.sink.Outcome;
+import java.util.Set;
 
 /**
  * Reads a {@code _bulk} response item by item. Only a {@code 400} is the document's own fault (mapping or parse
- * rejection): it goes to the dead-letter queue with the engine's reason. Everything else (429 back-pressure, 5xx,
- * read-only index blocks, security errors, missing index with auto-create off) is the environment's fault: retried
- * with backoff until an operator or the engine fixes it, never dropped.
+ * rejection: {@code mapper_parsing_exception}, {@code document_parsing_exception},
+ * {@code strict_dynamic_mapping_exception}, {@code illegal_argument_exception}): it goes to the dead-letter queue
+ * with the engine's reason. Everything else (429 back-pressure, 5xx, read-only index blocks, security errors,
+ * missing index with auto-create off) is the environment's fault: retried with backoff until an operator or the
+ * engine fixes it, never dropped.
  */
 final class BulkOutcomes {
+
+  /** Error types that mean "not now" even if an engine version reports them with status 400. */
+  private static final Set<String> TRANSIENT = Set.of("es_rejected_execution_exception", "rejected_execution_exception",
+      "circuit_breaking_exception", "cluster_block_exception", "unavailable_shards_exception", "process_cluster_event_timeout_exception",
+      "node_closed_exception", "no_shard_available_action_exception");
 
   private BulkOutcomes() {}
 
   static Outcome item(JsonNode item, boolean latest) {
+    // An item is {"index": {...}} (or create/update/delete): its only field holds the result.
     JsonNode action = item.elements().hasNext() ? item.elements().next() : item;
     int status = action.path("status").asInt(0);
     if (status >= 200 && status < 300) {
+      return Outcome.DELIVERED;
+    }
+    if (latest && status == 409) {
+      // The latest-state index already holds a newer (or the same) seq: exactly what external versioning is for.
       return Outcome.DELIVERED;
     }
     JsonNode err = action.path("error");
     String type = err.path("type").asText("error");
     String reason = type + ": " + err.path("reason").asText("status " + status);
     JsonNode cause = err.path("caused_by");
-    if (!cause.isMissingNode()) {
-      reason += " (" + cause.path("type").asText() + ": " + cause.path("reason").asText() + ")";
+    if (cause.isObject()) {
+      reason += " (caused by " + cause.path("type").asText() + ": " + cause.path("reason").asText() + ")";
     }
-    if (latest && status == 409) {
-      // The latest-state index already holds a newer (or the same) seq: exactly what external versioning is for.
-      return Outcome.DELIVERED;
+    if (status == 400 && !TRANSIENT.contains(type)) {
+      return Outcome.reject(reason);
     }
-    if (status == 400) {
-      return Outcome.reject("rejected by the search engine: " + reason);
-    }
-    return Outcome.retry("search engine answered " + status + ": " + reason);
+    return Outcome.retry("search engine answered " + status + " for the document: " + reason);
   }
 
-  /** A whole-request status other than 200. */
+  /** A whole-request status other than 200: the engine or a proxy refused the bulk as a whole, no record is at fault. */
   static Outcome request(int status, String body) {
     String head = body.length() > 300 ? body.substring(0, 300) + "..." : body;
     return Outcome.retry("bulk request failed with HTTP " + status + ": " + head);

@@ -77,6 +77,19 @@ public final class DocumentEncoder {
     write(out, g -> document(g, t, ingestMillis));
   }
 
+  /**
+   * Why {@code t} cannot be encoded, or null. JSON has no NaN or infinity: written out they would make the engine
+   * reject the document (or, depending on the engine, the whole bulk), so such a reading is rejected up front.
+   */
+  public static String unencodable(Telemetry t) {
+    for (Map.Entry<String, Double> m : t.metrics().entrySet()) {
+      if (m.getValue() == null || !Double.isFinite(m.getValue())) {
+        return "metric " + m.getKey() + " is " + m.getValue() + ": not representable in JSON";
+      }
+    }
+    return null;
+  }
+
   static void document(JsonGenerator g, Telemetry t, long ingestMillis) throws IOException {
     g.writeStartObject();
     g.writeStringField("ts", DateTimeFormatter.ISO_INSTANT.format(t.ts()));

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.iotpipe.core.config.IndexerConfig;
+import io.iotpipe.core.retry.Backoff;
+import java.time.Duration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,6 +24,34 @@ public final class IndexSetup {
   /** What the engine said about itself. */
   public record Engine(String distribution, String version) {}
 
+  /**
+   * {@link #apply(EsClient, IndexerConfig)}, retried with backoff while the engine is unreachable or answers 5xx
+   * (it is starting, or restarting with the indexer): gives up with the last error after {@code timeout}. Wrong
+   * credentials or a refused template fail at once: waiting would not fix them.
+   */
+  public static Engine apply(EsClient client, IndexerConfig cfg, Duration timeout) {
+    Backoff backoff = cfg.consumer().backoff();
+    long deadline = System.nanoTime() + timeout.toNanos();
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return apply(client, cfg);
+      } catch (EsClient.EsUnavailableException e) {
+        Duration delay = backoff.delay(attempt);
+        if (System.nanoTime() + delay.toNanos() - deadline > 0) {
+          throw e;
+        }
+        LOG.info("search engine not ready ({}); index setup again in {} ms", e.getMessage(), delay.toMillis());
+        try {
+          Thread.sleep(delay);
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          throw e;
+        }
+      }
+    }
+  }
+
+  /** Detects the engine and applies template and latest-state index once; throws if the engine is unreachable. */
   public static Engine apply(EsClient client, IndexerConfig cfg) {
     EsClient.Response root = client.sendSync("GET", "/", null);
     if (root.status() == 401 || root.status() == 403) {

@@ -12,11 +12,14 @@ import io.iotpipe.core.sink.SinkRecord;
 import io.iotpipe.opensearch.EmbeddedOpenSearch;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -41,6 +44,10 @@ class ElasticsearchSinkIT {
   }
 
   static IndexerConfig config(String prefix) {
+    return config(prefix, os.httpUri().toString());
+  }
+
+  static IndexerConfig config(String prefix, String urls) {
     return IotpipeConfig.parse("test", """
         brokers:
           edge: {uris: [amqp://127.0.0.1:5672], management: http://127.0.0.1:15672}
@@ -51,7 +58,7 @@ class ElasticsearchSinkIT {
           indexPrefix: %s
           maxInFlight: 2
           requestTimeout: 5s
-        """.formatted(os.httpUri(), prefix), k -> null).indexer();
+        """.formatted(urls, prefix), k -> null).indexer();
   }
 
   static List<SinkRecord> records(String device, long fromSeq, int n, Instant ts) {
@@ -64,8 +71,21 @@ class ElasticsearchSinkIT {
   }
 
   static JsonNode get(String path) throws Exception {
-    EsClient c = new EsClient(List.of(os.httpUri()), null, null, java.time.Duration.ofSeconds(10));
-    return JSON.readTree(c.sendSync("GET", path, null).body());
+    return JSON.readTree(send("GET", path, null).body());
+  }
+
+  static EsClient.Response send(String method, String path, String json) {
+    try (EsClient c = new EsClient(List.of(os.httpUri()), null, null, Duration.ofSeconds(10))) {
+      return c.sendSync(method, path, json);
+    }
+  }
+
+  static String prefix() {
+    return "t" + UUID.randomUUID().toString().substring(0, 8);
+  }
+
+  static List<Outcome> write(ElasticsearchSink sink, List<SinkRecord> batch) {
+    return sink.write(batch).toCompletableFuture().join();
   }
 
   static long count(String index) throws Exception {
@@ -75,80 +95,145 @@ class ElasticsearchSinkIT {
 
   @Test
   void tenThousandRecordsBecomeTenThousandDocumentsAndRewritesDoNotDuplicate() throws Exception {
-    String prefix = "t" + UUID.randomUUID().toString().substring(0, 8);
-    try (ElasticsearchSink sink = new ElasticsearchSink(config(prefix), new SimpleMeterRegistry())) {
+    String prefix = prefix();
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    try (ElasticsearchSink sink = new ElasticsearchSink(config(prefix), registry)) {
       List<List<SinkRecord>> batches = new ArrayList<>();
       for (int d = 0; d < 10; d++) {
         for (int b = 0; b < 10; b++) {
-          batches.add(records("dev-" + d, b * 100L + 1, 100, Instant.parse("2026-11-20T10:00:00Z")));
+          batches.add(records("dev-" + d, b * 100L + 1, 100, Instant.parse("2026-11-20T10:00:00Z").plus(Duration.ofHours(b * 6L))));
         }
       }
-      for (List<SinkRecord> batch : batches) {
-        assertThat(sink.write(batch).toCompletableFuture().join()).containsOnly(Outcome.DELIVERED);
+      for (int round = 0; round < 2; round++) {
+        // All batches submitted before any is awaited: maxInFlight bulks on the wire at once, as the consumer does.
+        List<CompletableFuture<List<Outcome>>> pending = new ArrayList<>();
+        for (List<SinkRecord> batch : batches) {
+          pending.add(sink.write(batch).toCompletableFuture());
+        }
+        for (CompletableFuture<List<Outcome>> p : pending) {
+          assertThat(p.join()).hasSize(100).containsOnly(Outcome.DELIVERED);
+        }
+        // The second round is a redelivery of everything (a crash before the acks): same ids, overwritten.
+        assertThat(count(prefix + "-2*")).isEqualTo(10_000);
       }
-      assertThat(count(prefix + "-2*")).isEqualTo(10_000);
-      // A redelivery of everything (e.g. after a crash before the acks) overwrites the same ids.
-      for (List<SinkRecord> batch : batches.subList(0, 20)) {
-        assertThat(sink.write(batch).toCompletableFuture().join()).containsOnly(Outcome.DELIVERED);
-      }
-      assertThat(count(prefix + "-2*")).isEqualTo(10_000);
+      assertThat(get("/_cat/indices/" + prefix + "-2*?format=json").size()).as("daily indices by event time").isEqualTo(3);
       JsonNode mapping = get("/" + prefix + "-2026.11.20/_mapping");
       JsonNode props = mapping.path(prefix + "-2026.11.20").path("mappings").path("properties");
       assertThat(props.path("ts").path("type").asText()).isEqualTo("date");
+      assertThat(props.path("ingestTs").path("type").asText()).isEqualTo("date");
       assertThat(props.path("deviceId").path("type").asText()).isEqualTo("keyword");
+      assertThat(props.path("seq").path("type").asText()).isEqualTo("long");
       assertThat(props.path("metrics").path("properties").path("powerKw").path("type").asText()).isEqualTo("double");
+      assertThat(registry.get("iotpipe.es.bulk.requests").counter().count()).isEqualTo(200);
+      assertThat(registry.get("iotpipe.es.bulk.items").tag("outcome", "delivered").counter().count()).isEqualTo(20_000);
+      assertThat(registry.get("iotpipe.es.bulk.latency").timer().count()).isEqualTo(200);
     }
   }
 
   @Test
   void latestStateKeepsTheHighestSeqWhenBatchesArriveOutOfOrder() throws Exception {
-    String prefix = "t" + UUID.randomUUID().toString().substring(0, 8);
+    String prefix = prefix();
     IndexerConfig cfg = config(prefix);
     try (ElasticsearchSink sink = new ElasticsearchSink(cfg, new SimpleMeterRegistry())) {
       Instant ts = Instant.parse("2026-11-20T10:00:00Z");
-      assertThat(sink.write(records("late-dev", 41, 10, ts)).toCompletableFuture().join()).containsOnly(Outcome.DELIVERED);
+      assertThat(write(sink, records("late-dev", 41, 10, ts))).containsOnly(Outcome.DELIVERED);
       // Older readings arrive afterwards (redelivery, a device that buffered): they are indexed as events...
-      assertThat(sink.write(records("late-dev", 1, 20, ts)).toCompletableFuture().join()).containsOnly(Outcome.DELIVERED);
+      assertThat(write(sink, records("late-dev", 1, 20, ts))).containsOnly(Outcome.DELIVERED);
+      List<SinkRecord> shuffled = new ArrayList<>(records("other-dev", 1, 30, ts));
+      Collections.shuffle(shuffled);
+      assertThat(write(sink, shuffled)).containsOnly(Outcome.DELIVERED);
       get("/" + cfg.latestIndex() + "/_refresh");
-      // ...but the device's latest state stays at seq 50.
+      // ...but the device's latest state stays at seq 50; within a batch the highest seq wins whatever the order.
       assertThat(get("/" + cfg.latestIndex() + "/_doc/late-dev").path("_source").path("seq").asLong()).isEqualTo(50);
-      assertThat(count(prefix + "-2*")).isEqualTo(30);
+      assertThat(get("/" + cfg.latestIndex() + "/_doc/other-dev").path("_source").path("seq").asLong()).isEqualTo(30);
+      assertThat(count(cfg.latestIndex())).isEqualTo(2);
+      assertThat(count(prefix + "-2*")).isEqualTo(60);
     }
   }
 
   @Test
-  void aMappingConflictRejectsOnlyTheBadDocumentWithTheEnginesReason() throws Exception {
-    String prefix = "t" + UUID.randomUUID().toString().substring(0, 8);
+  void mappingConflictsRejectOnlyTheBadDocumentsWithTheEnginesReason() throws Exception {
+    String prefix = prefix();
     IndexerConfig cfg = config(prefix);
     try (ElasticsearchSink sink = new ElasticsearchSink(cfg, new SimpleMeterRegistry())) {
       sink.prepare();
-      // Someone created one day's index by hand with strict metrics: documents of that day cannot be indexed.
-      EsClient c = new EsClient(List.of(os.httpUri()), null, null, java.time.Duration.ofSeconds(10));
-      assertThat(c.sendSync("PUT", "/" + prefix + "-2020.01.01",
+      // Someone created two days' indices by hand: one with strict metrics, one where status is a number.
+      assertThat(send("PUT", "/" + prefix + "-2020.01.01",
           "{\"mappings\":{\"properties\":{\"metrics\":{\"type\":\"object\",\"dynamic\":\"strict\"}}}}").status()).isEqualTo(200);
+      assertThat(send("PUT", "/" + prefix + "-2020.01.02",
+          "{\"mappings\":{\"properties\":{\"status\":{\"type\":\"long\"}}}}").status()).isEqualTo(200);
       List<SinkRecord> batch = new ArrayList<>(records("good", 1, 5, Instant.parse("2026-11-20T10:00:00Z")));
-      batch.add(2, records("bad", 1, 1, Instant.parse("2020-01-01T10:00:00Z")).get(0));
-      List<Outcome> out = sink.write(batch).toCompletableFuture().join();
+      batch.add(2, records("strict", 1, 1, Instant.parse("2020-01-01T10:00:00Z")).get(0));
+      batch.add(4, records("typed", 1, 1, Instant.parse("2020-01-02T10:00:00Z")).get(0));
+      // JSON has no NaN: caught before sending, the rest of the bulk unaffected.
+      batch.add(new SinkRecord(new Telemetry("nan-dev", 1, Instant.parse("2026-11-20T10:00:00Z"), "s", "r", "IDLE", null,
+          Map.of("powerKw", Double.NaN)), new byte[0], "q", 0));
+      List<Outcome> out = write(sink, batch);
       assertThat(out.get(2)).isInstanceOfSatisfying(Outcome.Reject.class,
-          r -> assertThat(r.reason()).contains("strict_dynamic_mapping_exception").contains("rejected by the search engine"));
-      assertThat(out).filteredOn(o -> o == Outcome.DELIVERED).hasSize(5);
+          r -> assertThat(r.reason()).startsWith("strict_dynamic_mapping_exception: ").contains("within [metrics]"));
+      assertThat(out.get(4)).isInstanceOfSatisfying(Outcome.Reject.class,
+          r -> assertThat(r.reason()).containsPattern("^(mapper|document)_parsing_exception: ").contains("[status]"));
+      assertThat(out.get(7)).isInstanceOfSatisfying(Outcome.Reject.class, r -> assertThat(r.reason()).contains("powerKw is NaN"));
+      assertThat(out).hasSize(8).filteredOn(o -> o == Outcome.DELIVERED).hasSize(5);
+      assertThat(count(prefix + "-2026*")).isEqualTo(5);
+    }
+  }
+
+  @Test
+  void aDeadUrlInTheListIsSkipped() throws Exception {
+    String prefix = prefix();
+    int deadPort;
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+      deadPort = s.getLocalPort();
+    }
+    try (ElasticsearchSink sink = new ElasticsearchSink(config(prefix, "http://127.0.0.1:" + deadPort + ", " + os.httpUri()),
+        new SimpleMeterRegistry())) {
+      for (int b = 0; b < 4; b++) {
+        assertThat(write(sink, records("dev", b * 10L + 1, 10, Instant.parse("2026-11-20T10:00:00Z")))).containsOnly(Outcome.DELIVERED);
+      }
+      assertThat(count(prefix + "-2*")).isEqualTo(40);
     }
   }
 
   @Test
   void anOutageGivesRetriesAndTheSameSinkRecoversWhenTheEngineIsBack() throws Exception {
-    String prefix = "t" + UUID.randomUUID().toString().substring(0, 8);
-    try (ElasticsearchSink sink = new ElasticsearchSink(config(prefix), new SimpleMeterRegistry())) {
-      List<SinkRecord> batch = records("dev", 1, 50, Instant.parse("2026-11-20T10:00:00Z"));
-      assertThat(sink.write(batch).toCompletableFuture().join()).containsOnly(Outcome.DELIVERED);
+    String prefix = prefix();
+    IndexerConfig cfg = config(prefix);
+    try (ElasticsearchSink sink = new ElasticsearchSink(cfg, new SimpleMeterRegistry());
+         ElasticsearchSink startedDuringOutage = new ElasticsearchSink(config(prefix()), new SimpleMeterRegistry())) {
+      Instant ts = Instant.parse("2026-11-20T10:00:00Z");
+      assertThat(write(sink, records("dev", 1, 50, ts))).containsOnly(Outcome.DELIVERED);
       os.stop();
-      List<Outcome> down = sink.write(records("dev", 51, 50, Instant.parse("2026-11-20T10:00:00Z"))).toCompletableFuture().join();
-      assertThat(down).hasSize(50).allSatisfy(o -> assertThat(o).isInstanceOfSatisfying(Outcome.Retry.class,
-          r -> assertThat(r.reason()).contains("unreachable")));
-      os.start();
-      assertThat(sink.write(records("dev", 51, 50, Instant.parse("2026-11-20T10:00:00Z"))).toCompletableFuture().join())
-          .containsOnly(Outcome.DELIVERED);
+      List<SinkRecord> failed = records("dev", 51, 50, ts);
+      assertThat(write(sink, failed)).hasSize(50).allSatisfy(o -> assertThat(o).isInstanceOfSatisfying(Outcome.Retry.class,
+          r -> assertThat(r.reason()).contains("unreachable").contains("connection refused")));
+      assertThat(write(startedDuringOutage, failed)).hasSize(50).allSatisfy(o -> assertThat(o).isInstanceOfSatisfying(Outcome.Retry.class,
+          r -> assertThat(r.reason()).contains("not ready")));
+      // An indexer starting while the engine is down waits for it (with backoff) instead of failing.
+      CompletableFuture<IndexSetup.Engine> setup = CompletableFuture.supplyAsync(() -> startedDuringOutage.prepare(Duration.ofSeconds(90)),
+          r -> Thread.ofPlatform().daemon().start(r));
+      os.restart();
+      assertThat(os.httpUri()).isEqualTo(cfg.urls().get(0));
+      assertThat(setup.join().distribution()).isEqualTo("opensearch");
+      assertThat(write(sink, failed)).containsOnly(Outcome.DELIVERED);
       assertThat(count(prefix + "-2*")).isEqualTo(100);
+    }
+  }
+
+  @Test
+  void setupIsIdempotentAndTheLatestIndexIsOutsideTheEventPattern() throws Exception {
+    String prefix = prefix();
+    IndexerConfig cfg = config(prefix);
+    try (ElasticsearchSink a = new ElasticsearchSink(cfg, new SimpleMeterRegistry());
+         ElasticsearchSink b = new ElasticsearchSink(cfg, new SimpleMeterRegistry())) {
+      a.prepare();
+      assertThat(b.prepare(Duration.ofSeconds(5)).version()).startsWith("3.");
+      assertThat(write(b, records("dev", 1, 3, Instant.parse("2026-11-20T10:00:00Z")))).containsOnly(Outcome.DELIVERED);
+      assertThat(count(prefix + "-2*")).isEqualTo(3);
+      assertThat(count(cfg.latestIndex())).isEqualTo(1);
+      JsonNode latest = get("/" + cfg.latestIndex() + "/_mapping").path(cfg.latestIndex()).path("mappings").path("properties");
+      assertThat(latest.path("ts").path("type").asText()).isEqualTo("date");
+      assertThat(latest.path("metrics").path("properties").path("powerKw").path("type").asText()).isEqualTo("double");
     }
   }
 }

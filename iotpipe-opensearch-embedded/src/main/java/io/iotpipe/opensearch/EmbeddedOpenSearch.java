@@ -133,6 +133,12 @@ public final class EmbeddedOpenSearch implements AutoCloseable {
     }
   }
 
+  /** Stops the node and starts it again on the same data dir and port (an outage a client must ride out). */
+  public synchronized void restart() {
+    stop();
+    start();
+  }
+
   /** Kills the node abruptly ({@code kill -9}). */
   public synchronized void kill() {
     if (process != null) {
@@ -148,6 +154,15 @@ public final class EmbeddedOpenSearch implements AutoCloseable {
   @Override
   public void close() {
     stop();
+  }
+
+  /**
+   * Runs one node in this JVM, for scripts and benchmarks that launch the engine as their own process:
+   * {@code DATA_DIR [HTTP_PORT]} (no or 0 port: a free one). Prints {@code READY http://127.0.0.1:PORT} on stdout
+   * when the cluster is yellow; stops cleanly on SIGTERM or when stdin closes.
+   */
+  public static void main(String[] args) throws Exception {
+    OpenSearchNode.main(args);
   }
 
   static int freePort() {

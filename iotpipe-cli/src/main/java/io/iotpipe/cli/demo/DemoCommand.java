@@ -67,6 +67,9 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
   @Option(names = "--dir", description = "Where nodes, files and the report go (default: data/demo-<timestamp>).")
   Path dir;
 
+  @Option(names = "--search-url", description = "Use this Elasticsearch/OpenSearch (http://host:9200, no auth) instead of starting an embedded OpenSearch.")
+  java.net.URI searchUrl;
+
   @Option(names = "--keep-running", description = "Leave brokers, OpenSearch and the pipeline running after the verification (Ctrl-C stops them).")
   boolean keepRunning;
 
@@ -95,7 +98,7 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
     Runtime.getRuntime().addShutdownHook(hook);
     long t0 = System.nanoTime();
     // Files roll every 10 s in the demo so the store is visible quickly; production keeps 60 s for bigger files.
-    LocalStack stack = LocalStack.start(base.toAbsolutePath(), cloudNodes, partitions, "  rollAge: 10s", true, out::info);
+    LocalStack stack = LocalStack.start(base.toAbsolutePath(), cloudNodes, partitions, "  rollAge: 10s", true, searchUrl, out::info);
     resources.add(stack);
     IotpipeConfig cfg = stack.config();
     out.info(String.format("demo: infrastructure ready in %.0f s; config for further commands: %s", (System.nanoTime() - t0) / 1e9, stack.configFile()));

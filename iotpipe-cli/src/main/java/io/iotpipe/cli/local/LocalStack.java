@@ -9,6 +9,7 @@ import io.iotpipe.topology.Plan;
 import io.iotpipe.topology.Planner;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -31,7 +32,10 @@ public final class LocalStack implements AutoCloseable {
   private IotpipeConfig config;
   private volatile boolean closed;
 
-  private LocalStack(Path dir, LocalDeployment brokers, EmbeddedOpenSearch search, int partitions) {
+  private final URI externalSearch;
+
+  private LocalStack(Path dir, LocalDeployment brokers, EmbeddedOpenSearch search, int partitions, URI externalSearch) {
+    this.externalSearch = externalSearch;
     this.dir = dir;
     this.brokers = brokers;
     this.search = search;
@@ -43,13 +47,20 @@ public final class LocalStack implements AutoCloseable {
    */
   public static LocalStack start(Path dir, int cloudNodes, int partitions, String storageYaml, boolean withSearch,
                                  Consumer<String> log) {
+    return start(dir, cloudNodes, partitions, storageYaml, withSearch, null, log);
+  }
+
+  /** As above; with {@code externalSearch} set, that Elasticsearch/OpenSearch is used instead of starting one. */
+  public static LocalStack start(Path dir, int cloudNodes, int partitions, String storageYaml, boolean withSearch,
+                                 URI externalSearch, Consumer<String> log) {
+    boolean embedded = withSearch && externalSearch == null;
     try {
       Files.createDirectories(dir);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
     log.accept("starting an edge node, a " + cloudNodes + "-node cloud cluster" + (withSearch ? " and OpenSearch" : "") + " in " + dir + " ...");
-    CompletableFuture<EmbeddedOpenSearch> os = withSearch
+    CompletableFuture<EmbeddedOpenSearch> os = embedded
         ? CompletableFuture.supplyAsync(() -> EmbeddedOpenSearch.start(dir.resolve("opensearch")), r -> Thread.ofPlatform().daemon().start(r))
         : CompletableFuture.completedFuture(null);
     LocalDeployment brokers;
@@ -70,7 +81,7 @@ public final class LocalStack implements AutoCloseable {
       brokers.close();
       throw e.getCause() instanceof RuntimeException r ? r : e;
     }
-    LocalStack s = new LocalStack(dir, brokers, search, partitions);
+    LocalStack s = new LocalStack(dir, brokers, search, partitions, externalSearch);
     log.accept("applying the topology ...");
     s.pipeline("iotpipe", storageYaml, "iotpipe.yaml");
     return s;
@@ -95,7 +106,7 @@ public final class LocalStack implements AutoCloseable {
         %s
         observability:
           port: 0
-        """.formatted(search == null ? "http://127.0.0.1:9200" : search.httpUri(), prefix.equals("iotpipe") ? "telemetry" : prefix,
+        """.formatted(search != null ? search.httpUri() : externalSearch != null ? externalSearch : "http://127.0.0.1:9200", prefix.equals("iotpipe") ? "telemetry" : prefix,
         dir.resolve(prefix.equals("iotpipe") ? "store" : prefix + "-store").toAbsolutePath(), storageYaml == null ? "" : storageYaml);
     Path path = dir.resolve(file);
     try {

@@ -7,6 +7,7 @@ import io.iotpipe.core.envelope.Telemetry;
 import io.iotpipe.storage.format.ParquetFormat;
 import io.iotpipe.storage.format.StoreSchema;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,6 +21,9 @@ import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.Iterator;
+import java.util.NoSuchElementException;
+import java.util.Properties;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -94,8 +98,25 @@ public final class Compactor {
     Files.deleteIfExists(record);
   }
 
-  /** Compacts every hour that ended at least {@code minAge} ago and has more than one Parquet file. */
+  /**
+   * Compacts every hour that ended at least {@code minAge} ago and has more than one Parquet file. Waits while
+   * another process (a store instance's housekeeping, another {@code storage compact}) works on the store.
+   */
   public static Result compact(Path store, List<String> metrics, Duration minAge, Clock clock) throws IOException {
+    try (StoreLock lock = StoreLock.acquire(store, true)) {
+      return compactLocked(store, metrics, minAge, clock);
+    }
+  }
+
+  /** As {@link #compact}, but returns null at once if another process is working on the store. */
+  public static Result tryCompact(Path store, List<String> metrics, Duration minAge, Clock clock) throws IOException {
+    try (StoreLock lock = StoreLock.acquire(store, false)) {
+      return lock == null ? null : compactLocked(store, metrics, minAge, clock);
+    }
+  }
+
+  /** As {@link #compact}, for a caller that holds the {@link StoreLock}. */
+  static Result compactLocked(Path store, List<String> metrics, Duration minAge, Clock clock) throws IOException {
     recover(store);
     Map<Path, List<Path>> byHour = new LinkedHashMap<>();
     for (Path f : StorageSink.dataFiles(store, "parquet")) {
@@ -112,11 +133,10 @@ public final class Compactor {
       if (e.getValue().size() < 2 || hourEnd.isAfter(closedBefore)) {
         continue;
       }
-      List<Telemetry> all = read(e.getValue(), metrics);
       String id = UUID.randomUUID().toString().substring(0, 8);
       Path output = e.getKey().resolve("compacted-" + id + ".parquet");
       Path tmp = e.getKey().resolve(".compacted-" + id + ".parquet.tmp");
-      parquet.write(tmp, all, clock.millis());
+      rows += copy(store, e.getValue(), metrics, parquet, tmp);
       CommitLog.fsync(tmp);
       ObjectNode rec = JSON.createObjectNode();
       rec.put("tmp", store.relativize(tmp).toString());
@@ -131,7 +151,6 @@ public final class Compactor {
       hours++;
       before += e.getValue().size();
       after++;
-      rows += all.size();
     }
     return new Result(hours, before, after, rows);
   }
@@ -142,20 +161,71 @@ public final class Compactor {
     return LocalDate.parse(date).atTime(Integer.parseInt(hour), 0).toInstant(ZoneOffset.UTC);
   }
 
-  /** Reads rows back with DuckDB, in (device, seq) order so merged files compress and scan well. */
-  private static List<Telemetry> read(List<Path> files, List<String> metrics) throws IOException {
+  /**
+   * Streams the rows of {@code files} through DuckDB, in (device, seq) order so the merged file compresses and
+   * scans well, into {@code tmp}. Memory stays bounded however big the hour is: DuckDB streams its result and
+   * spills the sort to disk, and the Parquet writer holds one row group. One DuckDB thread: housekeeping runs next
+   * to the pipeline and must not take its cores.
+   */
+  private static long copy(Path store, List<Path> files, List<String> metrics, ParquetFormat parquet, Path tmp) throws IOException {
     String list = String.join(", ", files.stream().map(f -> "'" + f.toAbsolutePath() + "'").toList());
-    StringBuilder cols = new StringBuilder("epoch_ms(ts), device_id, seq, site, region, status, error_code, to_json(extra_metrics)::VARCHAR");
+    StringBuilder cols = new StringBuilder(
+        "epoch_ms(ts), device_id, seq, site, region, status, error_code, to_json(extra_metrics)::VARCHAR, epoch_ms(ingest_ts)");
     for (String m : metrics) {
       cols.append(", \"").append(m).append('"');
     }
-    List<Telemetry> out = new ArrayList<>();
-    try (var db = java.sql.DriverManager.getConnection("jdbc:duckdb:"); Statement s = db.createStatement();
-         ResultSet rs = s.executeQuery("SELECT " + cols + " FROM read_parquet([" + list + "], union_by_name = true) ORDER BY device_id, seq")) {
-      while (rs.next()) {
+    Properties props = new Properties();
+    props.setProperty("jdbc_stream_results", "true");
+    Path spill = store.resolve("_state").resolve(".compaction-spill");
+    try (var db = java.sql.DriverManager.getConnection("jdbc:duckdb:", props); Statement s = db.createStatement()) {
+      s.execute("SET threads = 1");
+      s.execute("SET memory_limit = '256MB'");
+      s.execute("SET temp_directory = '" + spill.toAbsolutePath() + "'");
+      try (ResultSet rs = s.executeQuery("SELECT " + cols + " FROM read_parquet([" + list + "], union_by_name = true) ORDER BY device_id, seq")) {
+        RowIterator it = new RowIterator(rs, metrics);
+        parquet.write(tmp, it, t -> it.ingest);
+        return it.count;
+      }
+    } catch (java.sql.SQLException | UncheckedIOException e) {
+      throw new IOException("cannot compact " + files.size() + " files of " + files.get(0).getParent() + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Rows of a DuckDB result as readings; {@link #ingest} is the ingest time of the row last returned. */
+  private static final class RowIterator implements Iterator<Telemetry> {
+    private final ResultSet rs;
+    private final List<String> metrics;
+    private Boolean hasNext;
+    long ingest;
+    long count;
+
+    RowIterator(ResultSet rs, List<String> metrics) {
+      this.rs = rs;
+      this.metrics = metrics;
+    }
+
+    @Override
+    public boolean hasNext() {
+      if (hasNext == null) {
+        try {
+          hasNext = rs.next();
+        } catch (java.sql.SQLException e) {
+          throw new UncheckedIOException(new IOException(e.getMessage(), e));
+        }
+      }
+      return hasNext;
+    }
+
+    @Override
+    public Telemetry next() {
+      if (!hasNext()) {
+        throw new NoSuchElementException();
+      }
+      hasNext = null;
+      try {
         Map<String, Double> m = new LinkedHashMap<>();
         for (int i = 0; i < metrics.size(); i++) {
-          double v = rs.getDouble(9 + i);
+          double v = rs.getDouble(10 + i);
           if (!rs.wasNull()) {
             m.put(metrics.get(i), v);
           }
@@ -164,12 +234,13 @@ public final class Compactor {
         if (extra != null && !extra.equals("null")) {
           JSON.readTree(extra).fields().forEachRemaining(f -> m.put(f.getKey(), f.getValue().asDouble()));
         }
-        out.add(new Telemetry(rs.getString(2), rs.getLong(3), Instant.ofEpochMilli(rs.getLong(1)), rs.getString(4), rs.getString(5),
-            rs.getString(6), rs.getString(7), m));
+        ingest = rs.getLong(9);
+        count++;
+        return new Telemetry(rs.getString(2), rs.getLong(3), Instant.ofEpochMilli(rs.getLong(1)), rs.getString(4), rs.getString(5),
+            rs.getString(6), rs.getString(7), m);
+      } catch (java.sql.SQLException | IOException e) {
+        throw new UncheckedIOException(new IOException(e.getMessage(), e));
       }
-    } catch (java.sql.SQLException e) {
-      throw new IOException("cannot read " + files.size() + " files of " + files.get(0).getParent() + ": " + e.getMessage(), e);
     }
-    return out;
   }
 }

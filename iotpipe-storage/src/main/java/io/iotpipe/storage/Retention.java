@@ -17,7 +17,15 @@ public final class Retention {
 
   private Retention() {}
 
+  /** Drops what is older than {@code keep}; waits while another process compacts or drops. */
   public static List<String> apply(Path store, Duration keep, Clock clock) throws IOException {
+    try (StoreLock lock = StoreLock.acquire(store, true)) {
+      return applyLocked(store, keep, clock);
+    }
+  }
+
+  /** As {@link #apply}, for a caller that holds the {@link StoreLock}. */
+  static List<String> applyLocked(Path store, Duration keep, Clock clock) throws IOException {
     List<String> dropped = new ArrayList<>();
     if (!Files.isDirectory(store)) {
       return dropped;

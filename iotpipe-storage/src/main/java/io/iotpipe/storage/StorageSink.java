@@ -61,6 +61,7 @@ public final class StorageSink implements Sink {
   private final long rollRows;
   private final Map<String, Partition> partitions = new ConcurrentHashMap<>();
   private final ScheduledExecutorService roller;
+  private final Housekeeper housekeeper;
   private final Counter files;
   private final Counter rows;
   private final Counter bytes;
@@ -108,6 +109,7 @@ public final class StorageSink implements Sink {
     });
     roller.scheduleWithFixedDelay(this::rollAged, 500, 500, TimeUnit.MILLISECONDS);
     roller.execute(this::removeOrphans);
+    this.housekeeper = new Housekeeper(cfg, clock, registry).start();
   }
 
   @Override
@@ -306,6 +308,7 @@ public final class StorageSink implements Sink {
     if (roller.isShutdown()) {
       return;
     }
+    housekeeper.close();
     try {
       flush();
     } finally {

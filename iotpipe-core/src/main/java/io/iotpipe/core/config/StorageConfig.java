@@ -13,11 +13,34 @@ import java.util.List;
  * @param rollBytes  ... or this many (uncompressed, estimated) bytes ...
  * @param rollAge    ... or when its oldest row waited this long (the visibility bound)
  * @param metrics    metrics stored as typed columns; others are kept in a map column
- * @param retention  hour partitions older than this are deleted by retention (null: keep forever)
+ * @param retention  day partitions older than this are deleted by retention (null: keep forever)
+ * @param compaction the store role's background merging of closed hours, and when retention runs
  * @param consumer   queue consumption and batching
  */
 public record StorageConfig(Path dir, List<Format> formats, long rollRows, long rollBytes, Duration rollAge,
-                            List<String> metrics, Duration retention, ConsumerSettings consumer) {
+                            List<String> metrics, Duration retention, Compaction compaction, ConsumerSettings consumer) {
+
+  /**
+   * Files roll at half the prefetch (rows wait unacked until their file commits), so a busy hour ends with many
+   * files of a few MB each; the store role merges them once the hour is closed, which is what keeps the store free
+   * of tiny files without holding millions of unacked messages.
+   *
+   * @param enabled whether {@code iotpipe run --role store} compacts (and applies retention) by itself
+   * @param after   an hour counts as closed this long after its end (late readings still arrive; a later pass merges them)
+   * @param every   how often the store role looks for work (one instance at a time works; the others skip)
+   */
+  public record Compaction(boolean enabled, Duration after, Duration every) {
+    static Compaction read(ConfigNode c) {
+      boolean enabled = c.bool("enabled", true);
+      Duration after = c.duration("after", Duration.ofMinutes(15));
+      Duration every = c.duration("every", Duration.ofMinutes(10));
+      if (every != null && every.compareTo(Duration.ofSeconds(1)) < 0) {
+        c.error("every", "must be at least 1s, was " + every);
+      }
+      c.finish();
+      return new Compaction(enabled, after, every);
+    }
+  }
 
   public enum Format { PARQUET, FEATHER, HDF5, JSONL }
 
@@ -32,9 +55,10 @@ public record StorageConfig(Path dir, List<Format> formats, long rollRows, long 
     Duration rollAge = c.duration("rollAge", Duration.ofSeconds(60));
     List<String> metrics = c.strings("metrics", List.of("powerKw", "energyKwh", "soc", "tempC", "voltageV", "currentA"));
     Duration retention = c.duration("retention", null);
+    Compaction compaction = Compaction.read(c.child("compaction"));
     // Rows wait unacked until their file commits, so the prefetch must cover a whole rolling file per partition.
     ConsumerSettings consumer = ConsumerSettings.read(c.child("consumer"), 20_000, 5000);
     c.finish();
-    return new StorageConfig(dir, formats, rollRows, rollBytes, rollAge, metrics, retention, consumer);
+    return new StorageConfig(dir, formats, rollRows, rollBytes, rollAge, metrics, retention, compaction, consumer);
   }
 }

@@ -70,6 +70,15 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
     @Option(names = "--json", description = "Print the figures as JSON.")
     boolean json;
 
+    @Option(names = "--rounds", defaultValue = "3", description = "Rounds of the three measurements; medians are reported (default: ${DEFAULT-VALUE}).")
+    int rounds;
+
+    static double median(List<Double> xs) {
+      List<Double> sorted = xs.stream().sorted().toList();
+      int n = sorted.size();
+      return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+    }
+
     final Output out = new Output();
 
     abstract String sink();
@@ -83,34 +92,59 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
 
     @Override
     public Integer call() throws Exception {
+      if (rounds < 1 || messages < 1) {
+        System.err.println("--rounds and --messages must be at least 1");
+        return ExitCode.USAGE;
+      }
       Path base = dir != null ? dir : Path.of("data", "bench-" + UUID.randomUUID().toString().substring(0, 6));
       List<Telemetry> rows = rows(messages);
       Map<String, Object> r = new LinkedHashMap<>();
       try (LocalStack stack = LocalStack.start(base.toAbsolutePath(), 1, partitions, storageYaml(), needsSearch(), out::info)) {
         long broker = stack.brokers().cloud().node(0).pid();
         long engine = stack.search() == null ? -1 : stack.search().pid();
-        Phase a = drain(stack, rows, "broker alone (consume + ack)", cfg -> new AckOnlySink(sink()), broker, engine);
-        CpuMeter.resetPeakHeap();
-        double e0 = engine > 0 ? CpuMeter.processSeconds(engine) : CpuMeter.ownSeconds();
-        long t0 = System.nanoTime();
-        double engineRate = engineAlone(stack, stack.pipeline("bench" + System.nanoTime() % 100000, storageYaml(), "bench-engine.yaml"), rows);
-        double engineCpu = (engine > 0 ? CpuMeter.processSeconds(engine) : CpuMeter.ownSeconds()) - e0;
-        long engineHeap = CpuMeter.peakHeapBytes();
-        out.info(String.format("engine alone: %.0f rows/s (%.1f s)", engineRate, (System.nanoTime() - t0) / 1e9));
-        Phase c = drain(stack, rows, "iotpipe " + (sink().equals("elk") ? "index" : "store"), this::realSink, broker, engine);
-        double ceiling = 1 / (1 / a.rate + 1 / engineRate);
-        r.put("command", "./iotpipe bench " + (sink().equals("elk") ? "index" : "store") + " --messages " + messages);
+        // Rounds interleave the three measurements, so a noisy neighbour hits them alike; medians are reported.
+        List<Phase> as = new ArrayList<>();
+        List<Phase> cs = new ArrayList<>();
+        List<Double> engineRates = new ArrayList<>();
+        List<Double> engineCpus = new ArrayList<>();
+        List<Double> ratios = new ArrayList<>();
+        long engineHeap = 0;
+        for (int round = 1; round <= rounds; round++) {
+          String tag = rounds > 1 ? " [round " + round + "/" + rounds + "]" : "";
+          Phase a = drain(stack, rows, "broker alone (consume + ack)" + tag, cfg -> new AckOnlySink(sink()), broker, engine);
+          CpuMeter.resetPeakHeap();
+          double e0 = engine > 0 ? CpuMeter.processSeconds(engine) : CpuMeter.ownSeconds();
+          long t0 = System.nanoTime();
+          double engineRate = engineAlone(stack, stack.pipeline("bench" + System.nanoTime() % 100000, storageYaml(), "bench-engine.yaml"), rows);
+          engineCpus.add((engine > 0 ? CpuMeter.processSeconds(engine) : CpuMeter.ownSeconds()) - e0);
+          engineHeap = Math.max(engineHeap, CpuMeter.peakHeapBytes());
+          out.info(String.format("engine alone%s: %.0f rows/s (%.1f s)", tag, engineRate, (System.nanoTime() - t0) / 1e9));
+          Phase c = drain(stack, rows, "iotpipe " + (sink().equals("elk") ? "index" : "store") + tag, this::realSink, broker, engine);
+          as.add(a);
+          cs.add(c);
+          engineRates.add(engineRate);
+          ratios.add(c.rate / (1 / (1 / a.rate + 1 / engineRate)));
+        }
+        double aRate = median(as.stream().map(Phase::rate).toList());
+        double engineRate = median(engineRates);
+        double ceiling = 1 / (1 / aRate + 1 / engineRate);
+        r.put("command", "./iotpipe bench " + (sink().equals("elk") ? "index" : "store") + " --messages " + messages + " --rounds " + rounds);
         r.put("messages", messages);
-        r.put("brokerAloneMsgsPerSec", Math.round(a.rate));
+        r.put("rounds", rounds);
+        r.put("brokerAloneMsgsPerSec", Math.round(aRate));
         r.put("engineAloneRowsPerSec", Math.round(engineRate));
-        r.put("pipelineMsgsPerSec", Math.round(c.rate));
+        r.put("pipelineMsgsPerSec", Math.round(median(cs.stream().map(Phase::rate).toList())));
         r.put("ceilingMsgsPerSec", Math.round(ceiling));
-        r.put("ratioToCeiling", Math.round(c.rate / ceiling * 100) / 100.0);
+        r.put("ratioToCeiling", Math.round(median(ratios) * 100) / 100.0);
+        r.put("ratioPerRound", ratios.stream().map(x -> Math.round(x * 100) / 100.0).toList());
         r.put("cpuSecondsPer100k", Map.of(
-            "brokerAlone.broker", per100k(a.brokerCpu), "brokerAlone.consumer", per100k(a.ownCpu),
-            "engineAlone.engine", per100k(engineCpu),
-            "pipeline.broker", per100k(c.brokerCpu), "pipeline.engine", per100k(c.engineCpu), "pipeline.sinkProcess", per100k(c.ownCpu)));
-        r.put("peakHeapMiB", Map.of("pipeline", c.peakHeap >> 20, "engineAlone", engineHeap >> 20));
+            "brokerAlone.broker", per100k(median(as.stream().map(Phase::brokerCpu).toList())),
+            "brokerAlone.consumer", per100k(median(as.stream().map(Phase::ownCpu).toList())),
+            "engineAlone.engine", per100k(median(engineCpus)),
+            "pipeline.broker", per100k(median(cs.stream().map(Phase::brokerCpu).toList())),
+            "pipeline.engine", per100k(median(cs.stream().map(Phase::engineCpu).toList())),
+            "pipeline.sinkProcess", per100k(median(cs.stream().map(Phase::ownCpu).toList()))));
+        r.put("peakHeapMiB", Map.of("pipeline", cs.stream().mapToLong(Phase::peakHeap).max().orElse(0) >> 20, "engineAlone", engineHeap >> 20));
         r.put("maxHeapMiB", Runtime.getRuntime().maxMemory() >> 20);
         r.put("storageRollAge", "1s");
         extra(stack, r);
@@ -244,7 +278,8 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
       ParquetFormat f = new ParquetFormat(new StoreSchema(cfg.storage().metrics()));
       Path tmp = Files.createTempDirectory("bench-parquet");
       long t0 = System.nanoTime();
-      int chunk = (int) Math.min(cfg.storage().rollRows(), (long) (cfg.storage().consumer().prefetch() * 0.8));
+      // Files as big as the sink's (it rolls at a share of the prefetch), so both do the same per-file work.
+      int chunk = (int) Math.min(cfg.storage().rollRows(), (long) (cfg.storage().consumer().prefetch() * StorageSink.ROLL_SHARE_OF_PREFETCH));
       for (int i = 0; i < rows.size(); i += chunk) {
         Path file = tmp.resolve("f" + i + ".parquet");
         f.write(file, rows.subList(i, Math.min(rows.size(), i + chunk)), System.currentTimeMillis());
@@ -252,9 +287,11 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
       return rows.size() / ((System.nanoTime() - t0) / 1e9);
     }
 
+    final SimpleMeterRegistry sinkMetrics = new SimpleMeterRegistry();
+
     @Override
     Sink realSink(IotpipeConfig cfg) {
-      return new StorageSink(cfg.storage(), Clock.systemUTC(), new SimpleMeterRegistry());
+      return new StorageSink(cfg.storage(), Clock.systemUTC(), sinkMetrics);
     }
 
     @Override
@@ -267,8 +304,17 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
           files++;
         }
       }
-      r.put("parquetFiles", files);
-      r.put("bytesPerRowOnDisk", Math.round(bytes * 10.0 / messages) / 10.0);
+      r.put("parquetFilesPerRound", files / rounds);
+      var commit = sinkMetrics.get("iotpipe.storage.commit").timer().takeSnapshot();
+      Map<String, Object> c = new LinkedHashMap<>();
+      c.put("count", commit.count());
+      c.put("meanMs", Math.round(commit.mean(TimeUnit.MILLISECONDS)));
+      for (var v : commit.percentileValues()) {
+        c.put("p" + Math.round(v.percentile() * 100) + "Ms", Math.round(v.value(TimeUnit.MILLISECONDS)));
+      }
+      c.put("maxMs", Math.round(commit.max(TimeUnit.MILLISECONDS)));
+      r.put("commitTimes", c);
+      r.put("bytesPerRowOnDisk", Math.round(bytes * 10.0 / ((long) messages * rounds)) / 10.0);
     }
   }
 }

@@ -15,11 +15,11 @@ import java.time.Duration;
  */
 public record ConsumerSettings(int prefetch, int batchMax, long batchBytes, Duration batchWait, Backoff backoff) {
 
-  static ConsumerSettings read(ConfigNode c, int defaultPrefetch, int defaultBatch) {
+  static ConsumerSettings read(ConfigNode c, int defaultPrefetch, int defaultBatch, Duration defaultWait) {
     int prefetch = c.integer("prefetch", defaultPrefetch, 1, 65_535);
     int batchMax = c.integer("batchMax", defaultBatch, 1, 100_000);
     long batchBytes = c.bytes("batchBytes", 5L << 20);
-    Duration batchWait = c.duration("batchWait", Duration.ofMillis(200));
+    Duration batchWait = c.duration("batchWait", defaultWait);
     ConfigNode b = c.child("backoff");
     Duration initial = b.duration("initial", Backoff.DEFAULT.initial());
     Duration max = b.duration("max", Backoff.DEFAULT.max());

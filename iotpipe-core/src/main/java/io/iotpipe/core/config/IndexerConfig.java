@@ -40,7 +40,7 @@ public record IndexerConfig(List<URI> urls, String username, Secret password, St
     String latest = c.matching("latestIndex", prefix + "-latest", INDEX, "lower-case index name");
     int inFlight = c.integer("maxInFlight", 2, 1, 64);
     Duration timeout = c.duration("requestTimeout", Duration.ofSeconds(30));
-    ConsumerSettings consumer = ConsumerSettings.read(c.child("consumer"), 2000, 1000);
+    ConsumerSettings consumer = ConsumerSettings.read(c.child("consumer"), 2000, 1000, Duration.ofMillis(200));
     c.finish();
     return new IndexerConfig(urls, username, password, prefix, period, shards, replicas, latest, inFlight, timeout, consumer);
   }

@@ -58,12 +58,20 @@ public final class IndexSetup {
       throw new IllegalStateException("the search engine refused the credentials (HTTP " + root.status()
           + "): check indexer.username / indexer.password");
     }
+    boolean noRootHandler = root.status() == 404 || root.status() == 405;
+    if (noRootHandler) {
+      // Minimal distributions (Elasticsearch's integ-test zip) have no handler for GET /: ask the node itself.
+      root = client.sendSync("GET", "/_nodes/_local?filter_path=nodes.*.version", null);
+    }
     if (root.status() >= 300) {
       throw new EsClient.EsUnavailableException("search engine answered HTTP " + root.status() + " to GET /", null);
     }
     Engine engine;
     try {
-      JsonNode v = JSON.readTree(root.body()).path("version");
+      JsonNode body = JSON.readTree(root.body());
+      JsonNode v = noRootHandler
+          ? JSON.createObjectNode().put("number", body.path("nodes").elements().hasNext() ? body.path("nodes").elements().next().path("version").asText("?") : "?")
+          : body.path("version");
       engine = new Engine(v.path("distribution").asText("elasticsearch"), v.path("number").asText("?"));
     } catch (java.io.IOException e) {
       throw new IllegalStateException("GET / did not return JSON: is indexer.urls an Elasticsearch/OpenSearch endpoint?");

@@ -59,7 +59,8 @@ public final class LocalStack implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    log.accept("starting an edge node, a " + cloudNodes + "-node cloud cluster" + (withSearch ? " and OpenSearch" : "") + " in " + dir + " ...");
+    log.accept("starting an edge node, a " + cloudNodes + "-node cloud cluster" + (embedded ? " and OpenSearch" : "") + " in " + dir
+        + (externalSearch != null ? " (search engine: " + externalSearch + ")" : "") + " ...");
     CompletableFuture<EmbeddedOpenSearch> os = embedded
         ? CompletableFuture.supplyAsync(() -> EmbeddedOpenSearch.start(dir.resolve("opensearch")), r -> Thread.ofPlatform().daemon().start(r))
         : CompletableFuture.completedFuture(null);

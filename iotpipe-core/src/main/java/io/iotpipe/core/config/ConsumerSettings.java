@@ -1,6 +1,7 @@
 package io.iotpipe.core.config;
 
 import io.iotpipe.core.retry.Backoff;
+import io.iotpipe.core.retry.RetryBudget;
 import java.time.Duration;
 
 /**
@@ -12,8 +13,11 @@ import java.time.Duration;
  * @param batchBytes  most body bytes per batch
  * @param batchWait   longest a partial batch waits before it is handed over anyway
  * @param backoff     retry delays for transient sink failures
+ * @param retry       how long one message may keep failing while others succeed before it is dead-lettered
+ * @param degradedAfter how long writes may keep failing before health says DEGRADED (and DOWN after 10x that)
  */
-public record ConsumerSettings(int prefetch, int batchMax, long batchBytes, Duration batchWait, Backoff backoff) {
+public record ConsumerSettings(int prefetch, int batchMax, long batchBytes, Duration batchWait, Backoff backoff,
+                               RetryBudget retry, Duration degradedAfter) {
 
   static ConsumerSettings read(ConfigNode c, int defaultPrefetch, int defaultBatch, Duration defaultWait) {
     int prefetch = c.integer("prefetch", defaultPrefetch, 1, 65_535);
@@ -29,6 +33,12 @@ public record ConsumerSettings(int prefetch, int batchMax, long batchBytes, Dura
       initial = Backoff.DEFAULT.initial();
       max = Backoff.DEFAULT.max();
     }
-    return new ConsumerSettings(prefetch, batchMax, batchBytes, batchWait, new Backoff(initial, max));
+    ConfigNode r = c.child("retry");
+    int attempts = r.integer("attempts", RetryBudget.DEFAULT.attempts(), 1, 1_000_000);
+    Duration time = r.duration("time", RetryBudget.DEFAULT.time());
+    r.finish();
+    Duration degradedAfter = c.duration("degradedAfter", Duration.ofSeconds(10));
+    return new ConsumerSettings(prefetch, batchMax, batchBytes, batchWait, new Backoff(initial, max),
+        new RetryBudget(attempts, time), degradedAfter);
   }
 }

@@ -4,23 +4,44 @@ import java.util.List;
 import java.util.concurrent.CompletionStage;
 
 /**
- * The contract every destination of the pipeline implements (search index, analytics files, ...).
+ * The contract every destination of the pipeline implements (search index, analytics files, ...). The runtime owns
+ * connections, reconnects, acks, retries and dead-lettering; a sink only writes and reports what became of each record.
  *
- * <p>The consumer loop hands over batches of validated records. The sink answers asynchronously with one
- * {@link Outcome} per record, in the order given. The essential rule: {@link Outcome.Delivered} may only be reported
- * once the record is durable in the sink (bulk item acknowledged by the engine, file fsynced and committed), because
- * the message is acked on the queue at that moment and the broker forgets it.
+ * <h2>Lifecycle</h2>
+ * Called by the runtime in this order, never concurrently for the same partition:
+ * <ol>
+ *   <li>{@link #open(String)} once for each partition queue this instance starts consuming — at start, and again after
+ *       every single-active-consumer handover or reconnect. A sink may load per-partition state here (high-water marks,
+ *       commit records written by a previous owner).</li>
+ *   <li>{@link #write(List)} any number of times with batches of validated records of open partitions.</li>
+ *   <li>{@link #flush()} periodically and before shutdown: make what is held durable now and complete pending stages.</li>
+ *   <li>{@link #close(String)} when this instance stops consuming a partition (channel lost, consumer cancelled,
+ *       handover). Its unacked messages are back on the broker and may go to another instance: the sink must complete
+ *       every pending stage of that partition (as {@link Outcome.Retry}) and must not make anything of it durable
+ *       after this call returns, unless that is idempotent (same ids, same commit record).</li>
+ *   <li>{@link #close()} once, at the end: pending stages must complete (delivered or retry) before it returns.</li>
+ * </ol>
  *
- * <p>Answering asynchronously lets a sink keep several batches in flight (bulk pipelining) or hold records until a
- * file rolls, while the consumer keeps reading within its prefetch bound.
+ * <h2>Outcomes</h2>
+ * The returned stage completes with exactly one {@link Outcome} per record, in order. The essential rule:
+ * {@link Outcome.Delivered} may only be reported once the record is durable in the sink (bulk item acknowledged by the
+ * engine, file fsynced and committed), because the message is acked on the queue at that moment and the broker forgets
+ * it. {@link Outcome.Retry} is for transient failures (the runtime applies backoff and the retry budget);
+ * {@link Outcome.Reject} for records that can never succeed (dead-lettered with the reason). A stage that completes
+ * exceptionally counts as {@code Retry} for the whole batch.
  *
- * <p>Records offered again after a {@link Outcome.Retry} or after a broker redelivery carry the same
- * {@code (deviceId, seq)}; sinks must treat them idempotently (deterministic ids, high-water marks).
+ * <h2>Idempotence</h2>
+ * Records offered again after a retry or a broker redelivery carry the same {@code (deviceId, seq)}; sinks must treat
+ * them idempotently (deterministic ids, commit records) and keep the first content when a later record with the same
+ * key differs (reported as {@code Reject} with the reason, so both sinks agree).
  */
 public interface Sink extends AutoCloseable {
 
   /** A short name for logs, metrics and dead-letter headers, e.g. {@code elk} or {@code storage}. */
   String name();
+
+  /** This instance now consumes {@code partition} (a queue name); see the lifecycle above. */
+  default void open(String partition) {}
 
   /** Accepts a batch; the returned stage completes with exactly {@code batch.size()} outcomes, in order. */
   CompletionStage<List<Outcome>> write(List<SinkRecord> batch);
@@ -30,6 +51,17 @@ public interface Sink extends AutoCloseable {
    * periodically so that time-bounded visibility holds even when traffic stops).
    */
   default void flush() {}
+
+  /** This instance no longer consumes {@code partition}; see the lifecycle above. */
+  default void close(String partition) {}
+
+  /**
+   * The sink's own view of its health (engine reachable, commit alarms). The runtime combines it with what it sees
+   * (failing writes, broker connection) for {@code /health}.
+   */
+  default SinkHealth health() {
+    return SinkHealth.UP;
+  }
 
   /** Releases resources; pending stages must complete (delivered or retry) before this returns. */
   @Override

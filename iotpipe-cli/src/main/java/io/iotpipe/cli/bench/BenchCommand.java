@@ -1,9 +1,9 @@
 package io.iotpipe.cli.bench;
 
-import io.iotpipe.cli.local.LocalStack;
-import io.iotpipe.core.cli.ExitCode;
-import io.iotpipe.core.cli.IotpipeCommand;
-import io.iotpipe.core.cli.Output;
+import io.iotpipe.testkit.LocalStack;
+import io.iotpipe.cli.ExitCode;
+import io.iotpipe.cli.IotpipeCommand;
+import io.iotpipe.cli.Output;
 import io.iotpipe.core.config.IotpipeConfig;
 import io.iotpipe.core.envelope.Telemetry;
 import io.iotpipe.core.envelope.TelemetryCodec;
@@ -12,7 +12,7 @@ import io.iotpipe.elasticsearch.ElasticsearchSink;
 import io.iotpipe.elasticsearch.RawBulkLoader;
 import io.iotpipe.rabbitmq.Amqp;
 import io.iotpipe.rabbitmq.ConfirmingPublisher;
-import io.iotpipe.rabbitmq.consume.SinkConsumer;
+import io.iotpipe.runtime.consume.SinkConsumer;
 import io.iotpipe.storage.StorageSink;
 import io.iotpipe.storage.format.ParquetFormat;
 import io.iotpipe.storage.format.StoreSchema;

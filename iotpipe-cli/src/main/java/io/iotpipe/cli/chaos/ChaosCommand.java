@@ -1,14 +1,16 @@
 package io.iotpipe.cli.chaos;
 
-import io.iotpipe.cli.audit.Auditor;
-import io.iotpipe.cli.audit.Completeness;
-import io.iotpipe.cli.local.LocalStack;
-import io.iotpipe.cli.local.RoleProcess;
-import io.iotpipe.cli.run.PipelineRunner;
-import io.iotpipe.cli.run.Role;
-import io.iotpipe.core.cli.ExitCode;
-import io.iotpipe.core.cli.IotpipeCommand;
-import io.iotpipe.core.cli.Output;
+import io.iotpipe.testkit.FaultyLink;
+
+import io.iotpipe.runtime.audit.Auditor;
+import io.iotpipe.runtime.audit.Completeness;
+import io.iotpipe.testkit.LocalStack;
+import io.iotpipe.testkit.RoleProcess;
+import io.iotpipe.runtime.PipelineRunner;
+import io.iotpipe.runtime.Role;
+import io.iotpipe.cli.ExitCode;
+import io.iotpipe.cli.IotpipeCommand;
+import io.iotpipe.cli.Output;
 import io.iotpipe.core.config.IotpipeConfig;
 import io.iotpipe.core.config.SimulatorConfig;
 import io.iotpipe.rabbitmq.Amqp;
@@ -78,7 +80,7 @@ public final class ChaosCommand implements IotpipeCommand, Callable<Integer> {
     List<String> run = scenarios == null || scenarios.isEmpty() ? ALL : scenarios;
     for (String s : run) {
       if (!ALL.contains(s)) {
-        throw new io.iotpipe.core.cli.CommandFailure(ExitCode.USAGE, "unknown scenario " + s + " (known: " + ALL + ")");
+        throw new io.iotpipe.cli.CommandFailure(ExitCode.USAGE, "unknown scenario " + s + " (known: " + ALL + ")");
       }
     }
     Path base = (dir != null ? dir : Path.of("data", "chaos-" + UUID.randomUUID().toString().substring(0, 6))).toAbsolutePath();

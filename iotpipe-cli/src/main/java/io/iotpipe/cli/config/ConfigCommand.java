@@ -1,8 +1,8 @@
 package io.iotpipe.cli.config;
 
-import io.iotpipe.core.cli.ExitCode;
-import io.iotpipe.core.cli.IotpipeCommand;
-import io.iotpipe.core.cli.Output;
+import io.iotpipe.cli.ExitCode;
+import io.iotpipe.cli.IotpipeCommand;
+import io.iotpipe.cli.Output;
 import io.iotpipe.core.config.ConfigException;
 import io.iotpipe.core.config.IotpipeConfig;
 import java.nio.file.Path;

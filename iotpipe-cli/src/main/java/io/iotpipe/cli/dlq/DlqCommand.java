@@ -1,9 +1,11 @@
 package io.iotpipe.cli.dlq;
 
-import io.iotpipe.core.cli.ConfigOption;
-import io.iotpipe.core.cli.ExitCode;
-import io.iotpipe.core.cli.IotpipeCommand;
-import io.iotpipe.core.cli.Output;
+import io.iotpipe.runtime.dlq.DeadLetters;
+
+import io.iotpipe.cli.ConfigOption;
+import io.iotpipe.cli.ExitCode;
+import io.iotpipe.cli.IotpipeCommand;
+import io.iotpipe.cli.Output;
 import io.iotpipe.core.config.IotpipeConfig;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -39,7 +41,7 @@ public final class DlqCommand implements IotpipeCommand, Runnable {
     DeadLetters open() {
       IotpipeConfig cfg = config.load();
       if (!cfg.topology().sinks().contains(sink)) {
-        throw new io.iotpipe.core.cli.CommandFailure(ExitCode.USAGE, "unknown sink \"" + sink + "\" (configured: " + cfg.topology().sinks() + ")");
+        throw new io.iotpipe.cli.CommandFailure(ExitCode.USAGE, "unknown sink \"" + sink + "\" (configured: " + cfg.topology().sinks() + ")");
       }
       return new DeadLetters(cfg.sinkBroker(), cfg.topology().names());
     }

@@ -1,10 +1,14 @@
 package io.iotpipe.cli.run;
 
-import io.iotpipe.core.cli.CommandFailure;
-import io.iotpipe.core.cli.ConfigOption;
-import io.iotpipe.core.cli.ExitCode;
-import io.iotpipe.core.cli.IotpipeCommand;
-import io.iotpipe.core.cli.Output;
+import io.iotpipe.runtime.HealthServer;
+import io.iotpipe.runtime.PipelineRunner;
+import io.iotpipe.runtime.Role;
+
+import io.iotpipe.cli.CommandFailure;
+import io.iotpipe.cli.ConfigOption;
+import io.iotpipe.cli.ExitCode;
+import io.iotpipe.cli.IotpipeCommand;
+import io.iotpipe.cli.Output;
 import io.iotpipe.core.config.IotpipeConfig;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;

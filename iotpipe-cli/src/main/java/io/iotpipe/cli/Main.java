@@ -1,8 +1,5 @@
 package io.iotpipe.cli;
 
-import io.iotpipe.cli.CommandFailure;
-import io.iotpipe.cli.ExitCode;
-import io.iotpipe.cli.IotpipeCommand;
 import java.util.Comparator;
 import java.util.ServiceLoader;
 import picocli.CommandLine;

@@ -3,59 +3,35 @@ package io.iotpipe.testkit;
 import io.iotpipe.simulator.Simulation;
 import io.iotpipe.simulator.SimulationResult;
 import io.iotpipe.simulator.Ledger;
-import io.iotpipe.topology.Planner;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.rabbitmq.client.Channel;
-import io.iotpipe.broker.LocalDeployment;
 import io.iotpipe.core.config.IotpipeConfig;
 import io.iotpipe.core.config.SimulatorConfig;
 import io.iotpipe.core.envelope.Decoded;
 import io.iotpipe.core.envelope.Telemetry;
 import io.iotpipe.core.envelope.TelemetryCodec;
 import io.iotpipe.rabbitmq.Amqp;
-import io.iotpipe.topology.Planner;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Devices → edge → shovel → hash exchange → partition fanout → sink queues, on real nodes. */
 class FleetToPartitionsIT {
 
   static final int PARTITIONS = 4;
 
-  @TempDir
-  static Path dir;
-  static LocalDeployment nodes;
-
-  @BeforeAll
-  static void start() {
-    nodes = LocalDeployment.start(dir, 1);
-  }
-
-  @AfterAll
-  static void stop() {
-    if (nodes != null) {
-      nodes.close();
-    }
-  }
+  @RegisterExtension
+  static final LocalNodes nodes = LocalNodes.cloud(1);
 
   static IotpipeConfig applied() {
-    String prefix = "f" + UUID.randomUUID().toString().substring(0, 8);
-    IotpipeConfig cfg = IotpipeConfig.parse("test", nodes.configYaml(prefix, PARTITIONS, null), k -> null);
-    Planner p = new Planner();
-    p.apply(cfg, p.plan(cfg));
-    return cfg;
+    return nodes.applied(PARTITIONS);
   }
 
   static Simulation.Options options(IotpipeConfig cfg, int devices, double rate, Duration duration, long perDevice,
@@ -65,7 +41,7 @@ class FleetToPartitionsIT {
   }
 
   long depth(IotpipeConfig cfg, String sink) {
-    Map<String, Long> d = nodes.cloud().node(0).queueDepths();
+    Map<String, Long> d = nodes.deployment().cloud().node(0).queueDepths();
     long n = 0;
     for (int p = 0; p < PARTITIONS; p++) {
       n += d.getOrDefault(cfg.topology().names().sinkQueue(sink, p), 0L);
@@ -77,7 +53,7 @@ class FleetToPartitionsIT {
   static List<Telemetry> drain(IotpipeConfig cfg, String queue) throws Exception {
     TelemetryCodec codec = new TelemetryCodec();
     List<Telemetry> out = java.util.Collections.synchronizedList(new ArrayList<>());
-    long depth = nodes.cloud().node(0).queueDepths().getOrDefault(queue, 0L);
+    long depth = nodes.deployment().cloud().node(0).queueDepths().getOrDefault(queue, 0L);
     try (var c = Amqp.connect(cfg.broker("cloud"), "test-drain"); Channel ch = c.createChannel()) {
       ch.basicConsume(queue, true, (tag, m) -> {
         Decoded d = codec.decode(m.getBody());
@@ -152,16 +128,16 @@ class FleetToPartitionsIT {
     try (Simulation sim = Simulation.create(cfg, options(cfg, 50, 300, Duration.ofSeconds(20), 0, SimulatorConfig.Protocol.AMQP))) {
       CompletableFuture<SimulationResult> run = CompletableFuture.supplyAsync(() -> sim.run(null));
       await().atMost(Duration.ofSeconds(20)).until(() -> sim.progress().confirmed() > 300);
-      nodes.cloud().node(0).stop();
+      nodes.deployment().cloud().node(0).stop();
       String outbound = cfg.topology().names().edgeOutbound();
       long during = sim.progress().confirmed();
       // Devices keep getting confirms from the edge, which holds their readings.
       await().atMost(Duration.ofSeconds(20)).until(() -> sim.progress().confirmed() > during + 500);
-      assertThat(nodes.edge().queueDepths().getOrDefault(outbound, 0L)).isPositive();
-      nodes.cloud().node(0).start();
+      assertThat(nodes.deployment().edge().queueDepths().getOrDefault(outbound, 0L)).isPositive();
+      nodes.deployment().cloud().node(0).start();
       SimulationResult r = run.get();
       assertThat(r.unconfirmed()).isZero();
-      await().atMost(Duration.ofSeconds(60)).until(() -> nodes.edge().queueDepths().getOrDefault(outbound, -1L) == 0);
+      await().atMost(Duration.ofSeconds(60)).until(() -> nodes.deployment().edge().queueDepths().getOrDefault(outbound, -1L) == 0);
       assertPartitioned(cfg, sim.ledger(), true);
     }
   }

@@ -5,7 +5,6 @@ import io.iotpipe.topology.Plan;
 import io.iotpipe.topology.Planner;
 import io.iotpipe.topology.ManagementClient;
 import io.iotpipe.topology.TopologyException;
-import io.iotpipe.topology.BrokerTopology;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -13,35 +12,25 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.rabbitmq.client.ConnectionFactory;
 import io.iotpipe.broker.LocalDeployment;
 import io.iotpipe.core.config.IotpipeConfig;
-import java.nio.file.Path;
 import java.util.Map;
-import java.util.UUID;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Topology plan/apply against real nodes: idempotence, conflicts, shovel-connected fanout. */
 class TopologyIT {
 
-  @TempDir
-  static Path dir;
+  @RegisterExtension
+  static final LocalNodes fixture = LocalNodes.cloud(1);
   static LocalDeployment nodes;
 
   @BeforeAll
   static void start() {
-    nodes = LocalDeployment.start(dir, 1);
-  }
-
-  @AfterAll
-  static void stop() {
-    if (nodes != null) {
-      nodes.close();
-    }
+    nodes = fixture.deployment();
   }
 
   private static String prefix() {
-    return "t" + UUID.randomUUID().toString().substring(0, 8);
+    return LocalNodes.prefix();
   }
 
   private static IotpipeConfig config(String yaml) {

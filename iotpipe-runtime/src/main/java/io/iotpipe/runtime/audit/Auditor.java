@@ -38,7 +38,12 @@ public final class Auditor {
   /** Every (deviceId, seq) in the event indices, for the ledger's devices. */
   public static Completeness.Result search(IndexerConfig cfg, Ledger ledger) {
     Completeness c = expected(ledger);
-    EsClient es = new EsClient(cfg);
+    try (EsClient es = new EsClient(cfg)) {
+      return search(es, cfg, ledger, c);
+    }
+  }
+
+  private static Completeness.Result search(EsClient es, IndexerConfig cfg, Ledger ledger, Completeness c) {
     String indices = cfg.period() == IndexerConfig.IndexPeriod.NONE ? cfg.indexPrefix() : cfg.indexPrefix() + "-20*";
     es.sendSync("POST", "/" + indices + "/_refresh", null);
     JsonNode after = null;

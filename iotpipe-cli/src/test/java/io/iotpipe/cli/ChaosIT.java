@@ -38,6 +38,8 @@ class ChaosIT {
       assertThat(row.path("lost").asLong()).as("%s lost", s).isZero();
       assertThat(row.path("duplicates").asLong()).as("%s duplicates", s).isZero();
       assertThat(row.path("confirmed").asLong()).as("%s confirmed", s).isPositive();
+      assertThat(row.path("firstAckSeconds").isNumber()).as("%s: the hit sink acked again after the fault: %s", s, row).isTrue();
+      assertThat(row.path("caughtUpSeconds").asDouble()).as("%s caught up", s).isGreaterThanOrEqualTo(row.path("firstAckSeconds").asDouble());
       if (s.equals("poison")) {
         // every poison message is in both dead-letter queues, with its reason
         assertThat(row.path("injected").asLong()).isPositive();

@@ -18,6 +18,7 @@ public final class RoleProcess {
   private final Path config;
   private final String id;
   private final Path log;
+  private final int port;
   private Process process;
 
   public RoleProcess(String role, Path config, String id, Path logDir) {
@@ -25,6 +26,31 @@ public final class RoleProcess {
     this.config = config;
     this.id = id;
     this.log = logDir.resolve(id + ".log");
+    this.port = freePort();
+  }
+
+  private static int freePort() {
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  /** Messages the process acked after its sink made them durable (its /metrics), 0 while it is not answering. */
+  public long delivered() {
+    try {
+      var client = java.net.http.HttpClient.newHttpClient();
+      var resp = client.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + "/metrics"))
+          .timeout(java.time.Duration.ofSeconds(2)).build(), java.net.http.HttpResponse.BodyHandlers.ofLines());
+      return resp.body().filter(l -> l.startsWith("iotpipe_consumer_delivered_total"))
+          .mapToLong(l -> (long) Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+    } catch (IOException e) {
+      return 0;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return 0;
+    }
   }
 
   public String role() {
@@ -35,7 +61,7 @@ public final class RoleProcess {
     List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "--add-opens=java.base/java.nio=ALL-UNNAMED", "--enable-native-access=ALL-UNNAMED", "-Xmx512m",
         "-cp", System.getProperty("java.class.path"), MAIN_CLASS,
-        "run", "--role", role, "--config", config.toString(), "--instance-id", id, "--port", "0");
+        "run", "--role", role, "--config", config.toString(), "--instance-id", id, "--port", String.valueOf(port));
     process = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
     return this;
   }

@@ -1,0 +1,270 @@
+package io.iotpipe.testkit.chaos;
+
+import io.iotpipe.core.config.IotpipeConfig;
+import io.iotpipe.core.config.SimulatorConfig;
+import io.iotpipe.rabbitmq.Amqp;
+import io.iotpipe.runtime.PipelineRunner;
+import io.iotpipe.runtime.Role;
+import io.iotpipe.runtime.audit.Auditor;
+import io.iotpipe.runtime.audit.Completeness;
+import io.iotpipe.simulator.Ledger;
+import io.iotpipe.simulator.Simulation;
+import io.iotpipe.simulator.SimulationResult;
+import io.iotpipe.testkit.FaultyLink;
+import io.iotpipe.testkit.LocalStack;
+import io.iotpipe.testkit.RoleProcess;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+
+/**
+ * The chaos scenarios: each runs a fleet against the whole pipeline on local nodes, injects one fault, lets the system
+ * recover by itself, then audits both sinks against what the fleet had confirmed. A reading is lost when it was
+ * confirmed to its device and is in neither its sink nor a dead-letter queue. Used by {@code iotpipe chaos} and by
+ * the test suite.
+ */
+public final class ChaosScenarios {
+
+  public static final List<String> ALL = List.of("indexer-kill9", "storage-kill9", "opensearch-down", "storage-unwritable",
+      "wan-cut", "edge-buffer-full", "poison", "slow-es", "leader-kill");
+
+  /**
+   * One row of the result table.
+   *
+   * @param injected        bad messages published on purpose (poison), all expected in both dead-letter queues
+   * @param firstAckSeconds from the end of the fault (restart, engine back, link healed) to the first message the
+   *                        affected sink acked
+   * @param caughtUpSeconds from the end of the fault until the affected sink's queues hold less than one second of
+   *                        traffic again
+   */
+  public record Row(String scenario, long published, long confirmed, long inSearch, long inStore, long deadLettered,
+                    long injected, long lost, long duplicates, double firstAckSeconds, double caughtUpSeconds, String note) {}
+
+  private final boolean quick;
+  private final Consumer<String> log;
+
+  /** @param quick shorter outages and load (the variant the test suite runs) */
+  public ChaosScenarios(boolean quick, Consumer<String> log) {
+    this.quick = quick;
+    this.log = log;
+  }
+
+  /** The sinks a scenario's fault hits: their recovery is what the table reports. */
+  static Set<Role> affected(String scenario) {
+    return switch (scenario) {
+      case "indexer-kill9", "opensearch-down", "slow-es" -> Set.of(Role.INDEX);
+      case "storage-kill9", "storage-unwritable" -> Set.of(Role.STORE);
+      default -> Set.of(Role.INDEX, Role.STORE);
+    };
+  }
+
+  Duration outage() {
+    return quick ? Duration.ofSeconds(10) : Duration.ofSeconds(30);
+  }
+
+  /** Runs one scenario on a fresh pipeline (own queues, index and store) of the shared nodes. */
+  public Row scenario(LocalStack stack, String name) throws Exception {
+    log.accept("chaos: " + name + " ...");
+    String prefix = "x" + UUID.randomUUID().toString().substring(0, 6);
+    FaultyLink wan = null;
+    FaultyLink esLink = null;
+    String storageYaml = "  rollAge: 3s";
+    java.util.function.UnaryOperator<String> edit = y -> y;
+    if (name.equals("wan-cut") || name.equals("edge-buffer-full")) {
+      // Every AMQP connection to the cloud (the edge's shovel included) goes through a link we can cut.
+      URI cloud = stack.config().broker("cloud").uris().get(0);
+      wan = new FaultyLink(cloud.getHost(), cloud.getPort());
+      String via = "amqp://127.0.0.1:" + wan.port();
+      edit = y -> y.replace(cloud.toString(), via);
+      if (name.equals("edge-buffer-full")) {
+        java.util.function.UnaryOperator<String> e0 = edit;
+        edit = y -> e0.apply(y).replace("  queueType: quorum", "  queueType: quorum\n  edgeBuffer: {maxMessages: 2000}");
+      }
+    }
+    if (name.equals("slow-es")) {
+      URI es = stack.search().httpUri();
+      esLink = new FaultyLink(es.getHost(), es.getPort());
+      String via = "http://127.0.0.1:" + esLink.port();
+      edit = y -> y.replace(es.toString(), via);
+    }
+    IotpipeConfig cfg = stack.pipeline(prefix, storageYaml, prefix + ".yaml", edit);
+    Path cfgFile = stack.dir().resolve(prefix + ".yaml");
+    boolean processes = name.endsWith("kill9");
+    List<RoleProcess> instances = new ArrayList<>();
+    PipelineRunner runner = null;
+    if (processes) {
+      instances.add(new RoleProcess("index", cfgFile, prefix + "-index", stack.dir()).start());
+      instances.add(new RoleProcess("store", cfgFile, prefix + "-store", stack.dir()).start());
+    } else {
+      runner = new PipelineRunner(cfg, EnumSet.allOf(Role.class), prefix, new SimpleMeterRegistry()).start();
+    }
+    int devices = 100;
+    double rate = quick ? 300 : 500;
+    Duration load = quick ? Duration.ofSeconds(25) : Duration.ofSeconds(60);
+    Simulation sim = Simulation.create(cfg, Simulation.Options.from(cfg.simulator()).with(devices, rate, load, 0)
+        .withProfile(SimulatorConfig.Profile.FLAT, SimulatorConfig.Protocol.AMQP));
+    CompletableFuture<SimulationResult> simRun = new CompletableFuture<>();
+    Thread.ofPlatform().name("chaos-sim").daemon().start(() -> {
+      try {
+        simRun.complete(sim.run(null));
+      } catch (RuntimeException e) {
+        simRun.completeExceptionally(e);
+      }
+    });
+    String note = "";
+    long poisoned = 0;
+    Instant faultEnd = null;
+    Recovery recovery;
+    try {
+      waitFor(Duration.ofSeconds(60), () -> sim.progress().confirmed() > rate * 4);
+      switch (name) {
+        case "indexer-kill9", "storage-kill9" -> {
+          RoleProcess victim = instances.get(name.startsWith("indexer") ? 0 : 1);
+          victim.kill();
+          pause(Duration.ofSeconds(5));
+          victim.start();
+          faultEnd = Instant.now();
+          note = "kill -9 of the " + victim.role() + " process mid-batch, restarted after 5 s";
+        }
+        case "opensearch-down" -> {
+          stack.search().kill();
+          pause(outage());
+          stack.search().start();
+          note = "OpenSearch killed, back after " + outage().toSeconds() + " s";
+        }
+        case "storage-unwritable" -> {
+          Path store = cfg.storage().dir();
+          Path aside = store.resolveSibling(store.getFileName() + ".aside");
+          Files.move(store, aside);
+          Files.writeString(store, "not a directory"); // every write fails: ENOTDIR
+          pause(outage());
+          Files.delete(store);
+          Files.move(aside, store);
+          note = "store path unusable for " + outage().toSeconds() + " s";
+        }
+        case "wan-cut", "edge-buffer-full" -> {
+          wan.cut();
+          pause(name.equals("wan-cut") ? (quick ? Duration.ofSeconds(15) : Duration.ofSeconds(60)) : outage());
+          wan.heal();
+          note = name.equals("wan-cut") ? "edge <-> cloud link cut, the edge buffered"
+              : "link cut with an edge buffer of 2000: devices got " + sim.progress().nacked() + " nacks (back-pressure)";
+        }
+        case "poison" -> {
+          poisoned = poison(cfg, (long) (rate * load.toSeconds() / 100));
+          note = poisoned + " poison messages (1%): malformed JSON, invalid UTF-8, oversized, missing fields, wrong types, absurd numbers, future/ancient ts";
+        }
+        case "slow-es" -> {
+          esLink.delay(Duration.ofMillis(300));
+          pause(outage());
+          note = "300 ms added per chunk to/from OpenSearch for " + outage().toSeconds() + " s; storage lag meanwhile: see recover";
+          esLink.delay(Duration.ZERO);
+        }
+        case "leader-kill" -> {
+          var nodes = stack.brokers().cloud().nodes();
+          var q = new io.iotpipe.topology.ManagementClient(cfg.broker("cloud")).get("queues/%2F/" + cfg.topology().names().sinkQueue("storage", 0));
+          String leader = q.path("leader").asText(q.path("node").asText());
+          var victim = nodes.stream().filter(n -> n.nodeName().equals(leader)).findFirst().orElse(nodes.get(0));
+          victim.kill();
+          pause(Duration.ofSeconds(10));
+          victim.start();
+          note = "kill -9 of " + victim.nodeName() + " (leader of " + cfg.topology().names().sinkQueue("storage", 0) + "), restarted after 10 s";
+        }
+        default -> throw new IllegalArgumentException(name);
+      }
+      if (!processes) {
+        faultEnd = Instant.now();
+      }
+      recovery = Recovery.measure(faultEnd, affected(name), stack, cfg, runner, instances, rate);
+      SimulationResult r = simRun.get(10, TimeUnit.MINUTES);
+      Ledger ledger = sim.ledger();
+      long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(4);
+      Completeness.Result es;
+      Completeness.Result st;
+      while (true) {
+        es = Auditor.search(cfg.indexer(), ledger);
+        st = Auditor.store(cfg.storage().dir(), ledger);
+        long dlq = deadLettered(stack, cfg);
+        if ((es.lost() == 0 && st.lost() == 0 && dlq >= 2 * poisoned) || System.nanoTime() > deadline) {
+          break;
+        }
+        pause(Duration.ofSeconds(2));
+      }
+      return new Row(name, r.published() + poisoned, r.confirmed() + poisoned, es.present(), st.present(), deadLettered(stack, cfg),
+          poisoned, es.lost() + st.lost(), es.duplicates() + st.duplicates(), recovery.firstAckSeconds(),
+          recovery.caughtUpSeconds(), note);
+    } finally {
+      sim.stop();
+      sim.close();
+      if (runner != null) {
+        runner.close(Duration.ofSeconds(30));
+      }
+      for (RoleProcess i : instances) {
+        i.kill();
+      }
+      if (wan != null) {
+        wan.close();
+      }
+      if (esLink != null) {
+        esLink.close();
+      }
+    }
+  }
+
+  /** Messages in both dead-letter queues. */
+  static long deadLettered(LocalStack stack, IotpipeConfig cfg) {
+    Map<String, Long> d = stack.queueDepths();
+    return d.getOrDefault(cfg.topology().names().deadLetterQueue("elk"), 0L) + d.getOrDefault(cfg.topology().names().deadLetterQueue("storage"), 0L);
+  }
+
+  /** Publishes {@code n} bad messages of every kind to the edge, with confirms; returns how many were confirmed. */
+  static long poison(IotpipeConfig cfg, long n) throws Exception {
+    String now = Instant.now().toString();
+    List<byte[]> kinds = List.of(
+        "{not json".getBytes(StandardCharsets.UTF_8),
+        new byte[] {'{', '"', 'd', 'e', 'v', 'i', 'c', 'e', 'I', 'd', '"', ':', '"', (byte) 0xC3, (byte) 0x28, '"', '}'},
+        ("{\"v\":1,\"deviceId\":\"poison-big\",\"seq\":1,\"ts\":\"" + now + "\",\"metrics\":{},\"site\":\"" + "x".repeat(20_000) + "\"}").getBytes(StandardCharsets.UTF_8),
+        ("{\"v\":1,\"deviceId\":\"poison-noseq\",\"ts\":\"" + now + "\",\"metrics\":{}}").getBytes(StandardCharsets.UTF_8),
+        ("{\"v\":1,\"deviceId\":\"poison-type\",\"seq\":\"one\",\"ts\":\"" + now + "\",\"metrics\":{}}").getBytes(StandardCharsets.UTF_8),
+        ("{\"v\":1,\"deviceId\":\"poison-absurd\",\"seq\":1,\"ts\":\"" + now + "\",\"metrics\":{\"powerKw\":1e300}}").getBytes(StandardCharsets.UTF_8),
+        "{\"v\":1,\"deviceId\":\"poison-future\",\"seq\":1,\"ts\":\"2999-01-01T00:00:00Z\",\"metrics\":{}}".getBytes(StandardCharsets.UTF_8),
+        "{\"v\":1,\"deviceId\":\"poison-ancient\",\"seq\":1,\"ts\":\"1970-01-01T00:00:00Z\",\"metrics\":{}}".getBytes(StandardCharsets.UTF_8));
+    try (var c = Amqp.connect(cfg.broker("edge"), "chaos-poison"); var ch = c.createChannel()) {
+      ch.confirmSelect();
+      var props = new com.rabbitmq.client.AMQP.BasicProperties.Builder().deliveryMode(2).build();
+      for (long i = 0; i < n; i++) {
+        ch.basicPublish(cfg.topology().names().edgeIngress(), "telemetry.poison-" + i % 16, props, kinds.get((int) (i % kinds.size())));
+      }
+      ch.waitForConfirmsOrDie(30_000);
+    }
+    return n;
+  }
+
+  private static void waitFor(Duration max, BooleanSupplier cond) throws InterruptedException {
+    long end = System.nanoTime() + max.toNanos();
+    while (!cond.getAsBoolean()) {
+      if (System.nanoTime() > end) {
+        throw new IllegalStateException("load did not start within " + max + ": is the topology applied?");
+      }
+      TimeUnit.MILLISECONDS.sleep(200); // polling a progress counter
+    }
+  }
+
+  /** The fault's duration: deliberate, not a wait for a condition. */
+  private static void pause(Duration d) throws InterruptedException {
+    TimeUnit.MILLISECONDS.sleep(d.toMillis());
+  }
+}

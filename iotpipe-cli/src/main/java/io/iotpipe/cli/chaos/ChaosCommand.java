@@ -83,6 +83,8 @@ public final class ChaosCommand implements IotpipeCommand, Callable<Integer> {
             r.inStore(), r.deadLettered(), r.lost(), r.duplicates(), r.firstAckSeconds(), r.caughtUpSeconds(), r.note());
       }
       System.out.println(ok ? "every scenario: nothing lost, nothing doubled" : "FAILED: see lost/dups");
+      System.out.println("1st ack s: fault over (process restarted, engine back, link healed) -> first message acked by the"
+          + " hit sink; caught s: -> its queues hold less than one second of traffic again");
     }
     return ok ? ExitCode.OK : ExitCode.FAILED;
   }

@@ -45,6 +45,10 @@ public class RunCommand implements IotpipeCommand, Callable<Integer> {
   @Option(names = "--port", description = "Health/metrics port (overrides observability.port; 0 = off).")
   Integer port;
 
+  @Option(names = "--region", description = "Consume from this region's cluster: topology.balancer (default) or one of "
+      + "topology.failover. Run the roles of every region; the edges ship to one at a time (see `iotpipe failover`).")
+  String region;
+
   protected Set<Role> roles() {
     return switch (role) {
       case INDEX -> EnumSet.of(Role.INDEX);
@@ -55,7 +59,13 @@ public class RunCommand implements IotpipeCommand, Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    IotpipeConfig cfg = config.load();
+    IotpipeConfig loaded = config.load();
+    IotpipeConfig cfg;
+    try {
+      cfg = region == null ? loaded : loaded.inRegion(region);
+    } catch (IllegalArgumentException e) {
+      throw new CommandFailure(ExitCode.USAGE, e.getMessage());
+    }
     String id = instanceId != null ? instanceId : defaultInstanceId();
     Output out = new Output();
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);

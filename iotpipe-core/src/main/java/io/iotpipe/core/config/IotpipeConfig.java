@@ -126,6 +126,22 @@ public record IotpipeConfig(Map<String, BrokerConfig> brokers, TopologyConfig to
     return broker(topology.fanout());
   }
 
+  /**
+   * This configuration as seen by the roles of another region: {@code region} (the balancer or one of
+   * {@code topology.failover}) becomes the broker they consume from. Sinks (search engine, store) stay the same, so
+   * both regions write into one index and one store, where {@code (deviceId, seq)} stays unique.
+   */
+  public IotpipeConfig inRegion(String region) {
+    if (region.equals(topology.balancer())) {
+      return this;
+    }
+    if (!topology.failover().contains(region)) {
+      throw new IllegalArgumentException("no region " + region + ": the balancer is " + topology.balancer()
+          + ", topology.failover lists " + topology.failover());
+    }
+    return new IotpipeConfig(brokers, topology.inRegion(region), contract, indexer, storage, simulator, observability);
+  }
+
   /** Returns a copy with another storage directory (the demo and tests place data under their own dir). */
   public IotpipeConfig withStorageDir(Path dir) {
     StorageConfig s = storage;

@@ -67,4 +67,13 @@ public record TopologyConfig(String prefix, List<String> edges, String balancer,
   public Names names() {
     return new Names(prefix);
   }
+
+  /** The same topology with {@code region} as balancer and fanout, and the former balancer as its failover. */
+  public TopologyConfig inRegion(String region) {
+    List<String> others = new java.util.ArrayList<>();
+    others.add(balancer);
+    failover.stream().filter(f -> !f.equals(region)).forEach(others::add);
+    return new TopologyConfig(prefix, edges, region, region, List.copyOf(others), partitions, sinks, queueType,
+        edgeMaxMessages, edgeMaxBytes, deliveryLimit, shovelReconnectDelay, singleActiveConsumer);
+  }
 }

@@ -40,7 +40,7 @@ import java.util.function.Consumer;
 public final class ChaosScenarios {
 
   public static final List<String> ALL = List.of("indexer-kill9", "storage-kill9", "opensearch-down", "storage-unwritable",
-      "wan-cut", "edge-buffer-full", "poison", "slow-es", "leader-kill");
+      "wan-cut", "edge-buffer-full", "poison", "slow-es", "leader-kill", "region-outage");
 
   /**
    * One row of the result table.
@@ -61,6 +61,105 @@ public final class ChaosScenarios {
   public ChaosScenarios(boolean quick, Consumer<String> log) {
     this.quick = quick;
     this.log = log;
+  }
+
+  /**
+   * A whole region lost: a second cloud cluster ({@code cloud-b}) holds the full topology with its own indexer and store
+   * roles (writing into the same index and store); every node of the home cloud is killed under load, the failover
+   * controller moves the edge's shovel to {@code cloud-b}, and back once home is healthy again. The note gives the
+   * time from the kill to the first reading acked in the other region (failover) and from home's restart to the
+   * first reading acked at home again (failback).
+   */
+  public Row regionOutage(LocalStack stack) throws Exception {
+    log.accept("chaos: region-outage ... (starting a second region)");
+    String prefix = "x" + UUID.randomUUID().toString().substring(0, 6);
+    try (io.iotpipe.broker.LocalCluster regionB = io.iotpipe.broker.LocalCluster.start("cloudb-" + prefix, 1,
+        stack.dir().resolve(prefix + "-region-b"))) {
+      io.iotpipe.broker.LocalNode b = regionB.node(0);
+      String brokerB = "  cloud-b:\n    uris: [" + b.amqpUri() + "]\n    management: " + b.managementUri() + "\n    region: us-east\n";
+      IotpipeConfig cfg = stack.pipeline(prefix, "  rollAge: 3s", prefix + ".yaml", y -> y
+          .replaceFirst("(?m)^brokers:\n", "brokers:\n" + brokerB.replace("$", "\\$"))
+          .replace("  queueType: quorum", "  queueType: quorum\n  failover: [cloud-b]"));
+      IotpipeConfig inB = cfg.inRegion("cloud-b");
+      io.iotpipe.topology.RegionFailover failover = new io.iotpipe.topology.RegionFailover(cfg, 2, 3);
+      double rate = quick ? 200 : 300;
+      Duration outage = quick ? Duration.ofSeconds(25) : Duration.ofSeconds(60);
+      Duration load = outage.plusSeconds(quick ? 30 : 45);
+      try (PipelineRunner home = new PipelineRunner(cfg, EnumSet.allOf(Role.class), prefix + "-a", new SimpleMeterRegistry()).start();
+           PipelineRunner away = new PipelineRunner(inB, EnumSet.allOf(Role.class), prefix + "-b", new SimpleMeterRegistry()).start();
+           Simulation sim = Simulation.create(cfg, Simulation.Options.from(cfg.simulator()).with(100, rate, load, 0)
+               .withProfile(SimulatorConfig.Profile.FLAT, SimulatorConfig.Protocol.AMQP))) {
+        CompletableFuture<SimulationResult> simRun = new CompletableFuture<>();
+        Thread.ofPlatform().name("chaos-sim").daemon().start(() -> {
+          try {
+            simRun.complete(sim.run(null));
+          } catch (RuntimeException e) {
+            simRun.completeExceptionally(e);
+          }
+        });
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        List<String> moves = java.util.Collections.synchronizedList(new ArrayList<>());
+        Thread controller = Thread.ofPlatform().name("failover").daemon().start(() -> {
+          while (!stop.get()) {
+            var d = failover.step();
+            if (d.moved()) {
+              moves.add(d.region());
+              log.accept("chaos: region-outage: " + d.reason());
+            }
+            try {
+              TimeUnit.SECONDS.sleep(1); // the controller's probe interval
+            } catch (InterruptedException e) {
+              return;
+            }
+          }
+        });
+        try {
+          waitFor(Duration.ofSeconds(60), () -> sim.progress().confirmed() > rate * 4);
+          long awayBefore = delivered(away);
+          Instant killed = Instant.now();
+          for (var n : stack.brokers().cloud().nodes()) {
+            n.kill();
+          }
+          waitFor(Duration.ofSeconds(90), () -> delivered(away) > awayBefore);
+          double failoverSeconds = Duration.between(killed, Instant.now()).toMillis() / 1000.0;
+          pause(outage.minus(Duration.between(killed, Instant.now())));
+          for (var n : stack.brokers().cloud().nodes()) {
+            n.start();
+          }
+          Instant restarted = Instant.now();
+          waitFor(Duration.ofSeconds(120), () -> "cloud".equals(failover.current()) && moves.size() >= 2);
+          long homeAfterMove = delivered(home);
+          waitFor(Duration.ofSeconds(120), () -> delivered(home) > homeAfterMove);
+          double failbackSeconds = Duration.between(restarted, Instant.now()).toMillis() / 1000.0;
+          SimulationResult r = simRun.get(10, TimeUnit.MINUTES);
+          Ledger ledger = sim.ledger();
+          long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(4);
+          Completeness.Result es;
+          Completeness.Result st;
+          while (true) {
+            es = Auditor.search(cfg.indexer(), ledger);
+            st = Auditor.store(cfg.storage().dir(), ledger);
+            if ((es.lost() == 0 && st.lost() == 0) || System.nanoTime() > deadline) {
+              break;
+            }
+            pause(Duration.ofSeconds(2));
+          }
+          String note = "home cloud (every node) killed for " + outage.toSeconds() + " s under load; failover "
+              + failoverSeconds + " s (kill -> first ack in cloud-b), failback " + failbackSeconds
+              + " s (home restarted -> first ack at home); region b acked " + delivered(away) + " readings";
+          return new Row("region-outage", r.published(), r.confirmed(), es.present(), st.present(), deadLettered(stack, cfg), 0,
+              es.lost() + st.lost(), es.duplicates() + st.duplicates(), failoverSeconds, failbackSeconds, note);
+        } finally {
+          stop.set(true);
+          controller.interrupt();
+          sim.stop();
+        }
+      }
+    }
+  }
+
+  private static long delivered(PipelineRunner runner) {
+    return runner.consumers().values().stream().mapToLong(c -> c.stats().delivered()).sum();
   }
 
   /** The sinks a scenario's fault hits: their recovery is what the table reports. */

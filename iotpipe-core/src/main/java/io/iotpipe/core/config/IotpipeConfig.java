@@ -3,6 +3,8 @@ package io.iotpipe.core.config;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.iotpipe.core.envelope.ContractLimits;
 import java.io.IOException;
+import java.nio.charset.MalformedInputException;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -30,6 +32,11 @@ public record IotpipeConfig(Map<String, BrokerConfig> brokers, TopologyConfig to
     String text;
     try {
       text = Files.readString(file);
+    } catch (NoSuchFileException e) {
+      throw new ConfigException(file.toString(), List.of(new ConfigError("(file)", file.toAbsolutePath()
+          + " does not exist (iotpipe.example.yaml in the repository is a starting point)")));
+    } catch (MalformedInputException e) {
+      throw new ConfigException(file.toString(), List.of(new ConfigError("(file)", "not UTF-8 text: save it as UTF-8")));
     } catch (IOException e) {
       throw new ConfigException(file.toString(), List.of(new ConfigError("(file)", "cannot read " + file.toAbsolutePath() + ": " + e)));
     }

@@ -10,6 +10,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.MissingNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import java.io.IOException;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
+import org.yaml.snakeyaml.reader.ReaderException;
 import java.util.List;
 import java.util.stream.Collectors;
 
@@ -37,13 +39,31 @@ final class YamlTree {
       }
       return tree;
     } catch (JsonProcessingException e) {
-      errors.add(new ConfigError(where(e.getLocation()), problem(e.getOriginalMessage())));
+      errors.add(new ConfigError(where(yaml, e), problem(e.getCause() instanceof ReaderException r
+          ? "character " + String.format("U+%04X", r.getCodePoint()) + " is not allowed in YAML"
+          : e.getOriginalMessage())));
       return null;
     } catch (IOException | RuntimeException e) {
       // SnakeYAML reports some limits (alias expansion, document size) with unchecked exceptions of its own.
       errors.add(new ConfigError("(syntax)", "not readable as YAML: " + ConfigNode.quote(String.valueOf(e.getMessage()))));
       return null;
     }
+  }
+
+  /**
+   * SnakeYAML's problem mark points at the offending token; Jackson's location is where its parser stood, which
+   * for an unclosed bracket is the end of the previous line.
+   */
+  private static String where(String yaml, JsonProcessingException e) {
+    if (e.getCause() instanceof MarkedYAMLException m && m.getProblemMark() != null) {
+      return "line " + (m.getProblemMark().getLine() + 1) + ", column " + (m.getProblemMark().getColumn() + 1);
+    }
+    if (e.getCause() instanceof ReaderException r) {
+      int lineStart = yaml.lastIndexOf('\n', Math.max(0, Math.min(r.getPosition(), yaml.length()) - 1)) + 1;
+      long line = yaml.substring(0, lineStart).chars().filter(c -> c == '\n').count() + 1;
+      return "line " + line + ", column " + (r.getPosition() - lineStart + 1);
+    }
+    return where(e.getLocation());
   }
 
   private static String where(JsonLocation at) {

@@ -57,6 +57,7 @@ public final class ConfigNode {
   /** Larger than any buffer, batch or file this pipeline handles (sizes are compared with counters in a long). */
   public static final long MAX_BYTES = 1L << 50;
   private static final int MAX_SHOWN = 80;
+  private static final Pattern PLAIN_KEY = Pattern.compile("[\\p{L}\\p{N}_<>-]+(\\[\\d+])?");
   /** The placeholder under which {@link #entries} describes its (user-named) members. */
   static final String NAME_PLACEHOLDER = "<name>";
 
@@ -102,8 +103,17 @@ public final class ConfigNode {
   }
 
   public String keyPath(String key) {
-    String k = printable(key);
+    String k = displayKey(key);
     return path.isEmpty() ? k : path + "." + k;
+  }
+
+  /**
+   * A key (or a name under a mapping of names) as it appears in a key path: as is when it is a plain word, quoted
+   * and escaped otherwise ({@code brokers."a.b".uris}, {@code ""}), so a path always reads unambiguously and on one
+   * line. List indexes ({@code uris[1]}) are the reader's own and pass.
+   */
+  static String displayKey(String key) {
+    return PLAIN_KEY.matcher(key).matches() ? key : quote(key);
   }
 
   public void error(String message) {
@@ -591,7 +601,7 @@ public final class ConfigNode {
     }
     for (Iterator<Map.Entry<String, JsonNode>> it = v.fields(); it.hasNext(); ) {
       var e = it.next();
-      out.put(e.getKey(), new ConfigNode(keyPath(key) + "." + printable(e.getKey()), e.getValue(), errors, env, null));
+      out.put(e.getKey(), new ConfigNode(keyPath(key) + "." + displayKey(e.getKey()), e.getValue(), errors, env, null));
     }
     return out;
   }

@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
+import java.util.stream.Collectors;
 
 /**
  * The whole configuration of a pipeline, read from one YAML file ({@code iotpipe.yaml}).
@@ -62,7 +63,8 @@ public record IotpipeConfig(Map<String, BrokerConfig> brokers, TopologyConfig to
    */
   static IotpipeConfig read(ConfigNode root) {
     Map<String, BrokerConfig> brokers = new LinkedHashMap<>();
-    root.entries("brokers").forEach((name, node) -> brokers.put(name, BrokerConfig.read(name, node)));
+    Map<String, ConfigNode> brokerNodes = root.entries("brokers");
+    brokerNodes.forEach((name, node) -> brokers.put(name, BrokerConfig.read(name, node)));
     root.markRequired("brokers");
     if (brokers.isEmpty() && !root.has("brokers")) {
       root.error("brokers", "required: at least one broker (an edge and a cloud broker)");
@@ -82,18 +84,20 @@ public record IotpipeConfig(Map<String, BrokerConfig> brokers, TopologyConfig to
       checkRef(topoNode, "failover[" + i + "]", topology.failover().get(i), brokers);
     }
     if (topology.balancer() != null && topology.edges().contains(topology.balancer())) {
-      topoNode.error("edges", "the balancer broker \"" + topology.balancer() + "\" cannot also be an edge");
+      topoNode.error("edges", "the balancer broker " + ConfigNode.quote(topology.balancer()) + " cannot also be an edge");
     }
     for (String e : topology.edges()) {
       BrokerConfig b = brokers.get(e);
-      if (b != null && b.management() == null && !root.hasErrorAt("brokers." + e + ".management")) {
-        root.error("brokers." + e + ".management", "required for an edge broker: the shovel to the cloud is declared through the management API");
+      ConfigNode node = brokerNodes.get(e);
+      if (b != null && b.management() == null && !node.hasErrorAt("management")) {
+        node.error("management", "required for an edge broker: the shovel to the cloud is declared through the management API");
       }
     }
     if (topology.fanout() != null && topology.balancer() != null && !topology.fanout().equals(topology.balancer())) {
       BrokerConfig b = brokers.get(topology.balancer());
-      if (b != null && b.management() == null && !root.hasErrorAt("brokers." + topology.balancer() + ".management")) {
-        root.error("brokers." + topology.balancer() + ".management", "required when fanout is on another broker: partition shovels are declared through the management API");
+      ConfigNode node = brokerNodes.get(topology.balancer());
+      if (b != null && b.management() == null && !node.hasErrorAt("management")) {
+        node.error("management", "required when fanout is on another broker: partition shovels are declared through the management API");
       }
     }
 
@@ -120,7 +124,7 @@ public record IotpipeConfig(Map<String, BrokerConfig> brokers, TopologyConfig to
   private static void checkRef(ConfigNode node, String key, String ref, Map<String, BrokerConfig> brokers) {
     if (ref != null && !brokers.containsKey(ref)) {
       node.error(key, "unknown broker " + ConfigNode.quote(ref) + " (defined: "
-          + (brokers.isEmpty() ? "none" : String.join(", ", brokers.keySet())) + ")");
+          + (brokers.isEmpty() ? "none" : brokers.keySet().stream().map(ConfigNode::displayKey).collect(Collectors.joining(", "))) + ")");
     }
   }
 

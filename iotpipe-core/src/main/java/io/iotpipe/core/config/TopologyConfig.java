@@ -46,7 +46,7 @@ public record TopologyConfig(String prefix, List<String> edges, String balancer,
     List<String> sinks = c.strings("sinks", List.of("elk", "storage"));
     for (int i = 0; i < sinks.size(); i++) {
       if (!NAME.matcher(sinks.get(i)).matches()) {
-        c.error("sinks[" + i + "]", "\"" + sinks.get(i) + "\" must match " + NAME.pattern());
+        c.error("sinks[" + i + "]", ConfigNode.quote(sinks.get(i)) + " must match " + NAME.pattern());
       }
     }
     if (sinks.stream().distinct().count() != sinks.size()) {

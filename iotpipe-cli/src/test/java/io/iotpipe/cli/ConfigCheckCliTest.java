@@ -76,10 +76,13 @@ class ConfigCheckCliTest {
   }
 
   @Test
-  void aMissingFileIsNamed() {
+  void aMissingOrUnreadableFileIsNamed() {
     Result r = CliTest.run("config", "check", dir.resolve("nope.yaml").toString());
     assertThat(r.exit()).isEqualTo(2);
     assertThat(r.err()).contains("(file): ").contains("nope.yaml does not exist").doesNotContain("Exception");
+    Result d = CliTest.run("config", "check", dir.toString());
+    assertThat(d.exit()).isEqualTo(2);
+    assertThat(d.err()).contains("(file): cannot read").contains("it is a directory").doesNotContain("Exception");
   }
 
   @Test

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.iotpipe.core.envelope.ContractLimits;
 import java.io.IOException;
 import java.nio.charset.MalformedInputException;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -38,8 +39,12 @@ public record IotpipeConfig(Map<String, BrokerConfig> brokers, TopologyConfig to
           + " does not exist (iotpipe.example.yaml in the repository is a starting point)")));
     } catch (MalformedInputException e) {
       throw new ConfigException(file.toString(), List.of(new ConfigError("(file)", "not UTF-8 text: save it as UTF-8")));
+    } catch (AccessDeniedException e) {
+      throw new ConfigException(file.toString(), List.of(new ConfigError("(file)", "cannot read " + file.toAbsolutePath()
+          + ": permission denied")));
     } catch (IOException e) {
-      throw new ConfigException(file.toString(), List.of(new ConfigError("(file)", "cannot read " + file.toAbsolutePath() + ": " + e)));
+      throw new ConfigException(file.toString(), List.of(new ConfigError("(file)", "cannot read " + file.toAbsolutePath()
+          + (Files.isDirectory(file) ? ": it is a directory" : ": " + e.getMessage()))));
     }
     return parse(file.toString(), text, env);
   }

@@ -17,7 +17,8 @@ class ConfigReferenceTest {
 
   static final String START = "<!-- config-reference:start -->";
   static final String END = "<!-- config-reference:end -->";
-  private static final Path README = Path.of("../README.md");
+  /** The README (another file with the same markers can be named, e.g. to try the write mode on a copy). */
+  private static final Path README = Path.of(System.getProperty("config.reference.readme", "../README.md"));
 
   @Test
   void everyKeyTheReaderAsksForIsDescribed() {

@@ -204,6 +204,10 @@ public final class ConfigNode {
     if (s == null) {
       return fallback;
     }
+    if (s.isBlank()) {
+      error(key, "must not be empty" + (fallback == null ? "" : " (remove the key for the default " + fallback + ")"));
+      return fallback;
+    }
     try {
       return Path.of(s);
     } catch (InvalidPathException e) {

@@ -182,6 +182,7 @@ class InvalidConfigTest {
         .doesNotContain("\n");
     assertThat(storageErrors("dir: \"a\\0b\"")).singleElement().asString()
         .startsWith("storage.dir: \"a\\u0000b\" is not a valid path");
+    assertThat(storageErrors("dir: \"  \"")).containsExactly("storage.dir: must not be empty (remove the key for the default data/store)");
   }
 
   @Test

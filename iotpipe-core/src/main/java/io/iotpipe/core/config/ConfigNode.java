@@ -603,8 +603,7 @@ public final class ConfigNode {
       error(key, "expected a mapping of names, was " + kind(v));
       return out;
     }
-    for (Iterator<Map.Entry<String, JsonNode>> it = v.fields(); it.hasNext(); ) {
-      var e = it.next();
+    for (Map.Entry<String, JsonNode> e : v.properties()) {
       out.put(e.getKey(), new ConfigNode(keyPath(key) + "." + displayKey(e.getKey()), e.getValue(), errors, env, null));
     }
     return out;

@@ -42,17 +42,17 @@ class ConfigPropertiesTest {
 
   // ---- the properties ----
 
-  @Property(tries = 400)
+  @Property(tries = 300)
   void arbitraryYamlTreesGiveAConfigOrErrors(@ForAll("trees") Object tree) throws Exception {
     Statistics.collect(check(YAML.writeValueAsString(tree)));
   }
 
-  @Property(tries = 400, edgeCases = EdgeCasesMode.NONE)
+  @Property(tries = 300, edgeCases = EdgeCasesMode.NONE)
   void treesShapedLikeTheReferenceGiveAConfigOrErrors(@ForAll("guided") ObjectNode tree) throws Exception {
     Statistics.collect(check(YAML.writeValueAsString(tree)));
   }
 
-  @Property(tries = 400)
+  @Property(tries = 300)
   void mutationsOfTheExampleGiveAConfigOrErrors(@ForAll("mutations") List<Tuple.Tuple3<Integer, Integer, Object>> mutations)
       throws Exception {
     ObjectNode tree = (ObjectNode) YAML.readTree(EXAMPLE);
@@ -65,7 +65,7 @@ class ConfigPropertiesTest {
     Statistics.coverage(c -> c.check("errors").percentage(p -> p > 30)); // ... most break it
   }
 
-  @Property(tries = 400)
+  @Property(tries = 300)
   void textEditsOfTheExampleGiveAConfigOrErrors(@ForAll("edits") List<Tuple.Tuple3<Integer, Integer, String>> edits) {
     StringBuilder text = new StringBuilder(EXAMPLE);
     for (var e : edits) {

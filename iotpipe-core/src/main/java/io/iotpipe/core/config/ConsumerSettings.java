@@ -22,14 +22,14 @@ public record ConsumerSettings(int prefetch, int batchMax, long batchBytes, Dura
   static ConsumerSettings read(ConfigNode c, int defaultPrefetch, int defaultBatch, Duration defaultWait) {
     int prefetch = c.integer("prefetch", defaultPrefetch, 1, 65_535);
     int batchMax = c.integer("batchMax", defaultBatch, 1, 100_000);
-    long batchBytes = c.bytes("batchBytes", 5L << 20);
+    long batchBytes = c.bytes("batchBytes", 5L << 20, 1, ConfigNode.MAX_BYTES);
     Duration batchWait = c.duration("batchWait", defaultWait);
     ConfigNode b = c.child("backoff");
-    Duration initial = b.duration("initial", Backoff.DEFAULT.initial());
+    Duration initial = b.duration("initial", Backoff.DEFAULT.initial(), Duration.ofMillis(1), ConfigNode.MAX_DURATION);
     Duration max = b.duration("max", Backoff.DEFAULT.max());
     b.finish();
-    if (max.compareTo(initial) < 0 || initial.isZero()) {
-      b.error("max must be >= initial and initial > 0");
+    if (max.compareTo(initial) < 0) {
+      b.error("max", "must be at least initial (" + ConfigNode.formatDuration(initial) + "), was " + ConfigNode.formatDuration(max));
       initial = Backoff.DEFAULT.initial();
       max = Backoff.DEFAULT.max();
     }
@@ -38,6 +38,7 @@ public record ConsumerSettings(int prefetch, int batchMax, long batchBytes, Dura
     Duration time = r.duration("time", RetryBudget.DEFAULT.time());
     r.finish();
     Duration degradedAfter = c.duration("degradedAfter", Duration.ofSeconds(10));
+    c.finish();
     return new ConsumerSettings(prefetch, batchMax, batchBytes, batchWait, new Backoff(initial, max),
         new RetryBudget(attempts, time), degradedAfter);
   }

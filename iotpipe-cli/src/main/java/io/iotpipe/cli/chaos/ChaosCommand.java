@@ -63,7 +63,11 @@ public final class ChaosCommand implements IotpipeCommand, Callable<Integer> {
     if (!single.isEmpty()) {
       try (LocalStack stack = LocalStack.start(base.resolve("c1"), 1, 4, "  rollAge: 3s", true, out::info)) {
         for (String s : single) {
-          rows.add(s.equals("region-outage") ? chaos.regionOutage(stack) : chaos.scenario(stack, s));
+          rows.add(switch (s) {
+            case "region-outage" -> chaos.regionOutage(stack);
+            case "rush-hour" -> chaos.rushHour(stack);
+            default -> chaos.scenario(stack, s);
+          });
         }
       }
     }

@@ -90,6 +90,7 @@ public final class ConfigReference {
     doc("*.consumer.retry.attempts", "a message failing while others succeed is dead-lettered after this many attempts ...");
     doc("*.consumer.retry.time", "... and this long since its first failure (`retries exhausted`); an outage never dead-letters");
     doc("*.consumer.degradedAfter", "writes failing this long make health DEGRADED (DOWN after 10x)");
+    doc("*.consumer.maxRate", "most messages per second handed to the sink (0: unlimited); protects a shared engine while a backlog drains");
 
     doc("simulator.edge", "edge broker the simulated devices publish to", "the first of `topology.edges`");
     doc("simulator.mqtt", "the edge's MQTT listener, used with `protocol: mqtt`");

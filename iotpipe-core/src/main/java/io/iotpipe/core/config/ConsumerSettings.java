@@ -15,9 +15,17 @@ import java.time.Duration;
  * @param backoff     retry delays for transient sink failures
  * @param retry       how long one message may keep failing while others succeed before it is dead-lettered
  * @param degradedAfter how long writes may keep failing before health says DEGRADED (and DOWN after 10x that)
+ * @param maxRate     most messages per second handed to the sink, 0 = unlimited: protects a shared engine while a
+ *                    backlog drains (after an outage or a rush hour) at the price of a longer catch-up
  */
 public record ConsumerSettings(int prefetch, int batchMax, long batchBytes, Duration batchWait, Backoff backoff,
-                               RetryBudget retry, Duration degradedAfter) {
+                               RetryBudget retry, Duration degradedAfter, int maxRate) {
+
+  /** The settings without a rate limit (tests, benchmarks). */
+  public ConsumerSettings(int prefetch, int batchMax, long batchBytes, Duration batchWait, Backoff backoff,
+                          RetryBudget retry, Duration degradedAfter) {
+    this(prefetch, batchMax, batchBytes, batchWait, backoff, retry, degradedAfter, 0);
+  }
 
   static ConsumerSettings read(ConfigNode c, int defaultPrefetch, int defaultBatch, Duration defaultWait) {
     int prefetch = c.integer("prefetch", defaultPrefetch, 1, 65_535);
@@ -38,8 +46,9 @@ public record ConsumerSettings(int prefetch, int batchMax, long batchBytes, Dura
     Duration time = r.duration("time", RetryBudget.DEFAULT.time());
     r.finish();
     Duration degradedAfter = c.duration("degradedAfter", Duration.ofSeconds(10));
+    int maxRate = c.integer("maxRate", 0, 0, 10_000_000);
     c.finish();
     return new ConsumerSettings(prefetch, batchMax, batchBytes, batchWait, new Backoff(initial, max),
-        new RetryBudget(attempts, time), degradedAfter);
+        new RetryBudget(attempts, time), degradedAfter, maxRate);
   }
 }

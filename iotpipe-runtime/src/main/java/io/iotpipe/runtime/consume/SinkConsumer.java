@@ -55,6 +55,8 @@ public final class SinkConsumer implements AutoCloseable {
   private final Counter received;
   private final Counter redelivered;
   private volatile boolean closing;
+  /** Earliest System.nanoTime() the next batch may go to the sink when {@code maxRate} is set. */
+  private long nextDispatch;
 
   public SinkConsumer(BrokerConfig broker, List<String> queues, Sink sink, TelemetryCodec codec, ConsumerSettings settings,
                       Names names, MeterRegistry registry) {
@@ -143,6 +145,7 @@ public final class SinkConsumer implements AutoCloseable {
     if (toSink.isEmpty()) {
       return;
     }
+    pace(toSink.size());
     List<SinkRecord> records = new ArrayList<>(toSink.size());
     for (Delivery d : toSink) {
       records.add(d.record());
@@ -158,6 +161,19 @@ public final class SinkConsumer implements AutoCloseable {
       inSink.addAndGet(-toSink.size());
       settler.settle(toSink, outcomes, error);
     });
+  }
+
+  /** Holds the dispatcher so that at most {@code maxRate} messages a second reach the sink (a token bucket of one batch). */
+  private void pace(int messages) {
+    int rate = settings.maxRate();
+    if (rate <= 0) {
+      return;
+    }
+    long now = System.nanoTime();
+    if (nextDispatch > now) {
+      LockSupport.parkNanos(nextDispatch - now);
+    }
+    nextDispatch = Math.max(now, nextDispatch) + messages * 1_000_000_000L / rate;
   }
 
   private void retryLater(Delivery d, Duration delay) {

@@ -40,7 +40,7 @@ import java.util.function.Consumer;
 public final class ChaosScenarios {
 
   public static final List<String> ALL = List.of("indexer-kill9", "storage-kill9", "opensearch-down", "storage-unwritable",
-      "wan-cut", "edge-buffer-full", "poison", "slow-es", "leader-kill", "region-outage");
+      "wan-cut", "edge-buffer-full", "poison", "slow-es", "leader-kill", "region-outage", "rush-hour");
 
   /**
    * One row of the result table.
@@ -155,6 +155,90 @@ public final class ChaosScenarios {
           sim.stop();
         }
       }
+    }
+  }
+
+  /**
+   * Rush hour: the sinks drain at most {@code C} readings a second each ({@code consumer.maxRate}, standing in for a
+   * fleet that outgrows its workers); a normal load of C/3 runs throughout and a burst lifts the fleet to 3C for a
+   * while. The queues must absorb the backlog (no nack reaches a device), then drain it at C − C/3. The note compares
+   * the measured drain time with the planner's arithmetic: backlog / (capacity − normal rate).
+   */
+  public Row rushHour(LocalStack stack) throws Exception {
+    log.accept("chaos: rush-hour ...");
+    String prefix = "x" + UUID.randomUUID().toString().substring(0, 6);
+    int capacity = quick ? 300 : 400;
+    double normal = capacity / 3.0;
+    Duration burst = quick ? Duration.ofSeconds(20) : Duration.ofSeconds(60);
+    IotpipeConfig cfg = stack.pipeline(prefix, "  rollAge: 3s\n  consumer: {maxRate: " + capacity + "}", prefix + ".yaml",
+        y -> y.replace("  indexPrefix: " + prefix + "\n", "  indexPrefix: " + prefix + "\n  consumer: {maxRate: " + capacity + "}\n"));
+    Duration lead = Duration.ofSeconds(10);
+    Duration total = lead.plus(burst).plus(burst.multipliedBy(4)).plusSeconds(30);
+    try (PipelineRunner runner = new PipelineRunner(cfg, EnumSet.allOf(Role.class), prefix, new SimpleMeterRegistry()).start();
+         Simulation base = Simulation.create(cfg, Simulation.Options.from(cfg.simulator()).with(100, normal, total, 0)
+             .withProfile(SimulatorConfig.Profile.FLAT, SimulatorConfig.Protocol.AMQP));
+         Simulation rush = Simulation.create(cfg, Simulation.Options.from(cfg.simulator()).with(300, 3 * capacity - normal, burst, 0)
+             .withProfile(SimulatorConfig.Profile.FLAT, SimulatorConfig.Protocol.AMQP))) {
+      CompletableFuture<SimulationResult> baseRun = runAsync(base, "chaos-sim");
+      waitFor(Duration.ofSeconds(60), () -> base.progress().confirmed() > normal * 5);
+      pause(lead);
+      Instant burstStart = Instant.now();
+      SimulationResult rushResult = rush.run(null);
+      Instant burstEnd = Instant.now();
+      long backlog = Recovery.depth(stack, cfg, Set.of(Role.INDEX, Role.STORE)) / 2; // per sink
+      double predicted = backlog / (capacity - normal);
+      double drained = Recovery.poll(burstEnd, total, 500, () -> Recovery.depth(stack, cfg, Set.of(Role.INDEX, Role.STORE)) <= 2L * capacity);
+      base.stop();
+      SimulationResult baseResult = baseRun.get(10, TimeUnit.MINUTES);
+      long nacked = baseResult.nacked() + rushResult.nacked();
+      Completeness.Result es = audit(cfg, List.of(base.ledger(), rush.ledger()), true);
+      Completeness.Result st = audit(cfg, List.of(base.ledger(), rush.ledger()), false);
+      double p99 = runner.consumers().get(Role.INDEX).latencyPercentile(0.99);
+      if (nacked > 0) {
+        log.accept("chaos: rush-hour: devices got " + nacked + " nacks: the queues did not absorb the burst");
+      }
+      String note = String.format(java.util.Locale.ROOT,
+          "sinks capped at %d/s, normal %.0f/s, burst %.0f/s for %d s (%.1f s measured): backlog %d per sink, %d nacks; drained in %.1f s,"
+              + " planner's backlog/(capacity-normal) = %.1f s (ratio %.2f); search latency p99 %.0f ms",
+          capacity, normal, 3.0 * capacity, burst.toSeconds(), Duration.between(burstStart, burstEnd).toMillis() / 1000.0, backlog,
+          nacked, drained, predicted, drained / predicted, p99);
+      return new Row("rush-hour", baseResult.published() + rushResult.published(), baseResult.confirmed() + rushResult.confirmed(),
+          es.present(), st.present(), deadLettered(stack, cfg), 0, es.lost() + st.lost(), es.duplicates() + st.duplicates(),
+          0, drained, note);
+    }
+  }
+
+  private CompletableFuture<SimulationResult> runAsync(Simulation sim, String name) {
+    CompletableFuture<SimulationResult> f = new CompletableFuture<>();
+    Thread.ofPlatform().name(name).daemon().start(() -> {
+      try {
+        f.complete(sim.run(null));
+      } catch (RuntimeException e) {
+        f.completeExceptionally(e);
+      }
+    });
+    return f;
+  }
+
+  /** Audits several fleets' ledgers (their devices differ) together, waiting up to 4 minutes for the sink to hold them all. */
+  private static Completeness.Result audit(IotpipeConfig cfg, List<Ledger> ledgers, boolean search) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(4);
+    while (true) {
+      long expected = 0;
+      long present = 0;
+      long lost = 0;
+      long dups = 0;
+      for (Ledger l : ledgers) {
+        Completeness.Result r = search ? Auditor.search(cfg.indexer(), l) : Auditor.store(cfg.storage().dir(), l);
+        expected += r.expected();
+        present += r.present();
+        lost += r.lost();
+        dups += r.duplicates();
+      }
+      if (lost == 0 || System.nanoTime() > deadline) {
+        return new Completeness.Result(expected, present, lost, dups, 0, 0, List.of());
+      }
+      pause(Duration.ofSeconds(2));
     }
   }
 

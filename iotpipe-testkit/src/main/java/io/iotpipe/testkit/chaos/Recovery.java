@@ -43,7 +43,7 @@ record Recovery(double firstAckSeconds, double caughtUpSeconds) {
   }
 
   /** Seconds from {@code from} until {@code done}; NaN when it did not happen within {@code max}. */
-  private static double poll(Instant from, Duration max, long everyMillis, java.util.function.BooleanSupplier done)
+  static double poll(Instant from, Duration max, long everyMillis, java.util.function.BooleanSupplier done)
       throws InterruptedException {
     Instant end = from.plus(max);
     while (Instant.now().isBefore(end)) {
@@ -56,7 +56,7 @@ record Recovery(double firstAckSeconds, double caughtUpSeconds) {
   }
 
   /** Messages waiting in the hit sinks' partition queues, from any running cloud node; MAX_VALUE when none answers. */
-  private static long depth(LocalStack stack, IotpipeConfig cfg, Set<Role> hit) {
+  static long depth(LocalStack stack, IotpipeConfig cfg, Set<Role> hit) {
     for (LocalNode node : stack.brokers().cloud().nodes()) {
       if (!node.isRunning()) {
         continue;

@@ -89,14 +89,7 @@ public final class ChaosScenarios {
            PipelineRunner away = new PipelineRunner(inB, EnumSet.allOf(Role.class), prefix + "-b", new SimpleMeterRegistry()).start();
            Simulation sim = Simulation.create(cfg, Simulation.Options.from(cfg.simulator()).with(100, rate, load, 0)
                .withProfile(SimulatorConfig.Profile.FLAT, SimulatorConfig.Protocol.AMQP))) {
-        CompletableFuture<SimulationResult> simRun = new CompletableFuture<>();
-        Thread.ofPlatform().name("chaos-sim").daemon().start(() -> {
-          try {
-            simRun.complete(sim.run(null));
-          } catch (RuntimeException e) {
-            simRun.completeExceptionally(e);
-          }
-        });
+        CompletableFuture<SimulationResult> simRun = runAsync(sim, "chaos-sim");
         java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
         List<String> moves = java.util.Collections.synchronizedList(new ArrayList<>());
         Thread controller = Thread.ofPlatform().name("failover").daemon().start(() -> {
@@ -208,7 +201,8 @@ public final class ChaosScenarios {
     }
   }
 
-  private CompletableFuture<SimulationResult> runAsync(Simulation sim, String name) {
+  /** Runs a simulation on a thread of its own (never the common pool: the JDK HttpClient of the indexer needs it). */
+  private static CompletableFuture<SimulationResult> runAsync(Simulation sim, String name) {
     CompletableFuture<SimulationResult> f = new CompletableFuture<>();
     Thread.ofPlatform().name(name).daemon().start(() -> {
       try {
@@ -300,14 +294,7 @@ public final class ChaosScenarios {
     Duration load = quick ? Duration.ofSeconds(25) : Duration.ofSeconds(60);
     Simulation sim = Simulation.create(cfg, Simulation.Options.from(cfg.simulator()).with(devices, rate, load, 0)
         .withProfile(SimulatorConfig.Profile.FLAT, SimulatorConfig.Protocol.AMQP));
-    CompletableFuture<SimulationResult> simRun = new CompletableFuture<>();
-    Thread.ofPlatform().name("chaos-sim").daemon().start(() -> {
-      try {
-        simRun.complete(sim.run(null));
-      } catch (RuntimeException e) {
-        simRun.completeExceptionally(e);
-      }
-    });
+    CompletableFuture<SimulationResult> simRun = runAsync(sim, "chaos-sim");
     String note = "";
     long poisoned = 0;
     Instant faultEnd = null;

@@ -272,8 +272,8 @@ final class CommitLog {
       while (true) {
         n = last + 1;
         rec = logDir.resolve(recordName(n));
-        steps.before(Step.LINK_RECORD, rec);
         try {
+          steps.before(Step.LINK_RECORD, rec);
           Files.createLink(rec, p.recordTmp);
           break;
         } catch (FileAlreadyExistsException taken) {

@@ -264,6 +264,7 @@ public final class StorageSink implements Sink {
         LOG.debug("finishing interrupted commits failed again: {}", e.getMessage());
       }
     }
+    awaitRoom();
     List<Partition> full = new ArrayList<>();
     Partition p = null;
     for (SinkRecord r : batch) {
@@ -345,7 +346,34 @@ public final class StorageSink implements Sink {
   }
 
   private void release(long n) {
-    held.addAndGet(-n);
+    if (held.addAndGet(-n) < budgetBytes) {
+      synchronized (held) {
+        held.notifyAll();
+      }
+    }
+  }
+
+  /**
+   * Backpressure by bytes: while the rows held reach the budget, the caller (the consumer thread) waits for commits
+   * to release some, so the broker's count-based prefetch cannot pile up large readings here. Commits always end
+   * (delivered or retry), so the wait does too; the time bound is a guard only.
+   */
+  private void awaitRoom() {
+    if (held.get() < budgetBytes) {
+      return;
+    }
+    partitions.values().forEach(this::queueRoll);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    synchronized (held) {
+      while (held.get() >= budgetBytes && System.nanoTime() < deadline && !roller.isShutdown()) {
+        try {
+          held.wait(100);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+      }
+    }
   }
 
   /** Highest estimated bytes of rows held at once (for tests). */

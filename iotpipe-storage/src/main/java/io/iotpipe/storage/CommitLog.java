@@ -180,9 +180,12 @@ final class CommitLog {
     if (stored == null) {
       return new Verdict(Known.UNVERIFIED, "");
     }
-    return stored == fp ? new Verdict(Known.SAME, "")
-        : new Verdict(Known.DIFFERENT, "(deviceId, seq) (" + device + ", " + seq
-            + ") already stored with different content; the store keeps the first reading");
+    return stored == fp ? new Verdict(Known.SAME, "") : new Verdict(Known.DIFFERENT, conflict(device, seq));
+  }
+
+  /** The reject reason of a reading whose key is stored with other content. */
+  static String conflict(String device, long seq) {
+    return "(deviceId, seq) (" + device + ", " + seq + ") already stored with different content; the store keeps the first reading";
   }
 
   synchronized boolean hasUnfinished() {

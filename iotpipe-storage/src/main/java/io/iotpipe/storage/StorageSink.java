@@ -51,8 +51,13 @@ import org.slf4j.LoggerFactory;
  * is the same, and {@code Reject}ed (dead-lettered) if it differs; the store keeps the first.
  *
  * <p>Memory: an open file is committed at half the consumer's prefetch (else the broker would stop delivering while
- * the sink waits for more rows), at {@code rollBytes}, or when the rows held by the whole sink reach its byte budget
- * (an eighth of the heap), so large readings cannot fill the heap whatever the prefetch.
+ * the sink waits for more rows), at {@code rollBytes}, or at a fifth of the sink's byte budget (an eighth of the heap)
+ * for the rows held by all partitions; when the budget is reached, {@link #write} waits for commits to release rows
+ * before it takes more (the broker's prefetch counts messages, not bytes), so large readings cannot fill the heap.
+ *
+ * <p>Lifecycle: {@link #open} catches up with the commit log and finishes interrupted commits (anyone's);
+ * {@link #close(String)} completes the partition's open file as {@code Retry} and drops it; {@link #health} is DOWN
+ * on a commit alarm (a committed file vanished) and DEGRADED while a committed file waits for its rename.
  */
 public final class StorageSink implements Sink {
 
@@ -96,6 +101,7 @@ public final class StorageSink implements Sink {
   private final Counter conflicts;
   private final Counter alarmCount;
   private final Timer commitTime;
+  private final Timer commitPointTime;
 
   private static final class Pending {
     final Telemetry telemetry;
@@ -144,7 +150,7 @@ public final class StorageSink implements Sink {
     this.bytes = registry.counter("iotpipe.storage.bytes");
     this.skipped = registry.counter("iotpipe.storage.duplicates.skipped");
     this.unverified = Counter.builder("iotpipe.storage.duplicates.unverified")
-        .description("redeliveries of stored readings acked without a content comparison (fingerprint no longer in memory)")
+        .description("redeliveries of stored readings acked without a content comparison (fingerprint no longer in memory, no Parquet row to compare with)")
         .register(registry);
     this.conflicts = Counter.builder("iotpipe.storage.duplicates.conflicting")
         .description("readings rejected because their (deviceId, seq) is stored with different content").register(registry);
@@ -153,6 +159,9 @@ public final class StorageSink implements Sink {
     registry.gauge("iotpipe.storage.held.bytes", held);
     this.commitTime = Timer.builder("iotpipe.storage.commit")
         .description("time to write, fsync and commit one roll of a partition").publishPercentiles(0.5, 0.99).register(registry);
+    this.commitPointTime = Timer.builder("iotpipe.storage.commit.point")
+        .description("time from asking for the store-wide commit lock to a durable commit record (catching up with "
+            + "other writers, the uniqueness check, link, log directory fsync)").publishPercentiles(0.5, 0.99).register(registry);
     this.log = new CommitLog(cfg.dir(), steps, c -> {
       alarmCount.increment();
       LOG.error("storage commit alarm: {}", c.alarm);
@@ -266,13 +275,15 @@ public final class StorageSink implements Sink {
     }
     awaitRoom();
     List<Partition> full = new ArrayList<>();
+    List<Pending> unverifiedRows = new ArrayList<>();
     Partition p = null;
     for (SinkRecord r : batch) {
       if (p == null || !p.source.equals(r.source())) {
         p = partitions.computeIfAbsent(r.source(), Partition::new);
       }
-      out.add(accept(p, r, full));
+      out.add(accept(p, r, full, unverifiedRows));
     }
+    verifyStored(unverifiedRows);
     full.stream().distinct().forEach(this::queueRoll);
     if (held.get() >= budgetBytes) {
       partitions.values().forEach(this::queueRoll);
@@ -285,10 +296,16 @@ public final class StorageSink implements Sink {
         .thenApply(v -> out.stream().map(CompletableFuture::join).toList());
   }
 
-  private CompletableFuture<Outcome> accept(Partition p, SinkRecord r, List<Partition> full) {
+  private CompletableFuture<Outcome> accept(Partition p, SinkRecord r, List<Partition> full, List<Pending> unverifiedRows) {
     Telemetry t = r.telemetry();
     long fp = Fingerprint.of(t);
-    Outcome known = known(log.lookup(t.deviceId(), t.seq(), fp));
+    CommitLog.Verdict v = log.lookup(t.deviceId(), t.seq(), fp);
+    if (v.known() == CommitLog.Known.UNVERIFIED) {
+      Pending pe = new Pending(t, fp, 0);
+      unverifiedRows.add(pe);
+      return pe.outcome;
+    }
+    Outcome known = known(v);
     if (known != null) {
       return CompletableFuture.completedFuture(known);
     }
@@ -327,11 +344,7 @@ public final class StorageSink implements Sink {
         skipped.increment();
         yield Outcome.DELIVERED;
       }
-      case UNVERIFIED -> {
-        skipped.increment();
-        unverified.increment();
-        yield Outcome.DELIVERED;
-      }
+      case UNVERIFIED -> throw new IllegalStateException("compared with the stored row by verifyStored");
       case DIFFERENT -> {
         conflicts.increment();
         yield Outcome.reject(v.reason());
@@ -449,7 +462,9 @@ public final class StorageSink implements Sink {
         try {
           size = writeFiles(p, todo, prep, temps);
           log.writeRecord(prep);
+          long c0 = System.nanoTime();
           claim = log.commit(prep);
+          commitPointTime.record(System.nanoTime() - c0, TimeUnit.NANOSECONDS);
         } catch (IOException | RuntimeException e) {
           // Before the commit point: nothing was committed, the temp files are ours to delete.
           deleteQuietly(temps, prep.recordTmp);
@@ -495,15 +510,54 @@ public final class StorageSink implements Sink {
   /** Completes the rows whose key is now known to the store; returns the others. */
   private List<Pending> stillNew(List<Pending> rows) {
     List<Pending> out = new ArrayList<>(rows.size());
+    List<Pending> unverifiedRows = new ArrayList<>();
     for (Pending pe : rows) {
-      Outcome known = known(log.lookup(pe.telemetry.deviceId(), pe.telemetry.seq(), pe.fingerprint));
+      CommitLog.Verdict v = log.lookup(pe.telemetry.deviceId(), pe.telemetry.seq(), pe.fingerprint);
+      if (v.known() == CommitLog.Known.UNVERIFIED) {
+        unverifiedRows.add(pe);
+        continue;
+      }
+      Outcome known = known(v);
       if (known == null) {
         out.add(pe);
       } else {
         pe.outcome.complete(known);
       }
     }
+    verifyStored(unverifiedRows);
     return out;
+  }
+
+  /**
+   * Stored keys whose fingerprint left the commit log's memory window (old redeliveries, rare): compared with the
+   * stored row itself. When no Parquet file can tell (no Parquet format configured, the hour dropped by retention),
+   * the reading is acked as already there and counted as unverified.
+   */
+  private void verifyStored(List<Pending> rows) {
+    if (rows.isEmpty()) {
+      return;
+    }
+    List<StoredContent.Match> match = cfg.formats().contains(StorageConfig.Format.PARQUET)
+        ? StoredContent.compare(cfg.dir(), cfg.metrics(), rows.stream().map(pe -> pe.telemetry).toList()) : null;
+    for (int i = 0; i < rows.size(); i++) {
+      Pending pe = rows.get(i);
+      Telemetry t = pe.telemetry;
+      switch (match == null ? StoredContent.Match.UNKNOWN : match.get(i)) {
+        case SAME -> {
+          skipped.increment();
+          pe.outcome.complete(Outcome.DELIVERED);
+        }
+        case DIFFERENT -> {
+          conflicts.increment();
+          pe.outcome.complete(Outcome.reject(CommitLog.conflict(t.deviceId(), t.seq())));
+        }
+        case UNKNOWN -> {
+          skipped.increment();
+          unverified.increment();
+          pe.outcome.complete(Outcome.DELIVERED);
+        }
+      }
+    }
   }
 
   /** Writes and fsyncs one temp file per event hour and format; returns their total size. */

@@ -54,6 +54,12 @@ class CommitCostTest {
     System.out.printf("commit cost: %d commits, mean %.2f ms, p50 %.2f ms, p99 %.2f ms; %d rows in %.0f ms (%.0f rows/s)%n",
         commit.count(), commit.mean(TimeUnit.MILLISECONDS), pct[0].value(TimeUnit.MILLISECONDS), pct[1].value(TimeUnit.MILLISECONDS),
         all.size(), wall / 1e6, all.size() / (wall / 1e9));
+    if (registry.find("iotpipe.storage.commit.point").timer() != null) {
+      Timer point = registry.get("iotpipe.storage.commit.point").timer();
+      var pp = point.takeSnapshot().percentileValues();
+      System.out.printf("commit point (lock, catch-up, uniqueness check, link, log fsync): mean %.2f ms, p50 %.2f ms, p99 %.2f ms%n",
+          point.mean(TimeUnit.MILLISECONDS), pp[0].value(TimeUnit.MILLISECONDS), pp[1].value(TimeUnit.MILLISECONDS));
+    }
     try (StoreQuery q = new StoreQuery(dir.resolve("store"))) {
       assertThat(q.query("SELECT count(*), count(DISTINCT (device_id, seq)) FROM telemetry").rows().get(0))
           .containsExactly((long) all.size(), (long) all.size());

@@ -144,4 +144,30 @@ class StoreUniquenessTest {
     assertThat(parquetRows(dir.resolve("store"))).containsExactly(1, 1);
     assertThat(storedPower("dev-2", 1)).isEqualTo(7.0);
   }
+
+  @Test
+  void longAfterTheCommitAndARestartAConflictingReadingIsStillRejected() {
+    // 120 commits: the log is folded into checkpoints and the first records are gone, with their fingerprints.
+    try (StorageSink sink = sink()) {
+      for (int seq = 1; seq <= 120; seq++) {
+        List<SinkRecord> one = new ArrayList<>();
+        for (int d = 0; d < 5; d++) {
+          one.add(reading("q.p0", "dev-" + d, seq, 7.5 + seq));
+        }
+        assertThat(writeAll(sink, one, 10)).containsOnly(Outcome.DELIVERED);
+      }
+    }
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    try (StorageSink restarted = new StorageSink(TestStore.config(dir.resolve("store"), "parquet"), Clock.systemUTC(), registry)) {
+      // Compared with the stored row itself: the forged one rejected, the genuine one acked.
+      List<Outcome> out = writeAll(restarted, List.of(reading("q.p1", "dev-3", 2, 99.0), reading("q.p1", "dev-3", 2, 7.5 + 2)), 10);
+      assertThat(out.get(0)).isInstanceOfSatisfying(Outcome.Reject.class, r -> assertThat(r.reason()).contains("(dev-3, 2)"));
+      assertThat(out.get(1)).isEqualTo(Outcome.DELIVERED);
+      // A recent key: known from the records still in the log.
+      assertThat(writeAll(restarted, List.of(reading("q.p1", "dev-3", 120, 1.0)), 10).get(0)).isInstanceOf(Outcome.Reject.class);
+    }
+    assertThat(registry.get("iotpipe.storage.duplicates.unverified").counter().count()).isZero();
+    assertThat(parquetRows(dir.resolve("store"))).containsExactly(600, 600);
+    assertThat(storedPower("dev-3", 2)).isEqualTo(9.5);
+  }
 }

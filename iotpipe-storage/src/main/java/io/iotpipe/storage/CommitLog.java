@@ -216,8 +216,17 @@ final class CommitLog {
     });
   }
 
-  /** Tries again to finish commits whose renames or fsyncs failed. */
+  /**
+   * Tries again to finish commits whose renames or fsyncs failed, and clears alarms whose files an operator restored.
+   */
   void retryUnfinished() throws IOException {
+    for (Claim c : alarms()) {
+      if (c.files.stream().allMatch(f -> Files.exists(f.target()))) {
+        synchronized (this) {
+          alarms.remove(c);
+        }
+      }
+    }
     if (hasUnfinished()) {
       withLock(() -> {
         for (Claim c : unfinished()) {
@@ -353,7 +362,7 @@ final class CommitLog {
         for (FileMove f : c.files) {
           boolean[] did = new boolean[1];
           boolean present = retrying(Step.RENAME, f.target(), () -> place(f, did));
-          if (!present) {
+          if (!present && !foldedSince(c)) {
             alarm(c, f);
             return false;
           }
@@ -403,6 +412,22 @@ final class CommitLog {
     }
   }
 
+  /**
+   * Whether a checkpoint folded this record since: its writer placed every file first, and compaction may have
+   * merged them away since (a writer that stalled between its commit point and its renames sees that).
+   */
+  private boolean foldedSince(Claim c) throws IOException {
+    long n = numberOf(c.record, "commit-");
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(logDir, "checkpoint-*.json")) {
+      for (Path p : ds) {
+        if (numberOf(p.getFileName().toString(), "checkpoint-") >= n) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
   private void alarm(Claim c, FileMove f) {
     c.alarm = "committed file " + rel(f.target()) + " (" + c.record + ") is missing: neither it nor its temp file "
         + rel(f.tmp()) + " exists; its readings are not acked. Restore the file, or remove "
@@ -418,6 +443,11 @@ final class CommitLog {
 
   /** After a commit, under the lock now and then: folds the log into a checkpoint (see the class comment). */
   void maybeCheckpoint() throws IOException {
+    synchronized (this) {
+      if (last - lastCheckpoint < CHECKPOINT_EVERY || !unfinished.isEmpty() || !alarms.isEmpty()) {
+        return; // the common case, without taking the lock again
+      }
+    }
     withLock(() -> {
       synchronized (this) {
         if (last - lastCheckpoint < CHECKPOINT_EVERY || !unfinished.isEmpty() || !alarms.isEmpty()) {

@@ -122,8 +122,10 @@ public final class Compactor {
     Map<Path, List<Path>> byHour = new LinkedHashMap<>();
     // Files of commits not yet folded into a checkpoint stay: a writer catching up with those records checks that
     // their files are in place, and would raise an alarm for a merged-away one. They are merged by a later round.
+    // Listed before the log is read: a file is only visible once its record exists, so none escapes the check.
+    List<Path> candidates = StorageSink.dataFiles(store, "parquet");
     Set<Path> unfolded = CommitLog.unfoldedFiles(store);
-    for (Path f : StorageSink.dataFiles(store, "parquet")) {
+    for (Path f : candidates) {
       if (!unfolded.contains(f.toAbsolutePath().normalize())) {
         byHour.computeIfAbsent(f.getParent(), k -> new ArrayList<>()).add(f);
       }

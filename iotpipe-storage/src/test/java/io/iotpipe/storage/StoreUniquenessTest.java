@@ -170,4 +170,25 @@ class StoreUniquenessTest {
     assertThat(parquetRows(dir.resolve("store"))).containsExactly(600, 600);
     assertThat(storedPower("dev-3", 2)).isEqualTo(9.5);
   }
+
+  @Test
+  void aStoreWrittenWithPerQueueCommitLogsIsUpgradedInPlace() throws Exception {
+    // The layout before the store-wide log: _state/<queue>/commit-N.json, here one whose rename a crash interrupted.
+    Path store = dir.resolve("store");
+    Path hour = Files.createDirectories(store.resolve("date=2026-11-20/hour=11"));
+    List<SinkRecord> old = List.of(reading("q.p0", "dev-1", 1, 8.5), reading("q.p0", "dev-1", 2, 9.5));
+    new io.iotpipe.storage.format.ParquetFormat(new io.iotpipe.storage.format.StoreSchema(List.of("powerKw", "soc")))
+        .write(hour.resolve(".q.p0-0000000001.parquet.tmp"), old.stream().map(SinkRecord::telemetry).toList(), 0);
+    Path legacy = Files.createDirectories(store.resolve("_state/q.p0"));
+    Files.writeString(legacy.resolve("commit-0000000001.json"), """
+        {"commit":1,"files":[{"tmp":"date=2026-11-20/hour=11/.q.p0-0000000001.parquet.tmp","file":"date=2026-11-20/hour=11/q.p0-0000000001.parquet"}],
+         "ranges":{"dev-1":[[1,2]]}}""");
+    try (StorageSink sink = sink()) {
+      List<Outcome> out = writeAll(sink, List.of(old.get(0), reading("q.p3", "dev-1", 2, 1.0), reading("q.p3", "dev-1", 3, 10.5)), 10);
+      assertThat(out.get(0)).isEqualTo(Outcome.DELIVERED);
+      assertThat(out.get(1)).isInstanceOf(Outcome.Reject.class);
+      assertThat(out.get(2)).isEqualTo(Outcome.DELIVERED);
+    }
+    assertThat(parquetRows(store)).containsExactly(3, 3);
+  }
 }

@@ -54,6 +54,15 @@ class CommitCostTest {
     System.out.printf("commit cost: %d commits, mean %.2f ms, p50 %.2f ms, p99 %.2f ms; %d rows in %.0f ms (%.0f rows/s)%n",
         commit.count(), commit.mean(TimeUnit.MILLISECONDS), pct[0].value(TimeUnit.MILLISECONDS), pct[1].value(TimeUnit.MILLISECONDS),
         all.size(), wall / 1e6, all.size() / (wall / 1e9));
+    Path log = dir.resolve("store/_state/log");
+    if (java.nio.file.Files.isDirectory(log)) {
+      try (var files = java.nio.file.Files.list(log)) {
+        var sizes = files.filter(f -> f.getFileName().toString().startsWith("commit-"))
+            .mapToLong(f -> f.toFile().length()).summaryStatistics();
+        System.out.printf("commit records: %.0f bytes on average for %d rows (%d records in the log)%n",
+            sizes.getAverage(), all.size() / commit.count(), sizes.getCount());
+      }
+    }
     if (registry.find("iotpipe.storage.commit.point").timer() != null) {
       Timer point = registry.get("iotpipe.storage.commit.point").timer();
       var pp = point.takeSnapshot().percentileValues();

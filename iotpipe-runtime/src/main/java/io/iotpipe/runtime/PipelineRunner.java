@@ -38,9 +38,31 @@ public final class PipelineRunner implements AutoCloseable {
       }
       List<String> queues = IntStream.range(0, cfg.topology().partitions()).mapToObj(p -> names.sinkQueue(role.sink(), p)).toList();
       Sink sink = Sinks.create(role, cfg, instanceId, registry);
-      var settings = role == Role.INDEX ? cfg.indexer().consumer() : cfg.storage().consumer();
+      var settings = fitToHeap(role == Role.INDEX ? cfg.indexer().consumer() : cfg.storage().consumer(), role,
+          roles.size(), queues.size(), cfg.contract().maxBytes(), Runtime.getRuntime().maxMemory());
       running.add(new Running(role, sink, new SinkConsumer(cfg.sinkBroker(), queues, sink, codec, settings, names, registry)));
     }
+  }
+
+  /**
+   * Bounds the bytes a role may hold unacked: RabbitMQ's prefetch counts messages only, so a fleet of large readings
+   * (up to {@code contract.maxBytes} each) would hold prefetch x partitions x maxBytes — 320 MB for the store's
+   * defaults with 16 KB readings, more than a 256 MB heap. Each role gets a quarter of the heap divided among the
+   * roles of this process; the prefetch is lowered to fit the worst case when it would not. Big heaps keep the
+   * configured prefetch.
+   */
+  static io.iotpipe.core.config.ConsumerSettings fitToHeap(io.iotpipe.core.config.ConsumerSettings settings, Role role,
+                                                           int roles, int queues, int maxMessageBytes, long maxHeap) {
+    long share = maxHeap / 4 / Math.max(1, roles);
+    long fits = share / ((long) Math.max(1, queues) * Math.max(1, maxMessageBytes));
+    int prefetch = (int) Math.max(10, Math.min(settings.prefetch(), fits));
+    if (prefetch < settings.prefetch()) {
+      org.slf4j.LoggerFactory.getLogger(PipelineRunner.class).info(
+          "{}: prefetch {} per partition instead of {}: {} partitions x {} bytes (contract.maxBytes) must fit {} MiB of a {} MiB heap",
+          role.sink(), prefetch, settings.prefetch(), queues, maxMessageBytes, share >> 20, maxHeap >> 20);
+      return settings.withPrefetch(prefetch);
+    }
+    return settings;
   }
 
   public PipelineRunner start() {

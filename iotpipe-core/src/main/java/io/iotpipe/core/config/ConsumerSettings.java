@@ -51,4 +51,9 @@ public record ConsumerSettings(int prefetch, int batchMax, long batchBytes, Dura
     return new ConsumerSettings(prefetch, batchMax, batchBytes, batchWait, new Backoff(initial, max),
         new RetryBudget(attempts, time), degradedAfter, maxRate);
   }
+
+  /** The same settings with another prefetch (the runner lowers it so that the bytes in flight fit the heap). */
+  public ConsumerSettings withPrefetch(int newPrefetch) {
+    return new ConsumerSettings(newPrefetch, batchMax, batchBytes, batchWait, backoff, retry, degradedAfter, maxRate);
+  }
 }

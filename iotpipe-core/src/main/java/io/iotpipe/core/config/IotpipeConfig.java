@@ -22,7 +22,7 @@ import java.util.function.Function;
  */
 public record IotpipeConfig(Map<String, BrokerConfig> brokers, TopologyConfig topology, ContractLimits contract,
                             IndexerConfig indexer, StorageConfig storage, SimulatorConfig simulator,
-                            ObservabilityConfig observability) {
+                            ObservabilityConfig observability, SloConfig slo) {
 
   public static IotpipeConfig load(Path file) {
     return load(file, System::getenv);
@@ -103,8 +103,9 @@ public record IotpipeConfig(Map<String, BrokerConfig> brokers, TopologyConfig to
       checkRef(simNode, "edge", simulator.edge(), brokers);
     }
     ObservabilityConfig obs = ObservabilityConfig.read(root.child("observability"));
+    SloConfig slo = SloConfig.read(root.child("slo"), topology.sinks(), storage.rollAge());
     root.finish();
-    return new IotpipeConfig(brokers, topology, contract, indexer, storage, simulator, obs);
+    return new IotpipeConfig(brokers, topology, contract, indexer, storage, simulator, obs, slo);
   }
 
   private static void checkRef(ConfigNode node, String key, String ref, Map<String, BrokerConfig> brokers) {
@@ -131,7 +132,7 @@ public record IotpipeConfig(Map<String, BrokerConfig> brokers, TopologyConfig to
     StorageConfig s = storage;
     return new IotpipeConfig(brokers, topology, contract, indexer,
         new StorageConfig(dir, s.formats(), s.rollRows(), s.rollBytes(), s.rollAge(), s.metrics(), s.retention(), s.compaction(), s.consumer()),
-        simulator, observability);
+        simulator, observability, slo);
   }
 
   static Duration orDefault(Duration d, Duration def) {

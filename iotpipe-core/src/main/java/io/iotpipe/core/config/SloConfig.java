@@ -82,8 +82,9 @@ public record SloConfig(Duration window, Completeness completeness, Map<String, 
     String t = s.trim();
     boolean pct = t.endsWith("%");
     try {
-      double v = Double.parseDouble(pct ? t.substring(0, t.length() - 1).trim() : t);
-      double ratio = pct || v > 1 ? v / 100 : v;
+      // decimal arithmetic: 99.9 / 100 in doubles is 0.9990000000000001, which would show in rules and reports
+      java.math.BigDecimal v = new java.math.BigDecimal(pct ? t.substring(0, t.length() - 1).trim() : t);
+      double ratio = (pct || v.compareTo(java.math.BigDecimal.ONE) > 0 ? v.movePointLeft(2) : v).doubleValue();
       if (!(ratio > 0 && ratio < 1)) {
         c.error(key, "must be above 0 and below 100% (100% leaves no error budget), was \"" + s + "\"");
         return fallback;

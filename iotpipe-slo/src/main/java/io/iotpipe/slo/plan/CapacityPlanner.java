@@ -1,5 +1,6 @@
 package io.iotpipe.slo.plan;
 
+import io.iotpipe.slo.Slos;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -128,7 +129,7 @@ public final class CapacityPlanner {
         in.tls() ? "tlsMaxRecordBytes" : null);
 
     // ---- rates
-    add("cloud.averageMsgPerSec", avg, "msg/s", in.devices() + " devices / " + n(secs) + " s");
+    add("cloud.averageMsgPerSec", avg, "msg/s", n(in.devices()) + " devices / " + n(secs) + " s");
     add("cloud.peakMsgPerSec", peak, "msg/s", n(avg) + " x peak " + n(in.peak()));
 
     // ---- regions and edge sites
@@ -140,7 +141,7 @@ public final class CapacityPlanner {
       double siteDevices = Math.ceil(devices / sites);
       double sitePeak = siteDevices / secs * in.peak();
       double regionPeak = devices / secs * in.peak();
-      add(k + "devices", devices, "devices", in.devices() + " x " + r.getValue());
+      add(k + "devices", devices, "devices", n(in.devices()) + " x " + r.getValue());
       add(k + "edgeSites", sites, "sites", "ceil(" + n(devices) + " / " + n(perSite) + " devices per edge node)", "edgeDevicesPerSite");
       add(k + "devicesPerSite", siteDevices, "devices", "ceil(" + n(devices) + " / " + n(sites) + " sites)", "edgeDevicesPerSite");
       add(k + "peakMsgPerSec", regionPeak, "msg/s", n(devices) + " / " + n(secs) + " s x peak " + n(in.peak()));
@@ -257,7 +258,8 @@ public final class CapacityPlanner {
     Input in = plan.input();
     b.append(String.format(Locale.ROOT, "plan for %,d devices, one %s reading of %d B every %s, peak %sx, regions %s, retention %s,"
             + " %d replica(s), ride-through %s%s%n", in.devices(), in.protocol().name().toLowerCase(Locale.ROOT), in.payloadBytes(),
-        in.interval(), n(in.peak()), in.regions(), in.retention(), in.replicas(), in.rideThrough(), in.tls() ? ", TLS" : ", no TLS"));
+        Slos.promDuration(in.interval()), n(in.peak()), in.regions(), Slos.promDuration(in.retention()), in.replicas(),
+        Slos.promDuration(in.rideThrough()), in.tls() ? ", TLS" : ", no TLS"));
     b.append("profile: ").append(plan.profile()).append('\n');
     for (Line l : plan.lines()) {
       b.append(String.format(Locale.ROOT, "%-40s %16s %-9s = %s", l.key(), n(l.value()), l.unit(), l.how()));

@@ -59,9 +59,9 @@ class CapacityPlannerTest {
     // ceil(30,000 / (28,900 x 0.7 = 20,230)) = 2, + 1 spare; store: ceil(30,000 / 21,280) = 2, + 1
     assertThat(plan.value("cloud.indexerInstances")).isEqualTo(3);
     assertThat(plan.value("cloud.storeInstances")).isEqualTo(3);
-    // 864,000,000 docs/day x 90 d x 350 B x 2 copies = 5.4432e13 B; disk: ceil(5.4432e13 / (2^40 x 0.85)) = ceil(58.24) = 59
-    assertThat(plan.value("search.diskBytes")).isEqualTo(5.4432e13);
-    assertThat(plan.value("search.nodes")).isEqualTo(59);
+    // 864,000,000 docs/day x 90 d x 120 B x 2 copies = 1.86624e13 B; disk: ceil(1.86624e13 / (2^40 x 0.85)) = ceil(19.97) = 20
+    assertThat(plan.value("search.diskBytes")).isEqualTo(1.86624e13);
+    assertThat(plan.value("search.nodes")).isEqualTo(20);
     // 864,000,000 x 12 B = 10.368 GB/day; x 90 = 933.12 GB
     assertThat(plan.value("store.bytesPerDay")).isEqualTo(1.0368e10);
     assertThat(plan.value("store.bytesTotal")).isCloseTo(9.3312e11, within(1.0));

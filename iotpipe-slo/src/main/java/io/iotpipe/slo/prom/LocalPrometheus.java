@@ -30,6 +30,15 @@ public final class LocalPrometheus implements AutoCloseable {
     public Job(String name, List<String> targets) {
       this(name, targets, "/metrics", Map.of());
     }
+
+    /**
+     * rabbitmq_prometheus's per-queue depths ({@code rabbitmq_detailed_queue_messages{vhost,queue}}) from its
+     * detailed endpoint: the aggregated {@code /metrics} has no per-queue series unless
+     * {@code prometheus.return_per_object_metrics = true}. Targets are the nodes' {@code prometheus.tcp.port}s.
+     */
+    public static Job rabbitmqQueues(String name, List<String> targets) {
+      return new Job(name, targets, "/metrics/detailed", Map.of("family", List.of("queue_coarse_metrics")));
+    }
   }
 
   private final Path dir;

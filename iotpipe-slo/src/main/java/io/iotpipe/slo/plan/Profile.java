@@ -93,6 +93,29 @@ public record Profile(String name, Map<String, Constant> constants) {
     return new Profile(root.path("name").asText(source), constants);
   }
 
+  /**
+   * A copy with one constant replaced or added: how {@code bench ... --save-profile} turns its measurements into a
+   * profile (start from {@link #reference()}, replace what it measured, saying how, then {@link #toJson()}).
+   */
+  public Profile with(String constant, double value, String unit, String source) {
+    Map<String, Constant> m = new LinkedHashMap<>(constants);
+    m.put(constant, new Constant(value, unit, source));
+    return new Profile(name, m);
+  }
+
+  public Profile named(String newName) {
+    return new Profile(newName, constants);
+  }
+
+  /** The profile as JSON, readable by {@link #load} and {@code iotpipe plan --profile}. */
+  public String toJson() {
+    try {
+      return new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(Map.of("name", name, "constants", constants));
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   public double get(String name) {
     Constant c = constants.get(name);
     if (c == null) {

@@ -170,6 +170,19 @@ class CapacityPlannerTest {
   }
 
   @Test
+  void aSavedProfileReadsBackAndDrivesThePlan() {
+    Profile measured = Profile.reference().named("bench on host x")
+        .with("indexerMsgPerSec", 10_000, "msg/s per indexer instance", "bench index, median of 3 rounds");
+    Profile back = Profile.parse("saved", measured.toJson().getBytes(StandardCharsets.UTF_8));
+    assertThat(back.name()).isEqualTo("bench on host x");
+    assertThat(back.constants()).isEqualTo(measured.constants());
+    Plan plan = CapacityPlanner.plan(new Input(100_000, Duration.ofSeconds(10), 250, 3, regions("eu", 1.0), Duration.ofDays(1), 0,
+        Duration.ofHours(1), Protocol.AMQP, true, 2), back);
+    // ceil(30,000 / (10,000 x 0.7)) = 5
+    assertThat(plan.value("cloud.indexerInstances")).isEqualTo(5);
+  }
+
+  @Test
   void aBrokenProfileListsEveryProblemByKey() {
     assertThatThrownBy(() -> Profile.parse("mine.yaml", """
         constants:

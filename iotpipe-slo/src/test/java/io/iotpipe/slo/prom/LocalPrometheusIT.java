@@ -9,6 +9,7 @@ import io.iotpipe.core.sink.SinkHealth;
 import io.iotpipe.slo.SloMetrics;
 import io.iotpipe.slo.Slos;
 import io.iotpipe.slo.Slos.Slo;
+import io.iotpipe.slo.report.AlertTimeline;
 import io.iotpipe.slo.report.PrometheusApi;
 import io.iotpipe.slo.report.SloReport;
 import io.iotpipe.slo.rules.SloRules;
@@ -22,9 +23,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashSet;
+import java.time.Instant;
 import java.util.List;
-import java.util.Set;
+import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -94,17 +95,13 @@ class LocalPrometheusIT {
         List.of(new LocalPrometheus.Job("iotpipe", List.of("127.0.0.1:" + server.getAddress().getPort()))),
         List.of(rules), Duration.ofSeconds(1))) {
       PrometheusApi api = new PrometheusApi(prom.url());
-      Set<String> states = new HashSet<>();
+      AlertTimeline timeline = new AlertTimeline(api::alerts);
+      Map<String, String> page = Map.of("alertname", SloMetrics.ALERT, "slo", "completeness", "sink", "elk", "long", "1h");
       await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(250)).until(() -> {
-        for (PrometheusApi.Alert a : api.alerts()) {
-          if (a.labels().get("alertname").equals(SloMetrics.ALERT) && a.labels().get("slo").equals("completeness")
-              && a.labels().get("sink").equals("elk") && a.labels().get("long").equals("1h")) {
-            states.add(a.state());
-          }
-        }
-        return states.contains("firing");
+        timeline.poll(Instant.now());
+        return timeline.reached(page, "firing");
       });
-      assertThat(states).as("seen pending before firing (for: 4s)").contains("pending", "firing");
+      assertThat(timeline.reached(page, "pending")).as("seen pending before firing (for: 4s): %s", timeline.events()).isTrue();
 
       List<PrometheusApi.Alert> alerts = api.alerts();
       assertThat(alerts).as("nothing about storage, which lost nothing")

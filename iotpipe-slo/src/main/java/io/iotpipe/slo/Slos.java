@@ -44,7 +44,7 @@ public final class Slos {
       return switch (kind) {
         case COMPLETENESS -> percent(objective) + " of readings reach " + sink + " (no seq gap older than the grace period, not dead-lettered)";
         case FRESHNESS -> percent(objective) + " of readings durable in " + sink + " within " + promDuration(within) + " of publish";
-        case AVAILABILITY -> percent(objective) + " of the time " + sink + " is not " + (countDegraded ? "DEGRADED or DOWN" : "DOWN");
+        case AVAILABILITY -> percent(objective) + " of the time " + sink + " reports health and is not " + (countDegraded ? "DEGRADED or DOWN" : "DOWN");
       };
     }
 
@@ -68,9 +68,13 @@ public final class Slos {
       };
     }
 
-    /** Availability only: the per-sample error (1 while unavailable). */
+    /**
+     * Availability only: the per-sample error, 1 while unavailable. No health series at all (every instance of the
+     * role dead, or not scraped) counts as unavailable too: a role that cannot report is not serving.
+     */
     public String unavailableNow() {
-      return "max(" + SloMetrics.PROM_SINK_HEALTH + "{" + SloMetrics.SINK + "=\"" + sink + "\"}) >= bool " + (countDegraded ? 1 : 2);
+      return "(max(" + SloMetrics.PROM_SINK_HEALTH + "{" + SloMetrics.SINK + "=\"" + sink + "\"}) >= bool " + (countDegraded ? 1 : 2)
+          + ") or on() vector(1)";
     }
   }
 

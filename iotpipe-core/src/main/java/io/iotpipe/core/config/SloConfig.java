@@ -13,7 +13,7 @@ import java.util.Map;
  * @param completeness per sink: readings that reach the sink, against readings missing (a seq gap open longer than
  *                     {@code grace}) or dead-lettered
  * @param freshness    per sink name: share of readings durable in the sink within {@code within} of their publish
- * @param availability per sink: share of time the sink's role is not DOWN
+ * @param availability per sink: share of time the sink's role reports its health and is not DOWN (no health series: unavailable)
  */
 public record SloConfig(Duration window, Completeness completeness, Map<String, Freshness> freshness,
                         Availability availability) {

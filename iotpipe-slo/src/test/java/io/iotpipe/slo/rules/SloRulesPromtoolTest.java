@@ -116,6 +116,12 @@ class SloRulesPromtoolTest {
             health("elk", "0x9 2x15 0x60"),
             health("storage", "0x9 1x15 0x60")),
         List.of(expect("8m"), expect("20m", fire(elk, 0)), expect("45m", fire(elk, 1)), expect("60m"))));
+    // storage's role dead from 10 m to 25 m: its health series vanish, which counts as unavailable.
+    Slo storage = slo(Kind.AVAILABILITY, "storage");
+    tests.add(test(List.of(
+            health("elk", "0x85"),
+            health("storage", "0x9 _x15 0x60")),
+        List.of(expect("8m"), expect("20m", fire(storage, 0)), expect("60m"))));
     promtoolTest("availability", tests);
   }
 
@@ -158,8 +164,15 @@ class SloRulesPromtoolTest {
     return Map.of("eval_time", at, "alertname", SloMetrics.ALERT, "exp_alerts", List.of(alerts));
   }
 
+  /** Both roles report UP unless the test gives a sink's health itself (no health at all counts as unavailable). */
   private static Map<String, Object> test(List<Map<String, Object>> series, List<Map<String, Object>> expectations) {
-    return Map.of("interval", "1m", "input_series", series, "alert_rule_test", expectations);
+    List<Map<String, Object>> all = new ArrayList<>(series);
+    for (String sink : List.of("elk", "storage")) {
+      if (series.stream().noneMatch(s -> s.get("series").equals(SloMetrics.PROM_SINK_HEALTH + "{sink=\"" + sink + "\"}"))) {
+        all.add(health(sink, "0+0x300"));
+      }
+    }
+    return Map.of("interval", "1m", "input_series", all, "alert_rule_test", expectations);
   }
 
   private static void promtoolTest(String name, List<Object> tests) throws Exception {

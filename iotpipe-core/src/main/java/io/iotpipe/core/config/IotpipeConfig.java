@@ -24,7 +24,7 @@ import java.util.stream.Collectors;
  */
 public record IotpipeConfig(Map<String, BrokerConfig> brokers, TopologyConfig topology, ContractLimits contract,
                             IndexerConfig indexer, StorageConfig storage, SimulatorConfig simulator,
-                            ObservabilityConfig observability) {
+                            ObservabilityConfig observability, SloConfig slo) {
 
   public static IotpipeConfig load(Path file) {
     return load(file, System::getenv);
@@ -122,8 +122,9 @@ public record IotpipeConfig(Map<String, BrokerConfig> brokers, TopologyConfig to
       checkRef(simNode, "edge", simulator.edge(), brokers); // the default (the first edge) is checked above
     }
     ObservabilityConfig obs = ObservabilityConfig.read(root.child("observability"));
+    SloConfig slo = SloConfig.read(root.child("slo"), topology.sinks(), storage.rollAge());
     root.finish();
-    return new IotpipeConfig(brokers, topology, contract, indexer, storage, simulator, obs);
+    return new IotpipeConfig(brokers, topology, contract, indexer, storage, simulator, obs, slo);
   }
 
   private static void checkRef(ConfigNode node, String key, String ref, Map<String, BrokerConfig> brokers) {
@@ -159,7 +160,7 @@ public record IotpipeConfig(Map<String, BrokerConfig> brokers, TopologyConfig to
       throw new IllegalArgumentException("no region " + region + ": the balancer is " + topology.balancer()
           + ", topology.failover lists " + topology.failover());
     }
-    return new IotpipeConfig(brokers, topology.inRegion(region), contract, indexer, storage, simulator, observability);
+    return new IotpipeConfig(brokers, topology.inRegion(region), contract, indexer, storage, simulator, observability, slo);
   }
 
   /** Returns a copy with another storage directory (the demo and tests place data under their own dir). */
@@ -167,7 +168,7 @@ public record IotpipeConfig(Map<String, BrokerConfig> brokers, TopologyConfig to
     StorageConfig s = storage;
     return new IotpipeConfig(brokers, topology, contract, indexer,
         new StorageConfig(dir, s.formats(), s.rollRows(), s.rollBytes(), s.rollAge(), s.metrics(), s.retention(), s.compaction(), s.consumer()),
-        simulator, observability);
+        simulator, observability, slo);
   }
 
   static Duration orDefault(Duration d, Duration def) {

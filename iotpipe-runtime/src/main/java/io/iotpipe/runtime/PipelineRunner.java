@@ -40,7 +40,7 @@ public final class PipelineRunner implements AutoCloseable {
       Sink sink = Sinks.create(role, cfg, instanceId, registry);
       var settings = fitToHeap(role == Role.INDEX ? cfg.indexer().consumer() : cfg.storage().consumer(), role,
           roles.size(), queues.size(), cfg.contract().maxBytes(), Runtime.getRuntime().maxMemory());
-      running.add(new Running(role, sink, new SinkConsumer(cfg.sinkBroker(), queues, sink, codec, settings, names, registry)));
+      running.add(new Running(role, sink, new SinkConsumer(cfg.sinkBroker(), queues, sink, codec, settings, names, cfg.slo(), registry)));
     }
   }
 

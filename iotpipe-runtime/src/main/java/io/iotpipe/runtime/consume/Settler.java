@@ -7,6 +7,7 @@ import io.iotpipe.core.sink.Outcome;
 import io.iotpipe.core.sink.SinkHealth;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
+import io.iotpipe.slo.sli.SinkSlis;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -53,6 +54,7 @@ final class Settler {
   private final DeadLetterer deadLetterer;
   private final Retrier retrier;
   private final LongSupplier clock;
+  private final SinkSlis slis;
 
   private final AtomicInteger unsettled = new AtomicInteger();
   private volatile long lastSuccess;
@@ -69,7 +71,8 @@ final class Settler {
   private final DistributionSummary latency;
 
   Settler(String sink, RetryBudget budget, Backoff backoff, DeadLetterer deadLetterer, Retrier retrier,
-          LongSupplier clock, MeterRegistry registry) {
+          LongSupplier clock, MeterRegistry registry, SinkSlis slis) {
+    this.slis = slis;
     this.sink = sink;
     this.budget = budget;
     this.backoff = backoff;
@@ -135,6 +138,7 @@ final class Settler {
           if (published > 0 && now >= published) {
             latency.record(now - published);
           }
+          slis.durable(d.record(), now);
         }
       }
       unsettled.addAndGet(-ds.size());
@@ -174,6 +178,9 @@ final class Settler {
     deadLetterer.publish(d, safe).whenComplete((ok, err) -> {
       if (err == null && d.source().ack(List.of(d.tag()))) {
         deadLettered.increment();
+        if (d.record() != null) {
+          slis.deadLettered(d.record());
+        }
         unsettled.decrementAndGet();
       } else if (err == null) {
         stale();

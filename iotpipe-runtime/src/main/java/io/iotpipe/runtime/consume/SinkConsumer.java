@@ -9,7 +9,9 @@ import io.iotpipe.core.sink.Sink;
 import io.iotpipe.core.sink.SinkHealth;
 import io.iotpipe.core.sink.SinkRecord;
 import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.Gauge;
+import io.iotpipe.core.config.SloConfig;
+import io.iotpipe.slo.sli.SinkHealthGauge;
+import io.iotpipe.slo.sli.SinkSlis;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.time.Instant;
@@ -58,8 +60,15 @@ public final class SinkConsumer implements AutoCloseable {
   /** Earliest System.nanoTime() the next batch may go to the sink when {@code maxRate} is set. */
   private long nextDispatch;
 
+  /** A consumer with the default objectives (tests, benchmarks). */
   public SinkConsumer(BrokerConfig broker, List<String> queues, Sink sink, TelemetryCodec codec, ConsumerSettings settings,
                       Names names, MeterRegistry registry) {
+    this(broker, queues, sink, codec, settings, names, SloConfig.defaults(List.of(sink.name()), Duration.ofMinutes(1)), registry);
+  }
+
+  /** @param slo the objectives whose indicators (completeness, freshness, health) this consumer measures live */
+  public SinkConsumer(BrokerConfig broker, List<String> queues, Sink sink, TelemetryCodec codec, ConsumerSettings settings,
+                      Names names, SloConfig slo, MeterRegistry registry) {
     this.sink = sink;
     this.settings = settings;
     this.names = names;
@@ -91,10 +100,12 @@ public final class SinkConsumer implements AutoCloseable {
         intake.accept(sub, env.getDeliveryTag(), env.getExchange(), env.getRoutingKey(), props, body);
       }
     });
+    SinkSlis slis = new SinkSlis(s, slo, registry);
     this.settler = new Settler(s, settings.retry(), settings.backoff(), this::publishDeadLetter, this::retryLater,
-        System::currentTimeMillis, registry);
-    Gauge.builder("iotpipe.sink.health", this, c -> c.health().state().ordinal()).tag("sink", s)
-        .description("0 up, 1 degraded, 2 down (see /health for the reason)").register(registry);
+        System::currentTimeMillis, registry, slis);
+    SinkHealthGauge.register(registry, s, this::health);
+    // Gaps older than the grace period become "missing" even when no reading arrives to notice them.
+    scheduler.scheduleWithFixedDelay(slis::sweep, 1, 1, TimeUnit.SECONDS);
   }
 
   private static Thread daemon(Runnable r, String name) {

@@ -3,7 +3,9 @@ package io.iotpipe.runtime.consume;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.rabbitmq.client.AMQP;
+import io.iotpipe.core.config.SloConfig;
 import io.iotpipe.core.envelope.Telemetry;
+import io.iotpipe.slo.sli.SinkSlis;
 import io.iotpipe.core.retry.Backoff;
 import io.iotpipe.core.retry.RetryBudget;
 import io.iotpipe.core.sink.Outcome;
@@ -50,6 +52,7 @@ class SettlerTest {
     }
   };
 
+  final SimpleMeterRegistry registry = new SimpleMeterRegistry();
   final Settler settler = new Settler("elk", new RetryBudget(3, Duration.ofSeconds(30)),
       new Backoff(Duration.ofMillis(100), Duration.ofSeconds(5)),
       (d, reason) -> {
@@ -59,7 +62,8 @@ class SettlerTest {
         deadLettered.put(d.tag(), reason);
         return CompletableFuture.completedFuture(null);
       },
-      (d, delay) -> retried.add(d), now::get, new SimpleMeterRegistry());
+      (d, delay) -> retried.add(d), now::get, registry,
+      new SinkSlis("elk", SloConfig.defaults(List.of("elk"), Duration.ofMinutes(1)), registry));
 
   long nextTag = 1;
 
@@ -153,6 +157,14 @@ class SettlerTest {
     settler.received();
     settler.invalid(d);
     assertThat(deadLettered.get(99L)).doesNotContain("\n").doesNotContain("\u0000").contains("\\n").hasSizeLessThan(600);
+  }
+
+  @Test
+  void everyDurableReadingFeedsTheCompletenessAndFreshnessIndicators() {
+    List<Delivery> batch = List.of(delivery(), delivery(), delivery());
+    settler.settle(batch, List.of(Outcome.DELIVERED, Outcome.DELIVERED, Outcome.DELIVERED), null);
+    assertThat(registry.get(io.iotpipe.slo.SloMetrics.READINGS).tag("sink", "elk").counter().count()).isEqualTo(3);
+    assertThat(registry.get(io.iotpipe.slo.SloMetrics.GAPS_OPEN).tag("sink", "elk").gauge().value()).isZero();
   }
 
   @Test

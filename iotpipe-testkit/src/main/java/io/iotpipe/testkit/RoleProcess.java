@@ -37,6 +37,11 @@ public final class RoleProcess {
     }
   }
 
+  /** The port of its /health and /metrics. */
+  public int port() {
+    return port;
+  }
+
   /** Messages the process acked after its sink made them durable (its /metrics), 0 while it is not answering. */
   public long delivered() {
     try {

@@ -66,6 +66,7 @@ public final class ChaosCommand implements IotpipeCommand, Callable<Integer> {
           rows.add(switch (s) {
             case "region-outage" -> chaos.regionOutage(stack);
             case "rush-hour" -> chaos.rushHour(stack);
+            case "sink-lost" -> chaos.sinkLost(stack);
             default -> chaos.scenario(stack, s);
           });
         }

@@ -40,7 +40,7 @@ import java.util.function.Consumer;
 public final class ChaosScenarios {
 
   public static final List<String> ALL = List.of("indexer-kill9", "storage-kill9", "opensearch-down", "storage-unwritable",
-      "wan-cut", "edge-buffer-full", "poison", "slow-es", "leader-kill", "region-outage", "rush-hour");
+      "wan-cut", "edge-buffer-full", "poison", "slow-es", "leader-kill", "region-outage", "rush-hour", "sink-lost");
 
   /**
    * One row of the result table.
@@ -199,6 +199,82 @@ public final class ChaosScenarios {
           es.present(), st.present(), deadLettered(stack, cfg), 0, es.lost() + st.lost(), es.duplicates() + st.duplicates(),
           0, drained, note);
     }
+  }
+
+  /**
+   * A sink lost for longer than the page alert's short window, watched by a real Prometheus: the store role (its only
+   * process) is killed under load and restarted after the outage. Prometheus scrapes both role processes every second
+   * and evaluates the generated SLO rules with their real windows (30-day objective, 1 h / 5 m page at 14.4x); only
+   * {@code for:} is shortened to 10 s so the scenario fits minutes, not hours. The note gives when the availability
+   * page for storage fired and when it resolved (once the outage left the 5 m window), and which other alerts fired.
+   */
+  public Row sinkLost(LocalStack stack) throws Exception {
+    log.accept("chaos: sink-lost ... (with Prometheus)");
+    String prefix = "x" + UUID.randomUUID().toString().substring(0, 6);
+    IotpipeConfig cfg = stack.pipeline(prefix, "  rollAge: 3s", prefix + ".yaml");
+    Path cfgFile = stack.dir().resolve(prefix + ".yaml");
+    Duration outage = quick ? Duration.ofSeconds(30) : Duration.ofSeconds(60);
+    List<io.iotpipe.slo.Slos.Slo> slos = io.iotpipe.slo.Slos.of(cfg.slo(), cfg.topology().sinks());
+    Path rules = stack.dir().resolve(prefix + "-slo.rules.yml");
+    Files.writeString(rules, io.iotpipe.slo.rules.SloRules.yaml(slos, cfg.slo().window(),
+        new io.iotpipe.slo.rules.SloRules.Options(Duration.ofSeconds(1), Duration.ofSeconds(10))));
+    RoleProcess index = new RoleProcess("index", cfgFile, prefix + "-index", stack.dir()).start();
+    RoleProcess store = new RoleProcess("store", cfgFile, prefix + "-store", stack.dir()).start();
+    Duration load = outage.plusMinutes(6).plusSeconds(30);
+    try (var prom = io.iotpipe.slo.prom.LocalPrometheus.start(stack.dir().resolve(prefix + "-prometheus"),
+            List.of(new io.iotpipe.slo.prom.LocalPrometheus.Job("iotpipe", List.of("127.0.0.1:" + index.port(), "127.0.0.1:" + store.port()))),
+            List.of(rules), Duration.ofSeconds(1));
+         Simulation sim = Simulation.create(cfg, Simulation.Options.from(cfg.simulator()).with(50, 50, load, 0)
+             .withProfile(SimulatorConfig.Profile.FLAT, SimulatorConfig.Protocol.AMQP))) {
+      var api = new io.iotpipe.slo.report.PrometheusApi(prom.url());
+      var timeline = new io.iotpipe.slo.report.AlertTimeline(api::alerts);
+      CompletableFuture<SimulationResult> simRun = runAsync(sim, "chaos-sim");
+      waitFor(Duration.ofSeconds(90), () -> index.delivered() > 0 && store.delivered() > 0);
+      Map<String, String> page = Map.of("alertname", io.iotpipe.slo.SloMetrics.ALERT, "slo", "availability", "sink", "storage",
+          "severity", "page", "long", "1h");
+      Instant killed = Instant.now();
+      store.kill();
+      double fired = pollAlerts(timeline, killed, Duration.ofMinutes(3), () -> timeline.reached(page, "firing"));
+      pause(outage.minus(Duration.between(killed, Instant.now())));
+      store.start();
+      Instant restarted = Instant.now();
+      // The page resolves once the outage has left the 5-minute window (its ratio falls under 14.4x the budget rate).
+      double resolved = pollAlerts(timeline, restarted, Duration.ofMinutes(8), () -> timeline.reached(page, "resolved"));
+      sim.stop();
+      SimulationResult r = simRun.get(10, TimeUnit.MINUTES);
+      Completeness.Result es = audit(cfg, List.of(sim.ledger()), true);
+      Completeness.Result st = audit(cfg, List.of(sim.ledger()), false);
+      java.util.Set<String> others = new java.util.TreeSet<>();
+      timeline.events().stream().filter(e -> e.state().equals("firing"))
+          .forEach(e -> others.add(e.labels().get("slo") + "/" + e.labels().get("sink") + " " + e.labels().get("severity")
+              + " " + e.labels().get("long") + "/" + e.labels().get("short")));
+      String note = String.format(java.util.Locale.ROOT, "store role killed for %d s, Prometheus watching (real windows, for: 10s):"
+              + " availability page fired %.0f s after the kill, resolved %.0f s after the restart; alerts that fired: %s",
+          outage.toSeconds(), fired, resolved, others);
+      return new Row("sink-lost", r.published(), r.confirmed(), es.present(), st.present(), deadLettered(stack, cfg), 0,
+          es.lost() + st.lost(), es.duplicates() + st.duplicates(), Double.NaN, Double.NaN, note);
+    } finally {
+      index.kill();
+      store.kill();
+    }
+  }
+
+  /** Polls Prometheus' alerts into the timeline until {@code done}; seconds since {@code from}, NaN when it did not happen. */
+  private static double pollAlerts(io.iotpipe.slo.report.AlertTimeline timeline, Instant from, Duration max, BooleanSupplier done)
+      throws InterruptedException {
+    Instant end = from.plus(max);
+    while (Instant.now().isBefore(end)) {
+      try {
+        timeline.poll(Instant.now());
+      } catch (java.io.IOException e) {
+        // Prometheus busy: the next poll sees the same state
+      }
+      if (done.getAsBoolean()) {
+        return Duration.between(from, Instant.now()).toMillis() / 1000.0;
+      }
+      TimeUnit.MILLISECONDS.sleep(500); // polling interval of a measurement
+    }
+    return Double.NaN;
   }
 
   /** Runs a simulation on a thread of its own (never the common pool: the JDK HttpClient of the indexer needs it). */

@@ -30,14 +30,15 @@ public final class Reasons {
 
   /**
    * {@code text} with every unsafe character escaped, cut to at most {@code maxLength} characters (the cut never
-   * splits an escape or a surrogate pair and ends with {@link #ELLIPSIS}). {@code null} becomes the empty string.
+   * splits an escape or a surrogate pair and ends with {@link #ELLIPSIS}). {@code null} becomes {@code "null"}, as in
+   * string concatenation.
    */
   public static String sanitize(String text, int maxLength) {
     if (maxLength < 1) {
       throw new IllegalArgumentException("maxLength must be >= 1, was " + maxLength);
     }
     if (text == null) {
-      return "";
+      return "null";
     }
     if (text.length() <= maxLength && isSafe(text)) {
       return text; // the common case: no copy

@@ -1,5 +1,6 @@
 package io.iotpipe.cli.dlq;
 
+import io.iotpipe.core.Reasons;
 import io.iotpipe.core.cli.ConfigOption;
 import io.iotpipe.core.cli.ExitCode;
 import io.iotpipe.core.cli.IotpipeCommand;
@@ -57,11 +58,23 @@ public final class DlqCommand implements IotpipeCommand, Runnable {
           System.out.println("dead-letter queue of " + sink + " is empty");
         } else {
           System.out.printf("%8s  %s%n", "count", "reason");
-          counts.forEach((reason, n) -> System.out.printf("%8d  %s%n", n, reason));
+          counts.forEach((reason, n) -> System.out.println(listLine(n, reason)));
         }
       }
       return ExitCode.OK;
     }
+  }
+
+  // Reasons, ids and bodies come from messages (a device id with a newline would forge a line): the text output
+  // escapes and bounds them; --json prints them exactly, JSON escaping makes that safe.
+  static String listLine(int count, String reason) {
+    return String.format("%8d  %s", count, Reasons.sanitize(reason));
+  }
+
+  static String showEntry(DeadLetters.Letter l) {
+    return String.format("- %s (from %s at %s)%n  reason: %s%n  body:   %s%n", Reasons.sanitize(l.messageId(), 100),
+        Reasons.sanitize(l.source(), 100), Reasons.sanitize(l.deadLetteredAt(), 100), Reasons.sanitize(l.reason()),
+        Reasons.sanitize(l.body()));
   }
 
   @Command(name = "show", mixinStandardHelpOptions = true, description = "Show sample dead-lettered messages with their reasons (nothing is removed).")
@@ -77,8 +90,7 @@ public final class DlqCommand implements IotpipeCommand, Runnable {
           out.printJson(letters);
         } else {
           for (var l : letters) {
-            System.out.printf("- %s (from %s at %s)%n  reason: %s%n  body:   %s%n", l.messageId(), l.source(),
-                l.deadLetteredAt(), l.reason(), l.body());
+            System.out.print(showEntry(l));
           }
         }
       }

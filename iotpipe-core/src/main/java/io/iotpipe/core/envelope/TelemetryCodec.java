@@ -137,7 +137,7 @@ public final class TelemetryCodec {
       }
     }
     JsonNode v = root.get("v");
-    if (v != null && !(v.canConvertToExactIntegral() && v.asInt() == Telemetry.VERSION)) {
+    if (v != null && !(v.canConvertToExactIntegral() && v.canConvertToInt() && v.asInt() == Telemetry.VERSION)) {
       errors.add("v: unsupported envelope version " + describe(v) + " (this reader knows " + Telemetry.VERSION + ")");
     }
     String deviceId = text(root, "deviceId", ID, true, errors);

@@ -86,6 +86,10 @@ class TelemetryCodecTest {
         .singleElement().asString().startsWith("metrics.p: value out of range");
     assertThat(errors("{\"deviceId\":\"a\",\"seq\":1.5,\"ts\":\"2026-11-23T12:00:00Z\"}"))
         .singleElement().asString().startsWith("seq: must be an integer");
+    // 2^32 + 1 is not version 1, although its low 32 bits are
+    assertThat(errors("{\"v\":4294967297,\"deviceId\":\"a\",\"seq\":1,\"ts\":\"2026-11-23T12:00:00Z\"}"))
+        .singleElement().asString().startsWith("v: unsupported envelope version number 4294967297");
+    assertThat(decode("{\"v\":1.0,\"deviceId\":\"a\",\"seq\":1,\"ts\":\"2026-11-23T12:00:00Z\"}")).isInstanceOf(Decoded.Valid.class);
   }
 
   private static final String READING = "{\"deviceId\":\"ch-1\",\"seq\":1,\"ts\":\"2026-11-23T12:00:00Z\",\"metrics\":{\"soc\":5}}";

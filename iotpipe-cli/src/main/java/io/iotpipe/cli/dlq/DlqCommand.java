@@ -77,6 +77,11 @@ public final class DlqCommand implements IotpipeCommand, Runnable {
         Reasons.sanitize(l.body()));
   }
 
+  /** The filter also matches the text as {@code list} and {@code show} print it (escaped), as a user copies it. */
+  static boolean reasonMatches(String reason, String contains) {
+    return contains == null || reason.contains(contains) || Reasons.sanitize(reason, Integer.MAX_VALUE).contains(contains);
+  }
+
   @Command(name = "show", mixinStandardHelpOptions = true, description = "Show sample dead-lettered messages with their reasons (nothing is removed).")
   static final class Show extends Base {
     @Option(names = "--limit", defaultValue = "10", description = "How many to show (default: ${DEFAULT-VALUE}).")
@@ -101,13 +106,13 @@ public final class DlqCommand implements IotpipeCommand, Runnable {
   @Command(name = "replay", mixinStandardHelpOptions = true,
       description = "Republish dead-lettered messages to the partition queue they came from (after you fixed the cause).")
   static final class Replay extends Base {
-    @Option(names = "--reason-contains", description = "Only messages whose reason contains this text.")
+    @Option(names = "--reason-contains", description = "Only messages whose reason contains this text (as stored, or as list/show print it).")
     String reasonContains;
 
     @Override
     public Integer call() throws Exception {
       try (DeadLetters d = open()) {
-        int n = d.replay(sink, max, l -> reasonContains == null || l.reason().contains(reasonContains));
+        int n = d.replay(sink, max, l -> reasonMatches(l.reason(), reasonContains));
         if (json) {
           out.printJson(Map.of("sink", sink, "replayed", n));
         } else {

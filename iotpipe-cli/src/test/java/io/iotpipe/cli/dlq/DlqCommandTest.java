@@ -23,4 +23,13 @@ class DlqCommandTest {
     assertThat(DlqCommand.showEntry(new DeadLetters.Letter("r", null, null, null, "x")).lines().findFirst())
         .hasValue("- null (from null at null)");
   }
+
+  @Test
+  void replayFilterMatchesTheReasonAsPrinted() {
+    String reason = "invalid telemetry: deviceId: \"a\nb\" does not match";
+    assertThat(DlqCommand.reasonMatches(reason, "\"a\\nb\"")).isTrue(); // what `dlq list` showed
+    assertThat(DlqCommand.reasonMatches(reason, "a\nb")).isTrue(); // the raw text, e.g. from a script
+    assertThat(DlqCommand.reasonMatches(reason, "seq:")).isFalse();
+    assertThat(DlqCommand.reasonMatches(reason, null)).isTrue();
+  }
 }

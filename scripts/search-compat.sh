@@ -16,10 +16,24 @@ RUN_AS="${RUN_AS:-iotpipe-search}"
 mkdir -p "$WORK"
 if [ "$(id -u)" = 0 ] && ! id "$RUN_AS" >/dev/null 2>&1; then useradd --system --no-create-home "$RUN_AS"; fi
 
-run_engine() { # name zip-url dir-name extra-args...
-  local name=$1 url=$2 dirname=$3; shift 3
-  local zip="$WORK/$name.zip" home="$WORK/$dirname" port=$((19200 + RANDOM % 500))
-  [ -f "$zip" ] || curl -sfLo "$zip" "$url"
+# The engines come from Maven Central like every other dependency: through the Maven wrapper, so a user's mirror,
+# proxy and credentials in ~/.m2/settings.xml apply, and a zip already in the local repository is not fetched again.
+fetch_zip() { # groupId:artifactId:version -> path of the zip (artifactId-version.zip in $WORK)
+  local coords=$1 artifact version
+  artifact=$(cut -d: -f2 <<<"$coords"); version=$(cut -d: -f3 <<<"$coords")
+  local zip="$WORK/$artifact-$version.zip"
+  if [ ! -f "$zip" ]; then
+    echo "== resolving $coords:zip through the Maven wrapper" >&2
+    (cd "$ROOT" && ./mvnw -B -q --no-transfer-progress -N dependency:copy -Dartifact="$coords:zip" \
+      -DoutputDirectory="$WORK") >&2 || { echo "could not resolve $coords:zip (check your Maven mirror settings)" >&2; return 1; }
+  fi
+  echo "$zip"
+}
+
+run_engine() { # name groupId:artifactId:version dir-name extra-args...
+  local name=$1 coords=$2 dirname=$3; shift 3
+  local zip home="$WORK/$dirname" port=$((19200 + RANDOM % 500))
+  zip=$(fetch_zip "$coords") || return 1
   rm -rf "$home"; (cd "$WORK" && unzip -q "$zip")
   chown -R "$RUN_AS" "$home"
   echo "== $name on port $port ($home)" >&2
@@ -40,10 +54,8 @@ run_engine() { # name zip-url dir-name extra-args...
 }
 
 what="${1:-all}"
-[ "$what" = os ] || run_engine elasticsearch \
-  "https://repo.maven.apache.org/maven2/org/elasticsearch/distribution/integ-test-zip/elasticsearch/$ES_VERSION/elasticsearch-$ES_VERSION.zip" \
+[ "$what" = os ] || run_engine elasticsearch "org.elasticsearch.distribution.integ-test-zip:elasticsearch:$ES_VERSION" \
   "elasticsearch-$ES_VERSION" -Expack.security.enabled=false
-[ "$what" = es ] || run_engine opensearch \
-  "https://repo.maven.apache.org/maven2/org/opensearch/distribution/integ-test-zip/opensearch/$OS_VERSION/opensearch-$OS_VERSION.zip" \
+[ "$what" = es ] || run_engine opensearch "org.opensearch.distribution.integ-test-zip:opensearch:$OS_VERSION" \
   "opensearch-$OS_VERSION"
 echo "compatibility run passed" >&2

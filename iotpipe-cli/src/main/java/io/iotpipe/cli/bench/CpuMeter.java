@@ -1,29 +1,23 @@
 package io.iotpipe.cli.bench;
 
-import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadInfo;
 import java.lang.management.ThreadMXBean;
-import java.nio.file.Files;
-import java.nio.file.Path;
 
 /** CPU time of processes and thread groups, for "CPU seconds per 100k messages" figures. */
 final class CpuMeter {
 
-  private static final double CLOCK_TICKS = 100.0; // USER_HZ on Linux
-
   private CpuMeter() {}
 
-  /** User + system CPU seconds consumed so far by process {@code pid} (from /proc), or NaN when unavailable. */
+  /**
+   * User + system CPU seconds consumed so far by process {@code pid}, or NaN when unavailable (gone, or the platform
+   * does not tell). The JDK reads {@code /proc} on Linux and scales by the real clock tick rate, not an assumed one.
+   */
   static double processSeconds(long pid) {
-    try {
-      String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-      // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-      return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / CLOCK_TICKS;
-    } catch (IOException | RuntimeException e) {
-      return Double.NaN;
-    }
+    return ProcessHandle.of(pid)
+        .flatMap(p -> p.info().totalCpuDuration())
+        .map(d -> d.toNanos() / 1e9)
+        .orElse(Double.NaN);
   }
 
   /** CPU seconds of this JVM. */

@@ -108,8 +108,8 @@ final class Intake {
         && routingKey.startsWith(ROUTING_PREFIX) && routingKey.endsWith(deviceId)) {
       return null;
     }
-    return "deviceId " + io.iotpipe.core.envelope.Reasons.quote(deviceId) + " does not match the publisher's routing key "
-        + (routingKey == null ? "(none)" : io.iotpipe.core.envelope.Reasons.quote(routingKey));
+    return "deviceId " + io.iotpipe.core.Reasons.sanitize(deviceId, 100) + " does not match the publisher's routing key "
+        + (routingKey == null ? "(none)" : io.iotpipe.core.Reasons.sanitize(routingKey, 100));
   }
 
   /**

@@ -1,6 +1,6 @@
 package io.iotpipe.runtime.consume;
 
-import io.iotpipe.core.envelope.Reasons;
+import io.iotpipe.core.Reasons;
 import io.iotpipe.core.retry.Backoff;
 import io.iotpipe.core.retry.RetryBudget;
 import io.iotpipe.core.sink.Outcome;
@@ -199,7 +199,7 @@ final class Settler {
 
   private static String describe(Delivery d) {
     return d.record() == null ? "message " + d.tag()
-        : "reading (" + Reasons.quote(d.record().telemetry().deviceId()) + ", " + d.record().telemetry().seq() + ")";
+        : "reading (" + Reasons.quote(d.record().telemetry().deviceId(), 100) + ", " + d.record().telemetry().seq() + ")";
   }
 
   int unsettled() {

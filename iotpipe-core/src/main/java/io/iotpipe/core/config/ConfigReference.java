@@ -100,6 +100,13 @@ public final class ConfigReference {
     doc("simulator.profile", "load shape over the day");
     doc("simulator.protocol", "what the devices speak");
     doc("simulator.maxInFlight", "unconfirmed publishes allowed at once (back-pressure beyond)");
+    doc("slo.window", "the SLO window the error budgets are counted over (at least 1d; 28d or 30d is usual)");
+    doc("slo.completeness.target", "share of readings that must reach each sink (`99.99%`, `99.99` or `0.9999`); gaps and dead letters spend the budget");
+    doc("slo.completeness.grace", "a seq gap open this long counts as missing readings (late ones closing it within the grace are fine)");
+    doc("slo.completeness.maxDevices", "devices each sink tracks seq gaps for (least recently seen dropped beyond it): bounds memory");
+    doc("slo.freshness.sinks", "per sink `{target, within}`: share of readings durable within the time (default 99%; elk 5s, storage rollAge + 30s)");
+    doc("slo.availability.target", "share of time each sink reports health and is not DOWN");
+    doc("slo.availability.countDegraded", "whether DEGRADED counts as unavailable too");
     doc("simulator.regions", "regions the fleet is spread over", "eu-west, us-east, ap-southeast");
     doc("simulator.regions.<name>.utcOffsetHours", "the region's UTC offset, so rush hours differ");
 

@@ -63,7 +63,8 @@ public record SloConfig(Duration window, Completeness completeness, Map<String, 
         s.finish();
       }
     }
-    given.keySet().forEach(k -> fn.error("sinks." + k, "no such sink (topology.sinks: " + String.join(", ", sinks) + ")"));
+    ConfigNode sinksNode = fn.child("sinks");
+    given.keySet().forEach(k -> sinksNode.error(k, "no such sink (topology.sinks: " + io.iotpipe.core.Reasons.sanitize(String.join(", ", sinks), 200) + ")"));
     fn.finish();
 
     ConfigNode an = c.child("availability");

@@ -58,7 +58,7 @@ class InvalidConfigTest {
     assertThat(errors("frobnicate: 1\n")).containsExactly(
         "brokers: required: at least one broker (an edge and a cloud broker)",
         "topology.balancer: required: the name of the cloud broker under brokers:",
-        "frobnicate: unknown key (known here: brokers, topology, contract, indexer, storage, simulator, observability)");
+        "frobnicate: unknown key (known here: brokers, topology, contract, indexer, storage, simulator, observability, slo)");
   }
 
   @Test
@@ -70,7 +70,7 @@ class InvalidConfigTest {
         "topology.edgeBuffer.maxMesages: unknown key (known here: maxMessages, maxBytes)",
         "indexer.consumer.backoff.inital: unknown key (known here: initial, max)",
         "indexer.consumer.retry.attempt: unknown key (known here: attempts, time)",
-        "indexer.consumer.prefetsh: unknown key (known here: prefetch, batchMax, batchBytes, batchWait, backoff, retry, degradedAfter)",
+        "indexer.consumer.prefetsh: unknown key (known here: prefetch, batchMax, batchBytes, batchWait, backoff, retry, degradedAfter, maxRate)",
         "simulator.regions.eu.utcOffset: unknown key (known here: utcOffsetHours)");
   }
 

@@ -115,7 +115,7 @@ public final class DeadLetters implements AutoCloseable {
     String text = new String(body, StandardCharsets.UTF_8);
     return new Letter(str(h.get(Names.REASON_HEADER), "(no reason: dead-lettered by the broker, e.g. delivery limit)"),
         str(h.get(Names.SOURCE_HEADER), null), str(h.get("x-iotpipe-dead-lettered-at"), null), p.getMessageId(),
-        text.length() > 300 ? text.substring(0, 300) + "..." : text);
+        io.iotpipe.core.Reasons.sanitize(text, 300));
   }
 
   private static String str(Object o, String fallback) {

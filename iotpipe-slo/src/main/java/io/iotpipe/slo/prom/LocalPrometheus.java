@@ -84,6 +84,25 @@ public final class LocalPrometheus implements AutoCloseable {
     return prom;
   }
 
+  /**
+   * Rewrites the configuration and asks the running server to reload it ({@code POST /-/reload}). Loading SLO rules
+   * only once the targets have been scraped keeps a fresh server from counting "no health series yet" as an outage.
+   */
+  public void reload(List<Job> jobs, List<Path> ruleFiles, Duration scrapeInterval) throws IOException {
+    Files.writeString(dir.resolve("prometheus.yml"), config(jobs, ruleFiles, scrapeInterval));
+    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    try {
+      HttpResponse<String> r = http.send(HttpRequest.newBuilder(url().resolve("/-/reload")).POST(HttpRequest.BodyPublishers.noBody())
+          .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+      if (r.statusCode() != 200) {
+        throw new IOException("prometheus refused the new configuration: HTTP " + r.statusCode() + ": " + r.body());
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while reloading prometheus", e);
+    }
+  }
+
   static String config(List<Job> jobs, List<Path> ruleFiles, Duration interval) throws IOException {
     Map<String, Object> global = new LinkedHashMap<>();
     global.put("scrape_interval", Slos.promDuration(interval));

@@ -221,15 +221,29 @@ public final class ChaosScenarios {
     RoleProcess index = new RoleProcess("index", cfgFile, prefix + "-index", stack.dir()).start();
     RoleProcess store = new RoleProcess("store", cfgFile, prefix + "-store", stack.dir()).start();
     Duration load = outage.plusMinutes(6).plusSeconds(30);
-    try (var prom = io.iotpipe.slo.prom.LocalPrometheus.start(stack.dir().resolve(prefix + "-prometheus"),
-            List.of(new io.iotpipe.slo.prom.LocalPrometheus.Job("iotpipe", List.of("127.0.0.1:" + index.port(), "127.0.0.1:" + store.port()))),
-            List.of(rules), Duration.ofSeconds(1));
+    var jobs = List.of(new io.iotpipe.slo.prom.LocalPrometheus.Job("iotpipe", List.of("127.0.0.1:" + index.port(), "127.0.0.1:" + store.port())));
+    try (var prom = io.iotpipe.slo.prom.LocalPrometheus.start(stack.dir().resolve(prefix + "-prometheus"), jobs, List.of(), Duration.ofSeconds(1));
          Simulation sim = Simulation.create(cfg, Simulation.Options.from(cfg.simulator()).with(50, 50, load, 0)
              .withProfile(SimulatorConfig.Profile.FLAT, SimulatorConfig.Protocol.AMQP))) {
       var api = new io.iotpipe.slo.report.PrometheusApi(prom.url());
       var timeline = new io.iotpipe.slo.report.AlertTimeline(api::alerts);
       CompletableFuture<SimulationResult> simRun = runAsync(sim, "chaos-sim");
       waitFor(Duration.ofSeconds(90), () -> index.delivered() > 0 && store.delivered() > 0);
+      // Rules go in once both roles' health has been scraped: a fresh server has no history, and "no health series"
+      // would count as an outage of every sink.
+      waitFor(Duration.ofSeconds(60), () -> {
+        try {
+          return api.query("count(" + io.iotpipe.slo.SloMetrics.PROM_SINK_HEALTH + ")").stream().anyMatch(x -> x.value() >= 2);
+        } catch (java.io.IOException e) {
+          return false;
+        }
+      });
+      prom.reload(jobs, List.of(rules), Duration.ofSeconds(1));
+      pause(Duration.ofSeconds(15));
+      timeline.poll(Instant.now());
+      if (!timeline.events().isEmpty()) {
+        log.accept("chaos: sink-lost: alerts before the fault: " + timeline.events());
+      }
       Map<String, String> page = Map.of("alertname", io.iotpipe.slo.SloMetrics.ALERT, "slo", "availability", "sink", "storage",
           "severity", "page", "long", "1h");
       Instant killed = Instant.now();

@@ -23,6 +23,32 @@ final class PerfTestRun {
         "--confirm", "1000", "--qos", "1000", "--multi-ack-every", "100", "--quorum-queue", "--auto-delete", "false");
   }
 
+  /**
+   * This JVM's classpath without slf4j-simple, plus PerfTest's logging backend (logback, which PerfTest configures
+   * directly), copied by the build next to the CLI's libraries.
+   */
+  static String classpath() {
+    String sep = java.io.File.pathSeparator;
+    List<String> entries = new ArrayList<>();
+    Path logback = null;
+    for (String e : System.getProperty("java.class.path").split(sep)) {
+      Path p = Path.of(e);
+      if (p.getFileName() != null && p.getFileName().toString().startsWith("slf4j-simple")) {
+        continue;
+      }
+      if (p.getFileName() != null && p.getFileName().toString().startsWith("perf-test-") && p.getParent() != null) {
+        logback = p.getParent().resolveSibling("perftest-lib");
+      }
+      entries.add(e);
+    }
+    if (logback == null || !Files.isDirectory(logback)) {
+      throw new IllegalStateException("PerfTest's logging libraries are missing (expected target/perftest-lib next to target/lib):"
+          + " rebuild the CLI (./mvnw -pl iotpipe-cli -am package, or let ./iotpipe build it)");
+    }
+    entries.add(0, logback.resolve("*").toString());
+    return String.join(sep, entries);
+  }
+
   record Result(PerfTestOutput output, double brokerCpuSeconds) {}
 
   /**
@@ -31,7 +57,7 @@ final class PerfTestRun {
    */
   static Result run(URI uri, int messageBytes, int seconds, String queue, long brokerPid, Path log) throws IOException, InterruptedException {
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-cp", System.getProperty("java.class.path"), MAIN_CLASS, "--uri", uri.toString(), "--queue", queue,
+        "-cp", classpath(), MAIN_CLASS, "--uri", uri.toString(), "--queue", queue,
         "--time", String.valueOf(seconds), "--id", "bench-" + queue));
     cmd.addAll(options(messageBytes));
     double b0 = CpuMeter.processSeconds(brokerPid);

@@ -262,7 +262,7 @@ final class E2eBench {
           achieved = (end[1] - mid[1]) / ((end[0] - mid[0]) / 1e9);
         }
       }
-      double meanInFlight = inFlight.stream().mapToLong(Long::longValue).average().orElse(0);
+      double meanInFlight = inFlight.subList(inFlight.size() / 2, inFlight.size()).stream().mapToLong(Long::longValue).average().orElse(0);
       double confirmMs = achieved > 0 ? meanInFlight / achieved * 1000 : Double.NaN;
       Ramp.Step step = new Ramp.Step(target, achieved, seconds, indexLag, storeLag, confirmMs);
       Map<String, Double> used = new LinkedHashMap<>();

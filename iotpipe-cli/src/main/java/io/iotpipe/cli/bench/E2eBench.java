@@ -306,7 +306,15 @@ final class E2eBench {
       TreeMap<Double, Double> s0 = latency(store);
       Duration length = s.hold();
       Map<String, Double> cpu0 = cpu();
-      Interval iv = run(rate, length, s, Double.NaN, label);
+      Interval iv;
+      Map<String, Object> searchable;
+      SearchProbe probe = new SearchProbe(cfg);
+      try {
+        iv = run(rate, length, s, Double.NaN, label);
+      } finally {
+        searchable = probe.finish();
+        confirmed += probe.published();
+      }
       drain(label);
       Map<String, Double> cpu1 = cpu();
       TreeMap<Double, Double> di = PromText.minus(latency(index), i0);
@@ -316,6 +324,7 @@ final class E2eBench {
       m.put("achievedPerSec", Math.round(iv.step().achieved()));
       m.put("verdict", iv.verdict().name());
       m.put("deviceToIndexedMs", Map.of("p50", round1(PromText.quantile(di, 0.5)), "p99", round1(PromText.quantile(di, 0.99))));
+      m.put("deviceToSearchableMs", searchable);
       m.put("deviceToFileMs", Map.of("p50", round1(PromText.quantile(ds, 0.5)), "p99", round1(PromText.quantile(ds, 0.99))));
       Map<String, Double> per100k = new LinkedHashMap<>();
       double total = 0;
@@ -326,8 +335,10 @@ final class E2eBench {
       }
       per100k.put("total", round2(total));
       m.put("cpuSecondsPer100k", per100k);
-      out.info(String.format("%s: %.0f/s achieved; device->indexed p50/p99 %s/%s ms, device->file p50/p99 %s/%s ms; CPU s/100k %s",
+      out.info(String.format("%s: %.0f/s achieved; device->indexed p50/p99 %s/%s ms, device->searchable p50/p99 %s/%s ms (%s probes),"
+          + " device->file p50/p99 %s/%s ms; CPU s/100k %s",
           label, iv.step().achieved(), round1(PromText.quantile(di, 0.5)), round1(PromText.quantile(di, 0.99)),
+          searchable.get("p50"), searchable.get("p99"), searchable.get("probes"),
           round1(PromText.quantile(ds, 0.5)), round1(PromText.quantile(ds, 0.99)), per100k));
       return m;
     }

@@ -258,8 +258,10 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
         out.endProgress();
         List<String> page = proc.scrape();
         lastPage = page;
-        Phase ph = new Phase((done - d0) / secs, CpuMeter.processSeconds(broker) - b0,
-            engine > 0 ? CpuMeter.processSeconds(engine) - e0 : 0, CpuMeter.processSeconds(proc.pid()) - o0,
+        // CPU was counted from the first ack on, over done - d0 messages; scaled to all of them for per100k().
+        double scale = (double) rows.size() / Math.max(1, done - d0);
+        Phase ph = new Phase((done - d0) / secs, (CpuMeter.processSeconds(broker) - b0) * scale,
+            engine > 0 ? (CpuMeter.processSeconds(engine) - e0) * scale : 0, (CpuMeter.processSeconds(proc.pid()) - o0) * scale,
             (long) PromText.sum(page, E2eBench.HEAP_PEAK, Map.of()));
         out.info(String.format("%s: %.0f msg/s (%d after the first ack in %.1f s), peak heap %d MiB", label, ph.rate(), done - d0, secs,
             ph.peakHeap() >> 20));

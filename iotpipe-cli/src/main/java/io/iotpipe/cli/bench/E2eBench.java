@@ -36,8 +36,9 @@ final class E2eBench {
   /** The ramp halves its start rate when the first step fails, down to this. */
   static final double MIN_START = 50;
 
+  /** @param rollAge storage.rollAge of the pipeline: at low rates a file (and its acks) waits this long */
   record Settings(int partitions, int instances, String xmx, double startRate, double factor, Duration step, int maxSteps,
-                  int devices, Duration hold) {}
+                  int devices, Duration hold, Duration rollAge) {}
 
   /** A measured interval: the ramp's view of it plus what it cost. */
   record Interval(Ramp.Step step, Ramp.Verdict verdict, long confirmed, Map<String, Double> cpuSeconds, double busy,
@@ -76,7 +77,7 @@ final class E2eBench {
   /** @param holds measure latency and CPU at half the sustained rate and at it (the scaling curve skips that) */
   Round round(String prefix, Settings s, boolean holds, String label) throws Exception {
     String file = prefix + ".yaml";
-    IotpipeConfig cfg = stack.pipeline(prefix, s.partitions(), "", file, y -> y);
+    IotpipeConfig cfg = stack.pipeline(prefix, s.partitions(), "  rollAge: " + s.rollAge().toMillis() + "ms", file, y -> y);
     Path cfgFile = stack.dir().resolve(file);
     List<RoleProcess> index = new ArrayList<>();
     List<RoleProcess> store = new ArrayList<>();

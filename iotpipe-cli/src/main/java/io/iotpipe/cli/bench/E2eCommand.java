@@ -62,6 +62,10 @@ final class E2eCommand implements Callable<Integer> {
   @Option(names = "--perftest-seconds", defaultValue = "20", description = "Length of each PerfTest run (default: ${DEFAULT-VALUE}).")
   int perfTestSeconds;
 
+  @Option(names = "--roll-age-ms", defaultValue = "2000", description = {"storage.rollAge of the benchmarked pipeline in ms (default: ${DEFAULT-VALUE}).",
+      "The config default (60 s) makes a file wait a minute at low rates: the ramp could not tell waiting from falling behind."})
+  long rollAgeMs;
+
   @Option(names = "--dir", description = "Work directory (default: data/bench-e2e-<random>).")
   Path dir;
 
@@ -85,10 +89,11 @@ final class E2eCommand implements Callable<Integer> {
     }
     Path base = dir != null ? dir : Path.of("data", "bench-e2e-" + UUID.randomUUID().toString().substring(0, 6));
     E2eBench.Settings s = new E2eBench.Settings(partitions, instances, heap(), startRate, factor, Duration.ofSeconds(stepSeconds), maxSteps,
-        devices, Duration.ofSeconds(holdSeconds != null ? holdSeconds : stepSeconds));
+        devices, Duration.ofSeconds(holdSeconds != null ? holdSeconds : stepSeconds), Duration.ofMillis(rollAgeMs));
     Map<String, Object> r = new LinkedHashMap<>();
     r.put("command", "./iotpipe bench e2e --rounds " + rounds + " --partitions " + partitions + " --instances " + instances + " --xmx " + xmx
-        + " --start-rate " + Math.round(startRate) + " --factor " + factor + " --step " + stepSeconds + " --devices " + devices);
+        + " --start-rate " + Math.round(startRate) + " --factor " + factor + " --step " + stepSeconds + " --devices " + devices
+        + " --roll-age-ms " + rollAgeMs);
     r.put("machine", Profile.machine());
     List<E2eBench.Round> rs = new ArrayList<>();
     List<PerfTestRun.Result> pts = new ArrayList<>();
@@ -126,6 +131,7 @@ final class E2eCommand implements Callable<Integer> {
     settings.put("stepSeconds", stepSeconds);
     settings.put("holdSeconds", s.hold().toSeconds());
     settings.put("messageBytes", size);
+    settings.put("storageRollAgeMs", rollAgeMs);
     settings.put("keepsUpWhen", "confirmed >= " + Ramp.REACHED + " x target, neither sink's lag floor rises by more than "
         + Math.round(Ramp.LAG_GROWTH * 100) + " % of the half-step's readings, confirm latency < max(" + Ramp.CONFIRM_FLOOR_MS + " ms, "
         + Ramp.CONFIRM_FACTOR + " x the first step's)");

@@ -46,6 +46,10 @@ final class ScalingCommand implements Callable<Integer> {
   @Option(names = "--devices", defaultValue = "2000", description = "Simulated devices (default: ${DEFAULT-VALUE}).")
   int devices;
 
+  @Option(names = "--roll-age-ms", defaultValue = "2000", description = {"storage.rollAge of the benchmarked pipeline in ms (default: ${DEFAULT-VALUE}).",
+      "The config default (60 s) makes a file wait a minute at low rates: the ramp could not tell waiting from falling behind."})
+  long rollAgeMs;
+
   @Option(names = "--dir", description = "Work directory (default: data/bench-scaling-<random>).")
   Path dir;
 
@@ -75,7 +79,7 @@ final class ScalingCommand implements Callable<Integer> {
           k++;
           String label = String.format("[%d/%d] %d partitions, %d per role", k, configs, p, i);
           E2eBench.Settings s = new E2eBench.Settings(p, i, xmx.equalsIgnoreCase("default") ? null : xmx, startRate, factor,
-              Duration.ofSeconds(stepSeconds), maxSteps, devices, Duration.ofSeconds(stepSeconds));
+              Duration.ofSeconds(stepSeconds), maxSteps, devices, Duration.ofSeconds(stepSeconds), Duration.ofMillis(rollAgeMs));
           E2eBench.Round r = bench.round("sc" + p + "x" + i + UUID.randomUUID().toString().substring(0, 3), s, false, label);
           E2eBench.Interval last = r.steps().getLast();
           Map<String, Object> row = new LinkedHashMap<>();

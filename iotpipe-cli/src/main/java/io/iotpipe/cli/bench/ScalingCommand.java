@@ -43,7 +43,7 @@ final class ScalingCommand implements Callable<Integer> {
   @Option(names = "--max-steps", defaultValue = "10", description = "Most steps per configuration (default: ${DEFAULT-VALUE}).")
   int maxSteps;
 
-  @Option(names = "--devices", defaultValue = "2000", description = "Simulated devices (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--devices", defaultValue = "500", description = "Simulated devices (default: ${DEFAULT-VALUE}).")
   int devices;
 
   @Option(names = "--roll-age-ms", defaultValue = "2000", description = {"storage.rollAge of the benchmarked pipeline in ms (default: ${DEFAULT-VALUE}).",

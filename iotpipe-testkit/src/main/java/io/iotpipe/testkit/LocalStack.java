@@ -98,6 +98,11 @@ public final class LocalStack implements AutoCloseable {
 
   /** As above, with the generated YAML edited first (e.g. cloud URIs through a faulty link). */
   public IotpipeConfig pipeline(String prefix, String storageYaml, String file, java.util.function.UnaryOperator<String> edit) {
+    return pipeline(prefix, partitions, storageYaml, file, edit);
+  }
+
+  /** As above with its own partition count (the scaling benchmark runs 1..8 partitions on the same nodes). */
+  public IotpipeConfig pipeline(String prefix, int partitions, String storageYaml, String file, java.util.function.UnaryOperator<String> edit) {
     String extra = """
         indexer:
           urls: [%s]

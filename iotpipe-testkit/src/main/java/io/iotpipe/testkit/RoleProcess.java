@@ -19,6 +19,7 @@ public final class RoleProcess {
   private final String id;
   private final Path log;
   private final int port;
+  private String heap = "512m";
   private Process process;
 
   public RoleProcess(String role, Path config, String id, Path logDir) {
@@ -42,20 +43,50 @@ public final class RoleProcess {
     return port;
   }
 
+  /**
+   * The maximum heap of the process ({@code -Xmx}, e.g. "256m"), or null for the JVM's default (a quarter of the
+   * machine's memory). Default: 512m. Call before {@link #start()}.
+   */
+  public RoleProcess heap(String xmx) {
+    if (xmx != null && !xmx.matches("\\d+[kKmMgG]?")) {
+      throw new IllegalArgumentException("heap size '" + xmx + "' is not a JVM size: use e.g. 256m or 2g");
+    }
+    this.heap = xmx;
+    return this;
+  }
+
   /** Messages the process acked after its sink made them durable (its /metrics), 0 while it is not answering. */
   public long delivered() {
+    return scrape().stream().filter(l -> l.startsWith("iotpipe_consumer_delivered_total"))
+        .mapToLong(l -> (long) Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+  }
+
+  /** The lines of the process's Prometheus /metrics page, empty while it is not answering. */
+  public List<String> scrape() {
     try {
       var client = java.net.http.HttpClient.newHttpClient();
       var resp = client.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + "/metrics"))
           .timeout(java.time.Duration.ofSeconds(2)).build(), java.net.http.HttpResponse.BodyHandlers.ofLines());
-      return resp.body().filter(l -> l.startsWith("iotpipe_consumer_delivered_total"))
-          .mapToLong(l -> (long) Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+      return resp.statusCode() == 200 ? resp.body().toList() : List.of();
     } catch (IOException e) {
-      return 0;
+      return List.of();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      return 0;
+      return List.of();
     }
+  }
+
+  /** The OS process id (for CPU accounting), or -1 before {@link #start()}. */
+  public long pid() {
+    return process == null ? -1 : process.pid();
+  }
+
+  public boolean isAlive() {
+    return process != null && process.isAlive();
+  }
+
+  public Path log() {
+    return log;
   }
 
   public String role() {
@@ -63,10 +94,13 @@ public final class RoleProcess {
   }
 
   public RoleProcess start() throws IOException {
-    List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "--add-opens=java.base/java.nio=ALL-UNNAMED", "--enable-native-access=ALL-UNNAMED", "-Xmx512m",
-        "-cp", System.getProperty("java.class.path"), MAIN_CLASS,
-        "run", "--role", role, "--config", config.toString(), "--instance-id", id, "--port", String.valueOf(port));
+    List<String> cmd = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "--add-opens=java.base/java.nio=ALL-UNNAMED", "--enable-native-access=ALL-UNNAMED"));
+    if (heap != null) {
+      cmd.add("-Xmx" + heap);
+    }
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), MAIN_CLASS,
+        "run", "--role", role, "--config", config.toString(), "--instance-id", id, "--port", String.valueOf(port)));
     process = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
     return this;
   }

@@ -20,6 +20,31 @@ final class CpuMeter {
         .orElse(Double.NaN);
   }
 
+  /** The machine's CPU time so far, from the first line of /proc/stat, in clock ticks (all cores). */
+  record MachineTicks(long busy, long ioWait, long total) {
+    /** Shares of {@code total} between {@code earlier} and this reading: busy, I/O wait. */
+    double[] sharesSince(MachineTicks earlier) {
+      double t = Math.max(1, total - earlier.total);
+      return new double[] {(busy - earlier.busy) / t, (ioWait - earlier.ioWait) / t};
+    }
+  }
+
+  static MachineTicks machineTicks() {
+    try {
+      String[] f = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
+      // cpu user nice system idle iowait irq softirq steal ...
+      long total = 0;
+      for (int i = 1; i < Math.min(f.length, 9); i++) {
+        total += Long.parseLong(f[i]);
+      }
+      long idle = Long.parseLong(f[4]);
+      long ioWait = Long.parseLong(f[5]);
+      return new MachineTicks(total - idle - ioWait, ioWait, total);
+    } catch (IOException | RuntimeException e) {
+      return new MachineTicks(0, 0, 0);
+    }
+  }
+
   /** CPU seconds of this JVM. */
   static double ownSeconds() {
     var os = ManagementFactory.getOperatingSystemMXBean();

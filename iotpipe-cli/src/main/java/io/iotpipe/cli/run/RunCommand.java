@@ -70,6 +70,13 @@ public class RunCommand implements IotpipeCommand, Callable<Integer> {
     Output out = new Output();
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     registry.config().commonTags("instance", id);
+    new io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics().bindTo(registry);
+    // The pools' own high-water marks: exact, where sampling jvm_memory_used_bytes misses peaks between scrapes
+    // (what bench reports as a role's peak heap).
+    io.micrometer.core.instrument.Gauge.builder("iotpipe.jvm.heap.peak", () -> ManagementFactory.getMemoryPoolMXBeans().stream()
+            .filter(pool -> pool.getType() == java.lang.management.MemoryType.HEAP && pool.getPeakUsage() != null)
+            .mapToLong(pool -> pool.getPeakUsage().getUsed()).sum())
+        .baseUnit("bytes").description("sum of the heap pools' peak usage since start").register(registry);
     PipelineRunner runner = new PipelineRunner(cfg, roles(), id, registry).start();
     int p = port != null ? port : cfg.observability().port();
     HealthServer health = null;

@@ -1,8 +1,11 @@
 package io.iotpipe.cli.bench;
 
+import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadInfo;
 import java.lang.management.ThreadMXBean;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 /** CPU time of processes and thread groups, for "CPU seconds per 100k messages" figures. */
 final class CpuMeter {

@@ -42,7 +42,9 @@ class ChaosIT {
         assertThat(row.path("note").asText()).as("the queues absorbed the burst").contains(", 0 nacks;");
       }
       assertThat(row.path("firstAckSeconds").isNumber()).as("%s: the hit sink acked again after the fault: %s", s, row).isTrue();
-      assertThat(row.path("caughtUpSeconds").asDouble()).as("%s caught up", s).isGreaterThanOrEqualTo(row.path("firstAckSeconds").asDouble());
+      if (!s.equals("region-outage")) { // there the two columns are failover and failback times
+        assertThat(row.path("caughtUpSeconds").asDouble()).as("%s caught up", s).isGreaterThanOrEqualTo(row.path("firstAckSeconds").asDouble());
+      }
       if (s.equals("poison")) {
         // every poison message is in both dead-letter queues, with its reason
         assertThat(row.path("injected").asLong()).isPositive();

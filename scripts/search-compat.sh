@@ -42,6 +42,13 @@ YAML
   su -s /bin/bash "$RUN_AS" -c "cd '$home' && ES_JAVA_HOME='$ENGINE_JAVA' bin/elasticsearch-users useradd iotpipe -p '$SEARCH_PASSWORD' -r iotpipe_indexer" >/dev/null
 }
 
+stop_engine() { # home: the launcher runs the server JVM as a child; setsid made it a process group: stop all of it
+  local pid; pid="$(cat "$1/pid")"
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 60); do pgrep -g "$pid" >/dev/null || return 0; sleep 1; done
+  kill -KILL -- "-$pid" 2>/dev/null || true
+}
+
 run_engine() { # name zip-url dir-name secure(0|1) extra-args...
   local name=$1 url=$2 dirname=$3 secure=$4; shift 4
   local zip="$WORK/$dirname.zip" home="$WORK/$name-$dirname" port=$((19200 + RANDOM % 500))
@@ -61,14 +68,14 @@ run_engine() { # name zip-url dir-name secure(0|1) extra-args...
   local launcher="$home/bin/elasticsearch"; [ -x "$launcher" ] || launcher="$home/bin/opensearch"
   su -s /bin/bash "$RUN_AS" -c "cd '$home' && ES_JAVA_HOME='$ENGINE_JAVA' OPENSEARCH_JAVA_HOME='$ENGINE_JAVA' JAVA_HOME='$ENGINE_JAVA' \
      ES_JAVA_OPTS='-Xms512m -Xmx512m' OPENSEARCH_JAVA_OPTS='-Xms512m -Xmx512m' \
-     '$launcher' -Ediscovery.type=single-node -Ehttp.port=$port -Etransport.port=$((port + 1000)) \
+     setsid '$launcher' -Ediscovery.type=single-node -Ehttp.port=$port -Etransport.port=$((port + 1000)) \
      -Ecluster.routing.allocation.disk.threshold_enabled=false ${extra[*]} > '$home/stdout.log' 2>&1 & echo \$! > '$home/pid'"
   for _ in $(seq 1 120); do
     curl -sf "${curl_auth[@]}" "$scheme://127.0.0.1:$port/_cluster/health?wait_for_status=yellow&timeout=1s" >/dev/null && break; sleep 1
   done
   # (the integ-test zips have no GET / handler: ask the node for its version)
   curl -sf "${curl_auth[@]}" "$scheme://127.0.0.1:$port/_nodes/_local?filter_path=nodes.*.version" | grep -E '"version"' >&2 \
-    || { tail -30 "$home/stdout.log" >&2; kill "$(cat "$home/pid")"; return 1; }
+    || { tail -30 "$home/stdout.log" >&2; stop_engine "$home"; return 1; }
   local rc=0
   if [ "$secure" = 1 ]; then
     [ "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$home/config/certs/ca.crt" "https://127.0.0.1:$port/_nodes/_local")" = 401 ] \
@@ -83,7 +90,7 @@ run_engine() { # name zip-url dir-name secure(0|1) extra-args...
     "$ROOT/iotpipe" demo --search-url "http://127.0.0.1:$port" --devices 100 --rate 300 --duration 20s --json \
       --dir "$WORK/demo-$name" > "$WORK/$name.json" || rc=$?
   fi
-  kill "$(cat "$home/pid")" || true
+  stop_engine "$home"
   grep -E '"(confirmed|indexed|stored|lost|duplicates)"' "$WORK/$name.json" >&2
   return $rc
 }

@@ -66,10 +66,11 @@ run_engine() { # name zip-url dir-name secure(0|1) extra-args...
   chown -R "$RUN_AS" "$home"
   echo "== $name on port $port ($home)" >&2
   local launcher="$home/bin/elasticsearch"; [ -x "$launcher" ] || launcher="$home/bin/opensearch"
-  su -s /bin/bash "$RUN_AS" -c "cd '$home' && ES_JAVA_HOME='$ENGINE_JAVA' OPENSEARCH_JAVA_HOME='$ENGINE_JAVA' JAVA_HOME='$ENGINE_JAVA' \
+  # Only the launcher is backgrounded (not a subshell around cd), so \$! is the new process group's leader.
+  su -s /bin/bash "$RUN_AS" -c "cd '$home' || exit 1; ES_JAVA_HOME='$ENGINE_JAVA' OPENSEARCH_JAVA_HOME='$ENGINE_JAVA' JAVA_HOME='$ENGINE_JAVA' \
      ES_JAVA_OPTS='-Xms512m -Xmx512m' OPENSEARCH_JAVA_OPTS='-Xms512m -Xmx512m' \
      setsid '$launcher' -Ediscovery.type=single-node -Ehttp.port=$port -Etransport.port=$((port + 1000)) \
-     -Ecluster.routing.allocation.disk.threshold_enabled=false ${extra[*]} > '$home/stdout.log' 2>&1 & echo \$! > '$home/pid'"
+     -Ecluster.routing.allocation.disk.threshold_enabled=false ${extra[*]} > '$home/stdout.log' 2>&1 < /dev/null & echo \$! > '$home/pid'"
   for _ in $(seq 1 120); do
     curl -sf "${curl_auth[@]}" "$scheme://127.0.0.1:$port/_cluster/health?wait_for_status=yellow&timeout=1s" >/dev/null && break; sleep 1
   done

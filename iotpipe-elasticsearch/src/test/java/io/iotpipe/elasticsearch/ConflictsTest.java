@@ -14,8 +14,13 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
-/** Create conflicts decided from real OpenSearch 3.8 responses (see src/test/resources/recorded/opensearch-3.8/README.txt). */
+/**
+ * Create conflicts decided from real responses of OpenSearch 3.8 and Elasticsearch 8.19 to the same requests (see
+ * src/test/resources/recorded/&#42;/README.txt).
+ */
 class ConflictsTest {
 
   static final ObjectMapper JSON = new ObjectMapper();
@@ -26,34 +31,36 @@ class ConflictsTest {
   static final Telemetry SECOND = new Telemetry("cp-1", 2, Instant.parse("2026-11-20T10:00:02Z"), "site-1", "eu-west", "CHARGING",
       null, Map.of("powerKw", 7.0, "soc", 50.0));
 
-  static EsClient.Response recorded(String name) throws IOException {
-    try (InputStream in = ConflictsTest.class.getResourceAsStream("/recorded/opensearch-3.8/" + name)) {
+  static EsClient.Response recorded(String engine, String name) throws IOException {
+    try (InputStream in = ConflictsTest.class.getResourceAsStream("/recorded/" + engine + "/" + name)) {
       return new EsClient.Response(200, in.readAllBytes());
     }
   }
 
-  @Test
-  void theRecordedBulkSeparatesConflictsFromSuccessesAndAStaleLatestState() throws Exception {
+  @ParameterizedTest
+  @ValueSource(strings = {"opensearch-3.8", "elasticsearch-8.19"})
+  void theRecordedBulkSeparatesConflictsFromSuccessesAndAStaleLatestState(String engine) throws Exception {
     // Events: cp-1:1 with other content (409), cp-1:2 (201), cp-1:1 again with the first content (409);
     // latest state: cp-1 v1 (409, not newer: fine) for record 2, cp-2 v2 (201) for record 1.
-    ElasticsearchSink.Verdict v = ElasticsearchSink.outcomes(3, List.of(2, 1), recorded("bulk-conflicts.json"), null);
+    ElasticsearchSink.Verdict v = ElasticsearchSink.outcomes(3, List.of(2, 1), recorded(engine, "bulk-conflicts.json"), null);
     assertThat(v.conflicts()).containsExactly(0, 2);
     assertThat(v.requestFailure()).isNull();
     assertThat(v.resolve(List.of(Outcome.reject("x"), Outcome.DELIVERED))).containsExactly(Outcome.reject("x"), Outcome.DELIVERED,
         Outcome.DELIVERED);
-    assertThat(ElasticsearchSink.errorsFlag(recorded("bulk-conflicts.json").body())).isTrue();
-    assertThat(ElasticsearchSink.errorsFlag(recorded("bulk-first.json").body())).isFalse();
+    assertThat(ElasticsearchSink.errorsFlag(recorded(engine, "bulk-conflicts.json").body())).isTrue();
+    assertThat(ElasticsearchSink.errorsFlag(recorded(engine, "bulk-first.json").body())).isFalse();
   }
 
-  @Test
-  void theRecordedMgetDecidesRedeliveryDifferenceAndWhatCannotBeDecidedYet() throws Exception {
-    List<Outcome> out = Conflicts.resolve(List.of(OTHER, SECOND, FIRST), recorded("mget.json"), null, EsClient::describe);
+  @ParameterizedTest
+  @ValueSource(strings = {"opensearch-3.8", "elasticsearch-8.19"})
+  void theRecordedMgetDecidesRedeliveryDifferenceAndWhatCannotBeDecidedYet(String engine) throws Exception {
+    List<Outcome> out = Conflicts.resolve(List.of(OTHER, SECOND, FIRST), recorded(engine, "mget.json"), null, EsClient::describe);
     assertThat(out.get(0)).isEqualTo(Outcome.reject(
         "(deviceId cp-1, seq 1) already indexed with different content; kept the first (they differ in metrics.powerKw)"));
     assertThat(out.get(1)).isInstanceOfSatisfying(Outcome.Retry.class, r -> assertThat(r.reason()).contains("no longer stored"));
     assertThat(out.get(2)).isInstanceOfSatisfying(Outcome.Retry.class,
         r -> assertThat(r.reason()).contains("could not be fetched").contains("no such index"));
-    List<Outcome> same = Conflicts.resolve(List.of(FIRST, SECOND, FIRST), recorded("mget.json"), null, EsClient::describe);
+    List<Outcome> same = Conflicts.resolve(List.of(FIRST, SECOND, FIRST), recorded(engine, "mget.json"), null, EsClient::describe);
     assertThat(same.get(0)).as("the stored document differs only in ingestTs").isEqualTo(Outcome.DELIVERED);
   }
 

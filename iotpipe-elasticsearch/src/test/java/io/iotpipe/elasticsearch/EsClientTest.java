@@ -81,6 +81,20 @@ class EsClientTest {
   java.nio.file.Path dir;
 
   @Test
+  void anApiKeyIsSentAsElasticsearchExpectsIt() {
+    io.iotpipe.core.config.IndexerConfig cfg = io.iotpipe.core.config.IotpipeConfig.parse("t", """
+        brokers: {cloud: {uris: [amqp://127.0.0.1:5673]}}
+        topology: {balancer: cloud}
+        indexer: {urls: [%s], apiKey: "${ES_KEY}"}
+        """.formatted(live()), k -> k.equals("ES_KEY") ? "VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw==" : null).indexer();
+    try (EsClient c = new EsClient(cfg)) {
+      c.sendSync("GET", "/", null);
+    }
+    assertThat(auth).containsExactly("ApiKey VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw==");
+    assertThat(cfg.toString()).doesNotContain("VnVhQ2ZHY0JD");
+  }
+
+  @Test
   void httpsTrustsExactlyTheConfiguredCaAndSaysSoWhenItDoesNot() {
     TestPki pki = TestPki.create(dir, "engine");
     TestPki other = TestPki.create(dir, "other");

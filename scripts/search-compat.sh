@@ -49,10 +49,24 @@ stop_engine() { # home: the launcher runs the server JVM as a child; setsid made
   kill -KILL -- "-$pid" 2>/dev/null || true
 }
 
-run_engine() { # name zip-url dir-name secure(0|1) extra-args...
-  local name=$1 url=$2 dirname=$3 secure=$4; shift 4
-  local zip="$WORK/$dirname.zip" home="$WORK/$name-$dirname" port=$((19200 + RANDOM % 500))
-  [ -f "$zip" ] || curl -sfLo "$zip" "$url"
+# The engines come from Maven Central like every other dependency: through the Maven wrapper, so a user's mirror,
+# proxy and credentials in ~/.m2/settings.xml apply, and a zip already in the local repository is not fetched again.
+fetch_zip() { # groupId:artifactId:version -> path of the zip (artifactId-version.zip in $WORK)
+  local coords=$1 artifact version
+  artifact=$(cut -d: -f2 <<<"$coords"); version=$(cut -d: -f3 <<<"$coords")
+  local zip="$WORK/$artifact-$version.zip"
+  if [ ! -f "$zip" ]; then
+    echo "== resolving $coords:zip through the Maven wrapper" >&2
+    (cd "$ROOT" && ./mvnw -B -q --no-transfer-progress -N dependency:copy -Dartifact="$coords:zip" \
+      -DoutputDirectory="$WORK") >&2 || { echo "could not resolve $coords:zip (check your Maven mirror settings)" >&2; return 1; }
+  fi
+  echo "$zip"
+}
+
+run_engine() { # name groupId:artifactId:version dir-name secure(0|1) extra-args...
+  local name=$1 coords=$2 dirname=$3 secure=$4; shift 4
+  local zip home="$WORK/$name-$dirname" port=$((19200 + RANDOM % 500))
+  zip=$(fetch_zip "$coords") || return 1
   rm -rf "$home" "$WORK/$dirname"; (cd "$WORK" && unzip -q "$zip" && mv "$dirname" "$home")
   local scheme=http curl_auth=() extra=("$@")
   if [ "$secure" = 1 ]; then
@@ -97,10 +111,9 @@ run_engine() { # name zip-url dir-name secure(0|1) extra-args...
 }
 
 what="${1:-all}"
-ES_ZIP="https://repo.maven.apache.org/maven2/org/elasticsearch/distribution/integ-test-zip/elasticsearch/$ES_VERSION/elasticsearch-$ES_VERSION.zip"
-case "$what" in all|es-secure) run_engine elasticsearch-secure "$ES_ZIP" "elasticsearch-$ES_VERSION" 1 ;; esac
-case "$what" in all|es) run_engine elasticsearch "$ES_ZIP" "elasticsearch-$ES_VERSION" 0 -Expack.security.enabled=false ;; esac
-case "$what" in all|os) run_engine opensearch \
-  "https://repo.maven.apache.org/maven2/org/opensearch/distribution/integ-test-zip/opensearch/$OS_VERSION/opensearch-$OS_VERSION.zip" \
+ES_COORDS="org.elasticsearch.distribution.integ-test-zip:elasticsearch:$ES_VERSION"
+case "$what" in all|es-secure) run_engine elasticsearch-secure "$ES_COORDS" "elasticsearch-$ES_VERSION" 1 ;; esac
+case "$what" in all|es) run_engine elasticsearch "$ES_COORDS" "elasticsearch-$ES_VERSION" 0 -Expack.security.enabled=false ;; esac
+case "$what" in all|os) run_engine opensearch "org.opensearch.distribution.integ-test-zip:opensearch:$OS_VERSION" \
   "opensearch-$OS_VERSION" 0 ;; esac
 echo "compatibility run passed" >&2

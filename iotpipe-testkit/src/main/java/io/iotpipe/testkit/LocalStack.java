@@ -107,12 +107,14 @@ public final class LocalStack implements AutoCloseable {
         indexer:
           urls: [%s]
           indexPrefix: %s
+        %s
         storage:
           dir: %s
         %s
         observability:
           port: 0
         """.formatted(search != null ? search.httpUri() : externalSearch != null ? externalSearch : "http://127.0.0.1:9200", prefix.equals("iotpipe") ? "telemetry" : prefix,
+        externalSearchAccess(),
         dir.resolve(prefix.equals("iotpipe") ? "store" : prefix + "-store").toAbsolutePath(), storageYaml == null ? "" : storageYaml);
     Path path = dir.resolve(file);
     try {
@@ -137,6 +139,26 @@ public final class LocalStack implements AutoCloseable {
 
   public LocalDeployment brokers() {
     return brokers;
+  }
+
+  /**
+   * Credentials and CA of an external engine, as environment references (the generated file never holds a secret):
+   * IOTPIPE_SEARCH_USER with IOTPIPE_SEARCH_PASSWORD, or IOTPIPE_SEARCH_API_KEY; IOTPIPE_SEARCH_CA for a private CA.
+   */
+  private String externalSearchAccess() {
+    if (externalSearch == null) {
+      return "";
+    }
+    StringBuilder b = new StringBuilder();
+    if (System.getenv("IOTPIPE_SEARCH_CA") != null) {
+      b.append("  caFile: ${IOTPIPE_SEARCH_CA}\n");
+    }
+    if (System.getenv("IOTPIPE_SEARCH_USER") != null) {
+      b.append("  username: ${IOTPIPE_SEARCH_USER}\n  password: ${IOTPIPE_SEARCH_PASSWORD}\n");
+    } else if (System.getenv("IOTPIPE_SEARCH_API_KEY") != null) {
+      b.append("  apiKey: ${IOTPIPE_SEARCH_API_KEY}\n");
+    }
+    return b.toString().stripTrailing();
   }
 
   public EmbeddedOpenSearch search() {

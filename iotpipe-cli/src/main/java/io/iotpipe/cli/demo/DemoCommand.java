@@ -66,7 +66,8 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
   @Option(names = "--dir", description = "Where nodes, files and the report go (default: data/demo-<timestamp>).")
   Path dir;
 
-  @Option(names = "--search-url", description = "Use this Elasticsearch/OpenSearch (http://host:9200, no auth) instead of starting an embedded OpenSearch.")
+  @Option(names = "--search-url", description = "Use this Elasticsearch/OpenSearch (http(s)://host:9200) instead of starting an embedded OpenSearch; "
+      + "credentials from IOTPIPE_SEARCH_USER + IOTPIPE_SEARCH_PASSWORD (or IOTPIPE_SEARCH_API_KEY), a private CA from IOTPIPE_SEARCH_CA.")
   java.net.URI searchUrl;
 
   @Option(names = "--keep-running", description = "Leave brokers, OpenSearch and the pipeline running after the verification (Ctrl-C stops them).")

@@ -62,12 +62,15 @@ public final class ConfigReference {
     doc("indexer.urls", "Elasticsearch/OpenSearch HTTP endpoints, tried round-robin (a failing one is skipped)");
     doc("indexer.username", "basic-auth user");
     doc("indexer.password", "basic-auth password, from the environment (`${IOTPIPE_ES_PASSWORD}`)");
+    doc("indexer.apiKey", "Elasticsearch API key (the encoded value), from the environment, instead of username/password");
+    doc("indexer.caFile", "PEM file of the CA that signed the engine's HTTPS certificate (for `https` URLs with a private CA)");
     doc("indexer.indexPrefix", "events go to `<prefix>-yyyy.MM.dd` (by event time)");
     doc("indexer.period", "index period by event time (`none`: a single index)");
     doc("indexer.shards", "primary shards per index");
     doc("indexer.replicas", "replicas per index");
     doc("indexer.latestIndex", "index with one document per device holding its newest reading", "`<indexPrefix>-latest`");
     doc("indexer.maxInFlight", "bulk requests in flight at once (pipelining hides the round trip)");
+    doc("indexer.maxInFlightBytes", "bytes of bulk bodies in flight at once: the memory bound when readings are large");
     doc("indexer.requestTimeout", "timeout of one bulk request");
 
     doc("storage.dir", "root of the store (Hive-style `date=YYYY-MM-DD/hour=HH/` below it)");

@@ -46,12 +46,10 @@ public record IndexerConfig(List<URI> urls, String username, Secret password, Se
     if (password.isSet() && username == null) {
       c.error("password", "a password needs a username (indexer.username)");
     }
-    String ca = c.string("caFile", null);
-    Path caFile = null;
-    if (ca != null) {
-      caFile = Path.of(ca);
+    Path caFile = c.path("caFile", null);
+    if (caFile != null) {
       if (!Files.isReadable(caFile)) {
-        c.error("caFile", "cannot read " + ca + " (a PEM file with the CA certificate that signed the search engine's certificate)");
+        c.error("caFile", "cannot read " + io.iotpipe.core.Reasons.sanitize(caFile.toString(), 200) + " (a PEM file with the CA certificate that signed the search engine's certificate)");
       } else if (urls.stream().noneMatch(u -> u.getScheme().equals("https"))) {
         c.error("caFile", "is set but no indexer.urls entry uses https: write https://... to encrypt the connection");
       }

@@ -92,7 +92,7 @@ public record SloConfig(Duration window, Completeness completeness, Map<String, 
       }
       return ratio;
     } catch (NumberFormatException e) {
-      c.error(key, "expected a percentage like 99.9%, was \"" + s + "\"");
+      c.error(key, "expected a percentage like 99.9%, was " + io.iotpipe.core.Reasons.quote(s, 40));
       return fallback;
     }
   }

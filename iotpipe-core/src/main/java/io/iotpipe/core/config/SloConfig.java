@@ -87,7 +87,7 @@ public record SloConfig(Duration window, Completeness completeness, Map<String, 
       java.math.BigDecimal v = new java.math.BigDecimal(pct ? t.substring(0, t.length() - 1).trim() : t);
       double ratio = (pct || v.compareTo(java.math.BigDecimal.ONE) > 0 ? v.movePointLeft(2) : v).doubleValue();
       if (!(ratio > 0 && ratio < 1)) {
-        c.error(key, "must be above 0 and below 100% (100% leaves no error budget), was \"" + s + "\"");
+        c.error(key, "must be above 0 and below 100% (100% leaves no error budget), was " + io.iotpipe.core.Reasons.quote(s, 40));
         return fallback;
       }
       return ratio;

@@ -73,8 +73,10 @@ public final class Slos {
      * role dead, or not scraped) counts as unavailable too: a role that cannot report is not serving.
      */
     public String unavailableNow() {
+      // "No series" counts only once Prometheus has scraped anything (an up series exists): a server that has just
+      // started has no samples yet, and counting that as an outage paged for every sink in its first seconds.
       return "(max(" + SloMetrics.PROM_SINK_HEALTH + "{" + SloMetrics.SINK + "=\"" + sink + "\"}) >= bool " + (countDegraded ? 1 : 2)
-          + ") or on() vector(1)";
+          + ") or on() (vector(1) and on() (count(up) > 0))";
     }
   }
 

@@ -122,6 +122,12 @@ class SloRulesPromtoolTest {
             health("elk", "0x85"),
             health("storage", "0x9 _x15 0x60")),
         List.of(expect("8m"), expect("20m", fire(storage, 0)), expect("60m"))));
+    // A Prometheus that has just started: nothing scraped yet for 3 minutes (no up, no health) is not an outage.
+    tests.add(test(List.of(
+            Map.of("series", "up{job=\"iotpipe\"}", "values", "_x2 1x300"),
+            health("elk", "_x2 0x300"),
+            health("storage", "_x2 0x300")),
+        List.of(expect("5m"), expect("20m"))));
     promtoolTest("availability", tests);
   }
 
@@ -171,6 +177,9 @@ class SloRulesPromtoolTest {
       if (series.stream().noneMatch(s -> s.get("series").equals(SloMetrics.PROM_SINK_HEALTH + "{sink=\"" + sink + "\"}"))) {
         all.add(health(sink, "0+0x300"));
       }
+    }
+    if (series.stream().noneMatch(s -> String.valueOf(s.get("series")).startsWith("up{"))) {
+      all.add(Map.of("series", "up{job=\"iotpipe\"}", "values", "1+0x300"));
     }
     return Map.of("interval", "1m", "input_series", all, "alert_rule_test", expectations);
   }

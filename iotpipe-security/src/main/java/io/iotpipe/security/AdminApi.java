@@ -91,6 +91,21 @@ public final class AdminApi {
     return r.body();
   }
 
+  /**
+   * The management API of a configured broker: its management URI's {@code ?cacertfile=} if given, else the fleet
+   * CA of {@code pki} for {@code https} (null pki: the JVM's default trust).
+   */
+  public static AdminApi forBroker(io.iotpipe.core.config.BrokerConfig b, Pki pki) {
+    if (b.management() == null) {
+      throw new SecurityException("broker \"" + b.name() + "\" has no management URI: set brokers." + b.name() + ".management");
+    }
+    SSLContext tls = io.iotpipe.core.tls.PemTls.contextFromUri(b.management());
+    if (tls == null && pki != null && "https".equals(b.management().getScheme())) {
+      tls = pki.sslContext(null);
+    }
+    return new AdminApi(io.iotpipe.core.tls.PemTls.withoutQuery(b.management()), b.username(), b.password(), tls);
+  }
+
   public URI base() {
     return base;
   }

@@ -98,17 +98,16 @@ public final class Simulation implements AutoCloseable {
 
   /**
    * Secure mode: every simulated device opens its own TLS connection to the edge and logs in with its own certificate
-   * from {@code creds} (enroll {@link #deviceIds(Options)} first). AMQP only so far; MQTT in secure mode is refused.
+   * from {@code creds} (enroll {@link #deviceIds(Options)} first), over AMQP or MQTT as {@code o.protocol()} says.
    */
   public static Simulation create(IotpipeConfig cfg, Options o, DeviceCredentials creds, Consumer<String> progress) {
     if (creds == null) {
       return create(cfg, o);
     }
-    if (o.protocol() == SimulatorConfig.Protocol.MQTT) {
-      throw new IllegalArgumentException("per-device certificates are implemented for AMQP devices only: use protocol amqp in secure mode");
-    }
     var edge = cfg.broker(cfg.simulator().edge());
-    Transport t = new DeviceTlsAmqpTransport(edge, cfg.topology().names().edgeIngress(), creds, deviceIds(o), progress);
+    Transport t = o.protocol() == SimulatorConfig.Protocol.MQTT
+        ? new DeviceTlsMqttTransport(cfg.simulator().mqtt(), creds, deviceIds(o), progress)
+        : new DeviceTlsAmqpTransport(edge, cfg.topology().names().edgeIngress(), creds, deviceIds(o), progress);
     return new Simulation(o, t, new TelemetryCodec(cfg.contract(), Clock.systemUTC()));
   }
 

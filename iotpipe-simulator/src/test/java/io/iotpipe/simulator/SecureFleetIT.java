@@ -45,8 +45,12 @@ class SecureFleetIT {
   }
 
   static Simulation.Options options(int devices, long perDevice) {
+    return options(devices, perDevice, SimulatorConfig.Protocol.AMQP);
+  }
+
+  static Simulation.Options options(int devices, long perDevice, SimulatorConfig.Protocol protocol) {
     return Simulation.Options.from(admin.simulator()).with(devices, 2000, null, perDevice)
-        .withProfile(SimulatorConfig.Profile.FLAT, SimulatorConfig.Protocol.AMQP);
+        .withProfile(SimulatorConfig.Profile.FLAT, protocol);
   }
 
   long depth(String sink) {
@@ -62,6 +66,8 @@ class SecureFleetIT {
   void everyDeviceConnectsWithItsOwnCertificateAndItsReadingsArriveThroughTheSecuredShovel() {
     Simulation.Options o = options(300, 5);
     List<String> ids = Simulation.deviceIds(o);
+    long elkBefore = depth("elk");
+    long storageBefore = depth("storage");
     stack.enrollDevices(ids, Enrollment.Credential.CERTIFICATE);
     int threadsBefore = Thread.activeCount();
     try (Simulation sim = Simulation.create(admin, o, new DeviceCredentials(stack.pki().caCert(), stack.clientsDir()), null)) {
@@ -76,11 +82,30 @@ class SecureFleetIT {
       assertThat(r.confirmed()).isEqualTo(1500);
       assertThat(r.failed()).isZero();
     }
-    await().atMost(Duration.ofSeconds(60)).until(() -> depth("elk") >= 1500 && depth("storage") >= 1500);
-    assertThat(depth("elk")).isEqualTo(1500);
+    await().atMost(Duration.ofSeconds(60)).until(() -> depth("elk") - elkBefore >= 1500 && depth("storage") - storageBefore >= 1500);
+    assertThat(depth("elk") - elkBefore).isEqualTo(1500);
     // The shovel is connected to the cloud as its least-privilege account, not as the administrator.
     String cloudConns = stack.nodes().cloud().node(0).ctlOrFail("list_connections", "--no-table-headers", "user", "ssl");
     assertThat(cloudConns).contains(ServiceAccounts.shovel(admin.topology().names())).doesNotContain(stack.adminUser());
+  }
+
+  @Test
+  void mqttDevicesEachWithTheirOwnCertificateAndConnection() {
+    Simulation.Options o = options(200, 5, SimulatorConfig.Protocol.MQTT);
+    List<String> ids = Simulation.deviceIds(o);
+    stack.enrollDevices(ids, Enrollment.Credential.CERTIFICATE);
+    long before = depth("elk");
+    int threadsBefore = Thread.activeCount();
+    try (Simulation sim = Simulation.create(admin, o, new DeviceCredentials(stack.pki().caCert(), stack.clientsDir()), null)) {
+      assertThat(Thread.activeCount() - threadsBefore).isLessThan(20);
+      String conns = stack.nodes().edge().ctlOrFail("list_connections", "--no-table-headers", "user", "protocol", "ssl");
+      List<String> lines = conns.lines().filter(l -> l.startsWith("evc-" + o.runId())).toList();
+      assertThat(lines).hasSize(200).allMatch(l -> l.contains("MQTT") && l.contains("true"));
+      SimulationResult r = sim.run(null);
+      assertThat(r.confirmed()).isEqualTo(1000);
+    }
+    await().atMost(Duration.ofSeconds(60)).until(() -> depth("elk") - before >= 1000);
+    assertThat(depth("elk") - before).isEqualTo(1000);
   }
 
   @Test

@@ -98,9 +98,11 @@ class SecureFleetIT {
     int threadsBefore = Thread.activeCount();
     try (Simulation sim = Simulation.create(admin, o, new DeviceCredentials(stack.pki().caCert(), stack.clientsDir()), null)) {
       assertThat(Thread.activeCount() - threadsBefore).isLessThan(20);
-      String conns = stack.nodes().edge().ctlOrFail("list_connections", "--no-table-headers", "user", "protocol", "ssl");
+      String conns = stack.nodes().edge().ctlOrFail("list_mqtt_connections", "--no-table-headers", "client_id", "user", "ssl");
       List<String> lines = conns.lines().filter(l -> l.startsWith("evc-" + o.runId())).toList();
-      assertThat(lines).hasSize(200).allMatch(l -> l.contains("MQTT") && l.contains("true"));
+      assertThat(lines).as(conns).hasSize(200).allMatch(l -> l.endsWith("true"))
+          // client id and certificate user are the device's id
+          .allMatch(l -> l.split("\\s+")[0].equals(l.split("\\s+")[1]));
       SimulationResult r = sim.run(null);
       assertThat(r.confirmed()).isEqualTo(1000);
     }

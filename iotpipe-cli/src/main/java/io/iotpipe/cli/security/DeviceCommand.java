@@ -86,7 +86,8 @@ public final class DeviceCommand implements IotpipeCommand, Runnable {
       Enrollment.Credential kind = password ? Enrollment.Credential.PASSWORD : Enrollment.Credential.CERTIFICATE;
       Output out = new Output();
       out.info("enrolling " + ids.size() + " device(s) with " + kind.name().toLowerCase() + "s on " + api.base() + " ...");
-      Enrollment.Report r = enrollment().enroll(api, ids, kind);
+      Enrollment.Report r = enrollment().enroll(api, ids, kind, out::progress);
+      out.endProgress();
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("devices", r.devices());
       m.put("credential", kind.name().toLowerCase());

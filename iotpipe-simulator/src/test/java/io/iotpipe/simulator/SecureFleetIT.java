@@ -98,11 +98,17 @@ class SecureFleetIT {
     int threadsBefore = Thread.activeCount();
     try (Simulation sim = Simulation.create(admin, o, new DeviceCredentials(stack.pki().caCert(), stack.clientsDir()), null)) {
       assertThat(Thread.activeCount() - threadsBefore).isLessThan(20);
-      String conns = stack.nodes().edge().ctlOrFail("list_mqtt_connections", "--no-table-headers", "client_id", "user", "ssl");
-      List<String> lines = conns.lines().filter(l -> l.startsWith("evc-" + o.runId())).toList();
-      assertThat(lines).as(conns).hasSize(200).allMatch(l -> l.endsWith("true"))
-          // client id and certificate user are the device's id
-          .allMatch(l -> l.split("\\s+")[0].equals(l.split("\\s+")[1]));
+      // The management API lists MQTT connections too (its figures lag by a few seconds, hence the wait).
+      await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+        List<com.fasterxml.jackson.databind.JsonNode> mine = new java.util.ArrayList<>();
+        stack.edgeApi().require("GET", "connections?columns=user,protocol,ssl", null).forEach(c -> {
+          if (c.path("user").asText().startsWith("evc-" + o.runId())) {
+            mine.add(c);
+          }
+        });
+        assertThat(mine).hasSize(200).allMatch(c -> c.path("protocol").asText().contains("MQTT") && c.path("ssl").asBoolean());
+        assertThat(mine.stream().map(c -> c.path("user").asText()).distinct().toList()).containsExactlyInAnyOrderElementsOf(ids);
+      });
       SimulationResult r = sim.run(null);
       assertThat(r.confirmed()).isEqualTo(1000);
     }

@@ -33,7 +33,9 @@ final class DeviceTlsMqttTransport implements Transport {
   static final int EVENT_LOOPS = 2;
   static final int CONNECT_PARALLELISM = 16;
 
-  private final Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(EVENT_LOOPS).setWorkerPoolSize(1));
+  private final Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(EVENT_LOOPS).setWorkerPoolSize(1)
+      // Its internal blocking pool reads the PEM files; by default it grows to 20 threads.
+      .setInternalBlockingPoolSize(2));
   private final String host;
   private final int port;
   private final Map<String, Link> links = new ConcurrentHashMap<>();

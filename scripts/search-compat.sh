@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Compatibility run of the indexer against standalone Elasticsearch 8.x and OpenSearch 2.x (the integ-test
 # distributions from Maven Central): starts each engine as an unprivileged user (both refuse to run as root), runs
-# the demo against it with --search-url (templates, _bulk, latest-state external versioning, the audit's composite
-# aggregation), and stops it. Not part of ./iotpipe test: it downloads ~150 MB and takes a few minutes.
-#   scripts/search-compat.sh [es|os|all]
+# the demo against it with --search-url (templates, _bulk create + conflict checks, latest-state external versioning,
+# the audit's composite aggregation), and stops it. Not part of ./iotpipe test: it downloads ~150 MB and takes a few
+# minutes.
+#   es-secure: Elasticsearch 8 with security on, as a production cluster runs it: HTTPS only (certificate from a
+#   private CA made here with openssl), a file-realm user with a role limited to the telemetry indices, a random
+#   password passed by environment only; afterwards every file the demo wrote is checked for the password.
+#   scripts/search-compat.sh [es|es-secure|os|all]   (all = es-secure + es + os)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WORK="${IOTPIPE_COMPAT_DIR:-/tmp/iotpipe-compat}"
@@ -16,34 +20,100 @@ RUN_AS="${RUN_AS:-iotpipe-search}"
 mkdir -p "$WORK"
 if [ "$(id -u)" = 0 ] && ! id "$RUN_AS" >/dev/null 2>&1; then useradd --system --no-create-home "$RUN_AS"; fi
 
-run_engine() { # name zip-url dir-name extra-args...
-  local name=$1 url=$2 dirname=$3; shift 3
-  local zip="$WORK/$name.zip" home="$WORK/$dirname" port=$((19200 + RANDOM % 500))
-  [ -f "$zip" ] || curl -sfLo "$zip" "$url"
-  rm -rf "$home"; (cd "$WORK" && unzip -q "$zip")
+secure_setup() { # home: a private CA, an HTTPS certificate for 127.0.0.1, a least-privilege indexer user
+  local home=$1 certs="$1/config/certs"
+  mkdir -p "$certs"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=iotpipe compat CA" -keyout "$certs/ca.key" -out "$certs/ca.crt" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$certs/node.key" -out "$certs/node.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n' > "$certs/ext.cnf"
+  openssl x509 -req -in "$certs/node.csr" -CA "$certs/ca.crt" -CAkey "$certs/ca.key" -CAcreateserial -days 2 \
+    -extfile "$certs/ext.cnf" -out "$certs/node.crt" 2>/dev/null
+  rm -f "$certs/ca.key"
+  # What the indexer and the audit need, on the telemetry indices only: templates, create/index/read, refresh.
+  cat > "$home/config/roles.yml" <<'YAML'
+iotpipe_indexer:
+  cluster: [monitor, manage_index_templates]
+  indices:
+    - names: ['telemetry*']
+      privileges: [create_index, create_doc, index, read, view_index_metadata, maintenance]
+YAML
+  SEARCH_PASSWORD="$(openssl rand -hex 16)"
+  chown -R "$RUN_AS" "$home"
+  su -s /bin/bash "$RUN_AS" -c "cd '$home' && ES_JAVA_HOME='$ENGINE_JAVA' bin/elasticsearch-users useradd iotpipe -p '$SEARCH_PASSWORD' -r iotpipe_indexer" >/dev/null
+}
+
+stop_engine() { # home: the launcher runs the server JVM as a child; setsid made it a process group: stop all of it
+  local pid; pid="$(cat "$1/pid")"
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 60); do pgrep -g "$pid" >/dev/null || return 0; sleep 1; done
+  kill -KILL -- "-$pid" 2>/dev/null || true
+}
+
+# The engines come from Maven Central like every other dependency: through the Maven wrapper, so a user's mirror,
+# proxy and credentials in ~/.m2/settings.xml apply, and a zip already in the local repository is not fetched again.
+fetch_zip() { # groupId:artifactId:version -> path of the zip (artifactId-version.zip in $WORK)
+  local coords=$1 artifact version
+  artifact=$(cut -d: -f2 <<<"$coords"); version=$(cut -d: -f3 <<<"$coords")
+  local zip="$WORK/$artifact-$version.zip"
+  if [ ! -f "$zip" ]; then
+    echo "== resolving $coords:zip through the Maven wrapper" >&2
+    (cd "$ROOT" && ./mvnw -B -q --no-transfer-progress -N dependency:copy -Dartifact="$coords:zip" \
+      -DoutputDirectory="$WORK") >&2 || { echo "could not resolve $coords:zip (check your Maven mirror settings)" >&2; return 1; }
+  fi
+  echo "$zip"
+}
+
+run_engine() { # name groupId:artifactId:version dir-name secure(0|1) extra-args...
+  local name=$1 coords=$2 dirname=$3 secure=$4; shift 4
+  local zip home="$WORK/$name-$dirname" port=$((19200 + RANDOM % 500))
+  zip=$(fetch_zip "$coords") || return 1
+  rm -rf "$home" "$WORK/$dirname"; (cd "$WORK" && unzip -q "$zip" && mv "$dirname" "$home")
+  local scheme=http curl_auth=() extra=("$@")
+  if [ "$secure" = 1 ]; then
+    secure_setup "$home"
+    scheme=https
+    curl_auth=(--cacert "$home/config/certs/ca.crt" -u "iotpipe:$SEARCH_PASSWORD")
+    extra+=(-Expack.security.enabled=true -Expack.security.http.ssl.enabled=true
+      -Expack.security.http.ssl.certificate=certs/node.crt -Expack.security.http.ssl.key=certs/node.key
+      -Expack.security.http.ssl.certificate_authorities=certs/ca.crt)
+  fi
   chown -R "$RUN_AS" "$home"
   echo "== $name on port $port ($home)" >&2
   local launcher="$home/bin/elasticsearch"; [ -x "$launcher" ] || launcher="$home/bin/opensearch"
-  su -s /bin/bash "$RUN_AS" -c "cd '$home' && ES_JAVA_HOME='$ENGINE_JAVA' OPENSEARCH_JAVA_HOME='$ENGINE_JAVA' JAVA_HOME='$ENGINE_JAVA' \
+  # Only the launcher is backgrounded (not a subshell around cd), so \$! is the new process group's leader.
+  su -s /bin/bash "$RUN_AS" -c "cd '$home' || exit 1; ES_JAVA_HOME='$ENGINE_JAVA' OPENSEARCH_JAVA_HOME='$ENGINE_JAVA' JAVA_HOME='$ENGINE_JAVA' \
      ES_JAVA_OPTS='-Xms512m -Xmx512m' OPENSEARCH_JAVA_OPTS='-Xms512m -Xmx512m' \
-     '$launcher' -Ediscovery.type=single-node -Ehttp.port=$port -Etransport.port=$((port + 1000)) \
-     -Ecluster.routing.allocation.disk.threshold_enabled=false $* > '$home/stdout.log' 2>&1 & echo \$! > '$home/pid'"
-  for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$port/_cluster/health?wait_for_status=yellow&timeout=1s" >/dev/null && break; sleep 1; done
+     setsid '$launcher' -Ediscovery.type=single-node -Ehttp.port=$port -Etransport.port=$((port + 1000)) \
+     -Ecluster.routing.allocation.disk.threshold_enabled=false ${extra[*]} > '$home/stdout.log' 2>&1 < /dev/null & echo \$! > '$home/pid'"
+  for _ in $(seq 1 120); do
+    curl -sf "${curl_auth[@]}" "$scheme://127.0.0.1:$port/_cluster/health?wait_for_status=yellow&timeout=1s" >/dev/null && break; sleep 1
+  done
   # (the integ-test zips have no GET / handler: ask the node for its version)
-  curl -sf "http://127.0.0.1:$port/_nodes/_local?filter_path=nodes.*.version" | grep -E '"version"' >&2 || { tail -30 "$home/stdout.log" >&2; kill "$(cat "$home/pid")"; return 1; }
+  curl -sf "${curl_auth[@]}" "$scheme://127.0.0.1:$port/_nodes/_local?filter_path=nodes.*.version" | grep -E '"version"' >&2 \
+    || { tail -30 "$home/stdout.log" >&2; stop_engine "$home"; return 1; }
   local rc=0
-  "$ROOT/iotpipe" demo --search-url "http://127.0.0.1:$port" --devices 100 --rate 300 --duration 20s --json \
-    --dir "$WORK/demo-$name" > "$WORK/$name.json" || rc=$?
-  kill "$(cat "$home/pid")" || true
+  if [ "$secure" = 1 ]; then
+    [ "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$home/config/certs/ca.crt" "https://127.0.0.1:$port/_nodes/_local")" = 401 ] \
+      || { echo "$name: anonymous request was not refused" >&2; rc=1; }
+    IOTPIPE_SEARCH_CA="$home/config/certs/ca.crt" IOTPIPE_SEARCH_USER=iotpipe IOTPIPE_SEARCH_PASSWORD="$SEARCH_PASSWORD" \
+      "$ROOT/iotpipe" demo --search-url "https://127.0.0.1:$port" --devices 100 --rate 300 --duration 20s --json \
+      --dir "$WORK/demo-$name" > "$WORK/$name.json" || rc=$?
+    if grep -rlF "$SEARCH_PASSWORD" "$WORK/demo-$name" "$WORK/$name.json" >&2; then
+      echo "$name: the search password appears in the files above" >&2; rc=1
+    fi
+  else
+    "$ROOT/iotpipe" demo --search-url "http://127.0.0.1:$port" --devices 100 --rate 300 --duration 20s --json \
+      --dir "$WORK/demo-$name" > "$WORK/$name.json" || rc=$?
+  fi
+  stop_engine "$home"
   grep -E '"(confirmed|indexed|stored|lost|duplicates)"' "$WORK/$name.json" >&2
   return $rc
 }
 
 what="${1:-all}"
-[ "$what" = os ] || run_engine elasticsearch \
-  "https://repo.maven.apache.org/maven2/org/elasticsearch/distribution/integ-test-zip/elasticsearch/$ES_VERSION/elasticsearch-$ES_VERSION.zip" \
-  "elasticsearch-$ES_VERSION" -Expack.security.enabled=false
-[ "$what" = es ] || run_engine opensearch \
-  "https://repo.maven.apache.org/maven2/org/opensearch/distribution/integ-test-zip/opensearch/$OS_VERSION/opensearch-$OS_VERSION.zip" \
-  "opensearch-$OS_VERSION"
+ES_COORDS="org.elasticsearch.distribution.integ-test-zip:elasticsearch:$ES_VERSION"
+case "$what" in all|es-secure) run_engine elasticsearch-secure "$ES_COORDS" "elasticsearch-$ES_VERSION" 1 ;; esac
+case "$what" in all|es) run_engine elasticsearch "$ES_COORDS" "elasticsearch-$ES_VERSION" 0 -Expack.security.enabled=false ;; esac
+case "$what" in all|os) run_engine opensearch "org.opensearch.distribution.integ-test-zip:opensearch:$OS_VERSION" \
+  "opensearch-$OS_VERSION" 0 ;; esac
 echo "compatibility run passed" >&2

@@ -43,7 +43,9 @@ class LocalDeploymentIT {
       d.cloud().node(0).kill();
       assertThat(d.cloud().node(0).isRunning()).isFalse();
       d.cloud().node(0).start();
-      assertThat(d.cloud().node(0).queueDepths()).containsEntry("probe", 1L);
+      // Queues are recovered asynchronously after boot: a loaded machine lists them a moment later.
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(60))
+          .untilAsserted(() -> assertThat(d.cloud().node(0).queueDepths()).containsEntry("probe", 1L));
       cloudPid = d.cloud().node(0).pid();
     }
     assertThat(ProcessHandle.of(edgePid).map(ProcessHandle::isAlive).orElse(false)).isFalse();

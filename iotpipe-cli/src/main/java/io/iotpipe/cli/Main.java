@@ -1,8 +1,5 @@
 package io.iotpipe.cli;
 
-import io.iotpipe.core.cli.CommandFailure;
-import io.iotpipe.core.cli.ExitCode;
-import io.iotpipe.core.cli.IotpipeCommand;
 import java.util.Comparator;
 import java.util.ServiceLoader;
 import picocli.CommandLine;

@@ -18,26 +18,33 @@ import org.junit.jupiter.api.io.TempDir;
 class ChaosIT {
 
   @Test
-  void wanCutFullEdgeBufferPoisonAndAnUnusableStoreLoseAndDoubleNothing(@TempDir Path dir) throws Exception {
+  void wanCutFullEdgeBufferPoisonUnusableStoreRegionOutageAndRushHourLoseAndDoubleNothing(@TempDir Path dir) throws Exception {
     PrintStream stdout = System.out;
     ByteArrayOutputStream captured = new ByteArrayOutputStream();
     int exit;
     try {
       System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
       exit = Main.run("chaos", "--short", "--json", "--dir", dir.toString(),
-          "--scenario", "wan-cut,edge-buffer-full,poison,storage-unwritable");
+          "--scenario", "wan-cut,edge-buffer-full,poison,storage-unwritable,region-outage,rush-hour");
     } finally {
       System.setOut(stdout);
     }
     String json = captured.toString(StandardCharsets.UTF_8);
     stdout.println(json);
     JsonNode result = new ObjectMapper().readTree(json);
-    assertThat(result.path("rows")).hasSize(4);
+    assertThat(result.path("rows")).hasSize(6);
     for (JsonNode row : result.path("rows")) {
       String s = row.path("scenario").asText();
       assertThat(row.path("lost").asLong()).as("%s lost", s).isZero();
       assertThat(row.path("duplicates").asLong()).as("%s duplicates", s).isZero();
       assertThat(row.path("confirmed").asLong()).as("%s confirmed", s).isPositive();
+      if (s.equals("rush-hour")) {
+        assertThat(row.path("note").asText()).as("the queues absorbed the burst").contains(", 0 nacks;");
+      }
+      assertThat(row.path("firstAckSeconds").isNumber()).as("%s: the hit sink acked again after the fault: %s", s, row).isTrue();
+      if (!s.equals("region-outage")) { // there the two columns are failover and failback times
+        assertThat(row.path("caughtUpSeconds").asDouble()).as("%s caught up", s).isGreaterThanOrEqualTo(row.path("firstAckSeconds").asDouble());
+      }
       if (s.equals("poison")) {
         // every poison message is in both dead-letter queues, with its reason
         assertThat(row.path("injected").asLong()).isPositive();

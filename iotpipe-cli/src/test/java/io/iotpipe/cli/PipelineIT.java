@@ -6,13 +6,13 @@ import static org.awaitility.Awaitility.await;
 import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.GetResponse;
-import io.iotpipe.cli.audit.Auditor;
-import io.iotpipe.cli.audit.Completeness;
-import io.iotpipe.cli.local.LocalStack;
-import io.iotpipe.cli.local.RoleProcess;
-import io.iotpipe.cli.dlq.DeadLetters;
-import io.iotpipe.cli.run.PipelineRunner;
-import io.iotpipe.cli.run.Role;
+import io.iotpipe.runtime.audit.Auditor;
+import io.iotpipe.runtime.audit.Completeness;
+import io.iotpipe.testkit.LocalStack;
+import io.iotpipe.testkit.RoleProcess;
+import io.iotpipe.runtime.dlq.DeadLetters;
+import io.iotpipe.runtime.PipelineRunner;
+import io.iotpipe.runtime.Role;
 import io.iotpipe.core.config.IotpipeConfig;
 import io.iotpipe.core.config.Names;
 import io.iotpipe.core.config.SimulatorConfig;
@@ -187,6 +187,8 @@ class PipelineIT {
     bad.put("missing seq", "{\"v\":1,\"deviceId\":\"bad-1\",\"ts\":\"2026-11-20T10:00:00Z\",\"metrics\":{}}");
     bad.put("wrong type", "{\"v\":1,\"deviceId\":\"bad-2\",\"seq\":\"seven\",\"ts\":\"2026-11-20T10:00:00Z\",\"metrics\":{}}");
     bad.put("absurd number", "{\"v\":1,\"deviceId\":\"bad-3\",\"seq\":1,\"ts\":\"2026-11-20T10:00:00Z\",\"metrics\":{\"powerKw\":\"NaN\"}}");
+    // A device publishing a reading in another device's name, on a broker without topic permissions.
+    String spoofed = "{\"v\":1,\"deviceId\":\"victim-01\",\"seq\":1,\"ts\":\"2026-11-20T10:00:00Z\",\"metrics\":{\"powerKw\":1.0}}";
     String conflict = "{\"v\":1,\"deviceId\":\"conflict-1\",\"seq\":1,\"ts\":\"2026-01-01T10:00:00Z\",\"metrics\":{\"powerKw\":3.5}}";
     try (var c = Amqp.connect(cfg.broker("cloud"), "it-bad"); Channel ch = c.createChannel()) {
       ch.confirmSelect();
@@ -194,6 +196,8 @@ class PipelineIT {
         ch.basicPublish(n.cloudIngress(), "telemetry.bad", new AMQP.BasicProperties.Builder().deliveryMode(2).build(),
             body.getBytes(StandardCharsets.UTF_8));
       }
+      ch.basicPublish(n.cloudIngress(), "telemetry.attacker-1", new AMQP.BasicProperties.Builder().deliveryMode(2).build(),
+          spoofed.getBytes(StandardCharsets.UTF_8));
       ch.basicPublish(n.cloudIngress(), "telemetry.conflict-1", new AMQP.BasicProperties.Builder().deliveryMode(2).build(),
           conflict.getBytes(StandardCharsets.UTF_8));
       ch.waitForConfirmsOrDie(10_000);
@@ -202,11 +206,14 @@ class PipelineIT {
          Simulation sim = simulation(cfg, 20, 400, Duration.ofSeconds(5))) {
       sim.run(null);
       assertExactlyOnce(cfg, sim.ledger(), Duration.ofSeconds(60));
-      // Search: the four contract violations plus the mapping conflict; storage: the four violations only.
+      // Search: the four contract violations, the spoofed reading and the mapping conflict; storage: all but the last.
       await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
-        assertThat(reasons(cfg, "elk")).as("stats %s", runner.stats()).hasSize(5);
-        assertThat(reasons(cfg, "storage")).hasSize(4);
+        assertThat(reasons(cfg, "elk")).as("stats %s", runner.stats()).hasSize(6);
+        assertThat(reasons(cfg, "storage")).hasSize(5);
       });
+      String spoofReason = "deviceId victim-01 does not match the publisher's routing key telemetry.attacker-1";
+      assertThat(reasons(cfg, "elk")).contains(spoofReason);
+      assertThat(reasons(cfg, "storage")).contains(spoofReason);
       List<String> elk = reasons(cfg, "elk");
       assertThat(elk).anySatisfy(r -> assertThat(r).contains("strict_dynamic_mapping_exception"));
       assertThat(elk).anySatisfy(r -> assertThat(r).containsIgnoringCase("json"));
@@ -223,7 +230,7 @@ class PipelineIT {
       await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
         es.sendSync("POST", "/" + day + "/_refresh", null);
         assertThat(es.sendSync("GET", "/" + day + "/_count", null).text()).contains("\"count\":1,");
-        assertThat(reasons(cfg, "elk")).hasSize(4);
+        assertThat(reasons(cfg, "elk")).hasSize(5);
       });
     }
   }

@@ -45,6 +45,15 @@ final class BulkOutcomes {
     return Outcome.retry("search engine answered " + status + " for the document: " + reason);
   }
 
+  /**
+   * An event item refused because its id exists ({@code create} on an existing document): a redelivery of the same
+   * reading or a different reading under the same {@code (deviceId, seq)}; only the stored content can tell which.
+   */
+  static boolean isConflict(JsonNode item) {
+    JsonNode action = item.elements().hasNext() ? item.elements().next() : item;
+    return action.path("status").asInt(0) == 409;
+  }
+
   /** A whole-request status other than 200: the engine or a proxy refused the bulk as a whole, no record is at fault. */
   static Outcome request(int status, String body) {
     String head = body.length() > 300 ? body.substring(0, 300) + "..." : body;

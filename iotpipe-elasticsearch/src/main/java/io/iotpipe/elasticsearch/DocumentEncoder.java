@@ -2,6 +2,7 @@ package io.iotpipe.elasticsearch;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.databind.JsonNode;
 import io.iotpipe.core.config.IndexerConfig;
 import io.iotpipe.core.envelope.Telemetry;
 import java.io.ByteArrayOutputStream;
@@ -10,21 +11,30 @@ import java.io.UncheckedIOException;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.util.Iterator;
 import java.util.Map;
+import java.util.Objects;
 
 /**
- * Turns readings into {@code _bulk} lines. The document id is {@code deviceId:seq}: a redelivered or retried
- * reading overwrites its own document instead of adding a second one.
+ * Turns readings into {@code _bulk} lines. The document id is {@code deviceId:seq} and events are written with
+ * {@code create}: a redelivered reading finds its own document (a 409 the sink then checks for equal content) and a
+ * different reading under an existing id can never overwrite the first one.
  */
 public final class DocumentEncoder {
 
   private static final JsonFactory JSON = new JsonFactory();
   private static final DateTimeFormatter DAILY = DateTimeFormatter.ofPattern("yyyy.MM.dd").withZone(ZoneOffset.UTC);
   private static final DateTimeFormatter MONTHLY = DateTimeFormatter.ofPattern("yyyy.MM").withZone(ZoneOffset.UTC);
+  private static final long MILLIS_PER_DAY = 86_400_000L;
 
   private final String prefix;
   private final IndexerConfig.IndexPeriod period;
   private final String latestIndex;
+  /** The index name of the last day seen: readings come in time order, so one formatting per day instead of per doc. */
+  private volatile DayIndex lastDay = new DayIndex(Long.MIN_VALUE, null);
+
+  private record DayIndex(long epochDay, String name) {}
 
   public DocumentEncoder(IndexerConfig cfg) {
     this(cfg.indexPrefix(), cfg.period(), cfg.latestIndex());
@@ -38,43 +48,112 @@ public final class DocumentEncoder {
 
   /** The event index of a reading, by its event time (so late data lands in the right day). */
   public String indexFor(Instant ts) {
-    return switch (period) {
-      case DAILY -> prefix + "-" + DAILY.format(ts);
-      case MONTHLY -> prefix + "-" + MONTHLY.format(ts);
-      case NONE -> prefix;
-    };
+    if (period == IndexerConfig.IndexPeriod.NONE) {
+      return prefix;
+    }
+    long day = Math.floorDiv(ts.toEpochMilli(), MILLIS_PER_DAY);
+    DayIndex last = lastDay;
+    if (last.epochDay() == day) {
+      return last.name();
+    }
+    String name = prefix + "-" + (period == IndexerConfig.IndexPeriod.DAILY ? DAILY : MONTHLY).format(ts);
+    lastDay = new DayIndex(day, name);
+    return name;
   }
 
-  /** Appends the action and document lines indexing {@code t} into its event index. */
-  public void appendEvent(ByteArrayOutputStream out, Telemetry t, long ingestMillis) {
-    write(out, g -> {
-      g.writeStartObject();
-      g.writeObjectFieldStart("index");
-      g.writeStringField("_index", indexFor(t.ts()));
-      g.writeStringField("_id", t.id());
-      g.writeEndObject();
-      g.writeEndObject();
-    });
-    write(out, g -> document(g, t, ingestMillis));
+  /** A new bulk body; {@code sizeHint} bytes are allocated up front so a typical bulk never regrows its buffer. */
+  public Bulk bulk(int sizeHint, long ingestMillis) {
+    return new Bulk(sizeHint, DateTimeFormatter.ISO_INSTANT.format(Instant.ofEpochMilli(ingestMillis)));
   }
 
   /**
-   * Appends the latest-state update of a device: external versioning on {@code seq} makes the engine keep the
-   * highest seq, so a late or redelivered reading can never roll a charger's state back (it gets a 409, which is
-   * the intended outcome).
+   * One {@code _bulk} request body being written: a single JSON generator for all its lines (creating one per line
+   * costs more than the line), into a buffer that is sent as is.
    */
-  public void appendLatest(ByteArrayOutputStream out, Telemetry t, long ingestMillis) {
-    write(out, g -> {
-      g.writeStartObject();
-      g.writeObjectFieldStart("index");
-      g.writeStringField("_index", latestIndex);
-      g.writeStringField("_id", t.deviceId());
-      g.writeNumberField("version", t.seq());
-      g.writeStringField("version_type", "external");
-      g.writeEndObject();
-      g.writeEndObject();
-    });
-    write(out, g -> document(g, t, ingestMillis));
+  public final class Bulk {
+    private final Buffer out;
+    private final JsonGenerator g;
+    private final String ingestTs;
+
+    private Bulk(int sizeHint, String ingestTs) {
+      this.out = new Buffer(Math.max(256, sizeHint));
+      this.ingestTs = ingestTs;
+      try {
+        this.g = JSON.createGenerator(out);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+      g.setRootValueSeparator(null);
+    }
+
+    /** Appends the action and document lines creating {@code t} in its event index. */
+    public void event(Telemetry t) {
+      try {
+        g.writeStartObject();
+        g.writeObjectFieldStart("create");
+        g.writeStringField("_index", indexFor(t.ts()));
+        g.writeStringField("_id", t.id());
+        g.writeEndObject();
+        g.writeEndObject();
+        g.writeRaw('\n');
+        document(g, t, ingestTs);
+        g.writeRaw('\n');
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+
+    /**
+     * Appends the latest-state update of a device: external versioning on {@code seq} makes the engine keep the
+     * highest seq, so a late or redelivered reading can never roll a charger's state back (it gets a 409, which is
+     * the intended outcome).
+     */
+    public void latest(Telemetry t) {
+      try {
+        g.writeStartObject();
+        g.writeObjectFieldStart("index");
+        g.writeStringField("_index", latestIndex);
+        g.writeStringField("_id", t.deviceId());
+        g.writeNumberField("version", t.seq());
+        g.writeStringField("version_type", "external");
+        g.writeEndObject();
+        g.writeEndObject();
+        g.writeRaw('\n');
+        document(g, t, ingestTs);
+        g.writeRaw('\n');
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+
+    /** Finishes the body; {@link #array()} then holds {@link #length()} bytes of NDJSON. */
+    public Bulk finish() {
+      try {
+        g.close();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+      return this;
+    }
+
+    public byte[] array() {
+      return out.array();
+    }
+
+    public int length() {
+      return out.size();
+    }
+  }
+
+  /** Exposes its array so the body goes to the HTTP client without the copy {@code toByteArray()} would make. */
+  private static final class Buffer extends ByteArrayOutputStream {
+    Buffer(int size) {
+      super(size);
+    }
+
+    byte[] array() {
+      return buf;
+    }
   }
 
   /**
@@ -90,7 +169,7 @@ public final class DocumentEncoder {
     return null;
   }
 
-  static void document(JsonGenerator g, Telemetry t, long ingestMillis) throws IOException {
+  static void document(JsonGenerator g, Telemetry t, String ingestTs) throws IOException {
     g.writeStartObject();
     g.writeStringField("ts", DateTimeFormatter.ISO_INSTANT.format(t.ts()));
     g.writeStringField("deviceId", t.deviceId());
@@ -104,7 +183,7 @@ public final class DocumentEncoder {
       g.writeNumberField(m.getKey(), m.getValue());
     }
     g.writeEndObject();
-    g.writeStringField("ingestTs", DateTimeFormatter.ISO_INSTANT.format(Instant.ofEpochMilli(ingestMillis)));
+    g.writeStringField("ingestTs", ingestTs);
     g.writeEndObject();
   }
 
@@ -114,17 +193,54 @@ public final class DocumentEncoder {
     }
   }
 
-  private interface Body {
-    void write(JsonGenerator g) throws IOException;
+  /**
+   * The first canonical field in which a stored document differs from reading {@code t}, or null when they hold the
+   * same reading. Compared by value (an instant, numbers as doubles), not by text, and only the reading's own fields:
+   * {@code ingestTs} and anything an ingest pipeline added are not part of the reading.
+   */
+  public static String difference(JsonNode stored, Telemetry t) {
+    if (!Objects.equals(text(stored, "deviceId"), t.deviceId())) {
+      return "deviceId";
+    }
+    if (!stored.path("seq").canConvertToLong() || stored.path("seq").asLong() != t.seq()) {
+      return "seq";
+    }
+    if (!sameInstant(text(stored, "ts"), t.ts())) {
+      return "ts";
+    }
+    for (String[] f : new String[][] {{"site", t.site()}, {"region", t.region()}, {"status", t.status()}, {"errorCode", t.errorCode()}}) {
+      if (!Objects.equals(text(stored, f[0]), f[1])) {
+        return f[0];
+      }
+    }
+    JsonNode metrics = stored.path("metrics");
+    int n = 0;
+    for (Iterator<Map.Entry<String, JsonNode>> it = metrics.fields(); it.hasNext(); n++) {
+      Map.Entry<String, JsonNode> m = it.next();
+      Double mine = t.metrics().get(m.getKey());
+      if (mine == null || !m.getValue().isNumber() || Double.compare(m.getValue().asDouble(), mine) != 0) {
+        return "metrics." + m.getKey();
+      }
+    }
+    if (n != t.metrics().size()) {
+      return "metrics";
+    }
+    return null;
   }
 
-  private static void write(ByteArrayOutputStream out, Body body) {
-    try (JsonGenerator g = JSON.createGenerator(out)) {
-      g.disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
-      body.write(g);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+  private static String text(JsonNode doc, String field) {
+    JsonNode v = doc.get(field);
+    return v == null || v.isNull() ? null : v.asText();
+  }
+
+  private static boolean sameInstant(String stored, Instant ts) {
+    if (stored == null) {
+      return false;
     }
-    out.write('\n');
+    try {
+      return Instant.parse(stored).equals(ts);
+    } catch (DateTimeParseException e) {
+      return false;
+    }
   }
 }

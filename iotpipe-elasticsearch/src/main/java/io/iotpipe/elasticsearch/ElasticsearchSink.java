@@ -1,16 +1,23 @@
 package io.iotpipe.elasticsearch;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.iotpipe.core.config.IndexerConfig;
 import io.iotpipe.core.envelope.Telemetry;
 import io.iotpipe.core.sink.Outcome;
 import io.iotpipe.core.sink.Sink;
+import io.iotpipe.core.sink.SinkHealth;
 import io.iotpipe.core.sink.SinkRecord;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
-import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -21,43 +28,76 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The search sink: one {@code _bulk} request per batch, answered per record from the per-item results, with up to
- * {@code maxInFlight} requests pipelined (the engine indexes one bulk while the next is on the wire — where the
- * throughput of a one-request-at-a-time loop is lost).
+ * {@code maxInFlight} requests and {@code maxInFlightBytes} of request bodies pipelined (the engine indexes one bulk
+ * while the next is on the wire — where the throughput of a one-request-at-a-time loop is lost — and large readings
+ * cannot multiply the heap).
+ *
+ * <p>Events are written with {@code create}: a 409 means the id {@code deviceId:seq} exists, and the stored document
+ * decides (see {@link Conflicts}) between a redelivery (delivered) and a different reading (rejected, the first kept).
  *
  * <p>Every failure becomes an {@link Outcome}, never an exception: the consumer loop retries or dead-letters, and
- * acks only what the engine acknowledged.
+ * acks only what the engine acknowledged. Partitions need no per-partition state here ({@link #open(String)} and
+ * {@link #close(String)} keep the defaults): a bulk still in flight for a partition that was handed over may land
+ * after the handover, which is harmless because {@code create} with the same ids is idempotent.
  */
 public final class ElasticsearchSink implements Sink {
 
   private static final Logger LOG = LoggerFactory.getLogger(ElasticsearchSink.class);
   private static final ObjectMapper JSON = new ObjectMapper();
+  /**
+   * Only what the outcomes need: an item shrinks from ~250 bytes (shards, seq_no, version...) to ~25, which the engine
+   * does not serialise and the indexer does not parse.
+   */
+  static final String BULK_PATH = "/_bulk?filter_path=errors,items.*.status,items.*.error.type,items.*.error.reason,"
+      + "items.*.error.caused_by.type,items.*.error.caused_by.reason";
 
   private final IndexerConfig cfg;
   private final EsClient client;
   private final DocumentEncoder encoder;
   private final Semaphore inFlight;
+  /** Bytes of request bodies in flight, in KiB so that a 1 TiB bound still fits an int; fair, so big bulks are not starved. */
+  private final Semaphore inFlightKiB;
+  private final int budgetKiB;
+  private final Clock clock;
   private final Counter requests;
   private final Counter delivered;
   private final Counter retried;
   private final Counter rejected;
+  private final Counter redelivered;
+  private final Counter conflicting;
   private final Timer latency;
+  private final AtomicReference<Failing> failing = new AtomicReference<>();
   private volatile boolean setupDone;
   private volatile String lastSetupError;
 
+  /** Since when requests to the engine fail, and the latest reason. */
+  private record Failing(Instant since, String reason) {}
+
   public ElasticsearchSink(IndexerConfig cfg, MeterRegistry registry) {
+    this(cfg, registry, Clock.systemUTC());
+  }
+
+  ElasticsearchSink(IndexerConfig cfg, MeterRegistry registry, Clock clock) {
     this.cfg = cfg;
     this.client = new EsClient(cfg);
     this.encoder = new DocumentEncoder(cfg);
     this.inFlight = new Semaphore(cfg.maxInFlight());
+    this.budgetKiB = (int) Math.min(Integer.MAX_VALUE, Math.max(1, cfg.maxInFlightBytes() >> 10));
+    this.inFlightKiB = new Semaphore(budgetKiB, true);
+    this.clock = clock;
     this.requests = registry.counter("iotpipe.es.bulk.requests");
     this.delivered = registry.counter("iotpipe.es.bulk.items", "outcome", "delivered");
     this.retried = registry.counter("iotpipe.es.bulk.items", "outcome", "retry");
     this.rejected = registry.counter("iotpipe.es.bulk.items", "outcome", "reject");
+    this.redelivered = registry.counter("iotpipe.es.conflicts", "result", "same-content");
+    this.conflicting = registry.counter("iotpipe.es.conflicts", "result", "different-content");
     this.latency = registry.timer("iotpipe.es.bulk.latency");
   }
 
@@ -70,18 +110,44 @@ public final class ElasticsearchSink implements Sink {
   public IndexSetup.Engine prepare() {
     IndexSetup.Engine e = IndexSetup.apply(client, cfg);
     setupDone = true;
+    succeeded();
     return e;
   }
 
   /**
    * Like {@link #prepare()}, but waits with backoff up to {@code timeout} for an engine that is still starting.
    * Throws {@link EsClient.EsUnavailableException} if it is still unreachable then, IllegalStateException if it
-   * refuses the setup (credentials, invalid template).
+   * refuses the setup (credentials, invalid template, untrusted certificate).
    */
-  public IndexSetup.Engine prepare(java.time.Duration timeout) {
+  public IndexSetup.Engine prepare(Duration timeout) {
     IndexSetup.Engine e = IndexSetup.apply(client, cfg, timeout);
     setupDone = true;
+    succeeded();
     return e;
+  }
+
+  /**
+   * DEGRADED once requests to the engine have failed as a whole (unreachable, TLS, credentials, 5xx) for longer than
+   * {@code indexer.consumer.degradedAfter}, with the reason and since when; UP again after the next success.
+   */
+  @Override
+  public SinkHealth health() {
+    Failing f = failing.get();
+    if (f == null || Duration.between(f.since(), clock.instant()).compareTo(cfg.consumer().degradedAfter()) < 0) {
+      return SinkHealth.UP;
+    }
+    return SinkHealth.degraded("search engine failing since " + f.since().truncatedTo(ChronoUnit.SECONDS) + ": " + f.reason());
+  }
+
+  private void failed(String reason) {
+    Instant now = clock.instant();
+    failing.updateAndGet(f -> new Failing(f == null ? now : f.since(), reason));
+  }
+
+  private void succeeded() {
+    if (failing.getAndSet(null) != null) {
+      LOG.info("search engine answers again");
+    }
   }
 
   @Override
@@ -105,6 +171,7 @@ public final class ElasticsearchSink implements Sink {
       } catch (RuntimeException e) {
         // Engine down at start: the indexer keeps running and retries; it recovers without a restart.
         String msg = "search engine not ready: " + e.getMessage();
+        failed(msg);
         if (!msg.equals(lastSetupError)) {
           LOG.warn(msg);
           lastSetupError = msg;
@@ -112,8 +179,7 @@ public final class ElasticsearchSink implements Sink {
         return completed(batch.size(), Outcome.retry(msg));
       }
     }
-    long now = System.currentTimeMillis();
-    ByteArrayOutputStream body = new ByteArrayOutputStream(batch.size() * 400);
+    DocumentEncoder.Bulk body = encoder.bulk(sizeHint(batch), clock.millis());
     Outcome[] local = new Outcome[batch.size()];
     List<Integer> sent = new ArrayList<>(batch.size());
     Map<String, Integer> latestOf = new LinkedHashMap<>();
@@ -124,7 +190,7 @@ public final class ElasticsearchSink implements Sink {
         local[i] = Outcome.reject("cannot index " + t.id() + ": " + bad);
         continue;
       }
-      encoder.appendEvent(body, t, now);
+      body.event(t);
       sent.add(i);
       latestOf.merge(t.deviceId(), i, (a, b) -> batch.get(a).telemetry().seq() >= batch.get(b).telemetry().seq() ? a : b);
     }
@@ -133,13 +199,21 @@ public final class ElasticsearchSink implements Sink {
     }
     List<Integer> latestIdx = new ArrayList<>(latestOf.values());
     for (int i : latestIdx) {
-      encoder.appendLatest(body, batch.get(i).telemetry(), now);
+      body.latest(batch.get(i).telemetry());
     }
+    body.finish();
+    // A bulk larger than the whole budget goes alone rather than never.
+    int kib = Math.min(budgetKiB, (body.length() >> 10) + 1);
     try {
-      // Bounded pipelining: beyond maxInFlight the consumer thread waits here, which is the back-pressure we want.
-      if (!inFlight.tryAcquire(cfg.requestTimeout().toMillis() * 2, TimeUnit.MILLISECONDS)) {
-        return completed(batch.size(), Outcome.retry("bulk pipeline stuck: " + cfg.maxInFlight() + " requests in flight for "
-            + cfg.requestTimeout().multipliedBy(2).toSeconds() + " s"));
+      // Bounded pipelining by count and by bytes: beyond either the consumer thread waits here, which is the
+      // back-pressure we want (the broker's prefetch then stops deliveries).
+      long waitMs = cfg.requestTimeout().toMillis() * 2;
+      if (!inFlight.tryAcquire(waitMs, TimeUnit.MILLISECONDS)) {
+        return completed(batch.size(), stuck());
+      }
+      if (!inFlightKiB.tryAcquire(kib, waitMs, TimeUnit.MILLISECONDS)) {
+        inFlight.release();
+        return completed(batch.size(), stuck());
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -149,15 +223,63 @@ public final class ElasticsearchSink implements Sink {
     long start = System.nanoTime();
     CompletableFuture<EsClient.Response> response;
     try {
-      response = client.send("POST", "/_bulk", body.toByteArray(), "application/x-ndjson");
+      response = client.send("POST", BULK_PATH, body.array(), body.length(), "application/x-ndjson");
     } catch (RuntimeException e) {
       inFlight.release();
+      inFlightKiB.release(kib);
       throw e;
     }
     return response.handle((resp, err) -> {
-      inFlight.release();
+      inFlightKiB.release(kib);
       latency.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
-      return count(outcomes(local, sent, latestIdx, resp, err));
+      Verdict v = outcomes(local, sent, latestIdx, resp, err, client::explain);
+      if (v.requestFailure() != null) {
+        failed(v.requestFailure());
+      } else {
+        succeeded();
+      }
+      return v;
+    }).thenCompose(v -> resolveConflicts(batch, v)).thenApply(this::count)
+        // The count permit is held through the conflict check, so close() also waits for that.
+        .whenComplete((out, e) -> inFlight.release());
+  }
+
+  private Outcome stuck() {
+    return Outcome.retry("bulk pipeline stuck: " + cfg.maxInFlight() + " requests / " + cfg.maxInFlightBytes() / (1 << 20)
+        + " MiB in flight for " + cfg.requestTimeout().multipliedBy(2).toSeconds() + " s");
+  }
+
+  /** Room for the events and about as many latest-state documents, so a typical bulk never regrows its buffer. */
+  private static int sizeHint(List<SinkRecord> batch) {
+    long bytes = 0;
+    for (SinkRecord r : batch) {
+      bytes += Math.max(r.body().length, 200) + 120;
+    }
+    return (int) Math.min(Integer.MAX_VALUE - 16, bytes * 3 / 2);
+  }
+
+  private CompletionStage<List<Outcome>> resolveConflicts(List<SinkRecord> batch, Verdict v) {
+    if (v.conflicts().isEmpty()) {
+      return CompletableFuture.completedFuture(v.outcomes());
+    }
+    List<Telemetry> tried = v.conflicts().stream().map(i -> batch.get(i).telemetry()).toList();
+    CompletableFuture<EsClient.Response> fetched;
+    try {
+      fetched = client.send("POST", Conflicts.MGET_PATH, Conflicts.mgetBody(encoder, tried), "application/json");
+    } catch (RuntimeException e) {
+      fetched = CompletableFuture.failedFuture(e);
+    }
+    return fetched.handle((resp, err) -> {
+      List<Outcome> resolved = Conflicts.resolve(tried, resp, err, client::explain);
+      for (Outcome o : resolved) {
+        if (o instanceof Outcome.Delivered) {
+          redelivered.increment();
+        } else if (o instanceof Outcome.Reject r) {
+          conflicting.increment();
+          LOG.warn("{}", r.reason());
+        }
+      }
+      return v.resolve(resolved);
     });
   }
 
@@ -172,49 +294,88 @@ public final class ElasticsearchSink implements Sink {
     return CompletableFuture.completedFuture(count(Collections.nCopies(n, o)));
   }
 
-  /** Outcomes of a bulk that carried every record of the batch, in order (the unit tests' view). */
-  static List<Outcome> outcomes(int n, List<Integer> latestIdx, EsClient.Response resp, Throwable err) {
+  /**
+   * What a bulk response says about a batch before conflicts are checked.
+   *
+   * @param events          per batch record: its outcome, or null for a conflict still to be checked
+   * @param latestFailed    per batch record: the retry its latest-state item needs, or null
+   * @param conflicts       batch indices whose {@code create} met an existing document
+   * @param requestFailure  why the request failed as a whole (unreachable, HTTP status, unreadable), or null
+   */
+  record Verdict(Outcome[] events, Outcome[] latestFailed, List<Integer> conflicts, String requestFailure) {
+
+    static final Outcome UNCHECKED = Outcome.retry("already indexed; not yet compared with the stored document");
+
+    /** The outcomes with conflicts still unchecked (the unit tests' view of a bulk response alone). */
+    List<Outcome> outcomes() {
+      return resolve(Collections.nCopies(conflicts.size(), UNCHECKED));
+    }
+
+    /** The outcomes, given one outcome per conflict (in {@link #conflicts()} order). */
+    List<Outcome> resolve(List<Outcome> resolved) {
+      Outcome[] out = events.clone();
+      for (int k = 0; k < conflicts.size(); k++) {
+        out[conflicts.get(k)] = resolved.get(k);
+      }
+      for (int i = 0; i < out.length; i++) {
+        // The event is stored but the device's latest state is not: redo the record so the state catches up.
+        if (latestFailed[i] != null && out[i] instanceof Outcome.Delivered) {
+          out[i] = latestFailed[i];
+        }
+      }
+      return Arrays.asList(out);
+    }
+  }
+
+  /** The verdict on a bulk that carried every record of the batch, in order (the unit tests' view). */
+  static Verdict outcomes(int n, List<Integer> latestIdx, EsClient.Response resp, Throwable err) {
     List<Integer> all = new ArrayList<>(n);
     for (int i = 0; i < n; i++) {
       all.add(i);
     }
-    return outcomes(new Outcome[n], all, latestIdx, resp, err);
+    return outcomes(new Outcome[n], all, latestIdx, resp, err, EsClient::describe);
   }
 
   /**
-   * One outcome per batch record: {@code local} holds those decided before sending, {@code sent} the batch indices
+   * The verdict on one bulk: {@code local} holds the outcomes decided before sending, {@code sent} the batch indices
    * of the event items in bulk order, followed in the response by one latest-state item per {@code latestIdx}.
    */
-  static List<Outcome> outcomes(Outcome[] local, List<Integer> sent, List<Integer> latestIdx, EsClient.Response resp,
-                                Throwable err) {
+  static Verdict outcomes(Outcome[] local, List<Integer> sent, List<Integer> latestIdx, EsClient.Response resp,
+                          Throwable err, Function<Throwable, String> describe) {
     Outcome[] out = local.clone();
+    Outcome[] latestFailed = new Outcome[local.length];
+    List<Integer> conflicts = new ArrayList<>();
     Outcome all = null;
     if (err != null) {
-      all = Outcome.retry("search engine unreachable: " + EsClient.describe(EsClient.unwrap(err)));
+      all = Outcome.retry("search engine unreachable: " + describe.apply(EsClient.unwrap(err)));
     } else if (resp.status() != 200) {
       all = BulkOutcomes.request(resp.status(), resp.text());
     } else {
       try {
-        JsonNode root = JSON.readTree(resp.body());
-        JsonNode items = root.path("items");
-        if (!root.path("errors").asBoolean(true)) {
+        if (!errorsFlag(resp.body())) {
           all = Outcome.DELIVERED;
-        } else if (items.size() != sent.size() + latestIdx.size()) {
-          all = Outcome.retry("bulk response has " + items.size() + " items, expected " + (sent.size() + latestIdx.size()));
         } else {
-          for (int k = 0; k < sent.size(); k++) {
-            out[sent.get(k)] = BulkOutcomes.item(items.get(k), false);
-          }
-          for (int j = 0; j < latestIdx.size(); j++) {
-            Outcome latest = BulkOutcomes.item(items.get(sent.size() + j), true);
-            int i = latestIdx.get(j);
-            // The event was indexed but the device's latest state was not: redo the record so the state catches up.
-            if (latest instanceof Outcome.Retry && out[i] instanceof Outcome.Delivered) {
-              out[i] = latest;
+          JsonNode items = JSON.readTree(resp.body()).path("items");
+          if (items.size() != sent.size() + latestIdx.size()) {
+            all = Outcome.retry("bulk response has " + items.size() + " items, expected " + (sent.size() + latestIdx.size()));
+          } else {
+            for (int k = 0; k < sent.size(); k++) {
+              JsonNode item = items.get(k);
+              if (BulkOutcomes.isConflict(item)) {
+                conflicts.add(sent.get(k));
+              } else {
+                out[sent.get(k)] = BulkOutcomes.item(item, false);
+              }
+            }
+            for (int j = 0; j < latestIdx.size(); j++) {
+              Outcome latest = BulkOutcomes.item(items.get(sent.size() + j), true);
+              if (latest instanceof Outcome.Retry) {
+                latestFailed[latestIdx.get(j)] = latest;
+              }
             }
           }
         }
-      } catch (java.io.IOException e) {
+      } catch (IOException e) {
         all = Outcome.retry("unreadable bulk response: " + e.getMessage());
       }
     }
@@ -222,8 +383,31 @@ public final class ElasticsearchSink implements Sink {
       for (int i : sent) {
         out[i] = all;
       }
+      conflicts.clear();
     }
-    return Arrays.asList(out);
+    String requestFailure = all instanceof Outcome.Retry r ? r.reason() : null;
+    return new Verdict(out, latestFailed, conflicts, requestFailure);
+  }
+
+  /**
+   * The response's top-level {@code errors} flag, read by streaming: when it is false (almost always) the items need
+   * not be parsed into a tree at all. Unreadable or absent counts as true, so the items are then checked.
+   */
+  static boolean errorsFlag(byte[] body) throws IOException {
+    try (JsonParser p = JSON.getFactory().createParser(body)) {
+      if (p.nextToken() != JsonToken.START_OBJECT) {
+        throw new IOException("not a JSON object");
+      }
+      for (JsonToken t = p.nextToken(); t == JsonToken.FIELD_NAME; t = p.nextToken()) {
+        String field = p.currentName();
+        JsonToken v = p.nextToken();
+        if ("errors".equals(field)) {
+          return v != JsonToken.VALUE_FALSE;
+        }
+        p.skipChildren();
+      }
+      return true;
+    }
   }
 
   @Override

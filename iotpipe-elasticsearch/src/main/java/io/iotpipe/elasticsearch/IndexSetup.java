@@ -56,7 +56,7 @@ public final class IndexSetup {
     EsClient.Response root = client.sendSync("GET", "/", null);
     if (root.status() == 401 || root.status() == 403) {
       throw new IllegalStateException("the search engine refused the credentials (HTTP " + root.status()
-          + "): check indexer.username / indexer.password");
+          + "): check indexer.username / indexer.password (or indexer.apiKey)");
     }
     boolean noRootHandler = root.status() == 404 || root.status() == 405;
     if (noRootHandler) {

@@ -48,14 +48,21 @@ public final class LogstashConfig {
     if (ix.username() != null) {
       sb.append("    user => \"").append(ix.username()).append("\"\n").append("    password => \"${IOTPIPE_ES_PASSWORD}\"\n");
     }
+    if (ix.apiKey() != null && ix.apiKey().isSet()) {
+      // Logstash wants "id:key" here, not the base64 "encoded" form iotpipe takes.
+      sb.append("    api_key => \"${IOTPIPE_ES_API_KEY_ID_COLON_KEY}\"\n");
+    }
+    if (ix.caFile() != null) {
+      sb.append("    ssl_enabled => true\n    ssl_certificate_authorities => [\"").append(ix.caFile()).append("\"]\n");
+    }
     String index = switch (ix.period()) {
       case DAILY -> ix.indexPrefix() + "-%{+yyyy.MM.dd}";
       case MONTHLY -> ix.indexPrefix() + "-%{+yyyy.MM}";
       case NONE -> ix.indexPrefix();
     };
     sb.append("    index => \"").append(index).append("\"   # by event time (@timestamp from ts)\n")
-        .append("    document_id => \"%{deviceId}:%{seq}\"   # same ids as iotpipe: redeliveries overwrite, never duplicate\n")
-        .append("    action => \"index\"\n")
+        .append("    document_id => \"%{deviceId}:%{seq}\"   # same ids as iotpipe: a redelivery never duplicates\n")
+        .append("    action => \"create\"   # the first reading under an id stays (Logstash logs and drops the 409 of a later one)\n")
         .append("    manage_template => false   # iotpipe's template (explicit mappings) applies; run `iotpipe index` once or PUT it\n")
         .append("  }\n}\n");
     return sb.toString();

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.iotpipe.core.config.IndexerConfig;
 import io.iotpipe.core.sink.Outcome;
 import io.iotpipe.core.envelope.Telemetry;
-import java.io.ByteArrayOutputStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -34,13 +33,14 @@ public final class RawBulkLoader {
       List<CompletableFuture<?>> all = new ArrayList<>();
       long start = System.nanoTime();
       for (int from = 0; from < docs.size(); from += bulkSize) {
-        ByteArrayOutputStream body = new ByteArrayOutputStream();
-        long now = System.currentTimeMillis();
+        DocumentEncoder.Bulk body = enc.bulk(bulkSize * 400, System.currentTimeMillis());
         for (Telemetry t : docs.subList(from, Math.min(docs.size(), from + bulkSize))) {
-          enc.appendEvent(body, t, now);
+          body.event(t);
         }
+        body.finish();
         inFlight.acquireUninterruptibly();
-        all.add(client.send("POST", "/_bulk", body.toByteArray(), "application/x-ndjson").whenComplete((r, e) -> inFlight.release())
+        all.add(client.send("POST", ElasticsearchSink.BULK_PATH, body.array(), body.length(), "application/x-ndjson")
+            .whenComplete((r, e) -> inFlight.release())
             .thenAccept(RawBulkLoader::check));
       }
       CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).join();

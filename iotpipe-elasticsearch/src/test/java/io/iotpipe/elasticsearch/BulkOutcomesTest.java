@@ -24,19 +24,23 @@ class BulkOutcomesTest {
         {"index":{"_index":"ev-2026.01.01","_id":"x","status":%d%s}}""".formatted(status, error);
   }
 
+  static List<Outcome> outcomes(int n, List<Integer> latestIdx, EsClient.Response resp, Throwable err) {
+    return ElasticsearchSink.outcomes(n, latestIdx, resp, err).outcomes();
+  }
+
   static EsClient.Response bulk(String... items) {
     return ok("{\"took\":3,\"errors\":true,\"items\":[" + String.join(",", items) + "]}");
   }
 
   @Test
   void errorsFalseDeliversEverythingWithoutReadingItems() {
-    assertThat(ElasticsearchSink.outcomes(3, List.of(2), ok("{\"took\":1,\"errors\":false,\"items\":[]}"), null))
+    assertThat(outcomes(3, List.of(2), ok("{\"took\":1,\"errors\":false,\"items\":[]}"), null))
         .containsExactly(Outcome.DELIVERED, Outcome.DELIVERED, Outcome.DELIVERED);
   }
 
   @Test
   void eachItemIsClassifiedOnItsOwn() {
-    List<Outcome> out = ElasticsearchSink.outcomes(6, List.of(), bulk(
+    List<Outcome> out = outcomes(6, List.of(), bulk(
         item(201, null, null),
         item(400, "mapper_parsing_exception", "failed to parse field [metrics.powerKw] of type [double]"),
         item(429, "es_rejected_execution_exception", "rejected execution of coordinating operation"),
@@ -56,7 +60,7 @@ class BulkOutcomesTest {
 
   @Test
   void environmentFaultsReportedWithAnyStatusAreRetriedNotDeadLettered() {
-    List<Outcome> out = ElasticsearchSink.outcomes(3, List.of(), bulk(
+    List<Outcome> out = outcomes(3, List.of(), bulk(
         item(403, "cluster_block_exception", "index [ev] blocked by: [FORBIDDEN/8/index write (api)]"),
         item(404, "index_not_found_exception", "no such index [ev-2026.01.01]"),
         item(400, "circuit_breaking_exception", "[parent] Data too large")), null);
@@ -66,7 +70,7 @@ class BulkOutcomesTest {
   @Test
   void aStaleLatestStateIsSuccessButAFailedOneRedoesItsRecord() {
     // Records 0..2; latest-state items follow for records 1 and 2.
-    List<Outcome> out = ElasticsearchSink.outcomes(3, List.of(1, 2), bulk(
+    List<Outcome> out = outcomes(3, List.of(1, 2), bulk(
         item(201, null, null), item(201, null, null), item(201, null, null),
         item(409, "version_conflict_engine_exception", "[cp-1]: version conflict, current version [9] is higher"),
         item(429, "es_rejected_execution_exception", "queue full")), null);
@@ -76,24 +80,44 @@ class BulkOutcomesTest {
   }
 
   @Test
-  void aVersionConflictOnTheEventIndexIsNotMistakenForSuccess() {
-    assertThat(ElasticsearchSink.outcomes(1, List.of(), bulk(item(409, "version_conflict_engine_exception", "x")), null).get(0))
-        .isInstanceOf(Outcome.Retry.class);
+  void aVersionConflictOnTheEventIndexIsCheckedNotMistakenForSuccess() {
+    ElasticsearchSink.Verdict v = ElasticsearchSink.outcomes(2, List.of(), bulk(item(201, null, null),
+        item(409, "version_conflict_engine_exception", "[d:1]: version conflict, document already exists (current version [1])")), null);
+    assertThat(v.conflicts()).containsExactly(1);
+    assertThat(v.outcomes().get(1)).isInstanceOf(Outcome.Retry.class);
+    assertThat(v.resolve(List.of(Outcome.DELIVERED))).containsExactly(Outcome.DELIVERED, Outcome.DELIVERED);
+    assertThat(v.requestFailure()).isNull();
+  }
+
+  @Test
+  void aRedeliveryWhoseLatestStateFailedIsRedoneEvenThoughItsEventExists() {
+    ElasticsearchSink.Verdict v = ElasticsearchSink.outcomes(1, List.of(0), bulk(
+        item(409, "version_conflict_engine_exception", "exists"), item(429, "es_rejected_execution_exception", "queue full")), null);
+    assertThat(v.resolve(List.of(Outcome.DELIVERED)).get(0)).isInstanceOf(Outcome.Retry.class);
+    assertThat(v.resolve(List.of(Outcome.reject("different"))).get(0)).isEqualTo(Outcome.reject("different"));
+  }
+
+  @Test
+  void wholeRequestFailuresAreReportedForHealthAndItemFailuresAreNot() {
+    assertThat(ElasticsearchSink.outcomes(1, List.of(), null, new ConnectException()).requestFailure())
+        .contains("unreachable").contains("connection refused");
+    assertThat(ElasticsearchSink.outcomes(1, List.of(), bulk(item(429, "es_rejected_execution_exception", "q")), null).requestFailure())
+        .isNull();
   }
 
   @Test
   void wholeRequestFailuresRetryEveryRecord() {
-    assertThat(ElasticsearchSink.outcomes(2, List.of(), new EsClient.Response(503, "{\"error\":\"unavailable\"}".getBytes()), null))
+    assertThat(outcomes(2, List.of(), new EsClient.Response(503, "{\"error\":\"unavailable\"}".getBytes()), null))
         .hasSize(2).allSatisfy(o -> assertThat(o).isInstanceOfSatisfying(Outcome.Retry.class, r -> assertThat(r.reason()).contains("503")));
-    assertThat(ElasticsearchSink.outcomes(2, List.of(), new EsClient.Response(413, new byte[0]), null))
+    assertThat(outcomes(2, List.of(), new EsClient.Response(413, new byte[0]), null))
         .allSatisfy(o -> assertThat(o).isInstanceOf(Outcome.Retry.class));
-    assertThat(ElasticsearchSink.outcomes(2, List.of(), null, new CompletionException(new ConnectException())))
+    assertThat(outcomes(2, List.of(), null, new CompletionException(new ConnectException())))
         .allSatisfy(o -> assertThat(o).isInstanceOfSatisfying(Outcome.Retry.class, r -> assertThat(r.reason()).contains("connection refused")));
-    assertThat(ElasticsearchSink.outcomes(2, List.of(), null, new HttpTimeoutException("request timed out")))
+    assertThat(outcomes(2, List.of(), null, new HttpTimeoutException("request timed out")))
         .allSatisfy(o -> assertThat(o).isInstanceOfSatisfying(Outcome.Retry.class, r -> assertThat(r.reason()).contains("timed out")));
-    assertThat(ElasticsearchSink.outcomes(2, List.of(), ok("<html>proxy error</html>"), null))
+    assertThat(outcomes(2, List.of(), ok("<html>proxy error</html>"), null))
         .allSatisfy(o -> assertThat(o).isInstanceOf(Outcome.Retry.class));
-    assertThat(ElasticsearchSink.outcomes(2, List.of(), bulk(item(201, null, null)), null))
+    assertThat(outcomes(2, List.of(), bulk(item(201, null, null)), null))
         .as("an item count that does not match the request").allSatisfy(o -> assertThat(o).isInstanceOf(Outcome.Retry.class));
   }
 
@@ -101,10 +125,10 @@ class BulkOutcomesTest {
   void recordsDecidedBeforeSendingKeepTheirOutcomeAndTheRestMapByPosition() {
     Outcome[] local = {null, Outcome.reject("metric x is NaN"), null};
     List<Outcome> out = ElasticsearchSink.outcomes(local, List.of(0, 2), List.of(2), bulk(
-        item(201, null, null), item(400, "mapper_parsing_exception", "bad"), item(201, null, null)), null);
+        item(201, null, null), item(400, "mapper_parsing_exception", "bad"), item(201, null, null)), null, EsClient::describe).outcomes();
     assertThat(out).containsExactly(Outcome.DELIVERED, Outcome.reject("metric x is NaN"),
         Outcome.reject("mapper_parsing_exception: bad (caused by illegal_argument_exception: inner)"));
-    assertThat(ElasticsearchSink.outcomes(local, List.of(0, 2), List.of(), null, new ConnectException()))
+    assertThat(ElasticsearchSink.outcomes(local, List.of(0, 2), List.of(), null, new ConnectException(), EsClient::describe).outcomes())
         .extracting(o -> o.getClass().getSimpleName()).containsExactly("Retry", "Reject", "Retry");
   }
 }

@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.iotpipe.core.config.IndexerConfig.IndexPeriod;
 import io.iotpipe.core.envelope.Telemetry;
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.HashMap;
@@ -19,8 +19,14 @@ class DocumentEncoderTest {
   static final Telemetry READING = new Telemetry("cp-17", 42, Instant.parse("2026-03-31T23:59:59.250Z"), "park-3", "eu-west",
       "FAULTED", "E042", Map.of("powerKw", 11.5, "energyKwh", 1234.0));
 
-  static String[] lines(ByteArrayOutputStream out) {
-    return out.toString(StandardCharsets.UTF_8).split("\n");
+  static String[] lines(DocumentEncoder.Bulk bulk) {
+    String body = new String(bulk.finish().array(), 0, bulk.length(), StandardCharsets.UTF_8);
+    assertThat(body).as("NDJSON: every line ends with a newline").endsWith("\n");
+    return body.split("\n");
+  }
+
+  static DocumentEncoder.Bulk bulk(long ingestMillis) {
+    return new DocumentEncoder("ev", IndexPeriod.DAILY, "ev-latest").bulk(16, ingestMillis);
   }
 
   @Test
@@ -34,11 +40,12 @@ class DocumentEncoderTest {
 
   @Test
   void eventLinesCarryADeterministicIdAndTheFullDocument() throws Exception {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    new DocumentEncoder("ev", IndexPeriod.DAILY, "ev-latest").appendEvent(out, READING, Instant.parse("2026-04-01T00:00:01Z").toEpochMilli());
+    DocumentEncoder.Bulk out = bulk(Instant.parse("2026-04-01T00:00:01Z").toEpochMilli());
+    out.event(READING);
     String[] l = lines(out);
     assertThat(l).hasSize(2);
-    JsonNode action = JSON.readTree(l[0]).path("index");
+    // create, not index: a second reading under the same id must not overwrite the first.
+    JsonNode action = JSON.readTree(l[0]).path("create");
     assertThat(action.path("_index").asText()).isEqualTo("ev-2026.03.31");
     assertThat(action.path("_id").asText()).isEqualTo("cp-17:42");
     assertThat(action.has("version")).isFalse();
@@ -59,9 +66,8 @@ class DocumentEncoderTest {
 
   @Test
   void absentOptionalFieldsAreLeftOutRatherThanWrittenAsNull() throws Exception {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    new DocumentEncoder("ev", IndexPeriod.DAILY, "ev-latest").appendEvent(out,
-        new Telemetry("d", 1, Instant.EPOCH, null, null, "IDLE", null, Map.of()), 0);
+    DocumentEncoder.Bulk out = bulk(0);
+    out.event(new Telemetry("d", 1, Instant.EPOCH, null, null, "IDLE", null, Map.of()));
     JsonNode doc = JSON.readTree(lines(out)[1]);
     assertThat(doc.has("errorCode")).isFalse();
     assertThat(doc.has("site")).isFalse();
@@ -71,14 +77,15 @@ class DocumentEncoderTest {
 
   @Test
   void latestStateIsOneDocumentPerDeviceVersionedExternallyBySeq() throws Exception {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    new DocumentEncoder("ev", IndexPeriod.DAILY, "ev-latest").appendLatest(out, READING, 0);
-    JsonNode action = JSON.readTree(lines(out)[0]).path("index");
+    DocumentEncoder.Bulk out = bulk(0);
+    out.latest(READING);
+    String[] l = lines(out);
+    JsonNode action = JSON.readTree(l[0]).path("index");
     assertThat(action.path("_index").asText()).isEqualTo("ev-latest");
     assertThat(action.path("_id").asText()).isEqualTo("cp-17");
     assertThat(action.path("version").asLong()).isEqualTo(42);
     assertThat(action.path("version_type").asText()).isEqualTo("external");
-    assertThat(JSON.readTree(lines(out)[1]).path("seq").asLong()).isEqualTo(42);
+    assertThat(JSON.readTree(l[1]).path("seq").asLong()).isEqualTo(42);
   }
 
   @Test
@@ -88,5 +95,53 @@ class DocumentEncoderTest {
     assertThat(DocumentEncoder.unencodable(new Telemetry("d", 1, Instant.EPOCH, null, null, null, null, m)))
         .contains("powerKw").contains("NaN");
     assertThat(DocumentEncoder.unencodable(READING)).isNull();
+  }
+
+  @Test
+  void aBulkGrowsPastItsSizeHintAndKeepsEveryLine() throws Exception {
+    DocumentEncoder.Bulk out = bulk(0);
+    for (int i = 1; i <= 500; i++) {
+      out.event(new Telemetry("d", i, Instant.EPOCH.plusSeconds(i * 600L), null, null, "IDLE", null, Map.of("x", (double) i)));
+    }
+    String[] l = lines(out);
+    assertThat(l).hasSize(1000);
+    assertThat(JSON.readTree(l[999]).path("seq").asLong()).isEqualTo(500);
+    assertThat(JSON.readTree(l[998]).path("create").path("_index").asText()).isEqualTo("ev-1970.01.04");
+  }
+
+  @Test
+  void theStoredDocumentIsTheSameReadingWhateverTheIngestTimeAndTextForm() throws Exception {
+    DocumentEncoder.Bulk out = bulk(123_456_789L);
+    out.event(READING);
+    JsonNode stored = JSON.readTree(lines(out)[1]);
+    assertThat(DocumentEncoder.difference(stored, READING)).isNull();
+    // Another writer's text forms of the same values, an ingest-time field and extra fields: still the same reading.
+    JsonNode other = JSON.readTree("""
+        {"ts":"2026-03-31T23:59:59.25Z","deviceId":"cp-17","seq":42,"site":"park-3","region":"eu-west","status":"FAULTED",
+         "errorCode":"E042","metrics":{"energyKwh":1234,"powerKw":11.50},"ingestTs":"2030-01-01T00:00:00Z","geo":"x"}""");
+    assertThat(DocumentEncoder.difference(other, READING)).isNull();
+  }
+
+  @Test
+  void anyDifferenceInTheReadingIsNamed() throws Exception {
+    DocumentEncoder.Bulk out = bulk(0);
+    out.event(READING);
+    ObjectNode doc = (ObjectNode) JSON.readTree(lines(out)[1]);
+    Map<String, java.util.function.Consumer<ObjectNode>> edits = new java.util.LinkedHashMap<>();
+    edits.put("metrics.powerKw", d -> ((ObjectNode) d.get("metrics")).put("powerKw", 11.6));
+    edits.put("status", d -> d.put("status", "CHARGING"));
+    edits.put("errorCode", d -> d.remove("errorCode"));
+    edits.put("site", d -> d.put("site", "park-4"));
+    edits.put("ts", d -> d.put("ts", "2026-03-31T23:59:59.251Z"));
+    edits.put("seq", d -> d.put("seq", 43));
+    edits.put("metrics", d -> ((ObjectNode) d.get("metrics")).remove("energyKwh"));
+    edits.forEach((field, edit) -> {
+      ObjectNode changed = doc.deepCopy();
+      edit.accept(changed);
+      assertThat(DocumentEncoder.difference(changed, READING)).as(field).isEqualTo(field);
+    });
+    Telemetry extraMetric = new Telemetry("cp-17", 42, READING.ts(), "park-3", "eu-west", "FAULTED", "E042",
+        Map.of("powerKw", 11.5, "energyKwh", 1234.0, "soc", 80.0));
+    assertThat(DocumentEncoder.difference(doc, extraMetric)).isEqualTo("metrics");
   }
 }

@@ -48,6 +48,11 @@ class ElasticsearchSinkIT {
   }
 
   static IndexerConfig config(String prefix, String urls) {
+    return config(prefix, urls, "", k -> null);
+  }
+
+  /** {@code extra}: more indexer keys, one per line, indented by two spaces. */
+  static IndexerConfig config(String prefix, String urls, String extra, java.util.function.Function<String, String> env) {
     return IotpipeConfig.parse("test", """
         brokers:
           edge: {uris: [amqp://127.0.0.1:5672], management: http://127.0.0.1:15672}
@@ -58,7 +63,8 @@ class ElasticsearchSinkIT {
           indexPrefix: %s
           maxInFlight: 2
           requestTimeout: 5s
-        """.formatted(urls, prefix), k -> null).indexer();
+        %s
+        """.formatted(urls, prefix, extra), env).indexer();
   }
 
   static List<SinkRecord> records(String device, long fromSeq, int n, Instant ts) {
@@ -127,6 +133,9 @@ class ElasticsearchSinkIT {
       assertThat(registry.get("iotpipe.es.bulk.requests").counter().count()).isEqualTo(200);
       assertThat(registry.get("iotpipe.es.bulk.items").tag("outcome", "delivered").counter().count()).isEqualTo(20_000);
       assertThat(registry.get("iotpipe.es.bulk.latency").timer().count()).isEqualTo(200);
+      // The redelivered round met its own documents (create: 409) and found the same content in every one.
+      assertThat(registry.get("iotpipe.es.conflicts").tag("result", "same-content").counter().count()).isEqualTo(10_000);
+      assertThat(registry.get("iotpipe.es.conflicts").tag("result", "different-content").counter().count()).isZero();
     }
   }
 
@@ -235,5 +244,118 @@ class ElasticsearchSinkIT {
       assertThat(latest.path("ts").path("type").asText()).isEqualTo("date");
       assertThat(latest.path("metrics").path("properties").path("powerKw").path("type").asText()).isEqualTo("double");
     }
+  }
+
+  static SinkRecord reading(String device, long seq, double powerKw) {
+    return new SinkRecord(new Telemetry(device, seq, Instant.parse("2026-11-20T10:00:00Z").plusSeconds(seq), "site-1", "eu-west",
+        "CHARGING", null, Map.of("powerKw", powerKw, "soc", 50.0)), new byte[0], "q", 0);
+  }
+
+  @Test
+  void aSecondReadingWithAnIndexedIdButDifferentContentIsRejectedAndTheFirstIsKept() throws Exception {
+    String prefix = prefix();
+    IndexerConfig cfg = config(prefix);
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    try (ElasticsearchSink sink = new ElasticsearchSink(cfg, registry)) {
+      assertThat(write(sink, List.of(reading("dup", 1, 7.0), reading("dup", 2, 7.0), reading("dup", 3, 7.0))))
+          .containsOnly(Outcome.DELIVERED);
+      // seq 2 comes again with another value (a spoofer, a device bug); seq 1 and 3 come again unchanged (a redelivery).
+      List<Outcome> again = write(sink, List.of(reading("dup", 1, 7.0), reading("dup", 2, 99.0), reading("dup", 3, 7.0)));
+      assertThat(again.get(0)).isEqualTo(Outcome.DELIVERED);
+      assertThat(again.get(2)).isEqualTo(Outcome.DELIVERED);
+      assertThat(again.get(1)).isInstanceOfSatisfying(Outcome.Reject.class, r -> assertThat(r.reason())
+          .startsWith("(deviceId dup, seq 2) already indexed with different content; kept the first").contains("metrics.powerKw"));
+      // Both in one batch: the first wins there too, and an exact duplicate inside a batch is simply delivered.
+      List<Outcome> inOne = write(sink, List.of(reading("dup", 10, 1.0), reading("dup", 10, 2.0), reading("dup", 11, 5.0),
+          reading("dup", 11, 5.0)));
+      assertThat(inOne.get(0)).isEqualTo(Outcome.DELIVERED);
+      assertThat(inOne.get(1)).isInstanceOf(Outcome.Reject.class);
+      assertThat(inOne.get(2)).isEqualTo(Outcome.DELIVERED);
+      assertThat(inOne.get(3)).isEqualTo(Outcome.DELIVERED);
+
+      assertThat(count(prefix + "-2*")).as("one document per (deviceId, seq)").isEqualTo(5);
+      String index = new DocumentEncoder(cfg).indexFor(reading("dup", 2, 0).telemetry().ts());
+      assertThat(get("/" + index + "/_doc/dup:2").path("_source").path("metrics").path("powerKw").asDouble()).isEqualTo(7.0);
+      assertThat(get("/" + index + "/_doc/dup:10").path("_source").path("metrics").path("powerKw").asDouble()).isEqualTo(1.0);
+      get("/" + cfg.latestIndex() + "/_refresh");
+      assertThat(get("/" + cfg.latestIndex() + "/_doc/dup").path("_source").path("seq").asLong()).isEqualTo(11);
+      assertThat(registry.get("iotpipe.es.conflicts").tag("result", "different-content").counter().count()).isEqualTo(2);
+    }
+  }
+
+  @Test
+  void indexesOverHttpsWithBasicAuthAndNeverPrintsThePassword() throws Exception {
+    String password = "pw-" + UUID.randomUUID();
+    String basic = java.util.Base64.getEncoder().encodeToString(("indexer:" + password).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    java.util.function.Function<String, String> env = Map.of("ES_PW", password, "WRONG_PW", password + "x")::get;
+    TestPki pki = TestPki.create(dir, "search");
+    TestPki other = TestPki.create(dir, "other");
+    java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+    java.io.PrintStream err = System.err;
+    // slf4j-simple writes to whatever System.err is at the time: everything the sink logs lands here too.
+    System.setErr(new java.io.PrintStream(tee(err, captured), true));
+    List<String> said = new ArrayList<>();
+    try (TlsAuthProxy proxy = TlsAuthProxy.start(pki.server, os.httpUri(), "indexer", password)) {
+      String prefix = prefix();
+      String tls = "  caFile: " + pki.caPem + "\n  consumer: {degradedAfter: 0ms}\n";
+      IndexerConfig good = config(prefix, proxy.uri().toString(), tls + "  username: indexer\n  password: ${ES_PW}", env);
+      try (ElasticsearchSink sink = new ElasticsearchSink(good, new SimpleMeterRegistry())) {
+        assertThat(sink.prepare(Duration.ofSeconds(10)).distribution()).isEqualTo("opensearch");
+        assertThat(write(sink, records("tls-dev", 1, 20, Instant.parse("2026-11-20T10:00:00Z")))).containsOnly(Outcome.DELIVERED);
+        assertThat(write(sink, records("tls-dev", 1, 20, Instant.parse("2026-11-20T10:00:00Z")))).as("redelivery through TLS")
+            .containsOnly(Outcome.DELIVERED);
+        assertThat(sink.health()).isEqualTo(io.iotpipe.core.sink.SinkHealth.UP);
+      }
+      assertThat(count(prefix + "-2*")).isEqualTo(20);
+      assertThat(proxy.forwarded.get()).isPositive();
+
+      IndexerConfig wrongCa = config(prefix(), proxy.uri().toString(),
+          "  caFile: " + other.caPem + "\n  consumer: {degradedAfter: 0ms}\n  username: indexer\n  password: ${ES_PW}", env);
+      try (ElasticsearchSink sink = new ElasticsearchSink(wrongCa, new SimpleMeterRegistry())) {
+        List<Outcome> out = write(sink, records("tls-dev", 100, 3, Instant.parse("2026-11-20T10:00:00Z")));
+        assertThat(out).allSatisfy(o -> assertThat(o).isInstanceOfSatisfying(Outcome.Retry.class, r -> {
+          said.add(r.reason());
+          assertThat(r.reason()).contains("certificate is not trusted").contains("indexer.caFile (" + other.caPem + ")");
+        }));
+        assertThat(sink.health().state()).isEqualTo(io.iotpipe.core.sink.SinkHealth.State.DEGRADED);
+        assertThat(sink.health().reason()).contains("search engine failing since").contains("not trusted").contains("indexer.caFile");
+        said.add(sink.health().reason());
+        // Waiting does not make a certificate trusted: the start-up wait gives up at once with the reason.
+        assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> sink.prepare(Duration.ofSeconds(60))))
+            .isInstanceOf(IllegalStateException.class).hasMessageContaining("not trusted");
+      }
+
+      IndexerConfig wrongPassword = config(prefix(), proxy.uri().toString(), tls + "  username: indexer\n  password: ${WRONG_PW}", env);
+      try (ElasticsearchSink sink = new ElasticsearchSink(wrongPassword, new SimpleMeterRegistry())) {
+        List<Outcome> out = write(sink, records("tls-dev", 200, 3, Instant.parse("2026-11-20T10:00:00Z")));
+        assertThat(out).allSatisfy(o -> assertThat(o).isInstanceOfSatisfying(Outcome.Retry.class, r -> {
+          said.add(r.reason());
+          assertThat(r.reason()).contains("refused the credentials").contains("indexer.username");
+        }));
+        said.add(sink.health().reason());
+        assertThat(proxy.refused.get()).isPositive();
+      }
+    } finally {
+      System.setErr(err);
+    }
+    said.add(captured.toString(java.nio.charset.StandardCharsets.UTF_8));
+    assertThat(String.join("\n", said)).as("outcomes, health and logs").isNotBlank()
+        .doesNotContain(password).doesNotContain(basic);
+  }
+
+  static java.io.OutputStream tee(java.io.OutputStream a, java.io.OutputStream b) {
+    return new java.io.OutputStream() {
+      @Override
+      public void write(int x) throws java.io.IOException {
+        a.write(x);
+        b.write(x);
+      }
+
+      @Override
+      public void write(byte[] buf, int off, int len) throws java.io.IOException {
+        a.write(buf, off, len);
+        b.write(buf, off, len);
+      }
+    };
   }
 }

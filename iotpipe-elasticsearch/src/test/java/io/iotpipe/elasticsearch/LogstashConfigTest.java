@@ -19,6 +19,19 @@ class LogstashConfigTest {
     String out = LogstashConfig.render(cfg);
     assertThat(out).contains("queue => \"iotpipe.elk.p0\"").contains("queue => \"iotpipe.elk.p2\"").doesNotContain("elk.p3")
         .contains("document_id => \"%{deviceId}:%{seq}\"").contains("index => \"ev-%{+yyyy.MM.dd}\"")
-        .contains("host => \"10.0.0.5\"").doesNotContain("secret-value");
+        .contains("host => \"10.0.0.5\"").doesNotContain("secret-value").contains("action => \"create\"");
+  }
+
+  @Test
+  void httpsWithAPrivateCaCarriesItsCaFile(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    java.nio.file.Path ca = java.nio.file.Files.writeString(dir.resolve("ca.pem"), "pem");
+    IotpipeConfig cfg = IotpipeConfig.parse("t", """
+        brokers:
+          cloud: {uris: [amqp://10.0.0.5:5673]}
+        topology: {balancer: cloud}
+        indexer: {urls: [https://es:9200], caFile: %s, username: iotpipe, password: "${ES_PW}"}
+        """.formatted(ca), k -> k.equals("ES_PW") ? "pw-value" : null);
+    assertThat(LogstashConfig.render(cfg)).contains("ssl_certificate_authorities => [\"" + ca + "\"]")
+        .contains("password => \"${IOTPIPE_ES_PASSWORD}\"").doesNotContain("pw-value");
   }
 }

@@ -3,7 +3,6 @@ package io.iotpipe.rabbitmq;
 import com.rabbitmq.client.Address;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
-import io.iotpipe.core.cli.CommandFailure;
 import io.iotpipe.core.config.BrokerConfig;
 import java.io.IOException;
 import java.net.URI;
@@ -68,7 +67,7 @@ public final class Amqp {
     try {
       return factory(broker).newConnection(addresses(broker, true), clientName);
     } catch (IOException | TimeoutException e) {
-      throw new CommandFailure(describe(broker, e), e);
+      throw new BrokerUnavailableException(describe(broker, e), e);
     }
   }
 

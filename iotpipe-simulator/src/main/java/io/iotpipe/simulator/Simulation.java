@@ -140,6 +140,11 @@ public final class Simulation implements AutoCloseable {
     startNanos = System.nanoTime();
     SplittableRandom rnd = new SplittableRandom(o.seed() ^ 0x5DEECE66DL);
     double perDevice = o.rate() / Math.max(1, o.devices());
+    // Devices start at random phases: with all credits at 0 they would all save up to their first reading together
+    // and then report in lock-step bursts (at 0.5 readings/s per device, the whole fleet at once every 2 s).
+    for (DeviceRun r : runs) {
+      r.credit = rnd.nextDouble();
+    }
     long lastTick = System.nanoTime();
     long lastReport = lastTick;
     long drainDeadline = Long.MAX_VALUE;

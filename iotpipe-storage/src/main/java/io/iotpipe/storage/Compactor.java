@@ -118,9 +118,17 @@ public final class Compactor {
   /** As {@link #compact}, for a caller that holds the {@link StoreLock}. */
   static Result compactLocked(Path store, List<String> metrics, Duration minAge, Clock clock) throws IOException {
     recover(store);
+    CommitLog.checkpointNow(store);
     Map<Path, List<Path>> byHour = new LinkedHashMap<>();
-    for (Path f : StorageSink.dataFiles(store, "parquet")) {
-      byHour.computeIfAbsent(f.getParent(), k -> new ArrayList<>()).add(f);
+    // Files of commits not yet folded into a checkpoint stay: a writer catching up with those records checks that
+    // their files are in place, and would raise an alarm for a merged-away one. They are merged by a later round.
+    // Listed before the log is read: a file is only visible once its record exists, so none escapes the check.
+    List<Path> candidates = StorageSink.dataFiles(store, "parquet");
+    Set<Path> unfolded = CommitLog.unfoldedFiles(store);
+    for (Path f : candidates) {
+      if (!unfolded.contains(f.toAbsolutePath().normalize())) {
+        byHour.computeIfAbsent(f.getParent(), k -> new ArrayList<>()).add(f);
+      }
     }
     Instant closedBefore = clock.instant().minus(minAge);
     int hours = 0;
@@ -168,12 +176,8 @@ public final class Compactor {
    * to the pipeline and must not take its cores.
    */
   private static long copy(Path store, List<Path> files, List<String> metrics, ParquetFormat parquet, Path tmp) throws IOException {
-    String list = String.join(", ", files.stream().map(f -> "'" + f.toAbsolutePath() + "'").toList());
-    StringBuilder cols = new StringBuilder(
-        "epoch_ms(ts), device_id, seq, site, region, status, error_code, to_json(extra_metrics)::VARCHAR, epoch_ms(ingest_ts)");
-    for (String m : metrics) {
-      cols.append(", \"").append(m).append('"');
-    }
+    String list = fileList(files);
+    String cols = rowColumns(metrics);
     Properties props = new Properties();
     props.setProperty("jdbc_stream_results", "true");
     Path spill = store.resolve("_state").resolve(".compaction-spill");
@@ -191,8 +195,23 @@ public final class Compactor {
     }
   }
 
+  /** {@code ['a.parquet', 'b.parquet']} for DuckDB's {@code read_parquet}. */
+  static String fileList(List<Path> files) {
+    return String.join(", ", files.stream().map(f -> "'" + f.toAbsolutePath().toString().replace("'", "''") + "'").toList());
+  }
+
+  /** The columns {@link RowIterator} reads, in its order. */
+  static String rowColumns(List<String> metrics) {
+    StringBuilder cols = new StringBuilder(
+        "epoch_ms(ts), device_id, seq, site, region, status, error_code, to_json(extra_metrics)::VARCHAR, epoch_ms(ingest_ts)");
+    for (String m : metrics) {
+      cols.append(", \"").append(m.replace("\"", "\"\"")).append('"');
+    }
+    return cols.toString();
+  }
+
   /** Rows of a DuckDB result as readings; {@link #ingest} is the ingest time of the row last returned. */
-  private static final class RowIterator implements Iterator<Telemetry> {
+  static final class RowIterator implements Iterator<Telemetry> {
     private final ResultSet rs;
     private final List<String> metrics;
     private Boolean hasNext;

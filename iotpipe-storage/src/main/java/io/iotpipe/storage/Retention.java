@@ -31,10 +31,14 @@ public final class Retention {
       return dropped;
     }
     LocalDate oldestKept = clock.instant().minus(keep).atZone(ZoneOffset.UTC).toLocalDate();
+    CommitLog.checkpointNow(store);
+    // A day holding files of a commit not yet folded into a checkpoint waits for a later round (see Compactor).
+    java.util.Set<Path> unfolded = CommitLog.unfoldedFiles(store);
     try (DirectoryStream<Path> ds = Files.newDirectoryStream(store, "date=*")) {
       for (Path day : ds) {
         LocalDate d = LocalDate.parse(day.getFileName().toString().substring(5));
-        if (d.isBefore(oldestKept)) {
+        Path dayAbs = day.toAbsolutePath().normalize();
+        if (d.isBefore(oldestKept) && unfolded.stream().noneMatch(f -> f.startsWith(dayAbs))) {
           try (var walk = Files.walk(day)) {
             for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
               Files.deleteIfExists(p);

@@ -4,13 +4,15 @@ import io.iotpipe.core.config.StorageConfig;
 import io.iotpipe.core.envelope.Telemetry;
 import io.iotpipe.core.sink.Outcome;
 import io.iotpipe.core.sink.Sink;
+import io.iotpipe.core.sink.SinkHealth;
 import io.iotpipe.core.sink.SinkRecord;
+import io.iotpipe.storage.CommitSteps.Step;
 import io.iotpipe.storage.format.FormatWriter;
 import io.iotpipe.storage.format.StoreSchema;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import java.io.IOException;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -19,7 +21,7 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -27,20 +29,35 @@ import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The analytics sink: buffers rows per partition and commits them as files (Hive layout by event hour, every
- * configured format) with the protocol of {@link CommitLog}. A record's outcome completes when its file is
- * committed: only then does the consumer ack it.
+ * The analytics sink: gathers rows per partition queue in an open file and commits them as files (Hive layout by
+ * event hour, every configured format) with the protocol of {@link CommitLog}. A record's outcome completes when its
+ * file is committed and in place: only then does the consumer ack it.
  *
- * <p>Memory is bounded by the consumer's prefetch: a partition holds at most {@code prefetch} unacked rows, and a
- * partition's buffer is committed when it reaches half of that (else the broker would stop delivering while the
- * sink waits for more rows: a stall that only the age bound would end).
+ * <p>{@code (deviceId, seq)} is unique in the whole store directory, whichever partition queue, instance or region
+ * a reading comes through: a reading already stored is {@code Delivered} without being written again if its content
+ * is the same, and {@code Reject}ed (dead-lettered) if it differs; the store keeps the first.
+ *
+ * <p>Memory: an open file is committed at half the consumer's prefetch (else the broker would stop delivering while
+ * the sink waits for more rows), at {@code rollBytes}, or at a fifth of the sink's byte budget (an eighth of the heap)
+ * for the rows held by all partitions; when the budget is reached, {@link #write} waits for commits to release rows
+ * before it takes more (the broker's prefetch counts messages, not bytes), so large readings cannot fill the heap.
+ *
+ * <p>Lifecycle: {@link #open} catches up with the commit log and finishes interrupted commits (anyone's);
+ * {@link #close(String)} completes the partition's open file as {@code Retry} and drops it; {@link #health} is DOWN
+ * on a commit alarm (a committed file vanished) and DEGRADED while a committed file waits for its rename.
  */
 public final class StorageSink implements Sink {
 
@@ -62,73 +79,110 @@ public final class StorageSink implements Sink {
   private final Clock clock;
   private final List<FormatWriter> writers;
   private final long rollRows;
+  /** Rows (estimated bytes) the sink may hold in open files and commits in progress, all partitions together. */
+  private final long budgetBytes;
+  /** An open file is committed at this size (estimated): a few of them in commit at once stay within the budget. */
+  private final long fileBytes;
+  private final AtomicLong held = new AtomicLong();
+  private final AtomicLong heldPeak = new AtomicLong();
   private final Map<String, Partition> partitions = new ConcurrentHashMap<>();
   private final ScheduledExecutorService roller;
-  private final java.util.concurrent.ExecutorService committers;
+  private final ExecutorService committers;
   private final Housekeeper housekeeper;
+  private final CommitLog log;
+  private final Object loadLock = new Object();
+  private volatile boolean loaded;
+  private volatile String loadError;
   private final Counter files;
   private final Counter rows;
   private final Counter bytes;
   private final Counter skipped;
-  private final io.micrometer.core.instrument.Timer commitTime;
+  private final Counter unverified;
+  private final Counter conflicts;
+  private final Counter alarmCount;
+  private final Timer commitTime;
+  private final Timer commitPointTime;
 
   private static final class Pending {
-    final SinkRecord record;
+    final Telemetry telemetry;
+    final long fingerprint;
+    final long size;
     final CompletableFuture<Outcome> outcome = new CompletableFuture<>();
 
-    Pending(SinkRecord r) {
-      this.record = r;
+    Pending(Telemetry t, long fingerprint, long size) {
+      this.telemetry = t;
+      this.fingerprint = fingerprint;
+      this.size = size;
     }
   }
 
-  /** Rows of one partition waiting for their commit. Guarded by itself. */
+  /** The open file of one partition queue: rows waiting for their commit. Guarded by itself. */
   private final class Partition {
     final String source;
-    final CommitLog log;
     final Map<String, Pending> buffer = new LinkedHashMap<>();
     /** Held for a whole commit: a partition's files are committed one at a time, in the order they were taken. */
     final Object commitLock = new Object();
     /** A roll task is queued and not yet started: rows added meanwhile go into that roll, no second task needed. */
-    final java.util.concurrent.atomic.AtomicBoolean rollQueued = new java.util.concurrent.atomic.AtomicBoolean();
+    final AtomicBoolean rollQueued = new AtomicBoolean();
     long bytes;
     long oldest = Long.MAX_VALUE;
-    boolean loaded;
+    boolean closed;
 
     Partition(String source) {
       this.source = source;
-      this.log = new CommitLog(cfg.dir(), source);
     }
   }
 
   public StorageSink(StorageConfig cfg, Clock clock, MeterRegistry registry) {
+    this(cfg, clock, registry, CommitSteps.NONE, Math.max(8L << 20, Runtime.getRuntime().maxMemory() / 8));
+  }
+
+  StorageSink(StorageConfig cfg, Clock clock, MeterRegistry registry, CommitSteps steps, long budgetBytes) {
     this.cfg = cfg;
     this.clock = clock;
     StoreSchema schema = new StoreSchema(cfg.metrics());
     this.writers = cfg.formats().stream().map(f -> FormatWriter.of(f, schema)).toList();
     this.rollRows = Math.max(1, Math.min(cfg.rollRows(), (long) (cfg.consumer().prefetch() * ROLL_SHARE_OF_PREFETCH)));
+    this.budgetBytes = budgetBytes;
+    this.fileBytes = Math.max(1, Math.min(cfg.rollBytes(), budgetBytes / (COMMIT_THREADS + 1)));
     this.files = registry.counter("iotpipe.storage.files");
     this.rows = registry.counter("iotpipe.storage.rows");
     this.bytes = registry.counter("iotpipe.storage.bytes");
     this.skipped = registry.counter("iotpipe.storage.duplicates.skipped");
-    this.commitTime = io.micrometer.core.instrument.Timer.builder("iotpipe.storage.commit")
+    this.unverified = Counter.builder("iotpipe.storage.duplicates.unverified")
+        .description("redeliveries of stored readings acked without a content comparison (fingerprint no longer in memory, no Parquet row to compare with)")
+        .register(registry);
+    this.conflicts = Counter.builder("iotpipe.storage.duplicates.conflicting")
+        .description("readings rejected because their (deviceId, seq) is stored with different content").register(registry);
+    this.alarmCount = Counter.builder("iotpipe.storage.commit_alarms")
+        .description("committed files found missing (neither final nor temp name): their readings are not acked").register(registry);
+    registry.gauge("iotpipe.storage.held.bytes", held);
+    this.commitTime = Timer.builder("iotpipe.storage.commit")
         .description("time to write, fsync and commit one roll of a partition").publishPercentiles(0.5, 0.99).register(registry);
+    this.commitPointTime = Timer.builder("iotpipe.storage.commit.point")
+        .description("time from asking for the store-wide commit lock to a durable commit record (catching up with "
+            + "other writers, the uniqueness check, link, log directory fsync)").publishPercentiles(0.5, 0.99).register(registry);
+    this.log = new CommitLog(cfg.dir(), steps, c -> {
+      alarmCount.increment();
+      LOG.error("storage commit alarm: {}", c.alarm);
+    });
     // A timer thread decides when files are due; a few committer threads write them. A commit is mostly waiting
     // for fsync (file, record, directories), so partitions commit side by side: with one committer thread the
     // store drained at 0.4-0.7 of the ceiling while both cores idled half the time (bench store, 4 partitions).
-    // A partition's own commits stay serial (its commitLock), so its files and commit log keep their order.
+    // A partition's own commits stay serial (its commitLock), so its files keep their order.
     this.roller = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "storage-roll-timer");
       t.setDaemon(true);
       return t;
     });
-    java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
+    AtomicInteger n = new AtomicInteger();
     this.committers = Executors.newFixedThreadPool(COMMIT_THREADS, r -> {
       Thread t = new Thread(r, "storage-commit-" + n.incrementAndGet());
       t.setDaemon(true);
       return t;
     });
-    roller.scheduleWithFixedDelay(this::rollAged, 500, 500, TimeUnit.MILLISECONDS);
-    roller.execute(this::removeOrphans);
+    roller.scheduleWithFixedDelay(this::tick, 500, 500, TimeUnit.MILLISECONDS);
+    roller.execute(this::ensureLoaded); // finish what a crash left behind without waiting for traffic
     this.housekeeper = new Housekeeper(cfg, clock, registry).start();
   }
 
@@ -137,62 +191,210 @@ public final class StorageSink implements Sink {
     return "storage";
   }
 
+  /** Loads the commit log once (rolling forward interrupted commits, sweeping orphans); false if it cannot. */
+  private boolean ensureLoaded() {
+    if (loaded) {
+      return true;
+    }
+    synchronized (loadLock) {
+      if (!loaded) {
+        try {
+          log.open(true);
+          loaded = true;
+          loadError = null;
+        } catch (IOException | RuntimeException e) {
+          loadError = "cannot read the commit log under " + CommitLog.logDir(cfg.dir()) + ": " + CommitLog.describe(e);
+          LOG.warn("{}; retried with the next write", loadError);
+        }
+      }
+      return loaded;
+    }
+  }
+
+  @Override
+  public void open(String partition) {
+    if (ensureLoaded()) {
+      try {
+        // Commits made meanwhile by others (a previous owner of this queue, other queues, other regions).
+        log.open(false);
+      } catch (IOException | RuntimeException e) {
+        LOG.warn("cannot catch up with the commit log on opening {}: {}", partition, CommitLog.describe(e));
+      }
+    }
+    partitions.computeIfAbsent(partition, Partition::new);
+  }
+
+  @Override
+  public void close(String partition) {
+    Partition p = partitions.remove(partition);
+    if (p == null) {
+      return;
+    }
+    // A commit in progress ends first (delivered or retry); the open file is dropped: its messages are back on the
+    // broker and may go to another instance, so nothing of it may become durable here after this returns.
+    synchronized (p.commitLock) {
+      synchronized (p) {
+        p.closed = true;
+        Outcome retry = Outcome.retry("partition " + partition + " closed before its file was committed");
+        p.buffer.values().forEach(pe -> pe.outcome.complete(retry));
+        release(p.bytes);
+        p.buffer.clear();
+        p.bytes = 0;
+      }
+    }
+  }
+
+  @Override
+  public SinkHealth health() {
+    List<CommitLog.Claim> alarms = log.alarms();
+    if (!alarms.isEmpty()) {
+      return SinkHealth.down(alarms.get(0).alarm + (alarms.size() > 1 ? " (and " + (alarms.size() - 1) + " more commit alarms)" : ""));
+    }
+    List<CommitLog.Claim> open = log.unfinished();
+    if (!open.isEmpty()) {
+      return SinkHealth.degraded(open.size() + " committed file set(s) not yet in place, retrying: " + open.get(0).error);
+    }
+    String le = loadError;
+    return le != null ? SinkHealth.degraded(le) : SinkHealth.UP;
+  }
+
   @Override
   public CompletionStage<List<Outcome>> write(List<SinkRecord> batch) {
     List<CompletableFuture<Outcome>> out = new ArrayList<>(batch.size());
-    Map<String, List<SinkRecord>> bySource = new LinkedHashMap<>();
-    for (SinkRecord r : batch) {
-      bySource.computeIfAbsent(r.source(), k -> new ArrayList<>()).add(r);
+    if (!ensureLoaded()) {
+      Outcome retry = Outcome.retry(loadError);
+      batch.forEach(r -> out.add(CompletableFuture.completedFuture(retry)));
+      return done(out);
     }
-    Map<SinkRecord, CompletableFuture<Outcome>> futures = new HashMap<>();
-    for (var e : bySource.entrySet()) {
-      Partition p = partitions.computeIfAbsent(e.getKey(), Partition::new);
-      boolean full;
-      synchronized (p) {
-        if (!p.loaded) {
-          try {
-            p.log.refresh();
-            p.loaded = true;
-          } catch (IOException | RuntimeException ex) {
-            String why = "cannot read the commit log of " + p.source + ": " + ex.getMessage();
-            e.getValue().forEach(r -> futures.put(r, CompletableFuture.completedFuture(Outcome.retry(why))));
-            continue;
-          }
-        }
-        long now = clock.millis();
-        for (SinkRecord r : e.getValue()) {
-          Telemetry t = r.telemetry();
-          if (p.log.isCommitted(t.deviceId(), t.seq())) {
-            // A redelivery of a reading already in a committed file (crash between commit and ack): ack, don't write.
-            skipped.increment();
-            futures.put(r, CompletableFuture.completedFuture(Outcome.DELIVERED));
-            continue;
-          }
-          Pending existing = p.buffer.get(t.id());
-          if (existing != null) {
-            futures.put(r, existing.outcome);
-            continue;
-          }
-          Pending pe = new Pending(r);
-          p.buffer.put(t.id(), pe);
-          p.bytes += r.body().length;
-          p.oldest = Math.min(p.oldest, now);
-          futures.put(r, pe.outcome);
-        }
-        full = p.buffer.size() >= rollRows || p.bytes >= cfg.rollBytes();
-      }
-      if (full) {
-        queueRoll(p);
+    if (log.hasUnfinished()) {
+      try {
+        log.retryUnfinished(); // so that redeliveries of a commit finished now are acked below
+      } catch (IOException e) {
+        LOG.debug("finishing interrupted commits failed again: {}", e.getMessage());
       }
     }
+    awaitRoom();
+    List<Partition> full = new ArrayList<>();
+    List<Pending> unverifiedRows = new ArrayList<>();
+    Partition p = null;
     for (SinkRecord r : batch) {
-      out.add(futures.get(r));
+      if (p == null || !p.source.equals(r.source())) {
+        p = partitions.computeIfAbsent(r.source(), Partition::new);
+      }
+      out.add(accept(p, r, full, unverifiedRows));
     }
+    verifyStored(unverifiedRows);
+    full.stream().distinct().forEach(this::queueRoll);
+    if (held.get() >= budgetBytes) {
+      partitions.values().forEach(this::queueRoll);
+    }
+    return done(out);
+  }
+
+  private static CompletionStage<List<Outcome>> done(List<CompletableFuture<Outcome>> out) {
     return CompletableFuture.allOf(out.toArray(CompletableFuture[]::new))
         .thenApply(v -> out.stream().map(CompletableFuture::join).toList());
   }
 
-  private void rollAged() {
+  private CompletableFuture<Outcome> accept(Partition p, SinkRecord r, List<Partition> full, List<Pending> unverifiedRows) {
+    Telemetry t = r.telemetry();
+    long fp = Fingerprint.of(t);
+    CommitLog.Verdict v = log.lookup(t.deviceId(), t.seq(), fp);
+    if (v.known() == CommitLog.Known.UNVERIFIED) {
+      Pending pe = new Pending(t, fp, 0);
+      unverifiedRows.add(pe);
+      return pe.outcome;
+    }
+    Outcome known = known(v);
+    if (known != null) {
+      return CompletableFuture.completedFuture(known);
+    }
+    synchronized (p) {
+      if (p.closed) {
+        return CompletableFuture.completedFuture(Outcome.retry("partition " + p.source + " is closed"));
+      }
+      Pending existing = p.buffer.get(t.id());
+      if (existing != null) {
+        if (existing.fingerprint == fp) {
+          return existing.outcome;
+        }
+        conflicts.increment();
+        return CompletableFuture.completedFuture(Outcome.reject("(deviceId, seq) (" + t.deviceId() + ", " + t.seq()
+            + ") already received with different content; the store keeps the first reading"));
+      }
+      // The parsed reading is what the sink holds (not the body): about twice the body's bytes.
+      Pending pe = new Pending(t, fp, 2L * r.body().length + 256);
+      p.buffer.put(t.id(), pe);
+      p.bytes += pe.size;
+      hold(pe.size);
+      p.oldest = Math.min(p.oldest, clock.millis());
+      if (p.buffer.size() >= rollRows || p.bytes >= fileBytes) {
+        full.add(p);
+      }
+      return pe.outcome;
+    }
+  }
+
+  /** The outcome for a key the store already knows, or null for a new one. */
+  private Outcome known(CommitLog.Verdict v) {
+    return switch (v.known()) {
+      case NEW -> null;
+      case SAME -> {
+        // A redelivery of a reading already in a committed file (crash or lost ack between commit and ack).
+        skipped.increment();
+        yield Outcome.DELIVERED;
+      }
+      case UNVERIFIED -> throw new IllegalStateException("compared with the stored row by verifyStored");
+      case DIFFERENT -> {
+        conflicts.increment();
+        yield Outcome.reject(v.reason());
+      }
+      case UNFINISHED, ALARM -> Outcome.retry(v.reason());
+    };
+  }
+
+  private void hold(long n) {
+    long now = held.addAndGet(n);
+    heldPeak.accumulateAndGet(now, Math::max);
+  }
+
+  private void release(long n) {
+    if (held.addAndGet(-n) < budgetBytes) {
+      synchronized (held) {
+        held.notifyAll();
+      }
+    }
+  }
+
+  /**
+   * Backpressure by bytes: while the rows held reach the budget, the caller (the consumer thread) waits for commits
+   * to release some, so the broker's count-based prefetch cannot pile up large readings here. Commits always end
+   * (delivered or retry), so the wait does too; the time bound is a guard only.
+   */
+  private void awaitRoom() {
+    if (held.get() < budgetBytes) {
+      return;
+    }
+    partitions.values().forEach(this::queueRoll);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    synchronized (held) {
+      while (held.get() >= budgetBytes && System.nanoTime() < deadline && !roller.isShutdown()) {
+        try {
+          held.wait(100);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+      }
+    }
+  }
+
+  /** Highest estimated bytes of rows held at once (for tests). */
+  long heldPeak() {
+    return heldPeak.get();
+  }
+
+  private void tick() {
     long now = clock.millis();
     for (Partition p : partitions.values()) {
       boolean due;
@@ -203,13 +405,18 @@ public final class StorageSink implements Sink {
         queueRoll(p);
       }
     }
+    try {
+      log.retryUnfinished();
+    } catch (IOException | RuntimeException e) {
+      LOG.debug("finishing interrupted commits failed again: {}", e.getMessage());
+    }
   }
 
   private void queueRoll(Partition p) {
     if (p.rollQueued.compareAndSet(false, true)) {
       try {
         committers.execute(() -> roll(p));
-      } catch (java.util.concurrent.RejectedExecutionException closed) {
+      } catch (RejectedExecutionException closed) {
         p.rollQueued.set(false); // closing: flush() commits what is left
       }
     }
@@ -229,106 +436,171 @@ public final class StorageSink implements Sink {
   /** Returns whether there was anything to commit. */
   private boolean commit(Partition p) {
     List<Pending> taken;
+    long takenBytes;
     synchronized (p) {
       if (p.buffer.isEmpty()) {
         return false;
       }
       taken = new ArrayList<>(p.buffer.values());
+      takenBytes = p.bytes;
       p.buffer.clear();
       p.bytes = 0;
       p.oldest = Long.MAX_VALUE;
     }
-    List<Path> written = new ArrayList<>();
     try {
+      List<Pending> todo = taken;
       while (true) {
-        // Someone (a restarted or a parallel instance) may have committed some of these meanwhile.
-        p.log.refresh();
-        List<Pending> todo = new ArrayList<>(taken.size());
-        for (Pending pe : taken) {
-          Telemetry t = pe.record.telemetry();
-          if (p.log.isCommitted(t.deviceId(), t.seq())) {
-            skipped.increment();
-            pe.outcome.complete(Outcome.DELIVERED);
-          } else {
-            todo.add(pe);
-          }
-        }
+        // Someone (another queue, instance or region) may have committed some of these meanwhile.
+        todo = stillNew(todo);
         if (todo.isEmpty()) {
           return true;
         }
-        long n = p.log.lastCommit() + 1;
-        long ingest = clock.millis();
-        TreeMap<Instant, List<Telemetry>> byHour = new TreeMap<>();
-        Map<String, SeqRanges> delta = new HashMap<>();
-        for (Pending pe : todo) {
-          Telemetry t = pe.record.telemetry();
-          byHour.computeIfAbsent(t.ts().truncatedTo(ChronoUnit.HOURS), k -> new ArrayList<>()).add(t);
-          delta.computeIfAbsent(t.deviceId(), k -> new SeqRanges()).add(t.seq());
+        CommitLog.Prepared prep = new CommitLog.Prepared(p.source);
+        List<Path> temps = new ArrayList<>();
+        CommitLog.Claim claim;
+        long size;
+        try {
+          size = writeFiles(p, todo, prep, temps);
+          log.writeRecord(prep);
+          long c0 = System.nanoTime();
+          claim = log.commit(prep);
+          commitPointTime.record(System.nanoTime() - c0, TimeUnit.NANOSECONDS);
+        } catch (IOException | RuntimeException e) {
+          // Before the commit point: nothing was committed, the temp files are ours to delete.
+          deleteQuietly(temps, prep.recordTmp);
+          throw e;
         }
-        List<CommitLog.FileMove> moves = new ArrayList<>();
-        long size = 0;
-        for (var h : byHour.entrySet()) {
-          Path dir = cfg.dir().resolve("date=" + DATE.format(h.getKey())).resolve("hour=" + HOUR.format(h.getKey()));
-          Files.createDirectories(dir);
-          for (FormatWriter w : writers) {
-            String name = String.format("%s-%010d.%s", p.source, n, w.extension());
-            Path tmp = dir.resolve("." + name + ".tmp");
-            written.add(tmp);
-            size += w.write(tmp, h.getValue(), ingest);
-            CommitLog.fsync(tmp);
-            moves.add(new CommitLog.FileMove(tmp, dir.resolve(name)));
-          }
+        if (claim == null) {
+          // Some keys were committed by someone else while we wrote: filter them out and write again (rare).
+          deleteQuietly(temps, prep.recordTmp);
+          continue;
         }
-        if (p.log.commit(moves, delta)) {
-          files.increment(moves.size());
+        // Committed. From here on nothing is deleted or undone: the rows become readable now or later.
+        if (log.finish(claim)) {
+          files.increment(claim.files.size());
           rows.increment(todo.size());
           bytes.increment(size);
           todo.forEach(pe -> pe.outcome.complete(Outcome.DELIVERED));
-          return true;
+        } else {
+          String why = claim.alarm != null ? claim.alarm
+              : "committed in " + claim.record + " but not yet readable (" + claim.error + "); finishing it is retried";
+          LOG.warn("{} rows of {}: {}", todo.size(), p.source, why);
+          Outcome retry = Outcome.retry(why);
+          todo.forEach(pe -> pe.outcome.complete(retry));
         }
-        // Commit number taken by another instance: drop our temp files, reload, filter, write again.
-        for (Path t : written) {
-          Files.deleteIfExists(t);
+        try {
+          log.maybeCheckpoint();
+        } catch (IOException | RuntimeException e) {
+          LOG.warn("commit log checkpoint failed, tried again later: {}", CommitLog.describe(e));
         }
-        written.clear();
+        return true;
       }
     } catch (IOException | RuntimeException e) {
       // Disk full, directory unwritable...: nothing was committed; the rows go back to the queue after a backoff.
-      for (Path t : written) {
-        try {
-          Files.deleteIfExists(t);
-        } catch (IOException ignored) {
-          // best effort; orphans are removed at the next start
-        }
-      }
-      String why = "storage commit failed (" + e.getClass().getSimpleName() + ": " + e.getMessage() + ")";
+      String why = "storage commit failed (" + CommitLog.describe(e) + ")";
       LOG.warn("{} for {} rows of {}: they will be retried", why, taken.size(), p.source);
-      taken.forEach(pe -> pe.outcome.complete(Outcome.retry(why)));
+      Outcome retry = Outcome.retry(why);
+      taken.forEach(pe -> pe.outcome.complete(retry));
+      return true;
+    } finally {
+      release(takenBytes);
     }
-    return true;
   }
 
-  /** Temp files older than 10 minutes belong to no running commit: a crash left them. */
-  private void removeOrphans() {
-    if (!Files.isDirectory(cfg.dir())) {
+  /** Completes the rows whose key is now known to the store; returns the others. */
+  private List<Pending> stillNew(List<Pending> rows) {
+    List<Pending> out = new ArrayList<>(rows.size());
+    List<Pending> unverifiedRows = new ArrayList<>();
+    for (Pending pe : rows) {
+      CommitLog.Verdict v = log.lookup(pe.telemetry.deviceId(), pe.telemetry.seq(), pe.fingerprint);
+      if (v.known() == CommitLog.Known.UNVERIFIED) {
+        unverifiedRows.add(pe);
+        continue;
+      }
+      Outcome known = known(v);
+      if (known == null) {
+        out.add(pe);
+      } else {
+        pe.outcome.complete(known);
+      }
+    }
+    verifyStored(unverifiedRows);
+    return out;
+  }
+
+  /**
+   * Stored keys whose fingerprint left the commit log's memory window (old redeliveries, rare): compared with the
+   * stored row itself. When no Parquet file can tell (no Parquet format configured, the hour dropped by retention),
+   * the reading is acked as already there and counted as unverified.
+   */
+  private void verifyStored(List<Pending> rows) {
+    if (rows.isEmpty()) {
       return;
     }
-    long cutoff = clock.millis() - TimeUnit.MINUTES.toMillis(10);
-    try (var walk = Files.walk(cfg.dir(), 3)) {
-      walk.filter(f -> {
-        String n = f.getFileName().toString();
-        return n.startsWith(".") && n.endsWith(".tmp");
-      }).forEach(f -> {
-        try {
-          if (Files.getLastModifiedTime(f).toMillis() < cutoff) {
-            Files.deleteIfExists(f);
-          }
-        } catch (IOException ignored) {
-          // another instance removed it
+    List<StoredContent.Match> match = cfg.formats().contains(StorageConfig.Format.PARQUET)
+        ? StoredContent.compare(cfg.dir(), cfg.metrics(), rows.stream().map(pe -> pe.telemetry).toList()) : null;
+    for (int i = 0; i < rows.size(); i++) {
+      Pending pe = rows.get(i);
+      Telemetry t = pe.telemetry;
+      switch (match == null ? StoredContent.Match.UNKNOWN : match.get(i)) {
+        case SAME -> {
+          skipped.increment();
+          pe.outcome.complete(Outcome.DELIVERED);
         }
-      });
-    } catch (IOException | java.io.UncheckedIOException e) {
-      LOG.debug("orphan sweep skipped: {}", e.getMessage());
+        case DIFFERENT -> {
+          conflicts.increment();
+          pe.outcome.complete(Outcome.reject(CommitLog.conflict(t.deviceId(), t.seq())));
+        }
+        case UNKNOWN -> {
+          skipped.increment();
+          unverified.increment();
+          pe.outcome.complete(Outcome.DELIVERED);
+        }
+      }
+    }
+  }
+
+  /** Writes and fsyncs one temp file per event hour and format; returns their total size. */
+  private long writeFiles(Partition p, List<Pending> todo, CommitLog.Prepared prep, List<Path> temps) throws IOException {
+    long ingest = clock.millis();
+    TreeMap<Instant, List<Telemetry>> byHour = new TreeMap<>();
+    for (Pending pe : todo) {
+      Telemetry t = pe.telemetry;
+      byHour.computeIfAbsent(t.ts().truncatedTo(ChronoUnit.HOURS), k -> new ArrayList<>()).add(t);
+      prep.add(t.deviceId(), t.seq(), pe.fingerprint);
+    }
+    // Unique without coordination (the commit number is only known under the lock): ingest time, 64 random bits.
+    String id = ingest + "-" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
+    long size = 0;
+    for (var h : byHour.entrySet()) {
+      Path dir = cfg.dir().resolve("date=" + DATE.format(h.getKey())).resolve("hour=" + HOUR.format(h.getKey()));
+      Files.createDirectories(dir);
+      for (FormatWriter w : writers) {
+        String name = p.source + "-" + id + "." + w.extension();
+        Path tmp = dir.resolve("." + name + ".tmp");
+        temps.add(tmp);
+        log.steps().before(Step.WRITE_TEMP, tmp);
+        size += w.write(tmp, h.getValue(), ingest);
+        log.steps().before(Step.FSYNC_TEMP, tmp);
+        CommitLog.fsync(tmp);
+        prep.files.add(new CommitLog.FileMove(tmp, dir.resolve(name)));
+      }
+    }
+    return size;
+  }
+
+  private void deleteQuietly(List<Path> temps, Path recordTmp) {
+    List<Path> all = new ArrayList<>(temps);
+    if (recordTmp != null) {
+      all.add(recordTmp);
+    }
+    for (Path t : all) {
+      try {
+        log.steps().before(Step.UPKEEP, t);
+        Files.deleteIfExists(t);
+      } catch (IOException ignored) {
+        // best effort; the orphan sweep removes what is left
+      }
     }
   }
 
@@ -351,14 +623,25 @@ public final class StorageSink implements Sink {
     try {
       flush();
     } finally {
-      roller.shutdown();
-      committers.shutdown();
-      try {
-        roller.awaitTermination(30, TimeUnit.SECONDS);
-        committers.awaitTermination(30, TimeUnit.SECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
+      stopThreads();
+    }
+  }
+
+  /** For crash tests: stops this instance's threads as a killed process would, committing and completing nothing. */
+  void abandon() {
+    housekeeper.close();
+    roller.shutdownNow();
+    committers.shutdownNow();
+  }
+
+  private void stopThreads() {
+    roller.shutdown();
+    committers.shutdown();
+    try {
+      roller.awaitTermination(30, TimeUnit.SECONDS);
+      committers.awaitTermination(30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 
@@ -375,5 +658,4 @@ public final class StorageSink implements Sink {
     }
     return out;
   }
-
 }

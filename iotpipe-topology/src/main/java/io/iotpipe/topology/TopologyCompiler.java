@@ -22,8 +22,10 @@ import java.util.Map;
  *       It is a lazy classic queue: a single edge node gains nothing from quorum replication, and lazy mode keeps
  *       a long outage's backlog on disk instead of in memory.</li>
  *   <li><b>shovel</b> edge → cloud, declared on the edge: {@code on-confirm} (the edge forgets a message only once
- *       the cloud confirmed it), every cloud node plus failover regions as destinations (it moves on when one is
- *       down).</li>
+ *       the cloud confirmed it), every node of the home region's cluster as destinations (it moves on when one is
+ *       down). Not the failover region's nodes: the shovel picks a destination URI at random on every (re)connect
+ *       (rabbit_amqp091_shovel calls rand:uniform), so listing both regions would send half the traffic abroad while
+ *       home is healthy. {@link RegionFailover} re-points the shovel when the whole home region is down, and back.</li>
  *   <li><b>balancer</b>: a hash exchange on the routing key ({@code telemetry.<deviceId>}) bound to the partition
  *       exchanges — exchange-to-exchange bindings, no extra shovel hop when stages share a broker. It is the
  *       {@code x-modulus-hash} type (plugin {@code rabbitmq_sharding}), not {@code x-consistent-hash}: the latter
@@ -53,11 +55,6 @@ public final class TopologyCompiler {
     Map<String, BrokerTopology.Builder> brokers = new LinkedHashMap<>();
     java.util.function.Function<String, BrokerTopology.Builder> on = name -> brokers.computeIfAbsent(name, k -> new BrokerTopology.Builder(cfg.broker(k)));
 
-    BrokerConfig balancer = cfg.broker(t.balancer());
-    List<String> destinations = new ArrayList<>(uris(balancer));
-    for (String f : t.failover()) {
-      destinations.addAll(uris(cfg.broker(f)));
-    }
     for (String edgeName : t.edges()) {
       BrokerTopology.Builder edge = on.apply(edgeName);
       edge.add(new Declaration.Exchange(n.edgeIngress(), "topic", Map.of()));
@@ -68,14 +65,27 @@ public final class TopologyCompiler {
           "x-overflow", "reject-publish")));
       edge.add(new Declaration.Binding(n.edgeIngress(), n.edgeOutbound(), false, "#"));
       edge.add(new Declaration.Binding("amq.topic", n.edgeIngress(), true, TELEMETRY_KEY));
-      edge.add(shovel(n.prefix() + ".edge-to-cloud", n.edgeOutbound(), destinations, n.cloudIngress(), t));
+      edge.add(edgeShovel(cfg, t.balancer()));
     }
 
-    BrokerTopology.Builder lb = on.apply(t.balancer());
+    cloud(cfg, t.balancer(), t.fanout(), on);
+    // Every failover region holds the whole cloud topology too, on its own cluster, so that its roles can take over.
+    for (String region : t.failover()) {
+      cloud(cfg, region, region, on);
+    }
+    return brokers.values().stream().map(BrokerTopology.Builder::build).toList();
+  }
+
+  /** The cloud stages of one region: hash exchange on {@code balancerName}, partition fanouts and sink queues on {@code fanoutName}. */
+  private static void cloud(IotpipeConfig cfg, String balancerName, String fanoutName,
+                            java.util.function.Function<String, BrokerTopology.Builder> on) {
+    TopologyConfig t = cfg.topology();
+    Names n = t.names();
+    BrokerTopology.Builder lb = on.apply(balancerName);
     lb.add(new Declaration.Exchange(n.cloudIngress(), HASH_EXCHANGE, Map.of()));
-    boolean split = !t.fanout().equals(t.balancer());
-    BrokerConfig fanoutBroker = cfg.broker(t.fanout());
-    BrokerTopology.Builder fo = on.apply(t.fanout());
+    boolean split = !fanoutName.equals(balancerName);
+    BrokerConfig fanoutBroker = cfg.broker(fanoutName);
+    BrokerTopology.Builder fo = on.apply(fanoutName);
     for (int p = 0; p < t.partitions(); p++) {
       if (split) {
         // Partition p leaves the balancer through a transfer queue and a shovel into the fanout broker.
@@ -105,7 +115,12 @@ public final class TopologyCompiler {
         fo.add(new Declaration.Binding(n.partition(p), n.sinkQueue(sink, p), false, ""));
       }
     }
-    return brokers.values().stream().map(BrokerTopology.Builder::build).toList();
+  }
+
+  /** The edge → cloud shovel with the nodes of {@code region} (a broker name) as its destinations. */
+  static Declaration.Shovel edgeShovel(IotpipeConfig cfg, String region) {
+    Names n = cfg.topology().names();
+    return shovel(n.prefix() + ".edge-to-cloud", n.edgeOutbound(), uris(cfg.broker(region)), n.cloudIngress(), cfg.topology());
   }
 
   private static Map<String, Object> queueArgs(TopologyConfig t, Map<String, Object> extra) {

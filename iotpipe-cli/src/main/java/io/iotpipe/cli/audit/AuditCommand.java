@@ -1,10 +1,13 @@
 package io.iotpipe.cli.audit;
 
-import io.iotpipe.core.cli.CommandFailure;
-import io.iotpipe.core.cli.ConfigOption;
-import io.iotpipe.core.cli.ExitCode;
-import io.iotpipe.core.cli.IotpipeCommand;
-import io.iotpipe.core.cli.Output;
+import io.iotpipe.runtime.audit.Auditor;
+import io.iotpipe.runtime.audit.Completeness;
+
+import io.iotpipe.cli.CommandFailure;
+import io.iotpipe.cli.ConfigOption;
+import io.iotpipe.cli.ExitCode;
+import io.iotpipe.cli.IotpipeCommand;
+import io.iotpipe.cli.Output;
 import io.iotpipe.core.config.IotpipeConfig;
 import io.iotpipe.simulator.Ledger;
 import java.nio.file.Files;

@@ -1,18 +1,18 @@
 package io.iotpipe.cli.bench;
 
-import io.iotpipe.cli.local.LocalStack;
-import io.iotpipe.core.cli.ExitCode;
-import io.iotpipe.core.cli.IotpipeCommand;
-import io.iotpipe.core.cli.Output;
+import io.iotpipe.testkit.LocalStack;
+import io.iotpipe.testkit.RoleProcess;
+import io.iotpipe.cli.ExitCode;
+import io.iotpipe.cli.IotpipeCommand;
+import io.iotpipe.cli.Output;
 import io.iotpipe.core.config.IotpipeConfig;
 import io.iotpipe.core.envelope.Telemetry;
 import io.iotpipe.core.envelope.TelemetryCodec;
 import io.iotpipe.core.sink.Sink;
-import io.iotpipe.elasticsearch.ElasticsearchSink;
 import io.iotpipe.elasticsearch.RawBulkLoader;
 import io.iotpipe.rabbitmq.Amqp;
 import io.iotpipe.rabbitmq.ConfirmingPublisher;
-import io.iotpipe.rabbitmq.consume.SinkConsumer;
+import io.iotpipe.runtime.consume.SinkConsumer;
 import io.iotpipe.storage.StorageSink;
 import io.iotpipe.storage.format.ParquetFormat;
 import io.iotpipe.storage.format.StoreSchema;
@@ -40,7 +40,7 @@ import picocli.CommandLine.Option;
  * the ceiling of the real role is about {@code 1 / (1/broker + 1/engine)}; the ratio to it is the figure of merit.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks against baselines measured in the same run.",
-    subcommands = {BenchCommand.Index.class, BenchCommand.Store.class})
+    subcommands = {BenchCommand.Index.class, BenchCommand.Store.class, E2eCommand.class, ScalingCommand.class})
 public final class BenchCommand implements IotpipeCommand, Runnable {
 
   @Override
@@ -88,7 +88,17 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
     /** The engine-alone baseline: rows/s. */
     abstract double engineAlone(LocalStack stack, IotpipeConfig cfg, List<Telemetry> rows) throws Exception;
 
-    abstract Sink realSink(IotpipeConfig cfg);
+
+    @Option(names = "--xmx", description = "Also run the sink process with this heap cap (e.g. 256m) and report both rates.")
+    String xmx;
+
+    @Option(names = "--save-profile", paramLabel = "FILE", description = "Add the measured constants to this JSON file for the capacity planner.")
+    Path saveProfile;
+
+    /** The role name of the sink for {@code iotpipe run --role}. */
+    String role() {
+      return sink().equals("elk") ? "index" : "store";
+    }
 
     @Override
     public Integer call() throws Exception {
@@ -99,15 +109,18 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
       Path base = dir != null ? dir : Path.of("data", "bench-" + UUID.randomUUID().toString().substring(0, 6));
       List<Telemetry> rows = rows(messages);
       Map<String, Object> r = new LinkedHashMap<>();
+      r.put("machine", Profile.machine());
       try (LocalStack stack = LocalStack.start(base.toAbsolutePath(), 1, partitions, storageYaml(), needsSearch(), out::info)) {
         long broker = stack.brokers().cloud().node(0).pid();
         long engine = stack.search() == null ? -1 : stack.search().pid();
-        // Rounds interleave the three measurements, so a noisy neighbour hits them alike; medians are reported.
+        // Rounds interleave the measurements, so a noisy neighbour hits them alike; medians are reported.
         List<Phase> as = new ArrayList<>();
         List<Phase> cs = new ArrayList<>();
+        List<Phase> xs = new ArrayList<>();
         List<Double> engineRates = new ArrayList<>();
         List<Double> engineCpus = new ArrayList<>();
         List<Double> ratios = new ArrayList<>();
+        List<Double> ratiosAtXmx = new ArrayList<>();
         long engineHeap = 0;
         for (int round = 1; round <= rounds; round++) {
           String tag = rounds > 1 ? " [round " + round + "/" + rounds + "]" : "";
@@ -119,45 +132,149 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
           engineCpus.add((engine > 0 ? CpuMeter.processSeconds(engine) : CpuMeter.ownSeconds()) - e0);
           engineHeap = Math.max(engineHeap, CpuMeter.peakHeapBytes());
           out.info(String.format("engine alone%s: %.0f rows/s (%.1f s)", tag, engineRate, (System.nanoTime() - t0) / 1e9));
-          Phase c = drain(stack, rows, "iotpipe " + (sink().equals("elk") ? "index" : "store") + tag, this::realSink, broker, engine);
+          Phase c = drainProcess(stack, rows, "iotpipe " + role() + " (JVM default heap)" + tag, null, broker, engine);
           as.add(a);
           cs.add(c);
           engineRates.add(engineRate);
-          ratios.add(c.rate / (1 / (1 / a.rate + 1 / engineRate)));
+          double roundCeiling = 1 / (1 / a.rate + 1 / engineRate);
+          ratios.add(c.rate / roundCeiling);
+          if (xmx != null) {
+            Phase x = drainProcess(stack, rows, "iotpipe " + role() + " (-Xmx" + xmx + ")" + tag, xmx, broker, engine);
+            xs.add(x);
+            ratiosAtXmx.add(x.rate / roundCeiling);
+          }
         }
         double aRate = median(as.stream().map(Phase::rate).toList());
         double engineRate = median(engineRates);
         double ceiling = 1 / (1 / aRate + 1 / engineRate);
-        r.put("command", "./iotpipe bench " + (sink().equals("elk") ? "index" : "store") + " --messages " + messages + " --rounds " + rounds);
+        r.put("command", "./iotpipe bench " + role() + " --messages " + messages + " --partitions " + partitions + " --rounds " + rounds
+            + (xmx != null ? " --xmx " + xmx : ""));
         r.put("messages", messages);
         r.put("rounds", rounds);
         r.put("brokerAloneMsgsPerSec", Math.round(aRate));
         r.put("engineAloneRowsPerSec", Math.round(engineRate));
-        r.put("pipelineMsgsPerSec", Math.round(median(cs.stream().map(Phase::rate).toList())));
         r.put("ceilingMsgsPerSec", Math.round(ceiling));
+        r.put("pipelineMsgsPerSec", Math.round(median(cs.stream().map(Phase::rate).toList())));
+        r.put("pipelineMsgsPerSecRange", range(cs.stream().map(Phase::rate).toList()));
         r.put("ratioToCeiling", Math.round(median(ratios) * 100) / 100.0);
         r.put("ratioPerRound", ratios.stream().map(x -> Math.round(x * 100) / 100.0).toList());
-        r.put("cpuSecondsPer100k", Map.of(
-            "brokerAlone.broker", per100k(median(as.stream().map(Phase::brokerCpu).toList())),
-            "brokerAlone.consumer", per100k(median(as.stream().map(Phase::ownCpu).toList())),
-            "engineAlone.engine", per100k(median(engineCpus)),
-            "pipeline.broker", per100k(median(cs.stream().map(Phase::brokerCpu).toList())),
-            "pipeline.engine", per100k(median(cs.stream().map(Phase::engineCpu).toList())),
-            "pipeline.sinkProcess", per100k(median(cs.stream().map(Phase::ownCpu).toList()))));
-        r.put("peakHeapMiB", Map.of("pipeline", cs.stream().mapToLong(Phase::peakHeap).max().orElse(0) >> 20, "engineAlone", engineHeap >> 20));
-        r.put("maxHeapMiB", Runtime.getRuntime().maxMemory() >> 20);
+        if (xmx != null) {
+          r.put("xmx", xmx);
+          r.put("pipelineAtXmxMsgsPerSec", Math.round(median(xs.stream().map(Phase::rate).toList())));
+          r.put("pipelineAtXmxMsgsPerSecRange", range(xs.stream().map(Phase::rate).toList()));
+          r.put("ratioToCeilingAtXmx", Math.round(median(ratiosAtXmx) * 100) / 100.0);
+          r.put("ratioAtXmxPerRound", ratiosAtXmx.stream().map(x -> Math.round(x * 100) / 100.0).toList());
+        }
+        Map<String, Object> cpu = new LinkedHashMap<>();
+        cpu.put("brokerAlone.broker", per100k(median(as.stream().map(Phase::brokerCpu).toList())));
+        cpu.put("brokerAlone.consumer", per100k(median(as.stream().map(Phase::ownCpu).toList())));
+        cpu.put("engineAlone.engine", per100k(median(engineCpus)));
+        cpu.put("pipeline.broker", per100k(median(cs.stream().map(Phase::brokerCpu).toList())));
+        cpu.put("pipeline.engine", per100k(median(cs.stream().map(Phase::engineCpu).toList())));
+        cpu.put("pipeline.sinkProcess", per100k(median(cs.stream().map(Phase::ownCpu).toList())));
+        if (xmx != null) {
+          cpu.put("pipelineAtXmx.sinkProcess", per100k(median(xs.stream().map(Phase::ownCpu).toList())));
+        }
+        r.put("cpuSecondsPer100k", cpu);
+        Map<String, Object> heap = new LinkedHashMap<>();
+        heap.put("pipeline", cs.stream().mapToLong(Phase::peakHeap).max().orElse(0) >> 20);
+        if (xmx != null) {
+          heap.put("pipelineAtXmx", xs.stream().mapToLong(Phase::peakHeap).max().orElse(0) >> 20);
+        }
+        heap.put("engineAlone", engineHeap >> 20);
+        r.put("peakHeapMiB", heap);
+        r.put("defaultMaxHeapMiB", Runtime.getRuntime().maxMemory() >> 20);
         r.put("storageRollAge", "1s");
-        extra(stack, r);
+        r.put("sinkRunsAs", "a child JVM (iotpipe run --role " + role() + "); rate measured from its first ack to its last, JVM start excluded");
+        extra(stack, r, cs.size() + xs.size());
+        if (saveProfile != null) {
+          Map<String, Object> p = new LinkedHashMap<>();
+          p.put(role().equals("index") ? "indexerMsgsPerSecPerInstance" : "storeMsgsPerSecPerInstance",
+              Math.round(median((xmx != null ? xs : cs).stream().map(Phase::rate).toList())));
+          p.put(role().equals("index") ? "indexerHeapCap" : "storeHeapCap", xmx != null ? xmx : "JVM default");
+          if (r.get("bytesPerRowOnDisk") != null) {
+            p.put("parquetBytesPerRow", r.get("bytesPerRowOnDisk"));
+          }
+          Profile.save(saveProfile, "bench " + role(), p);
+          out.info("profile: " + p.keySet() + " written to " + saveProfile);
+        }
       }
       if (json) {
         out.printJson(r);
       } else {
-        r.forEach((k, v) -> System.out.printf("%-24s %s%n", k, v));
+        r.forEach((k, v) -> System.out.printf("%-28s %s%n", k, v));
       }
       return ExitCode.OK;
     }
 
-    void extra(LocalStack stack, Map<String, Object> r) throws Exception {}
+    static Map<String, Long> range(List<Double> xs) {
+      return Map.of("min", Math.round(xs.stream().mapToDouble(Double::doubleValue).min().orElse(0)),
+          "max", Math.round(xs.stream().mapToDouble(Double::doubleValue).max().orElse(0)));
+    }
+
+    /**
+     * Preloads the queues of a fresh pipeline, then starts the real role as its own JVM ({@code iotpipe run}) with
+     * heap cap {@code heap} (null: the JVM default) and measures it from its first ack to the last: JVM start and
+     * connecting are not part of the rate (recovery figures measure those).
+     */
+    Phase drainProcess(LocalStack stack, List<Telemetry> rows, String label, String heap, long broker, long engine) throws Exception {
+      String prefix = "bench" + System.nanoTime() % 100000;
+      String file = prefix + ".yaml";
+      IotpipeConfig cfg = stack.pipeline(prefix, storageYaml(), file);
+      preload(cfg, rows);
+      long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
+      while (stack.depth(cfg, sink()) < rows.size() && System.nanoTime() < deadline) {
+        TimeUnit.MILLISECONDS.sleep(500); // the management API lags: poll until the preload is visible
+      }
+      RoleProcess proc = new RoleProcess(role(), stack.dir().resolve(file), prefix + "-" + role(), stack.dir()).heap(heap).start();
+      try {
+        long d0 = 0;
+        long t0 = 0;
+        double b0 = 0;
+        double e0 = 0;
+        double o0 = 0;
+        long done;
+        while (true) {
+          long now = System.nanoTime();
+          done = proc.delivered();
+          if (t0 == 0 && done > 0) {
+            t0 = now;
+            d0 = done;
+            b0 = CpuMeter.processSeconds(broker);
+            e0 = engine > 0 ? CpuMeter.processSeconds(engine) : 0;
+            o0 = CpuMeter.processSeconds(proc.pid());
+          }
+          if (done >= rows.size()) {
+            break;
+          }
+          if (now > deadline || !proc.isAlive()) {
+            throw new IllegalStateException(label + ": delivered only " + done + " of " + rows.size()
+                + (proc.isAlive() ? " in time" : ": the process died") + "; see " + proc.log());
+          }
+          out.progress(String.format("%s: %d / %d", label, done, rows.size()));
+          TimeUnit.MILLISECONDS.sleep(100); // polling the process's counter; the interval ends at the first poll after
+        }
+        double secs = (System.nanoTime() - t0) / 1e9;
+        out.endProgress();
+        List<String> page = proc.scrape();
+        lastPage = page;
+        // CPU was counted from the first ack on, over done - d0 messages; scaled to all of them for per100k().
+        double scale = (double) rows.size() / Math.max(1, done - d0);
+        Phase ph = new Phase((done - d0) / secs, (CpuMeter.processSeconds(broker) - b0) * scale,
+            engine > 0 ? (CpuMeter.processSeconds(engine) - e0) * scale : 0, (CpuMeter.processSeconds(proc.pid()) - o0) * scale,
+            (long) PromText.sum(page, E2eBench.HEAP_PEAK, Map.of()));
+        out.info(String.format("%s: %.0f msg/s (%d after the first ack in %.1f s), peak heap %d MiB", label, ph.rate(), done - d0, secs,
+            ph.peakHeap() >> 20));
+        return ph;
+      } finally {
+        proc.terminate(60);
+      }
+    }
+
+    /** The /metrics page of the last sink process, read before it stopped. */
+    List<String> lastPage = List.of();
+
+    void extra(LocalStack stack, Map<String, Object> r, int phases) throws Exception {}
 
     double per100k(double cpuSeconds) {
       return Math.round(cpuSeconds / messages * 100_000 * 100) / 100.0;
@@ -253,11 +370,6 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
     double engineAlone(LocalStack stack, IotpipeConfig cfg, List<Telemetry> rows) {
       return RawBulkLoader.load(cfg.indexer(), rows, cfg.indexer().consumer().batchMax());
     }
-
-    @Override
-    Sink realSink(IotpipeConfig cfg) {
-      return new ElasticsearchSink(cfg.indexer(), new SimpleMeterRegistry());
-    }
   }
 
   @Command(name = "store", mixinStandardHelpOptions = true,
@@ -287,15 +399,8 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
       return rows.size() / ((System.nanoTime() - t0) / 1e9);
     }
 
-    final SimpleMeterRegistry sinkMetrics = new SimpleMeterRegistry();
-
     @Override
-    Sink realSink(IotpipeConfig cfg) {
-      return new StorageSink(cfg.storage(), Clock.systemUTC(), sinkMetrics);
-    }
-
-    @Override
-    void extra(LocalStack stack, Map<String, Object> r) throws Exception {
+    void extra(LocalStack stack, Map<String, Object> r, int phases) throws Exception {
       long bytes = 0;
       long files = 0;
       for (Path dir : Files.list(stack.dir()).filter(p -> p.getFileName().toString().endsWith("-store")).toList()) {
@@ -304,17 +409,14 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
           files++;
         }
       }
-      r.put("parquetFilesPerRound", files / rounds);
-      var commit = sinkMetrics.get("iotpipe.storage.commit").timer().takeSnapshot();
+      r.put("parquetFilesPerPhase", files / Math.max(1, phases));
       Map<String, Object> c = new LinkedHashMap<>();
-      c.put("count", commit.count());
-      c.put("meanMs", Math.round(commit.mean(TimeUnit.MILLISECONDS)));
-      for (var v : commit.percentileValues()) {
-        c.put("p" + Math.round(v.percentile() * 100) + "Ms", Math.round(v.value(TimeUnit.MILLISECONDS)));
-      }
-      c.put("maxMs", Math.round(commit.max(TimeUnit.MILLISECONDS)));
-      r.put("commitTimes", c);
-      r.put("bytesPerRowOnDisk", Math.round(bytes * 10.0 / ((long) messages * rounds)) / 10.0);
+      double count = PromText.sum(lastPage, "iotpipe_storage_commit_seconds_count", Map.of());
+      c.put("count", Math.round(count));
+      c.put("meanMs", count == 0 ? 0 : Math.round(PromText.sum(lastPage, "iotpipe_storage_commit_seconds_sum", Map.of()) / count * 1000));
+      c.put("maxMs", Math.round(PromText.sum(lastPage, "iotpipe_storage_commit_seconds_max", Map.of()) * 1000));
+      r.put("commitTimesOfLastPhase", c);
+      r.put("bytesPerRowOnDisk", Math.round(bytes * 10.0 / ((long) messages * phases)) / 10.0);
     }
   }
 }

@@ -10,19 +10,41 @@ import java.nio.file.Path;
 /** CPU time of processes and thread groups, for "CPU seconds per 100k messages" figures. */
 final class CpuMeter {
 
-  private static final double CLOCK_TICKS = 100.0; // USER_HZ on Linux
-
   private CpuMeter() {}
 
-  /** User + system CPU seconds consumed so far by process {@code pid} (from /proc), or NaN when unavailable. */
+  /**
+   * User + system CPU seconds consumed so far by process {@code pid}, or NaN when unavailable (gone, or the platform
+   * does not tell). The JDK reads {@code /proc} on Linux and scales by the real clock tick rate, not an assumed one.
+   */
   static double processSeconds(long pid) {
+    return ProcessHandle.of(pid)
+        .flatMap(p -> p.info().totalCpuDuration())
+        .map(d -> d.toNanos() / 1e9)
+        .orElse(Double.NaN);
+  }
+
+  /** The machine's CPU time so far, from the first line of /proc/stat, in clock ticks (all cores). */
+  record MachineTicks(long busy, long ioWait, long total) {
+    /** Shares of {@code total} between {@code earlier} and this reading: busy, I/O wait. */
+    double[] sharesSince(MachineTicks earlier) {
+      double t = Math.max(1, total - earlier.total);
+      return new double[] {(busy - earlier.busy) / t, (ioWait - earlier.ioWait) / t};
+    }
+  }
+
+  static MachineTicks machineTicks() {
     try {
-      String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-      // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-      return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / CLOCK_TICKS;
+      String[] f = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
+      // cpu user nice system idle iowait irq softirq steal ...
+      long total = 0;
+      for (int i = 1; i < Math.min(f.length, 9); i++) {
+        total += Long.parseLong(f[i]);
+      }
+      long idle = Long.parseLong(f[4]);
+      long ioWait = Long.parseLong(f[5]);
+      return new MachineTicks(total - idle - ioWait, ioWait, total);
     } catch (IOException | RuntimeException e) {
-      return Double.NaN;
+      return new MachineTicks(0, 0, 0);
     }
   }
 

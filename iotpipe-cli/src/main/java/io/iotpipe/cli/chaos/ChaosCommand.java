@@ -1,37 +1,17 @@
 package io.iotpipe.cli.chaos;
 
-import io.iotpipe.cli.audit.Auditor;
-import io.iotpipe.cli.audit.Completeness;
-import io.iotpipe.cli.local.LocalStack;
-import io.iotpipe.cli.local.RoleProcess;
-import io.iotpipe.cli.run.PipelineRunner;
-import io.iotpipe.cli.run.Role;
-import io.iotpipe.core.cli.ExitCode;
-import io.iotpipe.core.cli.IotpipeCommand;
-import io.iotpipe.core.cli.Output;
-import io.iotpipe.core.config.IotpipeConfig;
-import io.iotpipe.core.config.SimulatorConfig;
-import io.iotpipe.rabbitmq.Amqp;
-import io.iotpipe.simulator.Ledger;
-import io.iotpipe.simulator.Simulation;
-import io.iotpipe.simulator.SimulationResult;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.net.URI;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
+import io.iotpipe.testkit.chaos.ChaosScenarios;
+
+import io.iotpipe.testkit.LocalStack;
+import io.iotpipe.cli.ExitCode;
+import io.iotpipe.cli.IotpipeCommand;
+import io.iotpipe.cli.Output;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.EnumSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -44,8 +24,7 @@ import picocli.CommandLine.Option;
     description = "Fault scenarios under load on local nodes, each audited: lost and duplicated readings per sink, time to recover.")
 public final class ChaosCommand implements IotpipeCommand, Callable<Integer> {
 
-  static final List<String> ALL = List.of("indexer-kill9", "storage-kill9", "opensearch-down", "storage-unwritable", "wan-cut",
-      "edge-buffer-full", "poison", "slow-es", "leader-kill");
+  static final List<String> ALL = ChaosScenarios.ALL;
 
   @Option(names = "--scenario", split = ",", description = "Scenarios to run (default: all): ${COMPLETION-CANDIDATES}",
       completionCandidates = Names.class)
@@ -68,237 +47,51 @@ public final class ChaosCommand implements IotpipeCommand, Callable<Integer> {
 
   private final Output out = new Output();
 
-  /** One row of the result table. */
-  /** @param injected bad messages published on purpose (poison), all expected in both dead-letter queues */
-  public record Row(String scenario, long published, long confirmed, long inSearch, long inStore, long deadLettered,
-                    long injected, long lost, long duplicates, double recoverSeconds, String note) {}
 
   @Override
   public Integer call() throws Exception {
     List<String> run = scenarios == null || scenarios.isEmpty() ? ALL : scenarios;
     for (String s : run) {
       if (!ALL.contains(s)) {
-        throw new io.iotpipe.core.cli.CommandFailure(ExitCode.USAGE, "unknown scenario " + s + " (known: " + ALL + ")");
+        throw new io.iotpipe.cli.CommandFailure(ExitCode.USAGE, "unknown scenario " + s + " (known: " + ALL + ")");
       }
     }
     Path base = (dir != null ? dir : Path.of("data", "chaos-" + UUID.randomUUID().toString().substring(0, 6))).toAbsolutePath();
-    List<Row> rows = new ArrayList<>();
+    List<ChaosScenarios.Row> rows = new ArrayList<>();
+    ChaosScenarios chaos = new ChaosScenarios(quick, out::info);
     List<String> single = run.stream().filter(s -> !s.equals("leader-kill")).toList();
     if (!single.isEmpty()) {
       try (LocalStack stack = LocalStack.start(base.resolve("c1"), 1, 4, "  rollAge: 3s", true, out::info)) {
         for (String s : single) {
-          rows.add(scenario(stack, s));
+          rows.add(switch (s) {
+            case "region-outage" -> chaos.regionOutage(stack);
+            case "rush-hour" -> chaos.rushHour(stack);
+            case "sink-lost" -> chaos.sinkLost(stack);
+            default -> chaos.scenario(stack, s);
+          });
         }
       }
     }
     if (run.contains("leader-kill")) {
       try (LocalStack stack = LocalStack.start(base.resolve("c3"), 3, 4, "  rollAge: 3s", true, out::info)) {
-        rows.add(scenario(stack, "leader-kill"));
+        rows.add(chaos.scenario(stack, "leader-kill"));
       }
     }
     boolean ok = rows.stream().allMatch(r -> r.lost() == 0 && r.duplicates() == 0);
     if (json) {
       out.printJson(Map.of("rows", rows, "ok", ok, "command", "./iotpipe chaos" + (quick ? " --short" : "")));
     } else {
-      System.out.printf("%-20s %9s %9s %9s %9s %9s %6s %6s %9s  %s%n", "scenario", "published", "confirmed", "in ES", "in store",
-          "dead-lett", "lost", "dups", "recover s", "note");
-      for (Row r : rows) {
-        System.out.printf("%-20s %9d %9d %9d %9d %9d %6d %6d %9.1f  %s%n", r.scenario(), r.published(), r.confirmed(), r.inSearch(),
-            r.inStore(), r.deadLettered(), r.lost(), r.duplicates(), r.recoverSeconds(), r.note());
+      System.out.printf("%-20s %9s %9s %9s %9s %9s %6s %6s %9s %9s  %s%n", "scenario", "published", "confirmed", "in ES", "in store",
+          "dead-lett", "lost", "dups", "1st ack s", "caught s", "note");
+      for (ChaosScenarios.Row r : rows) {
+        System.out.printf("%-20s %9d %9d %9d %9d %9d %6d %6d %9.1f %9.1f  %s%n", r.scenario(), r.published(), r.confirmed(), r.inSearch(),
+            r.inStore(), r.deadLettered(), r.lost(), r.duplicates(), r.firstAckSeconds(), r.caughtUpSeconds(), r.note());
       }
       System.out.println(ok ? "every scenario: nothing lost, nothing doubled" : "FAILED: see lost/dups");
+      System.out.println("1st ack s: fault over (process restarted, engine back, link healed) -> first message acked by the"
+          + " hit sink; caught s: -> its queues hold less than one second of traffic again (region-outage: failover and failback times;"
+          + " rush-hour: drain time; sink-lost: see the note)");
     }
     return ok ? ExitCode.OK : ExitCode.FAILED;
-  }
-
-  private Duration outage() {
-    return quick ? Duration.ofSeconds(10) : Duration.ofSeconds(30);
-  }
-
-  /** Runs one scenario on a fresh pipeline (own queues, index and store) of the shared nodes. */
-  Row scenario(LocalStack stack, String name) throws Exception {
-    out.info("chaos: " + name + " ...");
-    String prefix = "x" + UUID.randomUUID().toString().substring(0, 6);
-    FaultyLink wan = null;
-    FaultyLink esLink = null;
-    String storageYaml = "  rollAge: 3s";
-    java.util.function.UnaryOperator<String> edit = y -> y;
-    if (name.equals("wan-cut") || name.equals("edge-buffer-full")) {
-      // Every AMQP connection to the cloud (the edge's shovel included) goes through a link we can cut.
-      URI cloud = stack.config().broker("cloud").uris().get(0);
-      wan = new FaultyLink(cloud.getHost(), cloud.getPort());
-      String via = "amqp://127.0.0.1:" + wan.port();
-      edit = y -> y.replace(cloud.toString(), via);
-      if (name.equals("edge-buffer-full")) {
-        java.util.function.UnaryOperator<String> e0 = edit;
-        edit = y -> e0.apply(y).replace("  queueType: quorum", "  queueType: quorum\n  edgeBuffer: {maxMessages: 2000}");
-      }
-    }
-    if (name.equals("slow-es")) {
-      URI es = stack.search().httpUri();
-      esLink = new FaultyLink(es.getHost(), es.getPort());
-      String via = "http://127.0.0.1:" + esLink.port();
-      edit = y -> y.replace(es.toString(), via);
-    }
-    IotpipeConfig cfg = stack.pipeline(prefix, storageYaml, prefix + ".yaml", edit);
-    Path cfgFile = stack.dir().resolve(prefix + ".yaml");
-    boolean processes = name.endsWith("kill9");
-    List<RoleProcess> instances = new ArrayList<>();
-    PipelineRunner runner = null;
-    if (processes) {
-      instances.add(new RoleProcess("index", cfgFile, prefix + "-index", stack.dir()).start());
-      instances.add(new RoleProcess("store", cfgFile, prefix + "-store", stack.dir()).start());
-    } else {
-      runner = new PipelineRunner(cfg, EnumSet.allOf(Role.class), prefix, new SimpleMeterRegistry()).start();
-    }
-    int devices = 100;
-    double rate = quick ? 300 : 500;
-    Duration load = quick ? Duration.ofSeconds(25) : Duration.ofSeconds(60);
-    Simulation sim = Simulation.create(cfg, Simulation.Options.from(cfg.simulator()).with(devices, rate, load, 0)
-        .withProfile(SimulatorConfig.Profile.FLAT, SimulatorConfig.Protocol.AMQP));
-    CompletableFuture<SimulationResult> simRun = new CompletableFuture<>();
-    Thread.ofPlatform().name("chaos-sim").daemon().start(() -> {
-      try {
-        simRun.complete(sim.run(null));
-      } catch (RuntimeException e) {
-        simRun.completeExceptionally(e);
-      }
-    });
-    String note = "";
-    long poisoned = 0;
-    Instant faultEnd;
-    try {
-      waitFor(Duration.ofSeconds(60), () -> sim.progress().confirmed() > rate * 4);
-      switch (name) {
-        case "indexer-kill9", "storage-kill9" -> {
-          RoleProcess victim = instances.get(name.startsWith("indexer") ? 0 : 1);
-          victim.kill();
-          pause(Duration.ofSeconds(5));
-          victim.start();
-          note = "kill -9 of the " + victim.role() + " process mid-batch, restarted after 5 s";
-        }
-        case "opensearch-down" -> {
-          stack.search().kill();
-          pause(outage());
-          stack.search().start();
-          note = "OpenSearch killed, back after " + outage().toSeconds() + " s";
-        }
-        case "storage-unwritable" -> {
-          Path store = cfg.storage().dir();
-          Path aside = store.resolveSibling(store.getFileName() + ".aside");
-          Files.move(store, aside);
-          Files.writeString(store, "not a directory"); // every write fails: ENOTDIR
-          pause(outage());
-          Files.delete(store);
-          Files.move(aside, store);
-          note = "store path unusable for " + outage().toSeconds() + " s";
-        }
-        case "wan-cut", "edge-buffer-full" -> {
-          wan.cut();
-          pause(name.equals("wan-cut") ? (quick ? Duration.ofSeconds(15) : Duration.ofSeconds(60)) : outage());
-          wan.heal();
-          note = name.equals("wan-cut") ? "edge <-> cloud link cut, the edge buffered"
-              : "link cut with an edge buffer of 2000: devices got " + sim.progress().nacked() + " nacks (back-pressure)";
-        }
-        case "poison" -> {
-          poisoned = poison(cfg, (long) (rate * load.toSeconds() / 100));
-          note = poisoned + " poison messages (1%): malformed JSON, invalid UTF-8, oversized, missing fields, wrong types, absurd numbers, future/ancient ts";
-        }
-        case "slow-es" -> {
-          esLink.delay(Duration.ofMillis(300));
-          pause(outage());
-          note = "300 ms added per chunk to/from OpenSearch for " + outage().toSeconds() + " s; storage lag meanwhile: see recover";
-          esLink.delay(Duration.ZERO);
-        }
-        case "leader-kill" -> {
-          var nodes = stack.brokers().cloud().nodes();
-          var q = new io.iotpipe.topology.ManagementClient(cfg.broker("cloud")).get("queues/%2F/" + cfg.topology().names().sinkQueue("storage", 0));
-          String leader = q.path("leader").asText(q.path("node").asText());
-          var victim = nodes.stream().filter(n -> n.nodeName().equals(leader)).findFirst().orElse(nodes.get(0));
-          victim.kill();
-          pause(Duration.ofSeconds(10));
-          victim.start();
-          note = "kill -9 of " + victim.nodeName() + " (leader of " + cfg.topology().names().sinkQueue("storage", 0) + "), restarted after 10 s";
-        }
-        default -> throw new IllegalArgumentException(name);
-      }
-      faultEnd = Instant.now();
-      SimulationResult r = simRun.get(10, TimeUnit.MINUTES);
-      Ledger ledger = sim.ledger();
-      long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(4);
-      Completeness.Result es;
-      Completeness.Result st;
-      while (true) {
-        es = Auditor.search(cfg.indexer(), ledger);
-        st = Auditor.store(cfg.storage().dir(), ledger);
-        long dlq = deadLettered(stack, cfg);
-        if ((es.lost() == 0 && st.lost() == 0 && dlq >= 2 * poisoned) || System.nanoTime() > deadline) {
-          break;
-        }
-        pause(Duration.ofSeconds(2));
-      }
-      double recover = Duration.between(faultEnd, Instant.now()).toMillis() / 1000.0;
-      return new Row(name, r.published() + poisoned, r.confirmed() + poisoned, es.present(), st.present(), deadLettered(stack, cfg),
-          poisoned, es.lost() + st.lost(), es.duplicates() + st.duplicates(), recover, note);
-    } finally {
-      sim.stop();
-      sim.close();
-      if (runner != null) {
-        runner.close(Duration.ofSeconds(30));
-      }
-      for (RoleProcess i : instances) {
-        i.kill();
-      }
-      if (wan != null) {
-        wan.close();
-      }
-      if (esLink != null) {
-        esLink.close();
-      }
-    }
-  }
-
-  /** Messages in both dead-letter queues. */
-  static long deadLettered(LocalStack stack, IotpipeConfig cfg) {
-    Map<String, Long> d = stack.queueDepths();
-    return d.getOrDefault(cfg.topology().names().deadLetterQueue("elk"), 0L) + d.getOrDefault(cfg.topology().names().deadLetterQueue("storage"), 0L);
-  }
-
-  /** Publishes {@code n} bad messages of every kind to the edge, with confirms; returns how many were confirmed. */
-  static long poison(IotpipeConfig cfg, long n) throws Exception {
-    String now = Instant.now().toString();
-    List<byte[]> kinds = List.of(
-        "{not json".getBytes(StandardCharsets.UTF_8),
-        new byte[] {'{', '"', 'd', 'e', 'v', 'i', 'c', 'e', 'I', 'd', '"', ':', '"', (byte) 0xC3, (byte) 0x28, '"', '}'},
-        ("{\"v\":1,\"deviceId\":\"poison-big\",\"seq\":1,\"ts\":\"" + now + "\",\"metrics\":{},\"site\":\"" + "x".repeat(20_000) + "\"}").getBytes(StandardCharsets.UTF_8),
-        ("{\"v\":1,\"deviceId\":\"poison-noseq\",\"ts\":\"" + now + "\",\"metrics\":{}}").getBytes(StandardCharsets.UTF_8),
-        ("{\"v\":1,\"deviceId\":\"poison-type\",\"seq\":\"one\",\"ts\":\"" + now + "\",\"metrics\":{}}").getBytes(StandardCharsets.UTF_8),
-        ("{\"v\":1,\"deviceId\":\"poison-absurd\",\"seq\":1,\"ts\":\"" + now + "\",\"metrics\":{\"powerKw\":1e300}}").getBytes(StandardCharsets.UTF_8),
-        "{\"v\":1,\"deviceId\":\"poison-future\",\"seq\":1,\"ts\":\"2999-01-01T00:00:00Z\",\"metrics\":{}}".getBytes(StandardCharsets.UTF_8),
-        "{\"v\":1,\"deviceId\":\"poison-ancient\",\"seq\":1,\"ts\":\"1970-01-01T00:00:00Z\",\"metrics\":{}}".getBytes(StandardCharsets.UTF_8));
-    try (var c = Amqp.connect(cfg.broker("edge"), "chaos-poison"); var ch = c.createChannel()) {
-      ch.confirmSelect();
-      var props = new com.rabbitmq.client.AMQP.BasicProperties.Builder().deliveryMode(2).build();
-      for (long i = 0; i < n; i++) {
-        ch.basicPublish(cfg.topology().names().edgeIngress(), "telemetry.poison-" + i % 16, props, kinds.get((int) (i % kinds.size())));
-      }
-      ch.waitForConfirmsOrDie(30_000);
-    }
-    return n;
-  }
-
-  private static void waitFor(Duration max, BooleanSupplier cond) throws InterruptedException {
-    long end = System.nanoTime() + max.toNanos();
-    while (!cond.getAsBoolean()) {
-      if (System.nanoTime() > end) {
-        throw new IllegalStateException("load did not start within " + max + ": is the topology applied?");
-      }
-      TimeUnit.MILLISECONDS.sleep(200); // polling a progress counter
-    }
-  }
-
-  /** The fault's duration: deliberate, not a wait for a condition. */
-  private static void pause(Duration d) throws InterruptedException {
-    TimeUnit.MILLISECONDS.sleep(d.toMillis());
   }
 }

@@ -1,16 +1,16 @@
 package io.iotpipe.cli.demo;
 
-import io.iotpipe.cli.audit.Auditor;
-import io.iotpipe.cli.audit.Completeness;
-import io.iotpipe.cli.local.LocalStack;
-import io.iotpipe.cli.run.PipelineRunner;
-import io.iotpipe.cli.run.Role;
-import io.iotpipe.core.cli.ExitCode;
-import io.iotpipe.core.cli.IotpipeCommand;
-import io.iotpipe.core.cli.Output;
+import io.iotpipe.runtime.audit.Auditor;
+import io.iotpipe.runtime.audit.Completeness;
+import io.iotpipe.testkit.LocalStack;
+import io.iotpipe.runtime.PipelineRunner;
+import io.iotpipe.runtime.Role;
+import io.iotpipe.cli.ExitCode;
+import io.iotpipe.cli.IotpipeCommand;
+import io.iotpipe.cli.Output;
 import io.iotpipe.core.config.IotpipeConfig;
 import io.iotpipe.core.config.SimulatorConfig;
-import io.iotpipe.rabbitmq.consume.ConsumerStats;
+import io.iotpipe.runtime.consume.ConsumerStats;
 import io.iotpipe.simulator.Ledger;
 import io.iotpipe.simulator.Simulation;
 import io.iotpipe.simulator.SimulationResult;
@@ -25,7 +25,6 @@ import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -67,7 +66,8 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
   @Option(names = "--dir", description = "Where nodes, files and the report go (default: data/demo-<timestamp>).")
   Path dir;
 
-  @Option(names = "--search-url", description = "Use this Elasticsearch/OpenSearch (http://host:9200, no auth) instead of starting an embedded OpenSearch.")
+  @Option(names = "--search-url", description = "Use this Elasticsearch/OpenSearch (http(s)://host:9200) instead of starting an embedded OpenSearch; "
+      + "credentials from IOTPIPE_SEARCH_USER + IOTPIPE_SEARCH_PASSWORD (or IOTPIPE_SEARCH_API_KEY), a private CA from IOTPIPE_SEARCH_CA.")
   java.net.URI searchUrl;
 
   @Option(names = "--keep-running", description = "Leave brokers, OpenSearch and the pipeline running after the verification (Ctrl-C stops them).")
@@ -81,9 +81,9 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
   @Override
   public Integer call() throws Exception {
     if (cloudNodes != 1 && cloudNodes != 3) {
-      throw new io.iotpipe.core.cli.CommandFailure(ExitCode.USAGE, "--cloud-nodes must be 1 or 3");
+      throw new io.iotpipe.cli.CommandFailure(ExitCode.USAGE, "--cloud-nodes must be 1 or 3");
     }
-    Duration d = io.iotpipe.simulator.SimulateCommand.parseDuration(duration);
+    Duration d = io.iotpipe.cli.simulate.SimulateCommand.parseDuration(duration);
     Path base = dir != null ? dir : Path.of("data", "demo-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
     List<AutoCloseable> resources = Collections.synchronizedList(new ArrayList<>());
     CountDownLatch finished = new CountDownLatch(1);

@@ -1,9 +1,12 @@
 package io.iotpipe.cli.dlq;
 
-import io.iotpipe.core.cli.ConfigOption;
-import io.iotpipe.core.cli.ExitCode;
-import io.iotpipe.core.cli.IotpipeCommand;
-import io.iotpipe.core.cli.Output;
+import io.iotpipe.runtime.dlq.DeadLetters;
+
+import io.iotpipe.cli.ConfigOption;
+import io.iotpipe.cli.ExitCode;
+import io.iotpipe.cli.IotpipeCommand;
+import io.iotpipe.cli.Output;
+import io.iotpipe.core.Reasons;
 import io.iotpipe.core.config.IotpipeConfig;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -39,7 +42,7 @@ public final class DlqCommand implements IotpipeCommand, Runnable {
     DeadLetters open() {
       IotpipeConfig cfg = config.load();
       if (!cfg.topology().sinks().contains(sink)) {
-        throw new io.iotpipe.core.cli.CommandFailure(ExitCode.USAGE, "unknown sink \"" + sink + "\" (configured: " + cfg.topology().sinks() + ")");
+        throw new io.iotpipe.cli.CommandFailure(ExitCode.USAGE, "unknown sink \"" + sink + "\" (configured: " + cfg.topology().sinks() + ")");
       }
       return new DeadLetters(cfg.sinkBroker(), cfg.topology().names());
     }
@@ -57,11 +60,28 @@ public final class DlqCommand implements IotpipeCommand, Runnable {
           System.out.println("dead-letter queue of " + sink + " is empty");
         } else {
           System.out.printf("%8s  %s%n", "count", "reason");
-          counts.forEach((reason, n) -> System.out.printf("%8d  %s%n", n, reason));
+          counts.forEach((reason, n) -> System.out.println(listLine(n, reason)));
         }
       }
       return ExitCode.OK;
     }
+  }
+
+  // Reasons, ids and bodies come from messages (a device id with a newline would forge a line): the text output
+  // escapes and bounds them; --json prints them exactly, JSON escaping makes that safe.
+  static String listLine(int count, String reason) {
+    return String.format("%8d  %s", count, Reasons.sanitize(reason));
+  }
+
+  static String showEntry(DeadLetters.Letter l) {
+    return String.format("- %s (from %s at %s)%n  reason: %s%n  body:   %s%n", Reasons.sanitize(l.messageId(), 100),
+        Reasons.sanitize(l.source(), 100), Reasons.sanitize(l.deadLetteredAt(), 100), Reasons.sanitize(l.reason()),
+        Reasons.sanitize(l.body()));
+  }
+
+  /** The filter also matches the text as {@code list} and {@code show} print it (escaped), as a user copies it. */
+  static boolean reasonMatches(String reason, String contains) {
+    return contains == null || reason.contains(contains) || Reasons.sanitize(reason, Integer.MAX_VALUE).contains(contains);
   }
 
   @Command(name = "show", mixinStandardHelpOptions = true, description = "Show sample dead-lettered messages with their reasons (nothing is removed).")
@@ -77,8 +97,7 @@ public final class DlqCommand implements IotpipeCommand, Runnable {
           out.printJson(letters);
         } else {
           for (var l : letters) {
-            System.out.printf("- %s (from %s at %s)%n  reason: %s%n  body:   %s%n", l.messageId(), l.source(),
-                l.deadLetteredAt(), l.reason(), l.body());
+            System.out.print(showEntry(l));
           }
         }
       }
@@ -89,13 +108,13 @@ public final class DlqCommand implements IotpipeCommand, Runnable {
   @Command(name = "replay", mixinStandardHelpOptions = true,
       description = "Republish dead-lettered messages to the partition queue they came from (after you fixed the cause).")
   static final class Replay extends Base {
-    @Option(names = "--reason-contains", description = "Only messages whose reason contains this text.")
+    @Option(names = "--reason-contains", description = "Only messages whose reason contains this text (as stored, or as list/show print it).")
     String reasonContains;
 
     @Override
     public Integer call() throws Exception {
       try (DeadLetters d = open()) {
-        int n = d.replay(sink, max, l -> reasonContains == null || l.reason().contains(reasonContains));
+        int n = d.replay(sink, max, l -> reasonMatches(l.reason(), reasonContains));
         if (json) {
           out.printJson(Map.of("sink", sink, "replayed", n));
         } else {

@@ -1,10 +1,14 @@
 package io.iotpipe.cli.run;
 
-import io.iotpipe.core.cli.CommandFailure;
-import io.iotpipe.core.cli.ConfigOption;
-import io.iotpipe.core.cli.ExitCode;
-import io.iotpipe.core.cli.IotpipeCommand;
-import io.iotpipe.core.cli.Output;
+import io.iotpipe.runtime.HealthServer;
+import io.iotpipe.runtime.PipelineRunner;
+import io.iotpipe.runtime.Role;
+
+import io.iotpipe.cli.CommandFailure;
+import io.iotpipe.cli.ConfigOption;
+import io.iotpipe.cli.ExitCode;
+import io.iotpipe.cli.IotpipeCommand;
+import io.iotpipe.cli.Output;
 import io.iotpipe.core.config.IotpipeConfig;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -41,6 +45,10 @@ public class RunCommand implements IotpipeCommand, Callable<Integer> {
   @Option(names = "--port", description = "Health/metrics port (overrides observability.port; 0 = off).")
   Integer port;
 
+  @Option(names = "--region", description = "Consume from this region's cluster: topology.balancer (default) or one of "
+      + "topology.failover. Run the roles of every region; the edges ship to one at a time (see `iotpipe failover`).")
+  String region;
+
   protected Set<Role> roles() {
     return switch (role) {
       case INDEX -> EnumSet.of(Role.INDEX);
@@ -51,11 +59,24 @@ public class RunCommand implements IotpipeCommand, Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    IotpipeConfig cfg = config.load();
+    IotpipeConfig loaded = config.load();
+    IotpipeConfig cfg;
+    try {
+      cfg = region == null ? loaded : loaded.inRegion(region);
+    } catch (IllegalArgumentException e) {
+      throw new CommandFailure(ExitCode.USAGE, e.getMessage());
+    }
     String id = instanceId != null ? instanceId : defaultInstanceId();
     Output out = new Output();
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     registry.config().commonTags("instance", id);
+    new io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics().bindTo(registry);
+    // The pools' own high-water marks: exact, where sampling jvm_memory_used_bytes misses peaks between scrapes
+    // (what bench reports as a role's peak heap).
+    io.micrometer.core.instrument.Gauge.builder("iotpipe.jvm.heap.peak", () -> ManagementFactory.getMemoryPoolMXBeans().stream()
+            .filter(pool -> pool.getType() == java.lang.management.MemoryType.HEAP && pool.getPeakUsage() != null)
+            .mapToLong(pool -> pool.getPeakUsage().getUsed()).sum())
+        .baseUnit("bytes").description("sum of the heap pools' peak usage since start").register(registry);
     PipelineRunner runner = new PipelineRunner(cfg, roles(), id, registry).start();
     int p = port != null ? port : cfg.observability().port();
     HealthServer health = null;

@@ -1,9 +1,9 @@
 package io.iotpipe.cli.security;
 
-import io.iotpipe.core.cli.CommandFailure;
-import io.iotpipe.core.cli.ExitCode;
-import io.iotpipe.core.cli.IotpipeCommand;
-import io.iotpipe.core.cli.Output;
+import io.iotpipe.cli.CommandFailure;
+import io.iotpipe.cli.ExitCode;
+import io.iotpipe.cli.IotpipeCommand;
+import io.iotpipe.cli.Output;
 import io.iotpipe.security.Pki;
 import java.nio.file.Path;
 import java.time.Instant;

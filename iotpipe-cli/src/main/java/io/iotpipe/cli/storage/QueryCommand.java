@@ -1,10 +1,10 @@
 package io.iotpipe.cli.storage;
 
-import io.iotpipe.core.cli.CommandFailure;
-import io.iotpipe.core.cli.ConfigOption;
-import io.iotpipe.core.cli.ExitCode;
-import io.iotpipe.core.cli.IotpipeCommand;
-import io.iotpipe.core.cli.Output;
+import io.iotpipe.cli.CommandFailure;
+import io.iotpipe.cli.ConfigOption;
+import io.iotpipe.cli.ExitCode;
+import io.iotpipe.cli.IotpipeCommand;
+import io.iotpipe.cli.Output;
 import io.iotpipe.storage.StoreQuery;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

@@ -1,11 +1,11 @@
 package io.iotpipe.cli.storage;
 
-import io.iotpipe.core.cli.ConfigOption;
-import io.iotpipe.core.cli.ExitCode;
-import io.iotpipe.core.cli.IotpipeCommand;
-import io.iotpipe.core.cli.Output;
+import io.iotpipe.cli.ConfigOption;
+import io.iotpipe.cli.ExitCode;
+import io.iotpipe.cli.IotpipeCommand;
+import io.iotpipe.cli.Output;
 import io.iotpipe.core.config.IotpipeConfig;
-import io.iotpipe.simulator.SimulateCommand;
+import io.iotpipe.cli.simulate.SimulateCommand;
 import io.iotpipe.storage.Compactor;
 import io.iotpipe.storage.Retention;
 import java.time.Clock;

@@ -20,6 +20,7 @@ public record BrokerConfig(String name, List<URI> uris, URI management, String u
 
   static BrokerConfig read(String name, ConfigNode c) {
     List<URI> uris = c.uris("uris", List.of(), Set.of("amqp", "amqps"));
+    c.markRequired("uris");
     if (uris.isEmpty() && !c.has("uris")) {
       c.error("uris", "required: at least one amqp:// URI");
     }

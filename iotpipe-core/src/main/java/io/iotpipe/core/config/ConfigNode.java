@@ -2,8 +2,11 @@ package io.iotpipe.core.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.MissingNode;
+import java.math.BigInteger;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -14,41 +17,77 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 
 /**
  * A read cursor over one mapping of the YAML tree that knows its key path and records problems instead of throwing.
  *
  * <p>Why not bind with Jackson directly: data binding stops at the first error, and an operator fixing a config
  * deserves the complete list in one go. Every getter here returns a usable fallback after recording an error, so
- * reading continues; {@link #finish()} reports keys nobody asked for (typos such as {@code partitons}).
+ * reading continues; {@link #finish()} reports keys nobody asked for (typos such as {@code partitons}). No getter
+ * throws, whatever the tree holds: numbers, durations and sizes are parsed exactly (no overflow) and checked against
+ * their range.
+ *
+ * <p><b>The getters are also the configuration reference.</b> {@link ConfigReference} runs the same read methods over
+ * an empty tree in "describe" mode, where every getter records its key path, type, range and default; the README's
+ * configuration table and {@code iotpipe config reference} are generated from that record, and {@link #finish()}
+ * knows the same keys, so the validator and the reference cannot disagree. To add a key:
+ * <ol>
+ *   <li>read it with a getter here ({@link #integer}, {@link #duration}, {@link #bytes}, {@link #string},
+ *       {@link #child} ...) in the section's {@code read} method, <em>unconditionally</em> (a key read only when
+ *       another has some value would be missing from the reference) and pass its real range;</li>
+ *   <li>describe it in one line in {@link ConfigReference} ({@code ConfigReferenceTest} names the key if you forget);
+ *   </li>
+ *   <li>paste the output of {@code iotpipe config reference} into README.md between the
+ *       {@code config-reference} markers (or run {@code ConfigReferenceTest} with {@code -Dconfig.reference.write=true}).
+ *   </li>
+ * </ol>
  */
 public final class ConfigNode {
 
   private static final Pattern ENV = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?}");
   private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)");
-  private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)?", Pattern.CASE_INSENSITIVE);
+  private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB|PB|PiB)?", Pattern.CASE_INSENSITIVE);
+  /** Longer than anything this pipeline waits for, and short enough that {@link Duration#toNanos()} never overflows. */
+  public static final Duration MAX_DURATION = Duration.ofDays(36_500);
+  /** Larger than any buffer, batch or file this pipeline handles (sizes are compared with counters in a long). */
+  public static final long MAX_BYTES = 1L << 50;
+  private static final int MAX_SHOWN = 80;
+  private static final Pattern PLAIN_KEY = Pattern.compile("[\\p{L}\\p{N}_<>-]+(\\[\\d+])?");
+  /** The placeholder under which {@link #entries} describes its (user-named) members. */
+  static final String NAME_PLACEHOLDER = "<name>";
 
   private final String path;
   private final JsonNode node;
   private final List<ConfigError> errors;
   private final Function<String, String> env;
+  /** Non-null only in describe mode: every getter records its key here. */
+  private final Map<String, ConfigKey> catalog;
   private final Set<String> used = new LinkedHashSet<>();
 
-  private ConfigNode(String path, JsonNode node, List<ConfigError> errors, Function<String, String> env) {
+  private ConfigNode(String path, JsonNode node, List<ConfigError> errors, Function<String, String> env,
+                     Map<String, ConfigKey> catalog) {
     this.path = path;
     this.node = node == null ? MissingNode.getInstance() : node;
     this.errors = errors;
     this.env = env;
+    this.catalog = catalog;
     if (!this.node.isMissingNode() && !this.node.isNull() && !this.node.isObject()) {
       error("expected a mapping, was " + kind(this.node));
     }
   }
 
   public static ConfigNode root(JsonNode node, List<ConfigError> errors, Function<String, String> env) {
-    return new ConfigNode("", node, errors, env);
+    return new ConfigNode("", node, errors, env, null);
+  }
+
+  /** A root over nothing that records every key the read methods ask for into {@code catalog} (errors are dropped). */
+  static ConfigNode describing(Map<String, ConfigKey> catalog) {
+    return new ConfigNode("", MissingNode.getInstance(), new ArrayList<>(), name -> null, catalog);
   }
 
   public String path() {
@@ -64,7 +103,17 @@ public final class ConfigNode {
   }
 
   public String keyPath(String key) {
-    return path.isEmpty() ? key : path + "." + key;
+    String k = displayKey(key);
+    return path.isEmpty() ? k : path + "." + k;
+  }
+
+  /**
+   * A key (or a name under a mapping of names) as it appears in a key path: as is when it is a plain word, quoted
+   * and escaped otherwise ({@code brokers."a.b".uris}, {@code ""}), so a path always reads unambiguously and on one
+   * line. List indexes ({@code uris[1]}) are the reader's own and pass.
+   */
+  static String displayKey(String key) {
+    return PLAIN_KEY.matcher(key).matches() ? key : quote(key);
   }
 
   public void error(String message) {
@@ -75,18 +124,38 @@ public final class ConfigNode {
     errors.add(new ConfigError(keyPath(key), message));
   }
 
+  /** Whether a problem at {@code key} (a path below this node) is recorded already: cross-field checks then say nothing. */
+  public boolean hasErrorAt(String key) {
+    String p = keyPath(key);
+    return errors.stream().anyMatch(e -> e.path().equals(p));
+  }
+
   private JsonNode take(String key) {
     used.add(key);
     JsonNode v = node.isObject() ? node.get(key) : null;
     return v == null || v.isNull() ? null : v;
   }
 
-  public ConfigNode child(String key) {
-    return new ConfigNode(keyPath(key), take(key), errors, env);
+  /** Describe mode: records what {@code key} is. {@code dflt} is shown as the default ({@code null}: none). */
+  private void describe(String key, String type, Object dflt) {
+    if (catalog != null) {
+      catalog.put(keyPath(key), new ConfigKey(keyPath(key), type, dflt == null ? null : show(dflt), false));
+    }
   }
+
+  public ConfigNode child(String key) {
+    return new ConfigNode(keyPath(key), take(key), errors, env, catalog);
+  }
+
+  // ---- text ----
 
   /** A string value; {@code ${VAR}} and {@code ${VAR:-default}} are expanded from the environment. */
   public String string(String key, String fallback) {
+    describe(key, "text", fallback);
+    return text(key, fallback);
+  }
+
+  private String text(String key, String fallback) {
     JsonNode v = take(key);
     if (v == null) {
       return fallback;
@@ -99,7 +168,9 @@ public final class ConfigNode {
   }
 
   public String requiredString(String key) {
-    String s = string(key, null);
+    describe(key, "text", null);
+    markRequired(key);
+    String s = text(key, null);
     if (s == null || s.isBlank()) {
       if (!has(key)) {
         error(key, "required");
@@ -109,13 +180,40 @@ public final class ConfigNode {
     return s;
   }
 
+  /** Describe mode: the reference shows {@code key} as required (for keys whose absence the caller reports). */
+  public void markRequired(String key) {
+    if (catalog != null) {
+      catalog.computeIfPresent(keyPath(key), (p, k) -> k.asRequired());
+    }
+  }
+
   public String matching(String key, String fallback, Pattern shape, String hint) {
-    String s = string(key, fallback);
+    describe(key, "text: " + hint, fallback);
+    String s = text(key, fallback);
     if (s != null && !shape.matcher(s).matches()) {
-      error(key, "\"" + s + "\" is not valid: " + hint);
+      error(key, quote(s) + " is not valid: " + hint);
       return fallback;
     }
     return s;
+  }
+
+  /** A file system path (relative paths are relative to the working directory). */
+  public Path path(String key, Path fallback) {
+    describe(key, "path", fallback);
+    String s = text(key, null);
+    if (s == null) {
+      return fallback;
+    }
+    if (s.isBlank()) {
+      error(key, "must not be empty" + (fallback == null ? "" : " (remove the key for the default " + fallback + ")"));
+      return fallback;
+    }
+    try {
+      return Path.of(s);
+    } catch (InvalidPathException e) {
+      error(key, quote(s) + " is not a valid path: " + e.getReason());
+      return fallback;
+    }
   }
 
   private String expand(String key, String raw, String fallback) {
@@ -143,11 +241,13 @@ public final class ConfigNode {
    * in a file that ends up in version control is the leak we refuse to make easy.
    */
   public Secret secret(String key) {
+    describe(key, "secret: ${ENV_VAR} reference", null);
     JsonNode v = take(key);
     if (v == null) {
       return Secret.NONE;
     }
-    String raw = v.asText();
+    // The value is never quoted back: it may be the very password we refuse.
+    String raw = v.isValueNode() ? v.asText() : "";
     if (!ENV.matcher(raw).matches()) {
       error(key, "credentials must reference an environment variable, e.g. ${IOTPIPE_PASSWORD} (literal values are not accepted)");
       return Secret.NONE;
@@ -156,32 +256,50 @@ public final class ConfigNode {
     return value == null ? Secret.NONE : new Secret(raw.replaceAll(":-[^}]*}", "}"), value);
   }
 
+  // ---- numbers ----
+
   public int integer(String key, int fallback, int min, int max) {
-    return (int) longValue(key, fallback, min, max);
+    describe(key, "integer" + range(min > Integer.MIN_VALUE, max < Integer.MAX_VALUE, "" + min, "" + max), fallback);
+    return (int) exactInteger(key, fallback, min, max);
   }
 
   public long longValue(String key, long fallback, long min, long max) {
+    describe(key, "integer" + range(min > Long.MIN_VALUE, max < Long.MAX_VALUE, "" + min, "" + max), fallback);
+    return exactInteger(key, fallback, min, max);
+  }
+
+  private long exactInteger(String key, long fallback, long min, long max) {
     JsonNode v = take(key);
     if (v == null) {
       return fallback;
     }
+    BigInteger n;
     if (v.isTextual()) {
       String s = expand(key, v.asText(), null);
+      if (s == null) {
+        return fallback; // the missing variable is reported
+      }
       try {
-        return range(key, Long.parseLong(s.trim()), min, max, fallback);
-      } catch (RuntimeException e) {
-        error(key, "expected an integer, was \"" + v.asText() + "\"");
+        n = new BigInteger(s.trim());
+      } catch (NumberFormatException e) {
+        error(key, "expected an integer, was " + quote(v.asText()));
         return fallback;
       }
-    }
-    if (!v.canConvertToExactIntegral()) {
+    } else if (v.isNumber() && v.canConvertToExactIntegral()) {
+      n = v.isIntegralNumber() ? v.bigIntegerValue() : v.decimalValue().toBigInteger();
+    } else {
       error(key, "expected an integer, was " + kind(v));
       return fallback;
     }
-    return range(key, v.asLong(), min, max, fallback);
+    if (n.compareTo(BigInteger.valueOf(min)) < 0 || n.compareTo(BigInteger.valueOf(max)) > 0) {
+      error(key, "must be between " + min + " and " + max + ", was " + shorten(n.toString()));
+      return fallback;
+    }
+    return n.longValueExact();
   }
 
   public double decimal(String key, double fallback, double min, double max) {
+    describe(key, "number " + plain(min) + ".." + plain(max), plain(fallback));
     JsonNode v = take(key);
     if (v == null) {
       return fallback;
@@ -191,22 +309,19 @@ public final class ConfigNode {
       return fallback;
     }
     double d = v.asDouble();
-    if (d < min || d > max) {
-      error(key, "must be between " + min + " and " + max + ", was " + d);
+    if (!Double.isFinite(d) || d < min || d > max) {
+      error(key, "must be between " + plain(min) + " and " + plain(max) + ", was " + shorten(v.asText()));
       return fallback;
     }
     return d;
   }
 
-  private long range(String key, long value, long min, long max, long fallback) {
-    if (value < min || value > max) {
-      error(key, "must be between " + min + " and " + max + ", was " + value);
-      return fallback;
-    }
-    return value;
+  private static String plain(double d) {
+    return java.math.BigDecimal.valueOf(d).stripTrailingZeros().toPlainString();
   }
 
   public boolean bool(String key, boolean fallback) {
+    describe(key, "boolean", fallback);
     JsonNode v = take(key);
     if (v == null) {
       return fallback;
@@ -218,58 +333,109 @@ public final class ConfigNode {
     return v.asBoolean();
   }
 
-  /** A duration such as {@code 250ms}, {@code 30s}, {@code 5m}, {@code 2h}, {@code 90d}. */
+  // ---- durations and sizes ----
+
+  /** A duration such as {@code 250ms}, {@code 30s}, {@code 5m}, {@code 2h}, {@code 90d}, from 0 to {@link #MAX_DURATION}. */
   public Duration duration(String key, Duration fallback) {
-    String s = string(key, null);
+    return duration(key, fallback, Duration.ZERO, MAX_DURATION);
+  }
+
+  /** A duration between {@code min} and {@code max} (both inclusive). */
+  public Duration duration(String key, Duration fallback, Duration min, Duration max) {
+    describe(key, "duration" + range(min.isPositive(), max.compareTo(MAX_DURATION) < 0, formatDuration(min), formatDuration(max)), fallback);
+    String s = text(key, null);
     if (s == null) {
       return fallback;
     }
-    Duration d = parseDuration(s);
-    if (d == null) {
-      error(key, "expected a duration like 500ms, 30s, 5m, 2h or 90d, was \"" + s + "\"");
+    Matcher m = DURATION.matcher(s.trim());
+    if (!m.matches()) {
+      error(key, "expected a duration like 500ms, 30s, 5m, 2h or 90d, was " + quote(s)
+          + (s.trim().matches("\\d+") ? " (add a unit)" : ""));
       return fallback;
     }
-    return d;
+    BigInteger millis = new BigInteger(m.group(1)).multiply(BigInteger.valueOf(unitMillis(m.group(2))));
+    if (millis.compareTo(BigInteger.valueOf(min.toMillis())) < 0 || millis.compareTo(BigInteger.valueOf(max.toMillis())) > 0) {
+      error(key, "must be between " + formatDuration(min) + " and " + formatDuration(max) + ", was " + shorten(s.trim()));
+      return fallback;
+    }
+    return Duration.ofMillis(millis.longValueExact());
   }
 
+  /** Parses a duration ({@code 90s}, {@code 5m}, ...); null when it is not one or exceeds {@link #MAX_DURATION}. */
   public static Duration parseDuration(String s) {
     Matcher m = DURATION.matcher(s.trim());
     if (!m.matches()) {
       return null;
     }
-    long n = Long.parseLong(m.group(1));
-    return switch (m.group(2)) {
-      case "ms" -> Duration.ofMillis(n);
-      case "s" -> Duration.ofSeconds(n);
-      case "m" -> Duration.ofMinutes(n);
-      case "h" -> Duration.ofHours(n);
-      default -> Duration.ofDays(n);
+    BigInteger millis = new BigInteger(m.group(1)).multiply(BigInteger.valueOf(unitMillis(m.group(2))));
+    return millis.compareTo(BigInteger.valueOf(MAX_DURATION.toMillis())) > 0 ? null : Duration.ofMillis(millis.longValueExact());
+  }
+
+  private static long unitMillis(String unit) {
+    return switch (unit) {
+      case "ms" -> 1;
+      case "s" -> 1000;
+      case "m" -> 60_000;
+      case "h" -> 3_600_000;
+      default -> 86_400_000;
     };
   }
 
-  /** A size such as {@code 512KiB}, {@code 64MiB}, {@code 1GB}, or a plain number of bytes. */
+  /** The config syntax of {@code d}, in its largest exact unit ({@code 90d}, {@code 200ms}). */
+  public static String formatDuration(Duration d) {
+    long ms = d.toMillis();
+    for (String unit : new String[] {"d", "h", "m", "s"}) {
+      long u = unitMillis(unit);
+      if (ms != 0 && ms % u == 0) {
+        return ms / u + unit;
+      }
+    }
+    return ms == 0 ? "0s" : ms + "ms";
+  }
+
+  /** A size such as {@code 512KiB}, {@code 64MiB}, {@code 1GB}, or a plain number of bytes, from 0 to {@link #MAX_BYTES}. */
   public long bytes(String key, long fallback) {
+    return bytes(key, fallback, 0, MAX_BYTES);
+  }
+
+  /** A size between {@code min} and {@code max} bytes (both inclusive). */
+  public long bytes(String key, long fallback, long min, long max) {
+    describe(key, "size" + range(min > 0, max < MAX_BYTES, formatBytes(min), formatBytes(max)), new Size(fallback));
     JsonNode v = take(key);
     if (v == null) {
       return fallback;
     }
-    if (v.canConvertToExactIntegral()) {
-      return v.asLong();
-    }
-    Long b = parseBytes(v.asText());
-    if (b == null) {
-      error(key, "expected a size like 16KiB, 64MiB or 1GiB, was \"" + v.asText() + "\"");
+    BigInteger n;
+    if (v.isNumber() && v.canConvertToExactIntegral()) {
+      n = v.isIntegralNumber() ? v.bigIntegerValue() : v.decimalValue().toBigInteger();
+    } else if (v.isTextual()) {
+      n = exactBytes(v.asText());
+      if (n == null) {
+        error(key, "expected a size like 16KiB, 64MiB or 1GiB, was " + quote(v.asText()));
+        return fallback;
+      }
+    } else {
+      error(key, "expected a size like 16KiB, 64MiB or 1GiB, was " + kind(v));
       return fallback;
     }
-    return b;
+    if (n.compareTo(BigInteger.valueOf(min)) < 0 || n.compareTo(BigInteger.valueOf(max)) > 0) {
+      error(key, "must be between " + formatBytes(min) + " and " + formatBytes(max) + ", was " + shorten(v.asText()));
+      return fallback;
+    }
+    return n.longValueExact();
   }
 
+  /** Parses a size ({@code 64MiB}, {@code 1GB}, {@code 512}); null when it is not one or exceeds {@link #MAX_BYTES}. */
   public static Long parseBytes(String s) {
+    BigInteger n = exactBytes(s);
+    return n == null || n.compareTo(BigInteger.valueOf(MAX_BYTES)) > 0 ? null : n.longValueExact();
+  }
+
+  private static BigInteger exactBytes(String s) {
     Matcher m = SIZE.matcher(s.trim());
     if (!m.matches()) {
       return null;
     }
-    long n = Long.parseLong(m.group(1));
     String unit = m.group(2) == null ? "B" : m.group(2).toUpperCase(Locale.ROOT);
     long mult = switch (unit) {
       case "KB" -> 1000L;
@@ -280,13 +446,38 @@ public final class ConfigNode {
       case "GIB" -> 1L << 30;
       case "TB" -> 1000_000_000_000L;
       case "TIB" -> 1L << 40;
+      case "PB" -> 1000_000_000_000_000L;
+      case "PIB" -> 1L << 50;
       default -> 1L;
     };
-    return n * mult;
+    return new BigInteger(m.group(1)).multiply(BigInteger.valueOf(mult));
   }
 
+  /** The config syntax of a size in its largest exact binary unit ({@code 128MiB}); plain bytes otherwise. */
+  public static String formatBytes(long n) {
+    String[] units = {"PiB", "TiB", "GiB", "MiB", "KiB"};
+    for (int i = 0; i < units.length; i++) {
+      long u = 1L << (10 * (5 - i));
+      if (n != 0 && n % u == 0) {
+        return n / u + units[i];
+      }
+    }
+    return Long.toString(n);
+  }
+
+  /** A size as a default in the reference (a bare long would print as plain bytes). */
+  private record Size(long bytes) {
+    @Override
+    public String toString() {
+      return formatBytes(bytes);
+    }
+  }
+
+  // ---- URIs, lists, enums, named entries ----
+
   public URI uri(String key, URI fallback, Set<String> schemes) {
-    String s = string(key, null);
+    describe(key, "URI (" + sorted(schemes) + ")", fallback);
+    String s = text(key, null);
     return s == null ? fallback : toUri(key, s, schemes, fallback);
   }
 
@@ -294,7 +485,7 @@ public final class ConfigNode {
     try {
       URI u = new URI(s);
       if (u.getScheme() == null || !schemes.contains(u.getScheme()) || u.getHost() == null) {
-        error(key, "\"" + s + "\" must be a URI with host and one of the schemes " + schemes);
+        error(key, quote(s) + " must be a URI with host and one of the schemes " + sorted(schemes));
         return fallback;
       }
       if (u.getUserInfo() != null && u.getUserInfo().contains(":")) {
@@ -303,14 +494,16 @@ public final class ConfigNode {
       }
       return u;
     } catch (URISyntaxException e) {
-      error(key, "not a valid URI: " + e.getMessage());
+      // The message quotes the input: shown escaped and bounded like every other value.
+      error(key, "not a valid URI: " + quote(e.getInput()) + ": " + e.getReason() + " at index " + e.getIndex());
       return fallback;
     }
   }
 
   /** A list of URIs; a single string is accepted as a list of one. */
   public List<URI> uris(String key, List<URI> fallback, Set<String> schemes) {
-    List<String> raw = strings(key, null);
+    describe(key, "list of URIs (" + sorted(schemes) + ")", fallback);
+    List<String> raw = textList(key, null);
     if (raw == null) {
       return fallback;
     }
@@ -326,6 +519,11 @@ public final class ConfigNode {
 
   /** A list of strings; a single string is accepted as a list of one. */
   public List<String> strings(String key, List<String> fallback) {
+    describe(key, "list of text", fallback);
+    return textList(key, fallback);
+  }
+
+  private List<String> textList(String key, List<String> fallback) {
     JsonNode v = take(key);
     if (v == null) {
       return fallback;
@@ -340,7 +538,7 @@ public final class ConfigNode {
     List<String> out = new ArrayList<>();
     for (int i = 0; i < v.size(); i++) {
       JsonNode e = v.get(i);
-      if (!e.isValueNode()) {
+      if (e.isNull() || !e.isValueNode()) {
         error(key + "[" + i + "]", "expected a text value, was " + kind(e));
       } else {
         out.add(expand(key + "[" + i + "]", e.asText(), ""));
@@ -350,12 +548,14 @@ public final class ConfigNode {
   }
 
   public <E extends Enum<E>> E enumValue(String key, Class<E> type, E fallback) {
-    String s = string(key, null);
+    describe(key, "one of " + names(type), fallback);
+    String s = text(key, null);
     return s == null ? fallback : toEnum(key, s, type, fallback);
   }
 
   public <E extends Enum<E>> List<E> enumValues(String key, Class<E> type, List<E> fallback) {
-    List<String> raw = strings(key, null);
+    describe(key, "list of " + names(type), fallback);
+    List<String> raw = textList(key, null);
     if (raw == null) {
       return fallback;
     }
@@ -375,15 +575,27 @@ public final class ConfigNode {
         return e;
       }
     }
-    error(key, "\"" + s + "\" is not one of " + Arrays.stream(type.getEnumConstants())
+    error(key, quote(s) + " is not one of " + Arrays.stream(type.getEnumConstants())
         .map(e -> e.name().toLowerCase(Locale.ROOT)).toList());
     return fallback;
   }
 
-  /** A mapping of names to sub-mappings, in file order. */
+  private static <E extends Enum<E>> String names(Class<E> type) {
+    return Arrays.stream(type.getEnumConstants()).map(e -> e.name().toLowerCase(Locale.ROOT)).collect(Collectors.joining(", "));
+  }
+
+  /**
+   * A mapping of names to sub-mappings, in file order. In describe mode it yields one member named
+   * {@value #NAME_PLACEHOLDER}, so the keys of a member enter the reference as e.g. {@code brokers.<name>.uris}.
+   */
   public Map<String, ConfigNode> entries(String key) {
+    describe(key, "mapping of names", null);
     JsonNode v = take(key);
     Map<String, ConfigNode> out = new LinkedHashMap<>();
+    if (catalog != null) {
+      out.put(NAME_PLACEHOLDER, new ConfigNode(keyPath(key) + "." + NAME_PLACEHOLDER, null, errors, env, catalog));
+      return out;
+    }
     if (v == null) {
       return out;
     }
@@ -391,9 +603,8 @@ public final class ConfigNode {
       error(key, "expected a mapping of names, was " + kind(v));
       return out;
     }
-    for (Iterator<Map.Entry<String, JsonNode>> it = v.fields(); it.hasNext(); ) {
-      var e = it.next();
-      out.put(e.getKey(), new ConfigNode(keyPath(key) + "." + e.getKey(), e.getValue(), errors, env));
+    for (Map.Entry<String, JsonNode> e : v.properties()) {
+      out.put(e.getKey(), new ConfigNode(keyPath(key) + "." + displayKey(e.getKey()), e.getValue(), errors, env, null));
     }
     return out;
   }
@@ -411,14 +622,66 @@ public final class ConfigNode {
     }
   }
 
+  // ---- how values appear in messages and in the reference ----
+
   private static String kind(JsonNode n) {
     return switch (n.getNodeType()) {
       case ARRAY -> "a list";
       case OBJECT -> "a mapping";
       case BOOLEAN -> "a boolean";
-      case NUMBER -> "a number";
-      case STRING -> "text \"" + n.asText() + "\"";
+      case NUMBER -> "the number " + shorten(n.asText());
+      case STRING -> "text " + quote(n.asText());
+      case NULL -> "empty";
       default -> n.getNodeType().name().toLowerCase(Locale.ROOT);
     };
+  }
+
+  /** A value quoted for a message: control characters escaped (no log injection), long text cut. */
+  static String quote(String s) {
+    return "\"" + safe(s, MAX_SHOWN) + "\"";
+  }
+
+  /** Text from the input for a message: control characters escaped, at most {@code max} characters. */
+  static String safe(String s, int max) {
+    String p = printable(s);
+    return p.length() <= max ? p : p.substring(0, max) + "...(" + p.length() + " characters)";
+  }
+
+  private static String shorten(String s) {
+    return safe(s, MAX_SHOWN);
+  }
+
+  private static String printable(String s) {
+    StringBuilder b = new StringBuilder(s.length());
+    s.codePoints().forEach(c -> {
+      if (Character.isISOControl(c) || Character.getType(c) == Character.FORMAT || Character.getType(c) == Character.SURROGATE) {
+        b.append(String.format("\\u%04x", c));
+      } else {
+        b.appendCodePoint(c);
+      }
+    });
+    return b.toString();
+  }
+
+  private static String sorted(Set<String> s) {
+    return String.join(", ", new TreeSet<>(s));
+  }
+
+  /** " 1..1024", " >= 1", " <= 10s" or "" (a bound equal to the type's own limit is not worth a word). */
+  private static String range(boolean low, boolean high, String min, String max) {
+    return low && high ? " " + min + ".." + max : low ? " >= " + min : high ? " <= " + max : "";
+  }
+
+  private static String show(Object v) {
+    if (v instanceof Duration d) {
+      return formatDuration(d);
+    }
+    if (v instanceof List<?> l) {
+      return l.stream().map(ConfigNode::show).collect(Collectors.joining(", ", "[", "]"));
+    }
+    if (v instanceof Enum<?> e) {
+      return e.name().toLowerCase(Locale.ROOT);
+    }
+    return String.valueOf(v);
   }
 }

@@ -15,21 +15,29 @@ import java.time.Duration;
  * @param backoff     retry delays for transient sink failures
  * @param retry       how long one message may keep failing while others succeed before it is dead-lettered
  * @param degradedAfter how long writes may keep failing before health says DEGRADED (and DOWN after 10x that)
+ * @param maxRate     most messages per second handed to the sink, 0 = unlimited: protects a shared engine while a
+ *                    backlog drains (after an outage or a rush hour) at the price of a longer catch-up
  */
 public record ConsumerSettings(int prefetch, int batchMax, long batchBytes, Duration batchWait, Backoff backoff,
-                               RetryBudget retry, Duration degradedAfter) {
+                               RetryBudget retry, Duration degradedAfter, int maxRate) {
+
+  /** The settings without a rate limit (tests, benchmarks). */
+  public ConsumerSettings(int prefetch, int batchMax, long batchBytes, Duration batchWait, Backoff backoff,
+                          RetryBudget retry, Duration degradedAfter) {
+    this(prefetch, batchMax, batchBytes, batchWait, backoff, retry, degradedAfter, 0);
+  }
 
   static ConsumerSettings read(ConfigNode c, int defaultPrefetch, int defaultBatch, Duration defaultWait) {
     int prefetch = c.integer("prefetch", defaultPrefetch, 1, 65_535);
     int batchMax = c.integer("batchMax", defaultBatch, 1, 100_000);
-    long batchBytes = c.bytes("batchBytes", 5L << 20);
+    long batchBytes = c.bytes("batchBytes", 5L << 20, 1, ConfigNode.MAX_BYTES);
     Duration batchWait = c.duration("batchWait", defaultWait);
     ConfigNode b = c.child("backoff");
-    Duration initial = b.duration("initial", Backoff.DEFAULT.initial());
+    Duration initial = b.duration("initial", Backoff.DEFAULT.initial(), Duration.ofMillis(1), ConfigNode.MAX_DURATION);
     Duration max = b.duration("max", Backoff.DEFAULT.max());
     b.finish();
-    if (max.compareTo(initial) < 0 || initial.isZero()) {
-      b.error("max must be >= initial and initial > 0");
+    if (max.compareTo(initial) < 0) {
+      b.error("max", "must be at least initial (" + ConfigNode.formatDuration(initial) + "), was " + ConfigNode.formatDuration(max));
       initial = Backoff.DEFAULT.initial();
       max = Backoff.DEFAULT.max();
     }
@@ -38,7 +46,14 @@ public record ConsumerSettings(int prefetch, int batchMax, long batchBytes, Dura
     Duration time = r.duration("time", RetryBudget.DEFAULT.time());
     r.finish();
     Duration degradedAfter = c.duration("degradedAfter", Duration.ofSeconds(10));
+    int maxRate = c.integer("maxRate", 0, 0, 10_000_000);
+    c.finish();
     return new ConsumerSettings(prefetch, batchMax, batchBytes, batchWait, new Backoff(initial, max),
-        new RetryBudget(attempts, time), degradedAfter);
+        new RetryBudget(attempts, time), degradedAfter, maxRate);
+  }
+
+  /** The same settings with another prefetch (the runner lowers it so that the bytes in flight fit the heap). */
+  public ConsumerSettings withPrefetch(int newPrefetch) {
+    return new ConsumerSettings(newPrefetch, batchMax, batchBytes, batchWait, backoff, retry, degradedAfter, maxRate);
   }
 }

@@ -1,10 +1,11 @@
 package io.iotpipe.core.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.iotpipe.core.envelope.ContractLimits;
 import java.io.IOException;
+import java.nio.charset.MalformedInputException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -13,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
+import java.util.stream.Collectors;
 
 /**
  * The whole configuration of a pipeline, read from one YAML file ({@code iotpipe.yaml}).
@@ -22,7 +24,7 @@ import java.util.function.Function;
  */
 public record IotpipeConfig(Map<String, BrokerConfig> brokers, TopologyConfig topology, ContractLimits contract,
                             IndexerConfig indexer, StorageConfig storage, SimulatorConfig simulator,
-                            ObservabilityConfig observability) {
+                            ObservabilityConfig observability, SloConfig slo) {
 
   public static IotpipeConfig load(Path file) {
     return load(file, System::getenv);
@@ -32,20 +34,27 @@ public record IotpipeConfig(Map<String, BrokerConfig> brokers, TopologyConfig to
     String text;
     try {
       text = Files.readString(file);
+    } catch (NoSuchFileException e) {
+      throw new ConfigException(file.toString(), List.of(new ConfigError("(file)", file.toAbsolutePath()
+          + " does not exist (iotpipe.example.yaml in the repository is a starting point)")));
+    } catch (MalformedInputException e) {
+      throw new ConfigException(file.toString(), List.of(new ConfigError("(file)", "not UTF-8 text: save it as UTF-8")));
+    } catch (AccessDeniedException e) {
+      throw new ConfigException(file.toString(), List.of(new ConfigError("(file)", "cannot read " + file.toAbsolutePath()
+          + ": permission denied")));
     } catch (IOException e) {
-      throw new ConfigException(file.toString(), List.of(new ConfigError("(file)", "cannot read " + file.toAbsolutePath() + ": " + e)));
+      throw new ConfigException(file.toString(), List.of(new ConfigError("(file)", "cannot read " + file.toAbsolutePath()
+          + (Files.isDirectory(file) ? ": it is a directory" : ": " + e.getMessage()))));
     }
     return parse(file.toString(), text, env);
   }
 
   public static IotpipeConfig parse(String source, String yaml, Function<String, String> env) {
-    JsonNode tree;
-    try {
-      tree = new ObjectMapper(new YAMLFactory()).readTree(yaml);
-    } catch (IOException e) {
-      throw new ConfigException(source, List.of(new ConfigError("(syntax)", e.getMessage().lines().findFirst().orElse("invalid YAML"))));
-    }
     List<ConfigError> errors = new ArrayList<>();
+    JsonNode tree = YamlTree.parse(yaml, errors);
+    if (tree == null) {
+      throw new ConfigException(source, errors); // a syntax error: the tree says nothing more worth reporting
+    }
     IotpipeConfig cfg = read(ConfigNode.root(tree, errors, env));
     if (!errors.isEmpty()) {
       throw new ConfigException(source, errors);
@@ -53,11 +62,19 @@ public record IotpipeConfig(Map<String, BrokerConfig> brokers, TopologyConfig to
     return cfg;
   }
 
+  /**
+   * Reads every section, then checks what sections say about each other. Cross-field checks only look at values
+   * that parsed (a missing or invalid one has been reported already and must not cause a second, confusing error).
+   */
   static IotpipeConfig read(ConfigNode root) {
     Map<String, BrokerConfig> brokers = new LinkedHashMap<>();
-    root.entries("brokers").forEach((name, node) -> brokers.put(name, BrokerConfig.read(name, node)));
-    if (brokers.isEmpty()) {
+    Map<String, ConfigNode> brokerNodes = root.entries("brokers");
+    brokerNodes.forEach((name, node) -> brokers.put(name, BrokerConfig.read(name, node)));
+    root.markRequired("brokers");
+    if (brokers.isEmpty() && !root.has("brokers")) {
       root.error("brokers", "required: at least one broker (an edge and a cloud broker)");
+    } else if (brokers.isEmpty()) {
+      root.error("brokers", "define at least one broker (an edge and a cloud broker)");
     }
     ConfigNode topoNode = root.child("topology");
     TopologyConfig topology = TopologyConfig.read(topoNode);
@@ -71,19 +88,21 @@ public record IotpipeConfig(Map<String, BrokerConfig> brokers, TopologyConfig to
     for (int i = 0; i < topology.failover().size(); i++) {
       checkRef(topoNode, "failover[" + i + "]", topology.failover().get(i), brokers);
     }
-    if (topology.edges().contains(topology.balancer())) {
-      topoNode.error("edges", "the balancer broker \"" + topology.balancer() + "\" cannot also be an edge");
+    if (topology.balancer() != null && topology.edges().contains(topology.balancer())) {
+      topoNode.error("edges", "the balancer broker " + ConfigNode.quote(topology.balancer()) + " cannot also be an edge");
     }
     for (String e : topology.edges()) {
       BrokerConfig b = brokers.get(e);
-      if (b != null && b.management() == null) {
-        root.error("brokers." + e + ".management", "required for an edge broker: the shovel to the cloud is declared through the management API");
+      ConfigNode node = brokerNodes.get(e);
+      if (b != null && b.management() == null && !node.hasErrorAt("management")) {
+        node.error("management", "required for an edge broker: the shovel to the cloud is declared through the management API");
       }
     }
-    if (topology.fanout() != null && !topology.fanout().equals(topology.balancer())) {
+    if (topology.fanout() != null && topology.balancer() != null && !topology.fanout().equals(topology.balancer())) {
       BrokerConfig b = brokers.get(topology.balancer());
-      if (b != null && b.management() == null) {
-        root.error("brokers." + topology.balancer() + ".management", "required when fanout is on another broker: partition shovels are declared through the management API");
+      ConfigNode node = brokerNodes.get(topology.balancer());
+      if (b != null && b.management() == null && !node.hasErrorAt("management")) {
+        node.error("management", "required when fanout is on another broker: partition shovels are declared through the management API");
       }
     }
 
@@ -99,17 +118,19 @@ public record IotpipeConfig(Map<String, BrokerConfig> brokers, TopologyConfig to
     String defaultEdge = topology.edges().isEmpty() ? null : topology.edges().getFirst();
     ConfigNode simNode = root.child("simulator");
     SimulatorConfig simulator = SimulatorConfig.read(simNode, defaultEdge);
-    if (simulator.edge() != null) {
-      checkRef(simNode, "edge", simulator.edge(), brokers);
+    if (simulator.edge() != null && simNode.has("edge")) {
+      checkRef(simNode, "edge", simulator.edge(), brokers); // the default (the first edge) is checked above
     }
     ObservabilityConfig obs = ObservabilityConfig.read(root.child("observability"));
+    SloConfig slo = SloConfig.read(root.child("slo"), topology.sinks(), storage.rollAge());
     root.finish();
-    return new IotpipeConfig(brokers, topology, contract, indexer, storage, simulator, obs);
+    return new IotpipeConfig(brokers, topology, contract, indexer, storage, simulator, obs, slo);
   }
 
   private static void checkRef(ConfigNode node, String key, String ref, Map<String, BrokerConfig> brokers) {
     if (ref != null && !brokers.containsKey(ref)) {
-      node.error(key, "unknown broker \"" + ref + "\" (defined: " + String.join(", ", brokers.keySet()) + ")");
+      node.error(key, "unknown broker " + ConfigNode.quote(ref) + " (defined: "
+          + (brokers.isEmpty() ? "none" : brokers.keySet().stream().map(ConfigNode::displayKey).collect(Collectors.joining(", "))) + ")");
     }
   }
 
@@ -126,12 +147,28 @@ public record IotpipeConfig(Map<String, BrokerConfig> brokers, TopologyConfig to
     return broker(topology.fanout());
   }
 
+  /**
+   * This configuration as seen by the roles of another region: {@code region} (the balancer or one of
+   * {@code topology.failover}) becomes the broker they consume from. Sinks (search engine, store) stay the same, so
+   * both regions write into one index and one store, where {@code (deviceId, seq)} stays unique.
+   */
+  public IotpipeConfig inRegion(String region) {
+    if (region.equals(topology.balancer())) {
+      return this;
+    }
+    if (!topology.failover().contains(region)) {
+      throw new IllegalArgumentException("no region " + region + ": the balancer is " + topology.balancer()
+          + ", topology.failover lists " + topology.failover());
+    }
+    return new IotpipeConfig(brokers, topology.inRegion(region), contract, indexer, storage, simulator, observability, slo);
+  }
+
   /** Returns a copy with another storage directory (the demo and tests place data under their own dir). */
   public IotpipeConfig withStorageDir(Path dir) {
     StorageConfig s = storage;
     return new IotpipeConfig(brokers, topology, contract, indexer,
         new StorageConfig(dir, s.formats(), s.rollRows(), s.rollBytes(), s.rollAge(), s.metrics(), s.retention(), s.compaction(), s.consumer()),
-        simulator, observability);
+        simulator, observability, slo);
   }
 
   static Duration orDefault(Duration d, Duration def) {

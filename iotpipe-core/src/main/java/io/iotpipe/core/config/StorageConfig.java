@@ -33,10 +33,7 @@ public record StorageConfig(Path dir, List<Format> formats, long rollRows, long 
     static Compaction read(ConfigNode c) {
       boolean enabled = c.bool("enabled", true);
       Duration after = c.duration("after", Duration.ofMinutes(15));
-      Duration every = c.duration("every", Duration.ofMinutes(10));
-      if (every != null && every.compareTo(Duration.ofSeconds(1)) < 0) {
-        c.error("every", "must be at least 1s, was " + every);
-      }
+      Duration every = c.duration("every", Duration.ofMinutes(10), Duration.ofSeconds(1), ConfigNode.MAX_DURATION);
       c.finish();
       return new Compaction(enabled, after, every);
     }
@@ -45,13 +42,13 @@ public record StorageConfig(Path dir, List<Format> formats, long rollRows, long 
   public enum Format { PARQUET, FEATHER, HDF5, JSONL }
 
   static StorageConfig read(ConfigNode c) {
-    Path dir = Path.of(c.string("dir", "data/store"));
+    Path dir = c.path("dir", Path.of("data/store"));
     List<Format> formats = c.enumValues("formats", Format.class, List.of(Format.PARQUET));
     if (formats.isEmpty() && c.has("formats")) {
       c.error("formats", "at least one format is required");
     }
     long rollRows = c.longValue("rollRows", 500_000, 1, 100_000_000);
-    long rollBytes = c.bytes("rollBytes", 128L << 20);
+    long rollBytes = c.bytes("rollBytes", 128L << 20, 1, ConfigNode.MAX_BYTES);
     Duration rollAge = c.duration("rollAge", Duration.ofSeconds(60));
     List<String> metrics = c.strings("metrics", List.of("powerKw", "energyKwh", "soc", "tempC", "voltageV", "currentA"));
     Duration retention = c.duration("retention", null);

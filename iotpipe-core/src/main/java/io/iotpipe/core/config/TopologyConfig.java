@@ -36,6 +36,7 @@ public record TopologyConfig(String prefix, List<String> edges, String balancer,
     String prefix = c.matching("prefix", "iotpipe", Pattern.compile("[a-z][a-z0-9._-]{0,40}"), "lower-case letters, digits, . _ -");
     List<String> edges = c.strings("edges", List.of());
     String balancer = c.string("balancer", null);
+    c.markRequired("balancer");
     if (balancer == null) {
       c.error("balancer", "required: the name of the cloud broker under brokers:");
     }
@@ -45,7 +46,7 @@ public record TopologyConfig(String prefix, List<String> edges, String balancer,
     List<String> sinks = c.strings("sinks", List.of("elk", "storage"));
     for (int i = 0; i < sinks.size(); i++) {
       if (!NAME.matcher(sinks.get(i)).matches()) {
-        c.error("sinks[" + i + "]", "\"" + sinks.get(i) + "\" must match " + NAME.pattern());
+        c.error("sinks[" + i + "]", ConfigNode.quote(sinks.get(i)) + " must match " + NAME.pattern());
       }
     }
     if (sinks.stream().distinct().count() != sinks.size()) {
@@ -54,7 +55,7 @@ public record TopologyConfig(String prefix, List<String> edges, String balancer,
     QueueType type = c.enumValue("queueType", QueueType.class, QueueType.QUORUM);
     ConfigNode buffer = c.child("edgeBuffer");
     long maxMessages = buffer.longValue("maxMessages", 1_000_000, 1, Long.MAX_VALUE);
-    long maxBytes = buffer.bytes("maxBytes", 1L << 30);
+    long maxBytes = buffer.bytes("maxBytes", 1L << 30, 1, ConfigNode.MAX_BYTES);
     buffer.finish();
     int deliveryLimit = c.integer("deliveryLimit", 20, 1, 10_000);
     Duration reconnect = c.duration("shovelReconnectDelay", Duration.ofSeconds(2));
@@ -66,5 +67,14 @@ public record TopologyConfig(String prefix, List<String> edges, String balancer,
 
   public Names names() {
     return new Names(prefix);
+  }
+
+  /** The same topology with {@code region} as balancer and fanout, and the former balancer as its failover. */
+  public TopologyConfig inRegion(String region) {
+    List<String> others = new java.util.ArrayList<>();
+    others.add(balancer);
+    failover.stream().filter(f -> !f.equals(region)).forEach(others::add);
+    return new TopologyConfig(prefix, edges, region, region, List.copyOf(others), partitions, sinks, queueType,
+        edgeMaxMessages, edgeMaxBytes, deliveryLimit, shovelReconnectDelay, singleActiveConsumer);
   }
 }

@@ -8,9 +8,15 @@ import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.iotpipe.core.Reasons;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -68,17 +74,34 @@ public final class TelemetryCodec {
     if (body.length > limits.maxBytes()) {
       return invalid("body: " + body.length + " bytes exceeds the limit of " + limits.maxBytes() + " bytes");
     }
+    // Decode strictly as UTF-8 first and hand Jackson characters, not bytes: given bytes, Jackson guesses the encoding
+    // (a leading FF FE becomes UTF-16, "{\0" too) and would accept or misreport what is simply not UTF-8.
+    CharBuffer chars = CharBuffer.allocate(body.length); // UTF-8 never yields more chars than bytes
+    ByteBuffer in = ByteBuffer.wrap(body);
+    CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder(); // reports malformed input; per call: it is stateful
+    CoderResult cr = utf8.decode(in, chars, true);
+    if (!cr.isError()) {
+      cr = utf8.flush(chars);
+    }
+    if (cr.isError()) {
+      return invalid(notUtf8(body, in.position()));
+    }
+    int start = 0;
+    int end = chars.position();
+    char[] text = chars.array();
+    if (text[0] == '\uFEFF') {
+      start = 1; // a UTF-8 byte order mark: RFC 8259 lets a parser ignore it, as Jackson did for bytes before
+    }
     JsonNode root;
-    try (JsonParser p = factory.createParser(body)) {
+    try (JsonParser p = factory.createParser(text, start, end - start)) {
       root = mapper.readTree(p);
       if (p.nextToken() != null) {
         return invalid("body: trailing content after the JSON object");
       }
     } catch (JsonProcessingException e) {
-      return invalid("body: not valid JSON (" + e.getOriginalMessage() + ")");
+      return invalid("body: not valid JSON (" + e.getOriginalMessage() + ")" + nulHint(text, start, end));
     } catch (IOException | RuntimeException e) {
-      // Jackson reports invalid UTF-8 as a CharConversionException (an IOException).
-      return invalid("body: unreadable (" + e.getMessage() + ")");
+      return invalid("body: unreadable (" + e + ")");
     }
     if (root == null || !root.isObject()) {
       return invalid("body: expected a JSON object");
@@ -86,17 +109,36 @@ public final class TelemetryCodec {
     return validate(root);
   }
 
+  private static String notUtf8(byte[] body, int offset) {
+    String hint = "";
+    if (body.length >= 2 && (body[0] == (byte) 0xFF && body[1] == (byte) 0xFE || body[0] == (byte) 0xFE && body[1] == (byte) 0xFF)) {
+      hint = "; it starts with a UTF-16 byte order mark";
+    }
+    return String.format("body: not valid UTF-8 (byte 0x%02X at offset %d%s): send the JSON encoded as UTF-8",
+        body[offset] & 0xFF, offset, hint);
+  }
+
+  /** A raw NUL is never valid JSON; next to a JSON error it most likely means UTF-16 or UTF-32 was sent. */
+  private static String nulHint(char[] text, int start, int end) {
+    for (int i = start; i < end; i++) {
+      if (text[i] == 0) {
+        return "; the body holds NUL bytes: UTF-16 or UTF-32? send the JSON encoded as UTF-8";
+      }
+    }
+    return "";
+  }
+
   private Decoded validate(JsonNode root) {
     List<String> errors = new ArrayList<>();
     for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
       String f = it.next();
       if (!FIELDS.contains(f)) {
-        errors.add(f + ": unknown field (allowed: " + String.join(", ", FIELDS.stream().sorted().toList()) + ")");
+        errors.add(Reasons.sanitize(f, 40) + ": unknown field (allowed: " + String.join(", ", FIELDS.stream().sorted().toList()) + ")");
       }
     }
     JsonNode v = root.get("v");
-    if (v != null && !(v.canConvertToExactIntegral() && v.asInt() == Telemetry.VERSION)) {
-      errors.add("v: unsupported envelope version " + v + " (this reader knows " + Telemetry.VERSION + ")");
+    if (v != null && !(v.canConvertToExactIntegral() && v.canConvertToInt() && v.asInt() == Telemetry.VERSION)) {
+      errors.add("v: unsupported envelope version " + describe(v) + " (this reader knows " + Telemetry.VERSION + ")");
     }
     String deviceId = text(root, "deviceId", ID, true, errors);
     long seq = 0;
@@ -135,7 +177,7 @@ public final class TelemetryCodec {
     try {
       ts = OffsetDateTime.parse(t.asText()).toInstant();
     } catch (DateTimeParseException e) {
-      errors.add("ts: not an ISO-8601 date-time with offset: \"" + clip(t.asText()) + "\"");
+      errors.add("ts: not an ISO-8601 date-time with offset: " + Reasons.quote(t.asText(), 40));
       return null;
     }
     Instant now = clock.instant();
@@ -168,13 +210,13 @@ public final class TelemetryCodec {
       String name = e.getKey();
       JsonNode val = e.getValue();
       if (!METRIC.matcher(name).matches()) {
-        errors.add("metrics." + clip(name) + ": invalid metric name (letters, digits, underscore; max 64)");
+        errors.add("metrics." + Reasons.quote(name, 40) + ": invalid metric name (letters, digits, underscore; max 64)");
       } else if (!val.isNumber()) {
         errors.add("metrics." + name + ": must be a number, was " + describe(val));
       } else {
         double d = val.asDouble();
         if (!Double.isFinite(d) || Math.abs(d) > 1e15) {
-          errors.add("metrics." + name + ": value out of range: " + val);
+          errors.add("metrics." + name + ": value out of range: " + Reasons.sanitize(val.toString(), 40));
         } else {
           out.put(name, d);
         }
@@ -197,18 +239,14 @@ public final class TelemetryCodec {
     }
     String s = n.asText();
     if (!shape.matcher(s).matches()) {
-      errors.add(field + ": \"" + clip(s) + "\" does not match " + shape.pattern());
+      errors.add(field + ": " + Reasons.quote(s, 40) + " does not match " + shape.pattern());
       return null;
     }
     return s;
   }
 
   private static String describe(JsonNode n) {
-    return n.getNodeType().name().toLowerCase() + " " + clip(n.toString());
-  }
-
-  private static String clip(String s) {
-    return s.length() <= 40 ? s : s.substring(0, 40) + "...";
+    return n.getNodeType().name().toLowerCase(java.util.Locale.ROOT) + " " + Reasons.sanitize(n.toString(), 40);
   }
 
   private static Decoded invalid(String error) {

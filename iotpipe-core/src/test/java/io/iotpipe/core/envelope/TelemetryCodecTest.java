@@ -61,7 +61,8 @@ class TelemetryCodecTest {
     assertThat(errors("[1,2]")).containsExactly("body: expected a JSON object");
     assertThat(codec.decode(new byte[0])).isEqualTo(new Decoded.Invalid(List.of("body: empty message")));
     byte[] badUtf8 = {'{', '"', 'd', '"', ':', '"', (byte) 0xC3, (byte) 0x28, '"', '}'};
-    assertThat(((Decoded.Invalid) codec.decode(badUtf8)).reason()).startsWith("body:");
+    assertThat(((Decoded.Invalid) codec.decode(badUtf8)).reason())
+        .startsWith("body: not valid UTF-8 (byte 0xC3 at offset 6)");
     assertThat(errors("{\"deviceId\":\"a\",\"seq\":1,\"seq\":2,\"ts\":\"2026-11-23T12:00:00Z\"}"))
         .singleElement().asString().contains("Duplicate field 'seq'");
   }
@@ -85,5 +86,64 @@ class TelemetryCodecTest {
         .singleElement().asString().startsWith("metrics.p: value out of range");
     assertThat(errors("{\"deviceId\":\"a\",\"seq\":1.5,\"ts\":\"2026-11-23T12:00:00Z\"}"))
         .singleElement().asString().startsWith("seq: must be an integer");
+    // 2^32 + 1 is not version 1, although its low 32 bits are
+    assertThat(errors("{\"v\":4294967297,\"deviceId\":\"a\",\"seq\":1,\"ts\":\"2026-11-23T12:00:00Z\"}"))
+        .singleElement().asString().startsWith("v: unsupported envelope version number 4294967297");
+    assertThat(decode("{\"v\":1.0,\"deviceId\":\"a\",\"seq\":1,\"ts\":\"2026-11-23T12:00:00Z\"}")).isInstanceOf(Decoded.Valid.class);
+  }
+
+  private static final String READING = "{\"deviceId\":\"ch-1\",\"seq\":1,\"ts\":\"2026-11-23T12:00:00Z\",\"metrics\":{\"soc\":5}}";
+
+  @Test
+  void saysUtf16IsNotUtf8InsteadOfGuessingTheEncoding() {
+    byte[] utf16WithBom = ("\uFEFF" + READING).getBytes(StandardCharsets.UTF_16LE); // starts FF FE
+    assertThat(((Decoded.Invalid) codec.decode(utf16WithBom)).reason()).isEqualTo(
+        "body: not valid UTF-8 (byte 0xFF at offset 0; it starts with a UTF-16 byte order mark): send the JSON encoded as UTF-8");
+    // Without a byte order mark UTF-16 is valid UTF-8 full of NULs: Jackson would have read it as UTF-16 and accepted it.
+    for (var cs : List.of(StandardCharsets.UTF_16LE, StandardCharsets.UTF_16BE)) {
+      assertThat(((Decoded.Invalid) codec.decode(READING.getBytes(cs))).reason())
+          .startsWith("body: not valid JSON").contains("NUL bytes: UTF-16 or UTF-32?");
+    }
+  }
+
+  @Test
+  void pointsAtTheFirstBadByte() {
+    byte[] truncated = "{\"site\":\"Z\u00fc".getBytes(StandardCharsets.UTF_8);
+    byte[] cut = java.util.Arrays.copyOf(truncated, truncated.length - 1); // drops the 2nd byte of \u00fc
+    assertThat(((Decoded.Invalid) codec.decode(cut)).reason()).startsWith("body: not valid UTF-8 (byte 0xC3 at offset 10)");
+    byte[] surrogate = {'{', '"', 'a', '"', ':', '"', (byte) 0xED, (byte) 0xA0, (byte) 0x80, '"', '}'}; // CESU-8 U+D800
+    assertThat(((Decoded.Invalid) codec.decode(surrogate)).reason()).startsWith("body: not valid UTF-8 (byte 0xED at offset 6)");
+  }
+
+  @Test
+  void acceptsAUtf8ByteOrderMarkAndNonAsciiText() {
+    byte[] withBom = ("\uFEFF" + READING).getBytes(StandardCharsets.UTF_8);
+    assertThat(codec.decode(withBom)).isInstanceOf(Decoded.Valid.class);
+    // non-ASCII inside a string is fine as long as it is UTF-8; here it only fails the deviceId shape
+    assertThat(errors("{\"deviceId\":\"Z\u00fcrich-\u6700\",\"seq\":1,\"ts\":\"2026-11-23T12:00:00Z\"}"))
+        .containsExactly("deviceId: \"Z\u00fcrich-\u6700\" does not match [A-Za-z0-9][A-Za-z0-9._:\\-]{0,127}");
+  }
+
+  @Test
+  void escapesControlCharactersFromTheInputInReasons() {
+    // a device id with a newline and a NUL must not start a forged line in a log or in `dlq list`
+    String reason = ((Decoded.Invalid) decode(
+        "{\"deviceId\":\"ch-1\\nERROR forged\\u0000\",\"seq\":1,\"ts\":\"2026-11-23T12:00:00Z\"}")).reason();
+    assertThat(reason).isEqualTo("deviceId: \"ch-1\\nERROR forged\\u0000\" does not match [A-Za-z0-9][A-Za-z0-9._:\\-]{0,127}");
+    String unknown = ((Decoded.Invalid) decode("{\"a\\u202Eb\\r\":1}")).reason();
+    assertThat(unknown).startsWith("a\\u202Eb\\r: unknown field");
+  }
+
+  @Test
+  void boundsTheReasonWhateverTheInput() {
+    StringBuilder json = new StringBuilder("{");
+    for (int i = 0; i < 200; i++) {
+      json.append("\"field").append(i).append("\":").append(i).append(',');
+    }
+    json.append("\"deviceId\":\"a\",\"seq\":1,\"ts\":\"2026-11-23T12:00:00Z\"}");
+    Decoded.Invalid inv = (Decoded.Invalid) decode(json.toString());
+    assertThat(inv.errors()).hasSize(200);
+    assertThat(inv.reason()).hasSizeLessThanOrEqualTo(io.iotpipe.core.Reasons.MAX_LENGTH).endsWith("\u2026")
+        .startsWith("field0: unknown field");
   }
 }

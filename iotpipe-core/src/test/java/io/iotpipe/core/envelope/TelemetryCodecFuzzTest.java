@@ -1,0 +1,202 @@
+package io.iotpipe.core.envelope;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.iotpipe.core.Reasons;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.constraints.Size;
+
+/**
+ * Fuzzing the decoder: whatever arrives on a queue, {@link TelemetryCodec#decode} answers with a reading or with a
+ * reject whose reason is safe to print — never an exception (which would loop the message or kill the consumer).
+ */
+class TelemetryCodecFuzzTest {
+
+  private static final Instant NOW = Instant.parse("2026-11-23T12:00:00Z");
+  private final TelemetryCodec codec = new TelemetryCodec(ContractLimits.DEFAULTS, Clock.fixed(NOW, ZoneOffset.UTC));
+
+  @Property(tries = 2000)
+  void arbitraryBytesGiveAReadingOrASafeReason(@ForAll @Size(max = 400) byte[] body) {
+    assertDecodesSafely(body);
+  }
+
+  @Property(tries = 2000)
+  void jsonLikeTextGivesAReadingOrASafeReason(@ForAll("jsonish") String text) {
+    assertDecodesSafely(text.getBytes(StandardCharsets.UTF_8));
+  }
+
+  @Property(tries = 500)
+  void jsonTreesGiveAReadingOrASafeReason(@ForAll("jsonTrees") String json) {
+    assertDecodesSafely(json.getBytes(StandardCharsets.UTF_8));
+  }
+
+  @Property(tries = 1500)
+  void mutatedReadingsGiveAReadingOrASafeReason(@ForAll("readings") Telemetry t, @ForAll("mutations") List<Mutation> mutations) {
+    byte[] body = codec.encode(t);
+    for (Mutation m : mutations) {
+      body = m.apply(body);
+    }
+    assertDecodesSafely(body);
+  }
+
+  @Property(tries = 300)
+  void aValidReadingRoundTrips(@ForAll("readings") Telemetry t) {
+    assertThat(codec.decode(codec.encode(t))).isEqualTo(new Decoded.Valid(t));
+  }
+
+  private void assertDecodesSafely(byte[] body) {
+    Decoded d = codec.decode(body); // an exception fails the property
+    switch (d) {
+      case Decoded.Valid v -> // whatever was accepted is a sound reading: it survives our own encoding unchanged
+          assertThat(codec.decode(codec.encode(v.telemetry()))).isEqualTo(d);
+      case Decoded.Invalid inv -> {
+        assertThat(inv.errors()).isNotEmpty().allSatisfy(TelemetryCodecFuzzTest::assertSafeReason);
+        assertSafeReason(inv.reason());
+      }
+    }
+  }
+
+  private static void assertSafeReason(String reason) {
+    assertThat(reason).isNotBlank().hasSizeLessThanOrEqualTo(Reasons.MAX_LENGTH);
+    assertThat(reason.chars()).as("raw control or invisible characters in %s", reason)
+        .noneMatch(c -> Character.isISOControl(c) || Character.getType(c) == Character.FORMAT
+            || Character.getType(c) == Character.LINE_SEPARATOR || Character.getType(c) == Character.PARAGRAPH_SEPARATOR);
+    assertThat(reason.codePoints()).noneMatch(cp -> Character.getType(cp) == Character.SURROGATE);
+  }
+
+  @Provide
+  Arbitrary<String> jsonish() {
+    Arbitrary<String> tokens = Arbitraries.oneOf(
+        Arbitraries.of("{", "}", "[", "]", ":", ",", "\"", "\\", "\\u0000", "\\ud800", "\\n", " ", "\n", "\u0000", "\t",
+            "true", "false", "null", "-", "0", "1.5e308", "1e400", "-9223372036854775809", "99999999999999999999",
+            "\"deviceId\"", "\"seq\"", "\"ts\"", "\"metrics\"", "\"v\"", "\"2026-11-23T12:00:00Z\"", "\"a\"", "\uFEFF",
+            "\u202E", "\u2028", "最", "😀"),
+        Arbitraries.strings().ofMaxLength(8),
+        Arbitraries.integers().map(String::valueOf));
+    return tokens.list().ofMaxSize(60).map(l -> String.join("", l));
+  }
+
+  /** Well-formed JSON objects whose keys are mostly the envelope's fields, with values of any type and shape. */
+  @Provide
+  Arbitrary<String> jsonTrees() {
+    Arbitrary<String> key = Arbitraries.oneOf(
+        Arbitraries.of("v", "deviceId", "seq", "ts", "site", "region", "status", "errorCode", "metrics"),
+        Arbitraries.strings().ofMaxLength(12));
+    Arbitrary<Object> scalar = Arbitraries.oneOf(
+        Arbitraries.strings().ofMaxLength(20), Arbitraries.strings().alpha().numeric().ofMaxLength(12),
+        Arbitraries.longs(), Arbitraries.doubles(), Arbitraries.bigIntegers().between(
+            BigInteger.TEN.pow(30).negate(), BigInteger.TEN.pow(30)),
+        Arbitraries.of(true, false, 1, 0, -1, Long.MAX_VALUE, Double.NaN, Double.POSITIVE_INFINITY, 1e16, 1.5),
+        Arbitraries.of("2026-11-23T12:00:00Z", "2026-11-23T12:00:00+01:00", "2026-11-23", "ch-1", "").map(Object.class::cast),
+        Arbitraries.just(null));
+    Arbitrary<Object> value = Arbitraries.recursive(() -> scalar,
+        inner -> Arbitraries.oneOf(inner.list().ofMaxSize(3).map(Object.class::cast),
+            Arbitraries.maps(key, inner).ofMaxSize(4).map(Object.class::cast)), 0, 3);
+    ObjectMapper json = new ObjectMapper();
+    return Arbitraries.maps(key, value).ofMaxSize(10).map(m -> {
+      try {
+        return json.writeValueAsString(m);
+      } catch (JsonProcessingException e) {
+        throw new IllegalStateException(e);
+      }
+    });
+  }
+
+  @Provide
+  Arbitrary<Telemetry> readings() {
+    Arbitrary<String> id = Combinators.combine(
+        Arbitraries.strings().withCharRange('a', 'z').withCharRange('A', 'Z').withCharRange('0', '9').ofLength(1),
+        Arbitraries.strings().withCharRange('a', 'z').withCharRange('0', '9').withChars("._:-").ofMaxLength(127))
+        .as(String::concat);
+    Arbitrary<String> keyword = Combinators.combine(
+        Arbitraries.strings().withCharRange('A', 'Z').withCharRange('0', '9').ofLength(1),
+        Arbitraries.strings().withCharRange('a', 'z').withCharRange('A', 'Z').withChars("._:- ").ofMaxLength(63))
+        .as(String::concat).injectNull(0.3);
+    Arbitrary<String> metricName = Combinators.combine(
+        Arbitraries.strings().withCharRange('a', 'z').ofLength(1),
+        Arbitraries.strings().withCharRange('a', 'z').withCharRange('A', 'Z').withChars("_0123456789").ofMaxLength(63))
+        .as(String::concat);
+    Arbitrary<Double> value = Arbitraries.oneOf(Arbitraries.doubles().between(-1e15, 1e15),
+        Arbitraries.of(0.0, -0.0, 1e-300, Double.MIN_VALUE, 1e15, -1e15));
+    Arbitrary<Map<String, Double>> metrics = Arbitraries.maps(metricName, value).ofMaxSize(ContractLimits.DEFAULTS.maxMetrics());
+    // within the accepted window: up to 400 days old, up to 10 minutes ahead, any sub-second precision
+    Arbitrary<Instant> ts = Arbitraries.longs().between(-Duration.ofDays(400).toNanos() + 1, Duration.ofMinutes(10).toNanos())
+        .map(NOW::plusNanos);
+    return Combinators.combine(id, Arbitraries.longs().between(1, Long.MAX_VALUE), ts, keyword, keyword, keyword, keyword, metrics)
+        .as(Telemetry::new);
+  }
+
+  /** One change to a body: what a flaky link, a buggy device firmware or an attacker would do to it. */
+  interface Mutation {
+    byte[] apply(byte[] body);
+  }
+
+  @Provide
+  Arbitrary<List<Mutation>> mutations() {
+    Arbitrary<Integer> where = Arbitraries.integers().between(0, Integer.MAX_VALUE);
+    Arbitrary<Mutation> flip = Combinators.combine(where, Arbitraries.integers().between(1, 255))
+        .as((at, bits) -> b -> {
+          if (b.length == 0) {
+            return b;
+          }
+          byte[] c = b.clone();
+          c[at % c.length] ^= bits.byteValue();
+          return c;
+        });
+    Arbitrary<Mutation> truncate = where.map(at -> b -> Arrays.copyOf(b, b.length == 0 ? 0 : at % b.length));
+    Arbitrary<byte[]> snippet = Arbitraries.oneOf(
+        Arbitraries.of("\u0000", "\n", "\r\n", "\"seq\":2,", "\"deviceId\":\"x\",", "\"ts\":null,", "\\u0000", "\\", "\"",
+            "{", "}", ",", "\uFEFF", "\u202E", "\"x\\n\\u0000y\":1,").map(s -> s.getBytes(StandardCharsets.UTF_8)),
+        Arbitraries.of(new byte[] {(byte) 0xFF, (byte) 0xFE}, new byte[] {(byte) 0xC3}, new byte[] {(byte) 0xED, (byte) 0xA0, (byte) 0x80},
+            new byte[] {(byte) 0xF4, (byte) 0x90, (byte) 0x80, (byte) 0x80}, new byte[] {(byte) 0xC0, (byte) 0xAF}),
+        Arbitraries.integers().between(1, 6000).map(n -> ("1" + "0".repeat(n)).getBytes(StandardCharsets.US_ASCII)),
+        Arbitraries.integers().between(1, 5000).map(n -> ("[".repeat(n) + "]".repeat(n)).getBytes(StandardCharsets.US_ASCII)),
+        Arbitraries.integers().between(1, 2000).map(n -> ("{\"a\":".repeat(n) + "1" + "}".repeat(n)).getBytes(StandardCharsets.US_ASCII)),
+        Arbitraries.of("1e99999", "-1e-99999", "1.7976931348623157e309", "NaN", "Infinity", "-0", "0x10", "01")
+            .map(s -> s.getBytes(StandardCharsets.US_ASCII)),
+        Arbitraries.bytes().array(byte[].class).ofMaxSize(16));
+    Arbitrary<Mutation> insert = Combinators.combine(where, snippet).as((at, s) -> b -> {
+      int k = b.length == 0 ? 0 : at % (b.length + 1);
+      ByteArrayOutputStream out = new ByteArrayOutputStream(b.length + s.length);
+      out.write(b, 0, k);
+      out.write(s, 0, s.length);
+      out.write(b, k, b.length - k);
+      return out.toByteArray();
+    });
+    // replace a whole value (the bytes after a ':' up to the next ',' or '}') by a snippet
+    Arbitrary<Mutation> replace = Combinators.combine(where, snippet).as((at, s) -> b -> {
+      String text = new String(b, StandardCharsets.ISO_8859_1); // byte-preserving view
+      int colon = text.indexOf(':', b.length == 0 ? 0 : at % b.length);
+      if (colon < 0) {
+        return b;
+      }
+      int end = colon + 1;
+      while (end < b.length && b[end] != ',' && b[end] != '}') {
+        end++;
+      }
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      out.write(b, 0, colon + 1);
+      out.write(s, 0, s.length);
+      out.write(b, end, b.length - end);
+      return out.toByteArray();
+    });
+    return Arbitraries.oneOf(flip, truncate, insert, replace).list().ofMinSize(1).ofMaxSize(4);
+  }
+}

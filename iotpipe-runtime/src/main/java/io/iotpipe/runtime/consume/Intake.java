@@ -1,0 +1,130 @@
+package io.iotpipe.runtime.consume;
+
+import com.rabbitmq.client.AMQP;
+import io.iotpipe.core.config.ConsumerSettings;
+import io.iotpipe.core.envelope.Decoded;
+import io.iotpipe.core.envelope.TelemetryCodec;
+import io.iotpipe.core.sink.SinkRecord;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Turns raw deliveries into {@link Delivery} values and gathers them into batches for the sink.
+ *
+ * <p>Decoding happens on the AMQP client's dispatch thread (cheap, and it keeps the dispatcher free for the sink);
+ * batches close by count, by body bytes or when the oldest delivery waited {@code batchWait}.
+ *
+ * <p>Identity is bound here, before any sink sees a reading: the body's {@code deviceId} must be the device of the
+ * routing key the publisher used ({@code telemetry.<deviceId>}). Brokers with topic permissions refuse a device that
+ * publishes under another key; this check makes the promise hold on a broker where nobody configured them, and it
+ * stops a device from writing readings in another device's name under its own key.
+ */
+final class Intake {
+
+  /** Routing keys of readings: devices publish {@code telemetry.<deviceId>} (MQTT topic {@code telemetry/<deviceId>}). */
+  static final String ROUTING_PREFIX = "telemetry.";
+  /**
+   * Header the dead-letter path stores the original routing key in. Replays publish straight to the partition queue
+   * through the default exchange (only an operator's account may), so for those the routing key is taken from here.
+   */
+  static final String ROUTING_KEY_HEADER = "x-iotpipe-routing-key";
+  /** Header the simulator and devices may set with the publish time in epoch millis (AMQP timestamps are seconds). */
+  static final String PUBLISHED_AT_HEADER = "x-published-at";
+
+  private final TelemetryCodec codec;
+  private final ConsumerSettings settings;
+  private final BlockingQueue<Delivery> inbox = new LinkedBlockingQueue<>();
+
+  Intake(TelemetryCodec codec, ConsumerSettings settings) {
+    this.codec = codec;
+    this.settings = settings;
+  }
+
+  /** Decodes and checks one delivery and queues it for the next batch. */
+  Delivery accept(Source source, long tag, String exchange, String routingKey, AMQP.BasicProperties props, byte[] body) {
+    String publishedKey = publisherRoutingKey(exchange, routingKey, props);
+    Delivery d = switch (codec.decode(body)) {
+      case Decoded.Valid v -> {
+        String mismatch = identityMismatch(v.telemetry().deviceId(), publishedKey);
+        yield mismatch != null
+            ? Delivery.invalid(source, tag, publishedKey, props, body, mismatch)
+            : Delivery.valid(source, tag, publishedKey, props, body,
+                new SinkRecord(v.telemetry(), body, source.queue(), publishedAt(props, v.telemetry().ts().toEpochMilli())));
+      }
+      case Decoded.Invalid inv -> Delivery.invalid(source, tag, publishedKey, props, body, "invalid telemetry: " + inv.reason());
+    };
+    inbox.add(d);
+    return d;
+  }
+
+  /** Puts a delivery back for another attempt (after its backoff). */
+  void requeue(Delivery d) {
+    inbox.add(d);
+  }
+
+  boolean isEmpty() {
+    return inbox.isEmpty();
+  }
+
+  /**
+   * Waits up to {@code idleMillis} for a first delivery, then gathers more until the batch is full or
+   * {@code batchWait} passed. Returns an empty list when nothing arrived.
+   */
+  List<Delivery> nextBatch(long idleMillis) throws InterruptedException {
+    Delivery first = inbox.poll(idleMillis, TimeUnit.MILLISECONDS);
+    if (first == null) {
+      return List.of();
+    }
+    List<Delivery> batch = new ArrayList<>();
+    batch.add(first);
+    long bytes = first.body().length;
+    long deadline = System.nanoTime() + settings.batchWait().toNanos();
+    while (batch.size() < settings.batchMax() && bytes < settings.batchBytes()) {
+      long left = deadline - System.nanoTime();
+      Delivery next = left > 0 ? inbox.poll(left, TimeUnit.NANOSECONDS) : inbox.poll();
+      if (next == null) {
+        break;
+      }
+      batch.add(next);
+      bytes += next.body().length;
+    }
+    return batch;
+  }
+
+  static String publisherRoutingKey(String exchange, String routingKey, AMQP.BasicProperties props) {
+    if (exchange == null || exchange.isEmpty()) {
+      Object h = props.getHeaders() == null ? null : props.getHeaders().get(ROUTING_KEY_HEADER);
+      return h == null ? null : h.toString();
+    }
+    return routingKey;
+  }
+
+  /** Null when the reading's device is the publisher's; otherwise the reason for the dead-letter queue. */
+  static String identityMismatch(String deviceId, String routingKey) {
+    if (routingKey != null && routingKey.length() == ROUTING_PREFIX.length() + deviceId.length()
+        && routingKey.startsWith(ROUTING_PREFIX) && routingKey.endsWith(deviceId)) {
+      return null;
+    }
+    return "deviceId " + io.iotpipe.core.Reasons.sanitize(deviceId, 100) + " does not match the publisher's routing key "
+        + (routingKey == null ? "(none)" : io.iotpipe.core.Reasons.sanitize(routingKey, 100));
+  }
+
+  /**
+   * When the device published: the {@code x-published-at} header (millis), else the AMQP timestamp (seconds, so
+   * coarse), else the reading's own {@code ts} — MQTT 3.1.1 carries no properties at all, and a device's clock is
+   * the only publish time there is (its skew is bounded by the contract's {@code maxFutureSkew}).
+   */
+  static long publishedAt(AMQP.BasicProperties props, long readingTs) {
+    Object h = props.getHeaders() == null ? null : props.getHeaders().get(PUBLISHED_AT_HEADER);
+    if (h instanceof Number n) {
+      return n.longValue();
+    }
+    if (props.getTimestamp() != null) {
+      return props.getTimestamp().getTime();
+    }
+    return readingTs;
+  }
+}

@@ -1,0 +1,106 @@
+package io.iotpipe.runtime.consume;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.rabbitmq.client.AMQP;
+import io.iotpipe.core.config.ConsumerSettings;
+import io.iotpipe.core.envelope.TelemetryCodec;
+import io.iotpipe.core.retry.Backoff;
+import io.iotpipe.core.retry.RetryBudget;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** Decoding, the identity check and batching, without a broker. */
+class IntakeTest {
+
+  final Source source = new Source() {
+    @Override
+    public String queue() {
+      return "iotpipe.elk.p0";
+    }
+
+    @Override
+    public boolean alive() {
+      return true;
+    }
+
+    @Override
+    public boolean ack(Collection<Long> tags) {
+      return true;
+    }
+  };
+
+  final Intake intake = new Intake(new TelemetryCodec(),
+      new ConsumerSettings(100, 3, 1 << 20, Duration.ofMillis(1), Backoff.DEFAULT, RetryBudget.DEFAULT, Duration.ofSeconds(10)));
+
+  static byte[] reading(String device, long seq, Instant ts) {
+    return ("{\"v\":1,\"deviceId\":\"" + device + "\",\"seq\":" + seq + ",\"ts\":\"" + ts + "\",\"status\":\"CHARGING\","
+        + "\"metrics\":{\"powerKw\":7.2}}").getBytes(StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void aReadingPublishedUnderItsOwnDevicesKeyIsValid() {
+    Delivery d = intake.accept(source, 1, "iotpipe.p0", "telemetry.victim-01", new AMQP.BasicProperties(),
+        reading("victim-01", 1, Instant.now()));
+    assertThat(d.invalidReason()).isNull();
+    assertThat(d.record().telemetry().deviceId()).isEqualTo("victim-01");
+  }
+
+  @Test
+  void aReadingNamingAnotherDeviceThanItsRoutingKeyIsRefusedWithTheReason() {
+    Delivery d = intake.accept(source, 1, "iotpipe.p0", "telemetry.attacker-1", new AMQP.BasicProperties(),
+        reading("victim-01", 1, Instant.now()));
+    assertThat(d.record()).isNull();
+    assertThat(d.invalidReason()).isEqualTo("deviceId victim-01 does not match the publisher's routing key telemetry.attacker-1");
+  }
+
+  @Test
+  void aPrefixOrSuffixOfTheDeviceIdIsNotItsKey() {
+    for (String key : List.of("telemetry.victim-0", "telemetry.victim-011", "telemetryXvictim-01", "victim-01", "x.telemetry.victim-01")) {
+      assertThat(Intake.identityMismatch("victim-01", key)).as(key).isNotNull();
+    }
+  }
+
+  @Test
+  void aReplayIsCheckedAgainstTheOriginalRoutingKeyKeptInItsHeaders() {
+    var props = new AMQP.BasicProperties.Builder().headers(Map.of(Intake.ROUTING_KEY_HEADER, "telemetry.victim-01")).build();
+    assertThat(intake.accept(source, 1, "", "iotpipe.elk.p0", props, reading("victim-01", 1, Instant.now())).invalidReason()).isNull();
+    var spoofed = new AMQP.BasicProperties.Builder().headers(Map.of(Intake.ROUTING_KEY_HEADER, "telemetry.attacker-1")).build();
+    assertThat(intake.accept(source, 2, "", "iotpipe.elk.p0", spoofed, reading("victim-01", 1, Instant.now())).invalidReason())
+        .contains("does not match");
+    assertThat(intake.accept(source, 3, "", "iotpipe.elk.p0", new AMQP.BasicProperties(), reading("victim-01", 1, Instant.now())).invalidReason())
+        .as("straight into the queue without a recorded key").contains("routing key (none)");
+  }
+
+  @Test
+  void mqttReadingsWithoutPropertiesTakeTheirPublishTimeFromTheReading() {
+    Instant ts = Instant.parse("2026-11-25T10:00:00.123Z");
+    Delivery d = intake.accept(source, 1, "iotpipe.p0", "telemetry.ev-1", new AMQP.BasicProperties(), reading("ev-1", 1, ts));
+    assertThat(d.record()).as(String.valueOf(d.invalidReason())).isNotNull();
+    assertThat(d.record().publishedAt()).isEqualTo(ts.toEpochMilli());
+    var amqp = new AMQP.BasicProperties.Builder().headers(Map.of(Intake.PUBLISHED_AT_HEADER, 42L)).build();
+    assertThat(Intake.publishedAt(amqp, ts.toEpochMilli())).isEqualTo(42L);
+  }
+
+  @Test
+  void invalidBodiesAreReportedAsInvalidTelemetry() {
+    Delivery d = intake.accept(source, 1, "iotpipe.p0", "telemetry.x", new AMQP.BasicProperties(), "{not json".getBytes(StandardCharsets.UTF_8));
+    assertThat(d.invalidReason()).startsWith("invalid telemetry: ");
+  }
+
+  @Test
+  void batchesCloseAtTheirCount() throws Exception {
+    for (int i = 1; i <= 7; i++) {
+      intake.accept(source, i, "iotpipe.p0", "telemetry.ev-1", new AMQP.BasicProperties(), reading("ev-1", i, Instant.now()));
+    }
+    assertThat(intake.nextBatch(100)).hasSize(3);
+    assertThat(intake.nextBatch(100)).hasSize(3);
+    assertThat(intake.nextBatch(100)).hasSize(1);
+    assertThat(intake.nextBatch(1)).isEmpty();
+  }
+}

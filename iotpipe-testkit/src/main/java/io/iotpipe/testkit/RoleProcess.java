@@ -1,0 +1,124 @@
+package io.iotpipe.testkit;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code iotpipe run --role R} in a JVM of its own, as an operator runs it: what the chaos suite and the tests stop
+ * gracefully (SIGTERM) or kill (SIGKILL) to prove that neither loses nor doubles a reading.
+ */
+public final class RoleProcess {
+
+  /** The CLI's entry point, by name: the test kit sits below the CLI module and must not depend on it. */
+  static final String MAIN_CLASS = "io.iotpipe.cli.Main";
+
+  private final String role;
+  private final Path config;
+  private final String id;
+  private final Path log;
+  private final int port;
+  private String heap = "512m";
+  private Process process;
+
+  public RoleProcess(String role, Path config, String id, Path logDir) {
+    this.role = role;
+    this.config = config;
+    this.id = id;
+    this.log = logDir.resolve(id + ".log");
+    this.port = freePort();
+  }
+
+  private static int freePort() {
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  /** The port of its /health and /metrics. */
+  public int port() {
+    return port;
+  }
+
+  /**
+   * The maximum heap of the process ({@code -Xmx}, e.g. "256m"), or null for the JVM's default (a quarter of the
+   * machine's memory). Default: 512m. Call before {@link #start()}.
+   */
+  public RoleProcess heap(String xmx) {
+    if (xmx != null && !xmx.matches("\\d+[kKmMgG]?")) {
+      throw new IllegalArgumentException("heap size '" + xmx + "' is not a JVM size: use e.g. 256m or 2g");
+    }
+    this.heap = xmx;
+    return this;
+  }
+
+  /** Messages the process acked after its sink made them durable (its /metrics), 0 while it is not answering. */
+  public long delivered() {
+    return scrape().stream().filter(l -> l.startsWith("iotpipe_consumer_delivered_total"))
+        .mapToLong(l -> (long) Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+  }
+
+  /** The lines of the process's Prometheus /metrics page, empty while it is not answering. */
+  public List<String> scrape() {
+    try {
+      var client = java.net.http.HttpClient.newHttpClient();
+      var resp = client.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + "/metrics"))
+          .timeout(java.time.Duration.ofSeconds(2)).build(), java.net.http.HttpResponse.BodyHandlers.ofLines());
+      return resp.statusCode() == 200 ? resp.body().toList() : List.of();
+    } catch (IOException e) {
+      return List.of();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return List.of();
+    }
+  }
+
+  /** The OS process id (for CPU accounting), or -1 before {@link #start()}. */
+  public long pid() {
+    return process == null ? -1 : process.pid();
+  }
+
+  public boolean isAlive() {
+    return process != null && process.isAlive();
+  }
+
+  public Path log() {
+    return log;
+  }
+
+  public String role() {
+    return role;
+  }
+
+  public RoleProcess start() throws IOException {
+    List<String> cmd = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "--add-opens=java.base/java.nio=ALL-UNNAMED", "--enable-native-access=ALL-UNNAMED"));
+    if (heap != null) {
+      cmd.add("-Xmx" + heap);
+    }
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), MAIN_CLASS,
+        "run", "--role", role, "--config", config.toString(), "--instance-id", id, "--port", String.valueOf(port)));
+    process = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+    return this;
+  }
+
+  /** SIGTERM: the process stops consuming, flushes, acks what is durable and exits. Returns whether it exited in time. */
+  public boolean terminate(long timeoutSeconds) throws InterruptedException {
+    if (process == null) {
+      return true;
+    }
+    process.destroy();
+    return process.waitFor(timeoutSeconds, TimeUnit.SECONDS);
+  }
+
+  /** SIGKILL: no flush, no acks; the broker redelivers what was unacked. */
+  public void kill() throws InterruptedException {
+    if (process != null) {
+      process.destroyForcibly();
+      process.waitFor(30, TimeUnit.SECONDS);
+    }
+  }
+}

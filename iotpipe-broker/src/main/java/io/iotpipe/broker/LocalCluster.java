@@ -21,8 +21,13 @@ public final class LocalCluster implements AutoCloseable {
 
   /** Starts {@code size} nodes named {@code prefix-1..n} under {@code dir} and clusters them. */
   public static LocalCluster start(String prefix, int size, Path dir) {
+    return start(prefix, size, dir, null);
+  }
+
+  /** As {@link #start(String, int, Path)}; {@code tls} non-null starts every node in secure mode. */
+  public static LocalCluster start(String prefix, int size, Path dir, LocalNode.Tls tls) {
     List<LocalNode> nodes = IntStream.rangeClosed(1, size)
-        .mapToObj(i -> LocalNode.create(new LocalNode.Spec(prefix + "-" + i, dir.resolve(prefix + "-" + i), false)))
+        .mapToObj(i -> LocalNode.create(new LocalNode.Spec(prefix + "-" + i, dir.resolve(prefix + "-" + i), false, tls)))
         .toList();
     LocalCluster c = new LocalCluster(nodes);
     try {

@@ -35,17 +35,26 @@ public final class LocalDeployment implements AutoCloseable {
 
   /** Starts an edge node and a cloud cluster of {@code cloudNodes} nodes in parallel. */
   public static LocalDeployment start(Path dir, int cloudNodes) {
+    return start(dir, cloudNodes, null, null);
+  }
+
+  /**
+   * As {@link #start(Path, int)}, in secure mode when {@code edgeTls}/{@code cloudTls} are non-null (TLS-only
+   * listeners, certificate and password login, no {@code guest}; see {@link LocalNode.Tls}). The edge usually runs
+   * without {@code requireClientCert} (password devices), the cloud with it (only iotpipe's services connect there).
+   */
+  public static LocalDeployment start(Path dir, int cloudNodes, LocalNode.Tls edgeTls, LocalNode.Tls cloudTls) {
     if (cloudNodes < 1) {
       throw new IllegalArgumentException("cloud nodes must be >= 1");
     }
     String suffix = UUID.randomUUID().toString().substring(0, 6);
     RabbitInstallation.ensureInstalled();
     RabbitInstallation.ensureCookie();
-    LocalNode edge = LocalNode.create(new LocalNode.Spec("edge-" + suffix, dir.resolve("edge"), true));
+    LocalNode edge = LocalNode.create(new LocalNode.Spec("edge-" + suffix, dir.resolve("edge"), true, edgeTls));
     CompletableFuture<Void> edgeStarted = CompletableFuture.runAsync(edge::start, r -> Thread.ofPlatform().daemon().start(r));
     LocalCluster cloud;
     try {
-      cloud = LocalCluster.start("cloud-" + suffix, cloudNodes, dir.resolve("cloud"));
+      cloud = LocalCluster.start("cloud-" + suffix, cloudNodes, dir.resolve("cloud"), cloudTls);
     } catch (RuntimeException e) {
       edgeStarted.exceptionally(t -> null).join();
       edge.close();
@@ -127,6 +136,16 @@ public final class LocalDeployment implements AutoCloseable {
       o.put("management", n.ports().management());
       o.put("distribution", n.ports().distribution());
       o.put("mqttPort", n.ports().mqtt());
+      LocalNode.Tls t = n.spec().tls();
+      if (t != null) {
+        // Paths and the admin's name only: the admin password stays in the node's 0600 config file.
+        ObjectNode to = o.putObject("tls");
+        to.put("ca", t.caFile().toAbsolutePath().toString());
+        to.put("cert", t.certFile().toAbsolutePath().toString());
+        to.put("key", t.keyFile().toAbsolutePath().toString());
+        to.put("requireClientCert", t.requireClientCert());
+        to.put("adminUser", t.adminUser());
+      }
     }
     try {
       Files.createDirectories(dir);
@@ -147,7 +166,11 @@ public final class LocalDeployment implements AutoCloseable {
       LocalNode edge = null;
       List<LocalNode> cloud = new ArrayList<>();
       for (JsonNode o : root.get("nodes")) {
-        LocalNode n = LocalNode.attach(new LocalNode.Spec(o.get("name").asText(), Path.of(o.get("dir").asText()), o.get("mqtt").asBoolean()),
+        JsonNode to = o.get("tls");
+        LocalNode.Tls tls = to == null ? null : new LocalNode.Tls(Path.of(to.get("ca").asText()), Path.of(to.get("cert").asText()),
+            Path.of(to.get("key").asText()), to.get("requireClientCert").asBoolean(), to.get("adminUser").asText(),
+            io.iotpipe.core.config.Secret.NONE);
+        LocalNode n = LocalNode.attach(new LocalNode.Spec(o.get("name").asText(), Path.of(o.get("dir").asText()), o.get("mqtt").asBoolean(), tls),
             new LocalNode.Ports(o.get("amqp").asInt(), o.get("management").asInt(), o.get("distribution").asInt(), o.get("mqttPort").asInt()));
         if ("edge".equals(o.get("role").asText())) {
           edge = n;

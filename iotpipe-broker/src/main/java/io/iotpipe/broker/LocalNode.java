@@ -21,12 +21,38 @@ import java.util.concurrent.TimeUnit;
  */
 public final class LocalNode implements AutoCloseable {
 
-  /** What to start. {@code mqtt} enables the MQTT plugin (edge nodes, where devices connect). */
-  public record Spec(String name, Path dir, boolean mqtt) {}
+  /**
+   * What to start. {@code mqtt} enables the MQTT plugin (edge nodes, where devices connect); {@code tls} non-null
+   * starts the node in secure mode (see {@link Tls}).
+   */
+  public record Spec(String name, Path dir, boolean mqtt, Tls tls) {
+    public Spec(String name, Path dir, boolean mqtt) {
+      this(name, dir, mqtt, null);
+    }
+  }
+
+  /**
+   * Secure mode: every listener (AMQP, MQTT, management) speaks TLS only, plaintext listeners are closed, clients may
+   * log in with their certificate (AMQP {@code EXTERNAL}, MQTT {@code ssl_cert_login}; the CN is the user name) or
+   * with a password (PLAIN). A certificate a client presents is always verified against {@code caFile} (wrong CA,
+   * expired: refused); {@code requireClientCert} also refuses clients without one. Edges serving password devices
+   * run without it (those devices still verify the server); nodes used only by certificate holders run with it.
+   *
+   * <p>{@code adminUser}/{@code adminPassword} replace {@code guest} (which is never created in secure mode): the
+   * broker creates this administrator at first boot. The password goes only into the node's 0600 config file.
+   */
+  public record Tls(Path caFile, Path certFile, Path keyFile, boolean requireClientCert, String adminUser,
+                    io.iotpipe.core.config.Secret adminPassword) {
+    @Override
+    public String toString() {
+      return "Tls[ca=" + caFile + " cert=" + certFile + " requireClientCert=" + requireClientCert + " admin=" + adminUser + "]";
+    }
+  }
 
   /** The ports of a node: AMQP, management HTTP, Erlang distribution, MQTT (or -1). */
   public record Ports(int amqp, int management, int distribution, int mqtt) {}
 
+  private static final String TLS_PLUGINS = ",rabbitmq_auth_mechanism_ssl";
   private static final String PLUGINS = "rabbitmq_management,rabbitmq_shovel,rabbitmq_shovel_management,rabbitmq_consistent_hash_exchange,rabbitmq_sharding";
   private static final int START_TIMEOUT_S = 120;
 
@@ -78,12 +104,18 @@ public final class LocalNode implements AutoCloseable {
     return nodeName;
   }
 
+  /** {@code amqp://127.0.0.1:port}, or in secure mode {@code amqps://127.0.0.1:port} (the TLS listener). */
   public URI amqpUri() {
-    return URI.create("amqp://127.0.0.1:" + ports.amqp());
+    return URI.create((secure() ? "amqps" : "amqp") + "://127.0.0.1:" + ports.amqp());
   }
 
+  /** The management API: {@code http://}, or {@code https://} in secure mode. */
   public URI managementUri() {
-    return URI.create("http://127.0.0.1:" + ports.management());
+    return URI.create((secure() ? "https" : "http") + "://127.0.0.1:" + ports.management());
+  }
+
+  public boolean secure() {
+    return spec.tls() != null;
   }
 
   public int mqttPort() {
@@ -135,30 +167,92 @@ public final class LocalNode implements AutoCloseable {
     Files.createDirectories(spec.dir().resolve("log"));
     Files.createDirectories(spec.dir().resolve("mnesia"));
     List<String> conf = new ArrayList<>(List.of(
-        "listeners.tcp.default = " + ports.amqp(),
-        "management.tcp.port = " + ports.management(),
-        "management.tcp.ip = 127.0.0.1",
-        "loopback_users = none",
         // Dev nodes on a shared machine: do not block publishers because the disk "only" has 50 MB free.
         "disk_free_limit.absolute = 50MB",
         "log.file.level = info",
         "log.console = false"));
-    if (spec.mqtt()) {
-      conf.add("mqtt.listeners.tcp.default = " + ports.mqtt());
-      conf.add("mqtt.allow_anonymous = false");
+    if (secure()) {
+      conf.addAll(secureConfig(spec.tls()));
+    } else {
+      conf.addAll(List.of(
+          "listeners.tcp.default = " + ports.amqp(),
+          "management.tcp.port = " + ports.management(),
+          "management.tcp.ip = 127.0.0.1",
+          "loopback_users = none"));
+      if (spec.mqtt()) {
+        conf.add("mqtt.listeners.tcp.default = " + ports.mqtt());
+        conf.add("mqtt.allow_anonymous = false");
+      }
     }
-    Files.writeString(spec.dir().resolve("rabbitmq.conf"), String.join("\n", conf) + "\n");
+    Path confFile = spec.dir().resolve("rabbitmq.conf");
+    if (secure()) {
+      // It holds the first-boot administrator password: owner-only before any byte is written.
+      Files.deleteIfExists(confFile);
+      Files.createFile(confFile, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+          java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+    }
+    Files.writeString(confFile, String.join("\n", conf) + "\n");
     Files.writeString(spec.dir().resolve("advanced.config"), "[].\n");
     Files.writeString(spec.dir().resolve("rabbitmq-env.conf"), "");
-    Files.writeString(spec.dir().resolve("enabled_plugins"), "[" + PLUGINS + (spec.mqtt() ? ",rabbitmq_mqtt" : "") + "].\n");
+    Files.writeString(spec.dir().resolve("enabled_plugins"), "[" + PLUGINS + (secure() ? TLS_PLUGINS : "")
+        + (spec.mqtt() ? ",rabbitmq_mqtt" : "") + "].\n");
+  }
+
+  /** rabbitmq.conf lines of secure mode (see {@link Tls}). */
+  private List<String> secureConfig(Tls t) {
+    String ca = t.caFile().toAbsolutePath().toString();
+    String cert = t.certFile().toAbsolutePath().toString();
+    String key = t.keyFile().toAbsolutePath().toString();
+    List<String> c = new ArrayList<>(List.of(
+        "listeners.tcp = none",
+        "listeners.ssl.default = 127.0.0.1:" + ports.amqp(),
+        "ssl_options.cacertfile = " + ca,
+        "ssl_options.certfile = " + cert,
+        "ssl_options.keyfile = " + key,
+        "ssl_options.verify = verify_peer",
+        "ssl_options.fail_if_no_peer_cert = " + t.requireClientCert(),
+        "ssl_options.versions.1 = tlsv1.3",
+        "ssl_options.versions.2 = tlsv1.2",
+        "auth_mechanisms.1 = EXTERNAL",
+        "auth_mechanisms.2 = PLAIN",
+        "ssl_cert_login_from = common_name",
+        "management.ssl.port = " + ports.management(),
+        "management.ssl.ip = 127.0.0.1",
+        "management.ssl.cacertfile = " + ca,
+        "management.ssl.certfile = " + cert,
+        "management.ssl.keyfile = " + key,
+        // HTTP basic auth over TLS; browsers and curl carry no client certificate.
+        "management.ssl.verify = verify_none",
+        "management.ssl.fail_if_no_peer_cert = false"));
+    if (t.adminPassword() != null && t.adminPassword().isSet()) {
+      c.addAll(List.of(
+          "default_user = " + t.adminUser(),
+          "default_pass = " + t.adminPassword().reveal(),
+          "default_user_tags.administrator = true",
+          "default_permissions.configure = .*",
+          "default_permissions.read = .*",
+          "default_permissions.write = .*"));
+    }
+    if (spec.mqtt()) {
+      c.addAll(List.of(
+          "mqtt.listeners.tcp = none",
+          "mqtt.listeners.ssl.default = " + ports.mqtt(),
+          "mqtt.ssl_cert_login = true",
+          "mqtt.allow_anonymous = false"));
+    }
+    return c;
   }
 
   private Map<String, String> environment() {
     Path d = spec.dir().toAbsolutePath();
-    return Map.ofEntries(
+    Map<String, String> env = new java.util.HashMap<>();
+    if (!secure()) {
+      // In secure mode these would open a plaintext listener next to the TLS one: listeners come from the config only.
+      env.put("RABBITMQ_NODE_IP_ADDRESS", "127.0.0.1");
+      env.put("RABBITMQ_NODE_PORT", String.valueOf(ports.amqp()));
+    }
+    env.putAll(Map.ofEntries(
         Map.entry("RABBITMQ_NODENAME", nodeName),
-        Map.entry("RABBITMQ_NODE_IP_ADDRESS", "127.0.0.1"),
-        Map.entry("RABBITMQ_NODE_PORT", String.valueOf(ports.amqp())),
         Map.entry("RABBITMQ_DIST_PORT", String.valueOf(ports.distribution())),
         Map.entry("RABBITMQ_BASE", d.toString()),
         Map.entry("RABBITMQ_MNESIA_BASE", d.resolve("mnesia").toString()),
@@ -167,7 +261,8 @@ public final class LocalNode implements AutoCloseable {
         Map.entry("RABBITMQ_CONFIG_FILE", d.resolve("rabbitmq.conf").toString()),
         Map.entry("RABBITMQ_ADVANCED_CONFIG_FILE", d.resolve("advanced.config").toString()),
         Map.entry("RABBITMQ_CONF_ENV_FILE", d.resolve("rabbitmq-env.conf").toString()),
-        Map.entry("RABBITMQ_ENABLED_PLUGINS_FILE", d.resolve("enabled_plugins").toString()));
+        Map.entry("RABBITMQ_ENABLED_PLUGINS_FILE", d.resolve("enabled_plugins").toString())));
+    return env;
   }
 
   /** The OS pid of the node's Erlang VM, or -1 when not running. */
@@ -273,7 +368,7 @@ public final class LocalNode implements AutoCloseable {
 
   @Override
   public String toString() {
-    return nodeName + " amqp=" + ports.amqp() + " management=" + ports.management()
+    return nodeName + (secure() ? " (TLS)" : "") + " amqp=" + ports.amqp() + " management=" + ports.management()
         + (ports.mqtt() > 0 ? " mqtt=" + ports.mqtt() : "") + " dir=" + spec.dir();
   }
 }

@@ -6,12 +6,13 @@ import com.rabbitmq.client.ConnectionFactory;
 import io.iotpipe.core.config.BrokerConfig;
 import java.io.IOException;
 import java.net.URI;
-import java.security.KeyManagementException;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.TimeoutException;
+import javax.net.ssl.SSLContext;
+import io.iotpipe.core.tls.PemTls;
 
 /** Opens AMQP connections to a configured broker, trying each of its nodes. */
 public final class Amqp {
@@ -35,9 +36,13 @@ public final class Amqp {
     f.setConnectionTimeout(5_000);
     f.setShutdownTimeout(5_000);
     if (!broker.uris().isEmpty() && "amqps".equals(broker.uris().getFirst().getScheme())) {
+      // Peer verification always: the CA (and client certificate) from the URI's cacertfile/certfile/keyfile, the
+      // shovel's own syntax, or else the JVM's default trust store; and the host name must match the certificate.
       try {
-        f.useSslProtocol();
-      } catch (NoSuchAlgorithmException | KeyManagementException e) {
+        SSLContext ctx = PemTls.contextFromUri(broker.uris().getFirst());
+        f.useSslProtocol(ctx != null ? ctx : SSLContext.getDefault());
+        f.enableHostnameVerification();
+      } catch (NoSuchAlgorithmException e) {
         throw new IllegalStateException("TLS unavailable: " + e.getMessage(), e);
       }
     }

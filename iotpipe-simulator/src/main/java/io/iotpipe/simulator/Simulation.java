@@ -96,6 +96,26 @@ public final class Simulation implements AutoCloseable {
     return new Simulation(o, t, new TelemetryCodec(cfg.contract(), Clock.systemUTC()));
   }
 
+  /**
+   * Secure mode: every simulated device opens its own TLS connection to the edge and logs in with its own certificate
+   * from {@code creds} (enroll {@link #deviceIds(Options)} first), over AMQP or MQTT as {@code o.protocol()} says.
+   */
+  public static Simulation create(IotpipeConfig cfg, Options o, DeviceCredentials creds, Consumer<String> progress) {
+    if (creds == null) {
+      return create(cfg, o);
+    }
+    var edge = cfg.broker(cfg.simulator().edge());
+    Transport t = o.protocol() == SimulatorConfig.Protocol.MQTT
+        ? new DeviceTlsMqttTransport(cfg.simulator().mqtt(), creds, deviceIds(o), progress)
+        : new DeviceTlsAmqpTransport(edge, cfg.topology().names().edgeIngress(), creds, deviceIds(o), progress);
+    return new Simulation(o, t, new TelemetryCodec(cfg.contract(), Clock.systemUTC()));
+  }
+
+  /** The ids of the devices a simulation with {@code o} runs (deterministic: enroll them before it starts). */
+  public static List<String> deviceIds(Options o) {
+    return new Fleet(o.devices(), o.regions(), o.runId(), o.seed()).devices.stream().map(d -> d.id).toList();
+  }
+
   Simulation(Options o, Transport transport, TelemetryCodec codec) {
     this.o = o;
     this.transport = transport;

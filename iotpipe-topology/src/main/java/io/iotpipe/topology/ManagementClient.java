@@ -21,9 +21,7 @@ public final class ManagementClient {
   private final BrokerConfig broker;
   private final URI base;
   private final String auth;
-  private final HttpClient http = HttpClient.newBuilder()
-      // HTTP/1.1: the JDK client's default h2c upgrade breaks on requests with a body against the broker's web server.
-      .version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient http;
 
   public ManagementClient(BrokerConfig broker) {
     if (broker.management() == null) {
@@ -31,7 +29,13 @@ public final class ManagementClient {
           + ".management (e.g. http://host:15672) so iotpipe can read and declare its topology");
     }
     this.broker = broker;
-    String b = broker.management().toString();
+    // https with ?cacertfile=...: trust exactly that CA (the same query syntax as the amqps URIs).
+    javax.net.ssl.SSLContext tls = io.iotpipe.core.tls.PemTls.contextFromUri(broker.management());
+    HttpClient.Builder hb = HttpClient.newBuilder()
+        // HTTP/1.1: the JDK client's default h2c upgrade breaks on requests with a body against the broker's web server.
+        .version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5));
+    this.http = (tls == null ? hb : hb.sslContext(tls)).build();
+    String b = io.iotpipe.core.tls.PemTls.withoutQuery(broker.management()).toString();
     this.base = URI.create(b.endsWith("/") ? b : b + "/");
     String pw = broker.password().reveal() == null ? "" : broker.password().reveal();
     this.auth = "Basic " + Base64.getEncoder().encodeToString((broker.username() + ":" + pw).getBytes(StandardCharsets.UTF_8));

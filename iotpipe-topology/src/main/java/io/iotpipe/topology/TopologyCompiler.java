@@ -157,6 +157,8 @@ public final class TopologyCompiler {
     String pass = URLEncoder.encode(b.password().reveal() == null ? "" : b.password().reveal(), StandardCharsets.UTF_8);
     String vhost = URLEncoder.encode(b.vhost(), StandardCharsets.UTF_8);
     int port = u.getPort() > 0 ? u.getPort() : ("amqps".equals(u.getScheme()) ? 5671 : 5672);
-    return u.getScheme() + "://" + user + ":" + pass + "@" + u.getHost() + ":" + port + "/" + vhost;
+    // The query carries the shovel's TLS settings (cacertfile, certfile, keyfile, verify, server_name_indication).
+    return u.getScheme() + "://" + user + ":" + pass + "@" + u.getHost() + ":" + port + "/" + vhost
+        + (u.getRawQuery() == null ? "" : "?" + u.getRawQuery());
   }
 }

@@ -1,0 +1,248 @@
+package io.iotpipe.security;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.iotpipe.core.config.Names;
+import io.iotpipe.core.config.Secret;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.stream.IntStream;
+
+/**
+ * Enrolls devices and service accounts on a broker and revokes them.
+ *
+ * <p>A device may publish only its own telemetry and may configure and read nothing:
+ * <ul>
+ *   <li>vhost permissions: configure {@code ^$}, write only the edge ingress exchange and {@code amq.topic} (where
+ *       the MQTT plugin publishes), read {@code ^$};</li>
+ *   <li>topic permissions on both exchanges: write {@code ^telemetry\.{username}$} — the broker expands
+ *       {@code {username}} to the authenticated user (the certificate's CN, or the password user), so AMQP routing key
+ *       {@code telemetry.<id>} and MQTT topic {@code telemetry/<id>} are the only ones it accepts.</li>
+ * </ul>
+ * Everything goes to the broker in one {@code POST /api/definitions}: one request for 10,000 devices instead of
+ * 30,000 single calls. Passwords are sent as salted SHA-256 hashes ({@code rabbit_password_hashing_sha256}, the
+ * broker's own scheme), so the request body never holds a password either.
+ */
+public final class Enrollment {
+
+  /** How a device proves who it is. */
+  public enum Credential { CERTIFICATE, PASSWORD }
+
+  /** Files of one enrolled device or account (cert/key or password file; the others null). */
+  public record Enrolled(String name, Credential credential, Path cert, Path key, Path passwordFile) {
+
+    /** The password, read from its 0600 file (only for handing it to a client library). */
+    public Secret password() {
+      return passwordFile == null ? Secret.NONE : new Secret(passwordFile.toString(), SecretFiles.read(passwordFile));
+    }
+  }
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  private final Pki pki;
+  private final Names names;
+  private final String vhost;
+
+  public Enrollment(Pki pki, Names names, String vhost) {
+    this.pki = pki;
+    this.names = names;
+    this.vhost = vhost;
+  }
+
+  public Path passwordFile(String name) {
+    return pki.dir().resolve("passwords").resolve(name + ".password");
+  }
+
+  /** Issues the credentials of {@code ids} (files only, in parallel: key generation is the slow part). */
+  public List<Enrolled> issue(List<String> ids, Credential credential) {
+    return issue(ids, credential, null);
+  }
+
+  /** As {@link #issue(List, Credential)}, telling {@code progress} every 500 devices. */
+  public List<Enrolled> issue(List<String> ids, Credential credential, java.util.function.Consumer<String> progress) {
+    ids.forEach(Pki::checkName);
+    java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
+    return IntStream.range(0, ids.size()).parallel().mapToObj(i -> {
+      int n = done.incrementAndGet();
+      if (progress != null && n % 500 == 0) {
+        progress.accept("credentials issued: " + n + "/" + ids.size());
+      }
+      String id = ids.get(i);
+      if (credential == Credential.CERTIFICATE) {
+        Pki.Issued c = pki.issueClient(id);
+        return new Enrolled(id, credential, c.cert(), c.key(), null);
+      }
+      return new Enrolled(id, credential, null, null, writePassword(id));
+    }).toList();
+  }
+
+  private Path writePassword(String name) {
+    Path f = passwordFile(name);
+    SecretFiles.write(f, SecretFiles.newPassword().getBytes(StandardCharsets.UTF_8));
+    return f;
+  }
+
+  /** The definitions document that creates {@code devices} as users with device permissions. */
+  public ObjectNode deviceDefinitions(List<Enrolled> devices) {
+    ObjectNode defs = emptyDefinitions();
+    String write = "^(" + ServiceAccounts.escape(names.edgeIngress()) + "|amq\\.topic)$";
+    for (Enrolled d : devices) {
+      addUser(defs, d, "");
+      addPermission(defs, d.name(), "^$", write, "^$");
+      for (String exchange : List.of(names.edgeIngress(), "amq.topic")) {
+        ObjectNode tp = ((ArrayNode) defs.get("topic_permissions")).addObject();
+        tp.put("user", d.name());
+        tp.put("vhost", vhost);
+        tp.put("exchange", exchange);
+        tp.put("write", "^telemetry\\.{username}$");
+        tp.put("read", "^$");
+      }
+    }
+    return defs;
+  }
+
+  /** Creates the password files (if missing) and the definitions of iotpipe's service accounts. */
+  public ObjectNode serviceDefinitions(List<ServiceAccounts.Account> accounts) {
+    ObjectNode defs = emptyDefinitions();
+    for (ServiceAccounts.Account a : accounts) {
+      Path pw = Files.exists(passwordFile(a.user())) ? passwordFile(a.user()) : writePassword(a.user());
+      addUser(defs, new Enrolled(a.user(), Credential.PASSWORD, null, null, pw), a.tags());
+      addPermission(defs, a.user(), a.configure(), a.write(), a.read());
+    }
+    return defs;
+  }
+
+  /** The credentials of service account {@code user} (created by {@link #serviceDefinitions}). */
+  public Secret servicePassword(String user) {
+    Path f = passwordFile(user);
+    if (!Files.exists(f)) {
+      throw new SecurityException("no password for account " + user + " in " + f.getParent() + ": enroll the service accounts first");
+    }
+    return new Secret(f.toString(), SecretFiles.read(f));
+  }
+
+  private ObjectNode emptyDefinitions() {
+    ObjectNode defs = JSON.createObjectNode();
+    defs.putArray("users");
+    defs.putArray("permissions");
+    defs.putArray("topic_permissions");
+    return defs;
+  }
+
+  private void addUser(ObjectNode defs, Enrolled e, String tags) {
+    ObjectNode u = ((ArrayNode) defs.get("users")).addObject();
+    u.put("name", e.name());
+    // Certificate users get no password hash: the broker then refuses any password login for them.
+    u.put("password_hash", e.passwordFile() == null ? "" : hash(SecretFiles.read(e.passwordFile())));
+    u.put("hashing_algorithm", "rabbit_password_hashing_sha256");
+    ArrayNode t = u.putArray("tags");
+    if (!tags.isEmpty()) {
+      t.add(tags);
+    }
+    u.putObject("limits");
+  }
+
+  private void addPermission(ObjectNode defs, String user, String configure, String write, String read) {
+    ObjectNode p = ((ArrayNode) defs.get("permissions")).addObject();
+    p.put("user", user);
+    p.put("vhost", vhost);
+    p.put("configure", configure);
+    p.put("write", write);
+    p.put("read", read);
+  }
+
+  /** RabbitMQ's {@code rabbit_password_hashing_sha256}: base64(salt ++ sha256(salt ++ password)), 4-byte salt. */
+  static String hash(String password) {
+    try {
+      byte[] salt = new byte[4];
+      RANDOM.nextBytes(salt);
+      MessageDigest md = MessageDigest.getInstance("SHA-256");
+      md.update(salt);
+      byte[] h = md.digest(password.getBytes(StandardCharsets.UTF_8));
+      byte[] out = new byte[4 + h.length];
+      System.arraycopy(salt, 0, out, 0, 4);
+      System.arraycopy(h, 0, out, 4, h.length);
+      return Base64.getEncoder().encodeToString(out);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Imports a definitions document in one request (users, permissions, topic permissions; idempotent). */
+  public static void importDefinitions(AdminApi api, ObjectNode defs) {
+    api.require("POST", "definitions", defs);
+  }
+
+  /** What {@link #enroll} did and how long each part took. */
+  public record Report(int devices, Credential credential, long issueMillis, long importMillis) {}
+
+  /** Issues credentials for {@code ids} and creates their broker users in one definitions import. */
+  public Report enroll(AdminApi api, List<String> ids, Credential credential) {
+    return enroll(api, ids, credential, null);
+  }
+
+  /** As {@link #enroll(AdminApi, List, Credential)} with progress lines (for long fleets). */
+  public Report enroll(AdminApi api, List<String> ids, Credential credential, java.util.function.Consumer<String> progress) {
+    long t0 = System.nanoTime();
+    List<Enrolled> issued = issue(ids, credential, progress);
+    long t1 = System.nanoTime();
+    if (progress != null) {
+      progress.accept("creating " + ids.size() + " broker users in one definitions import ...");
+    }
+    importDefinitions(api, deviceDefinitions(issued));
+    long t2 = System.nanoTime();
+    return new Report(ids.size(), credential, (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000);
+  }
+
+  /**
+   * Revokes device {@code id}: deletes its broker user (the broker then closes its open connections, and a
+   * certificate login needs the user to exist, so the still-valid certificate is useless), closes any connection
+   * still listed for it, and deletes its key, certificate and password files. Returns the connections closed here.
+   */
+  public int revoke(AdminApi api, String id) {
+    Pki.checkName(id);
+    AdminApi.Response r = api.call("DELETE", "users/" + AdminApi.enc(id), null);
+    if (r.status() >= 300 && r.status() != 404) {
+      throw new SecurityException("cannot delete user " + id + " (HTTP " + r.status() + "): " + r.body());
+    }
+    int closed = 0;
+    JsonNode conns = api.require("GET", "connections?columns=name,user", null);
+    if (conns != null) {
+      for (JsonNode c : conns) {
+        if (id.equals(c.path("user").asText())) {
+          AdminApi.Response d = api.call("DELETE", "connections/" + AdminApi.enc(c.path("name").asText()), null);
+          if (d.status() < 300) {
+            closed++;
+          }
+        }
+      }
+    }
+    try {
+      Files.deleteIfExists(pki.clientCert(id));
+      Files.deleteIfExists(pki.clientKey(id));
+      Files.deleteIfExists(passwordFile(id));
+    } catch (java.io.IOException e) {
+      throw new SecurityException("user " + id + " is revoked on the broker, but its files could not be deleted: " + e.getMessage(), e);
+    }
+    return closed;
+  }
+
+  /** All device users in {@code ids} as a list, for building fleets: {@code prefix-00001 ...}. */
+  public static List<String> fleetIds(String prefix, int n) {
+    List<String> out = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      out.add(String.format("%s-%05d", prefix, i));
+    }
+    return out;
+  }
+}

@@ -1,0 +1,205 @@
+package io.iotpipe.security;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.iotpipe.broker.LocalDeployment;
+import io.iotpipe.broker.LocalNode;
+import io.iotpipe.core.config.IotpipeConfig;
+import io.iotpipe.core.config.Names;
+import io.iotpipe.core.config.Secret;
+import io.iotpipe.core.config.TopologyConfig;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+/**
+ * The secured local stack in a few calls (for the demo, tests and benchmarks):
+ * <ol>
+ *   <li>{@link #start}: the fleet PKI in {@code dir/pki}, an edge (TLS only, certificate or password devices) and a
+ *       cloud (TLS only, client certificate required), no {@code guest}; the administrator and the service accounts
+ *       (shovel, one per sink) with their passwords (0600 files) and client certificates;</li>
+ *   <li>{@link #configYaml(String, int, String)}: a config whose brokers use amqps/https URIs with the fleet CA and the
+ *       chosen account's certificate; its password comes from {@link #env(String)} (variable {@link #PASSWORD_ENV});</li>
+ *   <li>after the topology is applied (as the administrator): {@link #secureShovels} points the shovels at the cloud
+ *       as the shovel account, over amqps with peer verification;</li>
+ *   <li>{@link #enrollDevices}: devices, by certificate (files in {@link #clientsDir()}) or password.</li>
+ * </ol>
+ */
+public final class SecureLocalStack implements AutoCloseable {
+
+  /** The environment variable the generated configs read the broker password from. */
+  public static final String PASSWORD_ENV = "IOTPIPE_BROKER_PASSWORD";
+
+  private final Pki pki;
+  private final LocalDeployment nodes;
+  private final Names names;
+  private final Enrollment enrollment;
+  private final String admin;
+
+  private SecureLocalStack(Pki pki, LocalDeployment nodes, Names names, String admin) {
+    this.pki = pki;
+    this.nodes = nodes;
+    this.names = names;
+    this.admin = admin;
+    this.enrollment = new Enrollment(pki, names, "/");
+  }
+
+  /** Starts everything (see the class comment); {@code sinks} as in {@code topology.sinks} (e.g. elk, storage). */
+  public static SecureLocalStack start(Path dir, int cloudNodes, String prefix, List<String> sinks) {
+    Names names = new Names(prefix);
+    Pki pki = Pki.init(dir.resolve("pki"), prefix);
+    Enrollment enrollment = new Enrollment(pki, names, "/");
+    List<ServiceAccounts.Account> accounts = ServiceAccounts.forTopology(names, sinks);
+    String admin = ServiceAccounts.admin(names);
+    // Creates the password files (the administrator's is needed before the nodes' first boot).
+    ObjectNode services = enrollment.serviceDefinitions(accounts);
+    for (ServiceAccounts.Account a : accounts) {
+      if (!Files.exists(pki.clientCert(a.user()))) {
+        pki.issueClient(a.user());
+      }
+    }
+    Secret adminPassword = enrollment.servicePassword(admin);
+    LocalNode.Tls edgeTls = new LocalNode.Tls(pki.caCert(), pki.serverCert(), pki.serverKey(), false, admin, adminPassword);
+    LocalNode.Tls cloudTls = new LocalNode.Tls(pki.caCert(), pki.serverCert(), pki.serverKey(), true, admin, adminPassword);
+    LocalDeployment nodes = LocalDeployment.start(dir.resolve("nodes"), cloudNodes, edgeTls, cloudTls);
+    SecureLocalStack s = new SecureLocalStack(pki, nodes, names, admin);
+    try {
+      Enrollment.importDefinitions(s.edgeApi(), services);
+      Enrollment.importDefinitions(s.cloudApi(), services);
+    } catch (RuntimeException e) {
+      nodes.close();
+      throw e;
+    }
+    return s;
+  }
+
+  public Pki pki() {
+    return pki;
+  }
+
+  public LocalDeployment nodes() {
+    return nodes;
+  }
+
+  public Enrollment enrollment() {
+    return enrollment;
+  }
+
+  /** Where enrolled devices' certificates and keys are ({@code <id>.crt}, {@code <id>.key}). */
+  public Path clientsDir() {
+    return pki.dir().resolve("clients");
+  }
+
+  public String adminUser() {
+    return admin;
+  }
+
+  public AdminApi edgeApi() {
+    return new AdminApi(nodes.edge().managementUri(), admin, enrollment.servicePassword(admin), pki.sslContext(null));
+  }
+
+  public AdminApi cloudApi() {
+    return new AdminApi(nodes.cloud().managementUri(), admin, enrollment.servicePassword(admin), pki.sslContext(null));
+  }
+
+  /**
+   * The environment for a config from {@link #configYaml}: {@link #PASSWORD_ENV} = {@code account}'s password, other
+   * names from the process environment. Hand it to {@code IotpipeConfig.parse/load}, or put the variable into a
+   * child process's environment (never on its command line).
+   */
+  public Function<String, String> env(String account) {
+    Secret pw = enrollment.servicePassword(account);
+    return k -> PASSWORD_ENV.equals(k) ? pw.reveal() : System.getenv(k);
+  }
+
+  /**
+   * A complete config for these nodes as {@code account} (the administrator for topology apply and tools; a sink's
+   * account, e.g. {@code <prefix>-elk}, for its consumer role): amqps URIs trusting the fleet CA and presenting the
+   * account's certificate, https management URIs, password from {@code ${IOTPIPE_BROKER_PASSWORD}}.
+   */
+  public String configYaml(String account, int partitions, String extra) {
+    String edgeUri = TlsUris.amqps(nodes.edge().amqpUri(), "/", pki, account).toString();
+    String cloudUris = nodes.cloud().nodes().stream().map(n -> "\"" + TlsUris.amqps(n.amqpUri(), "/", pki, account) + "\"")
+        .collect(Collectors.joining(", "));
+    return """
+        # Generated for secured local nodes (TLS only; see brokers.json). Password from $%s.
+        brokers:
+          edge:
+            uris: ["%s"]
+            management: "%s"
+            username: %s
+            password: ${%s}
+            region: eu-west
+          cloud:
+            uris: [%s]
+            management: "%s"
+            username: %s
+            password: ${%s}
+            region: eu-west
+        topology:
+          prefix: %s
+          edges: [edge]
+          balancer: cloud
+          partitions: %d
+          queueType: quorum
+        simulator:
+          edge: edge
+          mqtt: ssl://127.0.0.1:%d
+        """.formatted(PASSWORD_ENV, edgeUri, TlsUris.management(nodes.edge().managementUri(), pki), account, PASSWORD_ENV,
+        cloudUris, TlsUris.management(nodes.cloud().managementUri(), pki), account, PASSWORD_ENV, names.prefix(), partitions,
+        nodes.edge().mqttPort()) + (extra == null ? "" : extra);
+  }
+
+  /**
+   * Re-points every shovel the topology declared (edge to cloud; transfer shovels on the cloud) at its destination as
+   * the shovel account, over amqps with the fleet CA, the shovel's client certificate, {@code verify=verify_peer}
+   * and SNI {@code localhost}. Call after each topology apply (which declares them with the administrator's
+   * credentials). Returns the number of shovels changed.
+   */
+  public int secureShovels(IotpipeConfig cfg) {
+    TopologyConfig t = cfg.topology();
+    String user = ServiceAccounts.shovel(names);
+    Secret pw = enrollment.servicePassword(user);
+    int changed = 0;
+    for (AdminApi api : List.of(edgeApi(), cloudApi())) {
+      JsonNode params = api.require("GET", "parameters/shovel", null);
+      for (JsonNode p : params == null ? List.<JsonNode>of() : params) {
+        if (!p.path("name").asText().startsWith(t.prefix() + ".")) {
+          continue;
+        }
+        ObjectNode value = (ObjectNode) p.get("value");
+        var dest = value.putArray("dest-uri");
+        // Destination: the cloud nodes (edge shovels and transfer shovels alike target the cloud here).
+        for (LocalNode n : nodes.cloud().nodes()) {
+          dest.add(TlsUris.shovelDestination(n.amqpUri(), "/", user, pw, pki, user));
+        }
+        ObjectNode body = p.deepCopy();
+        body.set("value", value);
+        api.require("PUT", "parameters/shovel/" + AdminApi.enc(p.path("vhost").asText()) + "/" + AdminApi.enc(p.path("name").asText()), body);
+        changed++;
+      }
+    }
+    return changed;
+  }
+
+  /** Enrolls devices on the edge (one definitions import). */
+  public Enrollment.Report enrollDevices(List<String> ids, Enrollment.Credential credential) {
+    return enrollment.enroll(edgeApi(), ids, credential);
+  }
+
+  /** The management URIs with their CA, e.g. for reports. */
+  public Map<String, URI> managementUris() {
+    return Map.of("edge", nodes.edge().managementUri(), "cloud", nodes.cloud().managementUri());
+  }
+
+  @Override
+  public void close() {
+    nodes.close();
+  }
+
+}

@@ -1,0 +1,56 @@
+package io.iotpipe.security;
+
+import io.iotpipe.core.config.Names;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The accounts iotpipe's own processes use, each with the narrowest RabbitMQ permissions that still work. The
+ * regexes follow {@link Names}: a change of naming there changes the grants here.
+ *
+ * <ul>
+ *   <li>{@code <prefix>-shovel}: the edge-to-cloud (and transfer) shovels' destination user on the cloud; writes the
+ *       cloud ingress and partition exchanges only. Its source side is the local node ({@code amqp://}, no user).</li>
+ *   <li>{@code <prefix>-<sink>} per sink (e.g. {@code -elk} for the indexer, {@code -storage} for the storage
+ *       writer): reads only its own partition queues, writes only the dead-letter exchange, configures nothing (the
+ *       consumers declare passively).</li>
+ *   <li>{@code <prefix>-admin}: declares the topology, imports definitions, runs the DLQ and audit tools;
+ *       {@code administrator} tag. Replaces {@code guest}.</li>
+ * </ul>
+ */
+public final class ServiceAccounts {
+
+  /** One account: name, permission regexes on the vhost, management tags. */
+  public record Account(String user, String configure, String write, String read, String tags) {}
+
+  private ServiceAccounts() {}
+
+  public static String shovel(Names n) {
+    return n.prefix() + "-shovel";
+  }
+
+  public static String sink(Names n, String sink) {
+    return n.prefix() + "-" + sink;
+  }
+
+  public static String admin(Names n) {
+    return n.prefix() + "-admin";
+  }
+
+  public static List<Account> forTopology(Names n, List<String> sinks) {
+    String p = escape(n.prefix());
+    List<Account> out = new ArrayList<>();
+    out.add(new Account(admin(n), ".*", ".*", ".*", "administrator"));
+    out.add(new Account(shovel(n), "^$", "^" + p + "\\.(ingress|p\\d+)$", "^$", ""));
+    for (String s : sinks) {
+      out.add(new Account(sink(n, s), "^$", "^" + escape(n.deadLetterExchange()) + "$",
+          "^" + p + "\\." + escape(s) + "\\.p\\d+$", ""));
+    }
+    return out;
+  }
+
+  /** Names are limited to [A-Za-z0-9._-] (config validation), so the dot is the only regex metacharacter to escape. */
+  public static String escape(String name) {
+    return name.replace(".", "\\.");
+  }
+}

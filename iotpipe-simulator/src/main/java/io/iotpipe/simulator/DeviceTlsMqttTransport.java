@@ -1,0 +1,189 @@
+package io.iotpipe.simulator;
+
+import io.iotpipe.core.envelope.Telemetry;
+import io.netty.handler.codec.mqtt.MqttQoS;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.core.net.PemTrustOptions;
+import io.vertx.mqtt.MqttClient;
+import io.vertx.mqtt.MqttClientOptions;
+import java.io.IOException;
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * MQTT devices as real devices connect: each its own MQTT-over-TLS connection with its own client certificate (the
+ * broker's {@code mqtt.ssl_cert_login} takes the CN as the user), client id = device id, QoS 1 on
+ * {@code telemetry/<id>}. All connections share one Vert.x event loop pool ({@link #EVENT_LOOPS} threads), so a
+ * fleet costs sockets, not threads.
+ */
+final class DeviceTlsMqttTransport implements Transport {
+
+  static final int EVENT_LOOPS = 2;
+  static final int CONNECT_PARALLELISM = 16;
+
+  private final Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(EVENT_LOOPS).setWorkerPoolSize(1)
+      // Its internal blocking pool reads the PEM files; by default it grows to 20 threads.
+      .setInternalBlockingPoolSize(2));
+  private final String host;
+  private final int port;
+  private final Map<String, Link> links = new ConcurrentHashMap<>();
+
+  private static final class Link {
+    MqttClient client;
+    final Map<Integer, CompletableFuture<Void>> pending = new HashMap<>();
+    final Set<Integer> earlyAcks = new HashSet<>();
+    volatile boolean connecting;
+  }
+
+  DeviceTlsMqttTransport(URI mqtt, DeviceCredentials creds, List<String> deviceIds, java.util.function.Consumer<String> progress) {
+    this.host = mqtt.getHost();
+    this.port = mqtt.getPort() > 0 ? mqtt.getPort() : 8883;
+    Semaphore gate = new Semaphore(CONNECT_PARALLELISM);
+    List<CompletableFuture<Void>> all = new ArrayList<>();
+    java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
+    for (String id : deviceIds) {
+      Link l = new Link();
+      l.client = MqttClient.create(vertx, options(id, creds));
+      l.client.publishCompletionHandler(pid -> settle(l, pid, null));
+      l.client.publishCompletionExpirationHandler(pid -> settle(l, pid, new IOException("no PUBACK for packet " + pid)));
+      l.client.closeHandler(v -> failAll(l, "MQTT connection of " + id + " closed"));
+      links.put(id, l);
+      gate.acquireUninterruptibly();
+      CompletableFuture<Void> f = connect(id, l);
+      f.whenComplete((v, e) -> {
+        gate.release();
+        int n = done.incrementAndGet();
+        if (progress != null && (n % 100 == 0 || n == deviceIds.size())) {
+          progress.accept("MQTT devices connected over TLS: " + n + "/" + deviceIds.size());
+        }
+      });
+      all.add(f);
+    }
+    try {
+      CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).get(120, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      close();
+      Throwable c = e instanceof java.util.concurrent.ExecutionException ? e.getCause() : e;
+      throw c instanceof IllegalStateException ise ? ise : new IllegalStateException(c.getMessage(), c);
+    }
+  }
+
+  private static MqttClientOptions options(String id, DeviceCredentials creds) {
+    MqttClientOptions o = new MqttClientOptions();
+    o.setClientId(id);
+    o.setCleanSession(true);
+    o.setAutoKeepAlive(true);
+    o.setKeepAliveInterval(30);
+    o.setSsl(true);
+    o.setHostnameVerificationAlgorithm("HTTPS");
+    o.setTrustOptions(new PemTrustOptions().addCertPath(creds.caFile().toString()));
+    o.setKeyCertOptions(new PemKeyCertOptions().setCertPath(creds.cert(id).toString()).setKeyPath(creds.key(id).toString()));
+    return o;
+  }
+
+  private CompletableFuture<Void> connect(String id, Link l) {
+    CompletableFuture<Void> f = new CompletableFuture<>();
+    l.connecting = true;
+    l.client.connect(port, host).onComplete(ar -> {
+      l.connecting = false;
+      if (ar.succeeded()) {
+        f.complete(null);
+      } else {
+        String cause = ar.cause().getMessage() != null ? ar.cause().getMessage() : ar.cause().getClass().getSimpleName();
+        f.completeExceptionally(new IllegalStateException("device " + id + " cannot connect to the edge's MQTT TLS listener with its certificate ("
+            + cause + "): is it enrolled (iotpipe device enroll " + id + ") and does the edge run with TLS?", ar.cause()));
+      }
+    });
+    return f;
+  }
+
+  private static void settle(Link l, int packetId, Throwable error) {
+    CompletableFuture<Void> f;
+    synchronized (l) {
+      f = l.pending.remove(packetId);
+      if (f == null && error == null) {
+        l.earlyAcks.add(packetId);
+      }
+    }
+    if (f != null) {
+      if (error == null) {
+        f.complete(null);
+      } else {
+        f.completeExceptionally(error);
+      }
+    }
+  }
+
+  private static void failAll(Link l, String why) {
+    List<CompletableFuture<Void>> fs;
+    synchronized (l) {
+      fs = new ArrayList<>(l.pending.values());
+      l.pending.clear();
+      l.earlyAcks.clear();
+    }
+    fs.forEach(f -> f.completeExceptionally(new IOException(why)));
+  }
+
+  @Override
+  public CompletableFuture<Void> send(Telemetry t, byte[] body) {
+    Link l = links.get(t.deviceId());
+    if (l == null) {
+      return CompletableFuture.failedFuture(new IllegalStateException("device " + t.deviceId() + " is not in the fleet list"));
+    }
+    if (!l.client.isConnected()) {
+      if (!l.connecting) {
+        connect(t.deviceId(), l);
+      }
+      return CompletableFuture.failedFuture(new IOException("MQTT connection of " + t.deviceId() + " down, reconnecting"));
+    }
+    CompletableFuture<Void> f = new CompletableFuture<>();
+    l.client.publish("telemetry/" + t.deviceId(), Buffer.buffer(body), MqttQoS.AT_LEAST_ONCE, false, false).onComplete(ar -> {
+      if (ar.failed()) {
+        f.completeExceptionally(ar.cause());
+        return;
+      }
+      boolean acked;
+      synchronized (l) {
+        acked = l.earlyAcks.remove(ar.result());
+        if (!acked) {
+          l.pending.put(ar.result(), f);
+        }
+      }
+      if (acked) {
+        f.complete(null);
+      }
+    });
+    return f;
+  }
+
+  int connected() {
+    return (int) links.values().stream().filter(l -> l.client.isConnected()).count();
+  }
+
+  @Override
+  public void close() {
+    for (Link l : links.values()) {
+      if (l.client.isConnected()) {
+        l.client.disconnect();
+      }
+    }
+    links.clear();
+    try {
+      vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    } catch (Exception ignored) {
+      // shutting down
+    }
+  }
+}

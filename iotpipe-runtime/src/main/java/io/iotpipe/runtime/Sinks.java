@@ -15,7 +15,10 @@ final class Sinks {
   static Sink create(Role role, IotpipeConfig cfg, String instanceId, MeterRegistry registry) {
     return switch (role) {
       case INDEX -> new ElasticsearchSink(cfg.indexer(), registry);
-      case STORE -> new StorageSink(cfg.storage(), Clock.systemUTC(), registry);
+      case STORE -> {
+        Sink files = new StorageSink(cfg.storage(), Clock.systemUTC(), registry);
+        yield cfg.storage().privacy().active() ? new io.iotpipe.storage.PrivateSink(files, cfg.storage().privacy()) : files;
+      }
     };
   }
 }

@@ -110,6 +110,12 @@ public final class ConfigReference {
     doc("slo.freshness.sinks", "per sink `{target, within}`: share of readings durable within the time (default 99%; elk 5s, storage rollAge + 30s)");
     doc("slo.availability.target", "share of time each sink reports health and is not DOWN");
     doc("slo.availability.countDegraded", "whether DEGRADED counts as unavailable too");
+    doc("storage.privacy.key", "HMAC-SHA256 key for pseudonyms, from the environment (`${IOTPIPE_PSEUDONYM_KEY}`, at least 32 bytes); never in files or logs");
+    doc("storage.privacy.columns.deviceId", "keep or pseudonymise (`p-` + 32 hex, the same for a device across files and restarts)");
+    doc("storage.privacy.columns.site", "keep, drop or pseudonymise the site column of the files");
+    doc("storage.privacy.columns.region", "keep, drop or pseudonymise the region column of the files");
+    doc("storage.privacy.columns.status", "keep, drop or pseudonymise the status column of the files");
+    doc("storage.privacy.columns.errorCode", "keep, drop or pseudonymise the error code column of the files");
     doc("simulator.regions", "regions the fleet is spread over", "eu-west, us-east, ap-southeast");
     doc("simulator.regions.<name>.utcOffsetHours", "the region's UTC offset, so rush hours differ");
 

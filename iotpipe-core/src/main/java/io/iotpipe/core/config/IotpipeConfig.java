@@ -167,7 +167,7 @@ public record IotpipeConfig(Map<String, BrokerConfig> brokers, TopologyConfig to
   public IotpipeConfig withStorageDir(Path dir) {
     StorageConfig s = storage;
     return new IotpipeConfig(brokers, topology, contract, indexer,
-        new StorageConfig(dir, s.formats(), s.rollRows(), s.rollBytes(), s.rollAge(), s.metrics(), s.retention(), s.compaction(), s.consumer()),
+        new StorageConfig(dir, s.formats(), s.rollRows(), s.rollBytes(), s.rollAge(), s.metrics(), s.retention(), s.compaction(), s.consumer(), s.privacy()),
         simulator, observability, slo);
   }
 

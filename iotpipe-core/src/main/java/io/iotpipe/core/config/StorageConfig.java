@@ -3,6 +3,7 @@ package io.iotpipe.core.config;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The analytics path: files for data scientists.
@@ -18,7 +19,57 @@ import java.util.List;
  * @param consumer   queue consumption and batching
  */
 public record StorageConfig(Path dir, List<Format> formats, long rollRows, long rollBytes, Duration rollAge,
-                            List<String> metrics, Duration retention, Compaction compaction, ConsumerSettings consumer) {
+                            List<String> metrics, Duration retention, Compaction compaction, ConsumerSettings consumer,
+                            Privacy privacy) {
+
+  /** What the data scientists' copy keeps of a column: the value, nothing, or a keyed pseudonym. */
+  public enum Action { KEEP, DROP, PSEUDONYMISE }
+
+  /**
+   * Privacy of the files: per column keep / drop / pseudonymise. Pseudonyms are HMAC-SHA256 with {@code key} (from the
+   * environment, never written in the file), so a device always maps to the same pseudonym and data scientists can
+   * still group and join by device without learning which charger it is.
+   *
+   * @param key     the HMAC key, e.g. {@code ${IOTPIPE_PSEUDONYM_KEY}}; required when any column is pseudonymised
+   * @param columns action per column: {@code deviceId} (keep or pseudonymise: it keys uniqueness), {@code site},
+   *                {@code region}, {@code status}, {@code errorCode}
+   */
+  public record Privacy(Secret key, Map<String, Action> columns) {
+    public static final List<String> COLUMNS = List.of("deviceId", "site", "region", "status", "errorCode");
+    public static final Privacy NONE = new Privacy(Secret.NONE, Map.of());
+
+    /** Whether anything is dropped or pseudonymised. */
+    public boolean active() {
+      return columns.values().stream().anyMatch(a -> a != Action.KEEP);
+    }
+
+    public Action action(String column) {
+      return columns.getOrDefault(column, Action.KEEP);
+    }
+
+    static Privacy read(ConfigNode c) {
+      Secret key = c.secret("key");
+      ConfigNode cols = c.child("columns");
+      Map<String, Action> columns = new java.util.LinkedHashMap<>();
+      for (String col : COLUMNS) {
+        Action a = cols.enumValue(col, Action.class, Action.KEEP);
+        if (col.equals("deviceId") && a == Action.DROP) {
+          cols.error(col, "cannot be dropped: (deviceId, seq) keeps readings unique in the store; use pseudonymise");
+          a = Action.PSEUDONYMISE;
+        }
+        columns.put(col, a);
+      }
+      cols.finish();
+      boolean pseudonyms = columns.containsValue(Action.PSEUDONYMISE);
+      if (pseudonyms && !key.isSet()) {
+        c.error("key", "required to pseudonymise: key: ${IOTPIPE_PSEUDONYM_KEY} (at least 32 bytes, e.g. openssl rand -base64 48)");
+      } else if (pseudonyms && key.reveal().strip().getBytes(java.nio.charset.StandardCharsets.UTF_8).length < 32) {
+        c.error("key", "must be at least 32 bytes (e.g. openssl rand -base64 48)");
+      }
+      c.finish();
+      return new Privacy(key, Map.copyOf(columns));
+    }
+  }
 
   /**
    * Files roll at half the prefetch (rows wait unacked until their file commits), so a busy hour ends with many
@@ -60,7 +111,8 @@ public record StorageConfig(Path dir, List<Format> formats, long rollRows, long 
     // fuller batch (200 ms, the indexer's default) stalled every partition at its prefetch limit while its last
     // rows waited in the consumer instead of completing a file (bench store: 0.4-0.7 of the ceiling).
     ConsumerSettings consumer = ConsumerSettings.read(c.child("consumer"), 5000, 5000, Duration.ofMillis(5));
+    Privacy privacy = Privacy.read(c.child("privacy"));
     c.finish();
-    return new StorageConfig(dir, formats, rollRows, rollBytes, rollAge, metrics, retention, compaction, consumer);
+    return new StorageConfig(dir, formats, rollRows, rollBytes, rollAge, metrics, retention, compaction, consumer, privacy);
   }
 }

@@ -8,7 +8,7 @@ import java.nio.file.Path;
  * (throw an {@link IOException}) or stop there as a crash would (throw an {@link Error} that no cleanup code catches).
  * Production uses {@link #NONE}.
  */
-interface CommitSteps {
+public interface CommitSteps {
 
   /** The steps of one commit, in order, plus the upkeep that also changes files. */
   enum Step {

@@ -137,6 +137,11 @@ public final class StorageSink implements Sink {
     this(cfg, clock, registry, CommitSteps.NONE, Math.max(8L << 20, Runtime.getRuntime().maxMemory() / 8));
   }
 
+  /** A sink whose commit steps pass through {@code steps} first: fault-injection tests against real queues. */
+  public static StorageSink withFaults(StorageConfig cfg, Clock clock, MeterRegistry registry, CommitSteps steps) {
+    return new StorageSink(cfg, clock, registry, steps, Math.max(8L << 20, Runtime.getRuntime().maxMemory() / 8));
+  }
+
   StorageSink(StorageConfig cfg, Clock clock, MeterRegistry registry, CommitSteps steps, long budgetBytes) {
     this.cfg = cfg;
     this.clock = clock;

@@ -14,7 +14,6 @@ import io.iotpipe.runtime.consume.ConsumerStats;
 import io.iotpipe.simulator.Ledger;
 import io.iotpipe.simulator.Simulation;
 import io.iotpipe.simulator.SimulationResult;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.LocalDateTime;
@@ -76,6 +75,10 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
   @Option(names = "--json", description = "Print the summary as JSON.")
   boolean json;
 
+  @Option(names = "--observability", description = "Also run a real Prometheus (Debian package `prometheus`) scraping the roles,"
+      + " with the SLO rules of the config: the report and the summary show each SLI, the budget left and the alerts that fired.")
+  boolean observability;
+
   private final Output out = new Output();
 
   @Override
@@ -103,9 +106,20 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
     IotpipeConfig cfg = stack.config();
     out.info(String.format("demo: infrastructure ready in %.0f s; config for further commands: %s", (System.nanoTime() - t0) / 1e9, stack.configFile()));
 
-    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    io.micrometer.prometheusmetrics.PrometheusMeterRegistry registry =
+        new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
     PipelineRunner runner = new PipelineRunner(cfg, EnumSet.allOf(Role.class), "demo", registry).start();
     resources.add(runner);
+    io.iotpipe.testkit.LocalObservability obs = null;
+    if (observability) {
+      io.iotpipe.runtime.HealthServer health = new io.iotpipe.runtime.HealthServer("127.0.0.1", 0, runner, registry);
+      resources.add(health);
+      obs = io.iotpipe.testkit.LocalObservability.start(base.resolve("prometheus").toAbsolutePath(), cfg,
+          List.of("127.0.0.1:" + health.port()));
+      resources.add(obs);
+      out.info("demo: Prometheus at " + obs.url() + " scrapes the roles and evaluates the SLO rules");
+    }
+    final io.iotpipe.testkit.LocalObservability watching = obs;
 
     Simulation.Options o = Simulation.Options.from(cfg.simulator()).with(devices, rate, d, 0).withProfile(profile, protocol);
     Simulation sim = Simulation.create(cfg, o);
@@ -118,6 +132,9 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
       try {
         Sample s = sample(stack, sim, runner, (System.nanoTime() - start) / 1e9);
         samples.add(s);
+        if (watching != null) {
+          watching.poll();
+        }
         out.progress(String.format("%4.0fs published %d confirmed %d | indexed %d stored %d dead-lettered %d | queued edge %d elk %d storage %d | latency p50 %s p99 %s ms",
             s.atSeconds(), s.published(), s.confirmed(), s.indexed(), s.stored(), s.deadLettered(), s.edgeQueue(), s.elkQueue(),
             s.storageQueue(), fmt(runner.consumers().get(Role.INDEX).latencyPercentile(0.5)),
@@ -186,6 +203,28 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
     table.put("latencyMs", "p50 " + lat.get("p50") + ", p99 " + lat.get("p99"));
     table.put("search (ES)", "present " + es.present() + ", lost " + es.lost() + ", duplicates " + es.duplicates());
     table.put("store (Parquet)", "present " + st.present() + ", lost " + st.lost() + ", duplicates " + st.duplicates());
+    if (watching != null) {
+      watching.poll();
+      var slo = watching.report();
+      List<Map<String, Object>> slis = new ArrayList<>();
+      for (var line : slo.slos()) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("slo", line.slo());
+        m.put("sink", line.sink());
+        m.put("objective", line.objective());
+        m.put("sli", line.sli());
+        m.put("budgetLeft", line.budgetLeft());
+        slis.add(m);
+        table.put("SLO " + line.slo() + " " + line.sink(), String.format(java.util.Locale.ROOT, "SLI %.4f%% (objective %.2f%%), budget left %.1f%%",
+            100 * line.sli(), 100 * line.objective(), 100 * line.budgetLeft()));
+      }
+      summary.put("slo", slis);
+      List<String> fired = watching.alertEvents().stream()
+          .map(e -> e.at() + " " + e.state() + " " + e.labels().get("slo") + "/" + e.labels().get("sink") + " " + e.labels().get("severity")
+              + " " + e.labels().get("long") + "/" + e.labels().get("short")).toList();
+      summary.put("alerts", fired);
+      table.put("alerts (Prometheus)", fired.isEmpty() ? "none fired" : String.join("; ", fired));
+    }
     HtmlReport.write(report, table, samples, histogram);
     boolean ok = es.complete() && st.complete();
     if (json) {

@@ -140,7 +140,8 @@ class CommitFaultsIT {
     };
     StorageSink dying = StorageSink.withFaults(cfg.storage(), Clock.systemUTC(), new SimpleMeterRegistry(), faults);
     SinkConsumer first = consumer(cfg, dying);
-    await().atMost(Duration.ofSeconds(60)).untilTrue(crashed);
+    // The crash kills a committer thread with an uncaught Error: that is the point, so Awaitility must not rethrow it.
+    await().dontCatchUncaughtExceptions().atMost(Duration.ofSeconds(60)).untilTrue(crashed);
     // The process is gone: its connection closes, its unacked messages go back to the queues. Its sink is abandoned.
     try {
       first.close(Duration.ofMillis(200));
@@ -149,7 +150,7 @@ class CommitFaultsIT {
     }
     try (StorageSink sink = new StorageSink(cfg.storage(), Clock.systemUTC(), new SimpleMeterRegistry());
          SinkConsumer second = consumer(cfg, sink)) {
-      await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500))
+      await().dontCatchUncaughtExceptions().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500))
           .until(() -> second.stats().pending() == 0 && waiting(cfg) == 0);
     }
     assertExactlyOnce(store);

@@ -157,7 +157,8 @@ class SinkRuntimeIT {
       long down = System.nanoTime();
       await().atMost(Duration.ofSeconds(60)).untilAsserted(() ->
           assertThat(indexer.health().state()).isEqualTo(SinkHealth.State.DEGRADED));
-      assertThat(indexer.health().reason()).contains("writes failing");
+      assertThat(indexer.health().reason()).as("the reason names the failure").containsAnyOf("writes failing", "search engine failing")
+          .contains("refused");
       // Two minutes without the engine: four times the time budget, many times the attempts.
       await().atMost(Duration.ofSeconds(150)).pollInterval(Duration.ofSeconds(1))
           .until(() -> System.nanoTime() - down >= Duration.ofMinutes(2).toNanos());

@@ -2,7 +2,6 @@ package io.iotpipe.storage;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.iotpipe.core.config.IotpipeConfig;
 import io.iotpipe.core.config.StorageConfig;
 import io.iotpipe.core.sink.Outcome;
 import io.iotpipe.core.sink.SinkRecord;
@@ -27,17 +26,7 @@ class CommitCostTest {
 
   @Test
   void commitCost() throws Exception {
-    StorageConfig cfg = IotpipeConfig.parse("test", """
-        brokers:
-          edge: {uris: [amqp://127.0.0.1:5672], management: http://127.0.0.1:15672}
-          cloud: {uris: [amqp://127.0.0.1:5673]}
-        topology: {edges: [edge], balancer: cloud}
-        storage:
-          dir: %s
-          rollAge: 1h
-          metrics: [powerKw, soc]
-          compaction: {enabled: false}
-        """.formatted(dir.resolve("store")), k -> null).storage();
+    StorageConfig cfg = TestStore.config(dir.resolve("store"), "parquet");
     List<SinkRecord> all = StorageSinkTest.records(4, 50, 150);
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
     long t0 = System.nanoTime();

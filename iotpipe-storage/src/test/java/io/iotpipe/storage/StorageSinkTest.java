@@ -18,7 +18,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.ipc.ArrowFileReader;
@@ -66,15 +65,6 @@ class StorageSinkTest {
     return out;
   }
 
-  static List<Outcome> writeAll(StorageSink sink, List<SinkRecord> all, int batch) {
-    List<CompletableFuture<List<Outcome>>> fs = new ArrayList<>();
-    for (int i = 0; i < all.size(); i += batch) {
-      fs.add(sink.write(all.subList(i, Math.min(all.size(), i + batch))).toCompletableFuture());
-    }
-    sink.flush();
-    return fs.stream().flatMap(f -> f.join().stream()).toList();
-  }
-
   long scalar(String sql) {
     try (StoreQuery q = new StoreQuery(dir.resolve("store"))) {
       return ((Number) q.query(sql).rows().get(0).get(0)).longValue();
@@ -86,13 +76,13 @@ class StorageSinkTest {
     StorageConfig cfg = config("parquet");
     List<SinkRecord> all = records(4, 25, 100);
     try (StorageSink sink = new StorageSink(cfg, Clock.systemUTC(), new SimpleMeterRegistry())) {
-      assertThat(writeAll(sink, all, 1000)).hasSize(10_000).containsOnly(Outcome.DELIVERED);
+      assertThat(TestStore.writeAll(sink, all, 1000)).hasSize(10_000).containsOnly(Outcome.DELIVERED);
       // The broker redelivers everything (e.g. the acks were lost): acked again, written never.
-      assertThat(writeAll(sink, all.subList(0, 3000), 1000)).containsOnly(Outcome.DELIVERED);
+      assertThat(TestStore.writeAll(sink, all.subList(0, 3000), 1000)).containsOnly(Outcome.DELIVERED);
     }
     // A restarted writer recognises what is committed from the commit log alone.
     try (StorageSink again = new StorageSink(cfg, Clock.systemUTC(), new SimpleMeterRegistry())) {
-      assertThat(writeAll(again, all.subList(5000, 10_000), 2500)).containsOnly(Outcome.DELIVERED);
+      assertThat(TestStore.writeAll(again, all.subList(5000, 10_000), 2500)).containsOnly(Outcome.DELIVERED);
     }
     assertThat(scalar("SELECT count(*) FROM telemetry")).isEqualTo(10_000);
     assertThat(scalar("SELECT count(DISTINCT (device_id, seq)) FROM telemetry")).isEqualTo(10_000);
@@ -112,7 +102,7 @@ class StorageSinkTest {
     StorageConfig cfg = config("parquet");
     List<SinkRecord> all = records(1, 10, 10);
     try (StorageSink sink = new StorageSink(cfg, Clock.systemUTC(), new SimpleMeterRegistry())) {
-      writeAll(sink, all, 100);
+      TestStore.writeAll(sink, all, 100);
     }
     Path f = StorageSink.dataFiles(dir.resolve("store"), "parquet").get(0);
     // A crash after the commit record but before the rename: the data is only under its temp name.
@@ -121,7 +111,7 @@ class StorageSinkTest {
     // A crash before any commit record: an orphan temp file.
     Files.copy(tmp, f.resolveSibling(".orphan.parquet.tmp"));
     try (StorageSink restarted = new StorageSink(cfg, Clock.systemUTC(), new SimpleMeterRegistry())) {
-      assertThat(writeAll(restarted, all, 100)).containsOnly(Outcome.DELIVERED);
+      assertThat(TestStore.writeAll(restarted, all, 100)).containsOnly(Outcome.DELIVERED);
     }
     assertThat(scalar("SELECT count(*) FROM telemetry")).isEqualTo(100);
     assertThat(f).exists();
@@ -131,7 +121,7 @@ class StorageSinkTest {
   void everyFormatIsReadBackByAnIndependentReader() throws Exception {
     StorageConfig cfg = config("parquet, feather, hdf5, jsonl");
     try (StorageSink sink = new StorageSink(cfg, Clock.systemUTC(), new SimpleMeterRegistry())) {
-      assertThat(writeAll(sink, records(2, 5, 10), 50)).hasSize(100).containsOnly(Outcome.DELIVERED);
+      assertThat(TestStore.writeAll(sink, records(2, 5, 10), 50)).hasSize(100).containsOnly(Outcome.DELIVERED);
     }
     Path store = dir.resolve("store");
     long feather = 0;
@@ -173,11 +163,11 @@ class StorageSinkTest {
     Files.writeString(store.resolve("date=2026-11-20/hour=10"), "in the way");
     List<SinkRecord> all = records(1, 2, 5);
     try (StorageSink sink = new StorageSink(cfg, Clock.systemUTC(), new SimpleMeterRegistry())) {
-      List<Outcome> out = writeAll(sink, all, 10);
+      List<Outcome> out = TestStore.writeAll(sink, all, 10);
       assertThat(out).isNotEmpty().allSatisfy(o -> assertThat(o).isInstanceOfSatisfying(Outcome.Retry.class,
           r -> assertThat(r.reason()).contains("storage commit failed")));
       Files.delete(store.resolve("date=2026-11-20/hour=10"));
-      assertThat(writeAll(sink, all, 10)).containsOnly(Outcome.DELIVERED);
+      assertThat(TestStore.writeAll(sink, all, 10)).containsOnly(Outcome.DELIVERED);
     }
     assertThat(scalar("SELECT count(*) FROM telemetry")).isEqualTo(10);
   }

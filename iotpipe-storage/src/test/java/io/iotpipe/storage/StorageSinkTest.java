@@ -31,17 +31,7 @@ class StorageSinkTest {
   Path dir;
 
   StorageConfig config(String formats) {
-    return IotpipeConfig.parse("test", """
-        brokers:
-          edge: {uris: [amqp://127.0.0.1:5672], management: http://127.0.0.1:15672}
-          cloud: {uris: [amqp://127.0.0.1:5673]}
-        topology: {edges: [edge], balancer: cloud}
-        storage:
-          dir: %s
-          formats: [%s]
-          rollAge: 1h
-          metrics: [powerKw, soc]
-        """.formatted(dir.resolve("store"), formats), k -> null).storage();
+    return TestStore.config(dir.resolve("store"), formats, true);
   }
 
   static List<SinkRecord> records(int partitions, int devicesPerPartition, int perDevice) {

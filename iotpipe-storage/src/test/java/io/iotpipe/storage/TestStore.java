@@ -22,6 +22,11 @@ final class TestStore {
   private TestStore() {}
 
   static StorageConfig config(Path store, String formats) {
+    return config(store, formats, false);
+  }
+
+  /** Compaction off by default in tests that count files; on where a test covers it. */
+  static StorageConfig config(Path store, String formats, boolean compaction) {
     return IotpipeConfig.parse("test", """
         brokers:
           edge: {uris: [amqp://127.0.0.1:5672], management: http://127.0.0.1:15672}
@@ -32,8 +37,8 @@ final class TestStore {
           formats: [%s]
           rollAge: 1h
           metrics: [powerKw, soc]
-          compaction: {enabled: false}
-        """.formatted(store, formats), k -> null).storage();
+          compaction: {enabled: %s}
+        """.formatted(store, formats, compaction), k -> null).storage();
   }
 
   /** One reading; {@code power} lets a test make a second, different reading of the same key. */

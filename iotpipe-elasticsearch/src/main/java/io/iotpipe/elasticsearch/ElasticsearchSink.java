@@ -192,7 +192,9 @@ public final class ElasticsearchSink implements Sink {
       }
       body.event(t);
       sent.add(i);
-      latestOf.merge(t.deviceId(), i, (a, b) -> batch.get(a).telemetry().seq() >= batch.get(b).telemetry().seq() ? a : b);
+      if (cfg.latestState()) {
+        latestOf.merge(t.deviceId(), i, (a, b) -> batch.get(a).telemetry().seq() >= batch.get(b).telemetry().seq() ? a : b);
+      }
     }
     if (sent.isEmpty()) {
       return CompletableFuture.completedFuture(count(List.of(local)));
@@ -250,12 +252,12 @@ public final class ElasticsearchSink implements Sink {
   }
 
   /** Room for the events and about as many latest-state documents, so a typical bulk never regrows its buffer. */
-  private static int sizeHint(List<SinkRecord> batch) {
+  private int sizeHint(List<SinkRecord> batch) {
     long bytes = 0;
     for (SinkRecord r : batch) {
       bytes += Math.max(r.body().length, 200) + 120;
     }
-    return (int) Math.min(Integer.MAX_VALUE - 16, bytes * 3 / 2);
+    return (int) Math.min(Integer.MAX_VALUE - 16, cfg.latestState() ? bytes * 3 / 2 : bytes + 1024);
   }
 
   private CompletionStage<List<Outcome>> resolveConflicts(List<SinkRecord> batch, Verdict v) {

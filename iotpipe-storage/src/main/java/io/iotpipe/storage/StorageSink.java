@@ -204,9 +204,11 @@ public final class StorageSink implements Sink {
     synchronized (loadLock) {
       if (!loaded) {
         try {
+          long t0 = System.nanoTime();
           log.open(true);
           loaded = true;
           loadError = null;
+          LOG.info("commit log under {} loaded in {} ms", CommitLog.logDir(cfg.dir()), (System.nanoTime() - t0) / 1_000_000);
         } catch (IOException | RuntimeException e) {
           loadError = "cannot read the commit log under " + CommitLog.logDir(cfg.dir()) + ": " + CommitLog.describe(e);
           LOG.warn("{}; retried with the next write", loadError);

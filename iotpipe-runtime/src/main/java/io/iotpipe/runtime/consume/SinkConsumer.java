@@ -164,6 +164,21 @@ public final class SinkConsumer implements AutoCloseable {
     if (toSink.isEmpty()) {
       return;
     }
+    if (sink.batchesPerPartition()) {
+      Map<String, List<Delivery>> bySource = new java.util.LinkedHashMap<>();
+      for (Delivery d : toSink) {
+        bySource.computeIfAbsent(d.source().queue(), k -> new ArrayList<>()).add(d);
+      }
+      if (bySource.size() > 1) {
+        bySource.values().forEach(this::toSink);
+        return;
+      }
+    }
+    toSink(toSink);
+  }
+
+  /** Hands validated deliveries to the sink; their outcomes are settled when the sink's stage completes. */
+  private void toSink(List<Delivery> toSink) {
     pace(toSink.size());
     List<SinkRecord> records = new ArrayList<>(toSink.size());
     for (Delivery d : toSink) {

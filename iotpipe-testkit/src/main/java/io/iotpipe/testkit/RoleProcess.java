@@ -100,6 +100,11 @@ public final class RoleProcess {
       cmd.add("-Xmx" + heap);
     }
     cmd.addAll(classDataSharing(role));
+    String extra = System.getenv("IOTPIPE_ROLE_JAVA_OPTS");
+    if (extra != null && !extra.isBlank()) {
+      // e.g. "-XX:StartFlightRecording=filename=index.jfr" to profile the role a benchmark runs; {role} is replaced
+      cmd.addAll(List.of(extra.replace("{role}", role + "-" + id).trim().split("\\s+")));
+    }
     cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), MAIN_CLASS,
         "run", "--role", role, "--config", config.toString(), "--instance-id", id, "--port", String.valueOf(port)));
     process = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();

@@ -76,6 +76,8 @@ public final class ElasticsearchSink implements Sink {
   private final AtomicReference<Failing> failing = new AtomicReference<>();
   private volatile boolean setupDone;
   private volatile String lastSetupError;
+  /** The index setup tried early, while the consumer connects and subscribes (see {@link #open}); null before. */
+  private volatile CompletableFuture<Void> earlySetup;
 
   /** Since when requests to the engine fail, and the latest reason. */
   private record Failing(Instant since, String reason) {}
@@ -104,6 +106,31 @@ public final class ElasticsearchSink implements Sink {
   @Override
   public String name() {
     return "elk";
+  }
+
+  /**
+   * Starts the index setup (engine check, template, latest-state index: three round trips, 0.4–1.3 s measured at a
+   * restart) in the background when the first partition opens, so that it overlaps subscribing and the first
+   * deliveries instead of delaying the first bulk. A failure here is silent: the first write tries again and reports.
+   */
+  @Override
+  public void open(String partition) {
+    if (!setupDone && earlySetup == null) {
+      synchronized (this) {
+        if (earlySetup == null) {
+          earlySetup = new CompletableFuture<>();
+          Thread.ofPlatform().daemon().name("elk-index-setup").start(() -> {
+            try {
+              prepare();
+            } catch (RuntimeException e) {
+              LOG.debug("early index setup failed ({}); the first bulk tries again", e.getMessage());
+            } finally {
+              earlySetup.complete(null);
+            }
+          });
+        }
+      }
+    }
   }
 
   /** Applies templates and the latest-state index now (else before the first bulk). Throws if unreachable. */
@@ -165,6 +192,16 @@ public final class ElasticsearchSink implements Sink {
     if (batch.isEmpty()) {
       return CompletableFuture.completedFuture(List.of());
     }
+    CompletableFuture<Void> early = earlySetup;
+    if (!setupDone && early != null) {
+      try {
+        early.get(cfg.requestTimeout().toMillis(), TimeUnit.MILLISECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+        // tried again below
+      }
+    }
     if (!setupDone) {
       try {
         prepare();
@@ -192,7 +229,9 @@ public final class ElasticsearchSink implements Sink {
       }
       body.event(t);
       sent.add(i);
-      latestOf.merge(t.deviceId(), i, (a, b) -> batch.get(a).telemetry().seq() >= batch.get(b).telemetry().seq() ? a : b);
+      if (cfg.latestState()) {
+        latestOf.merge(t.deviceId(), i, (a, b) -> batch.get(a).telemetry().seq() >= batch.get(b).telemetry().seq() ? a : b);
+      }
     }
     if (sent.isEmpty()) {
       return CompletableFuture.completedFuture(count(List.of(local)));
@@ -250,12 +289,12 @@ public final class ElasticsearchSink implements Sink {
   }
 
   /** Room for the events and about as many latest-state documents, so a typical bulk never regrows its buffer. */
-  private static int sizeHint(List<SinkRecord> batch) {
+  private int sizeHint(List<SinkRecord> batch) {
     long bytes = 0;
     for (SinkRecord r : batch) {
       bytes += Math.max(r.body().length, 200) + 120;
     }
-    return (int) Math.min(Integer.MAX_VALUE - 16, bytes * 3 / 2);
+    return (int) Math.min(Integer.MAX_VALUE - 16, cfg.latestState() ? bytes * 3 / 2 : bytes + 1024);
   }
 
   private CompletionStage<List<Outcome>> resolveConflicts(List<SinkRecord> batch, Verdict v) {

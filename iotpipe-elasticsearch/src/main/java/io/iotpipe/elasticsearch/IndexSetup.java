@@ -53,6 +53,7 @@ public final class IndexSetup {
 
   /** Detects the engine and applies template and latest-state index once; throws if the engine is unreachable. */
   public static Engine apply(EsClient client, IndexerConfig cfg) {
+    long t0 = System.nanoTime();
     EsClient.Response root = client.sendSync("GET", "/", null);
     if (root.status() == 401 || root.status() == 403) {
       throw new IllegalStateException("the search engine refused the credentials (HTTP " + root.status()
@@ -94,15 +95,17 @@ public final class IndexSetup {
       r = client.sendSync("PUT", "/_template/" + cfg.indexPrefix(), legacy.toString());
     }
     check(r, "index template " + cfg.indexPrefix());
-    ObjectNode latest = JSON.createObjectNode();
-    latest.set("settings", settings(cfg));
-    latest.set("mappings", mappings());
-    r = client.sendSync("PUT", "/" + cfg.latestIndex(), latest.toString());
-    if (!(r.status() == 400 && r.text().contains("resource_already_exists_exception"))) {
-      check(r, "latest-state index " + cfg.latestIndex());
+    if (cfg.latestState()) {
+      ObjectNode latest = JSON.createObjectNode();
+      latest.set("settings", settings(cfg));
+      latest.set("mappings", mappings());
+      r = client.sendSync("PUT", "/" + cfg.latestIndex(), latest.toString());
+      if (!(r.status() == 400 && r.text().contains("resource_already_exists_exception"))) {
+        check(r, "latest-state index " + cfg.latestIndex());
+      }
     }
-    LOG.info("search engine {} {} at {}: template {} for {} and index {} in place", engine.distribution(), engine.version(),
-        client.urls(), cfg.indexPrefix(), pattern, cfg.latestIndex());
+    LOG.info("search engine {} {} at {}: template {} for {} and index {} in place ({} ms)", engine.distribution(), engine.version(),
+        client.urls(), cfg.indexPrefix(), pattern, cfg.latestState() ? cfg.latestIndex() : "(no latest-state index)", (System.nanoTime() - t0) / 1_000_000);
     return engine;
   }
 

@@ -12,7 +12,8 @@ import java.util.concurrent.Semaphore;
 
 /**
  * The "engine alone" baseline of {@code iotpipe bench index}: the same documents, the same bulk size and pipelining
- * as the sink, from memory, with no broker involved.
+ * as the sink, from memory, with no broker involved — and the same engine work: when {@code indexer.latestState} is
+ * on, each bulk also carries one latest-state document per device (its highest seq), as the sink's bulks do.
  */
 public final class RawBulkLoader {
 
@@ -34,29 +35,38 @@ public final class RawBulkLoader {
       long start = System.nanoTime();
       for (int from = 0; from < docs.size(); from += bulkSize) {
         DocumentEncoder.Bulk body = enc.bulk(bulkSize * 400, System.currentTimeMillis());
-        for (Telemetry t : docs.subList(from, Math.min(docs.size(), from + bulkSize))) {
+        List<Telemetry> chunk = docs.subList(from, Math.min(docs.size(), from + bulkSize));
+        java.util.Map<String, Telemetry> latest = new java.util.LinkedHashMap<>();
+        for (Telemetry t : chunk) {
           body.event(t);
+          if (cfg.latestState()) {
+            latest.merge(t.deviceId(), t, (a, b) -> a.seq() >= b.seq() ? a : b);
+          }
         }
+        latest.values().forEach(body::latest);
         body.finish();
+        int events = chunk.size();
         inFlight.acquireUninterruptibly();
         all.add(client.send("POST", ElasticsearchSink.BULK_PATH, body.array(), body.length(), "application/x-ndjson")
             .whenComplete((r, e) -> inFlight.release())
-            .thenAccept(RawBulkLoader::check));
+            .thenAccept(r -> check(r, events)));
       }
       CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).join();
       return docs.size() / ((System.nanoTime() - start) / 1e9);
     }
   }
 
-  private static void check(EsClient.Response r) {
+  /** Every item must have succeeded; items after the first {@code events} are latest-state updates (a 409 is fine). */
+  private static void check(EsClient.Response r, int events) {
     if (r.status() != 200) {
       throw new IllegalStateException("bulk failed with HTTP " + r.status() + ": " + r.text());
     }
     try {
       JsonNode root = JSON.readTree(r.body());
       if (root.path("errors").asBoolean(true)) {
+        int k = 0;
         for (JsonNode item : root.path("items")) {
-          Outcome o = BulkOutcomes.item(item, false);
+          Outcome o = BulkOutcomes.item(item, k++ >= events);
           if (o != Outcome.DELIVERED) {
             throw new IllegalStateException("bulk item failed: " + o);
           }

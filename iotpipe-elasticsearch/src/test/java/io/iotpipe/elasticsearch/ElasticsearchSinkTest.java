@@ -41,6 +41,9 @@ class ElasticsearchSinkTest {
   final AtomicInteger maxConcurrent = new AtomicInteger();
   final AtomicInteger bulks = new AtomicInteger();
   volatile CountDownLatch hold = new CountDownLatch(0);
+  /** "METHOD path" of every request, and the bodies of the bulks. */
+  final List<String> requests = java.util.Collections.synchronizedList(new ArrayList<>());
+  final List<String> bulkBodies = java.util.Collections.synchronizedList(new ArrayList<>());
 
   @BeforeEach
   void start() throws IOException {
@@ -58,13 +61,15 @@ class ElasticsearchSinkTest {
 
   private void handle(HttpExchange ex) throws IOException {
     try (ex) {
-      ex.getRequestBody().readAllBytes();
+      byte[] request = ex.getRequestBody().readAllBytes();
       String path = ex.getRequestURI().getPath();
+      requests.add(ex.getRequestMethod() + " " + path);
       String body = "{}";
       int status = 200;
       if (path.equals("/")) {
         body = "{\"version\":{\"number\":\"8.19.4\"}}";
       } else if (path.equals("/_bulk")) {
+        bulkBodies.add(new String(request, StandardCharsets.UTF_8));
         bulks.incrementAndGet();
         maxConcurrent.accumulateAndGet(concurrent.incrementAndGet(), Math::max);
         try {
@@ -176,6 +181,41 @@ class ElasticsearchSinkTest {
       }
       assertThat(bulks.get()).isEqualTo(6);
       assertThat(maxConcurrent.get()).isEqualTo(2);
+    }
+  }
+
+  static List<SinkRecord> readings(int devices, int perDevice) {
+    List<SinkRecord> out = new ArrayList<>();
+    for (int seq = 1; seq <= perDevice; seq++) {
+      for (int d = 0; d < devices; d++) {
+        out.add(batch("dev-" + d, seq, "site").get(0));
+      }
+    }
+    return out;
+  }
+
+  @Test
+  void theLatestStateIndexGetsOneDocumentPerDeviceAndBulkWithItsHighestSeq() throws Exception {
+    try (ElasticsearchSink sink = new ElasticsearchSink(config(""), new SimpleMeterRegistry())) {
+      assertThat(sink.write(readings(3, 4)).toCompletableFuture().get(10, TimeUnit.SECONDS)).hasSize(12).containsOnly(Outcome.DELIVERED);
+      assertThat(requests).contains("PUT /telemetry-latest");
+      String body = bulkBodies.get(0);
+      assertThat(body.split("\"create\"", -1)).hasSize(12 + 1);
+      assertThat(body.split("\"_index\":\"telemetry-latest\"", -1)).hasSize(3 + 1);
+      assertThat(body).contains("\"_id\":\"dev-0\",\"version\":4,\"version_type\":\"external\"");
+    }
+  }
+
+  @Test
+  void withLatestStateOffOnlyEventsAreIndexedAndNoLatestIndexIsCreated() throws Exception {
+    IndexerConfig cfg = config("  latestState: false");
+    assertThat(cfg.latestState()).isFalse();
+    try (ElasticsearchSink sink = new ElasticsearchSink(cfg, new SimpleMeterRegistry())) {
+      assertThat(sink.write(readings(3, 4)).toCompletableFuture().get(10, TimeUnit.SECONDS)).hasSize(12).containsOnly(Outcome.DELIVERED);
+      assertThat(requests).noneMatch(r -> r.contains("latest"));
+      String body = bulkBodies.get(0);
+      assertThat(body.split("\"create\"", -1)).hasSize(12 + 1);
+      assertThat(body).doesNotContain("latest").doesNotContain("version_type");
     }
   }
 }

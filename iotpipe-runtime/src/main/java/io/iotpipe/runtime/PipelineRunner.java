@@ -37,9 +37,9 @@ public final class PipelineRunner implements AutoCloseable {
             + " needs the sink \"" + role.sink() + "\" in topology.sinks (configured: " + cfg.topology().sinks() + ")");
       }
       List<String> queues = IntStream.range(0, cfg.topology().partitions()).mapToObj(p -> names.sinkQueue(role.sink(), p)).toList();
-      Sink sink = Sinks.create(role, cfg, instanceId, registry);
       var settings = fitToHeap(role == Role.INDEX ? cfg.indexer().consumer() : cfg.storage().consumer(), role,
           roles.size(), queues.size(), cfg.contract().maxBytes(), Runtime.getRuntime().maxMemory());
+      Sink sink = Sinks.create(role, cfg, settings, instanceId, registry);
       running.add(new Running(role, sink, new SinkConsumer(cfg.sinkBroker(), queues, sink, codec, settings, names, cfg.slo(), registry)));
     }
   }

@@ -51,6 +51,11 @@ public final class PrivateSink implements Sink {
   }
 
   @Override
+  public boolean batchesPerPartition() {
+    return files.batchesPerPartition();
+  }
+
+  @Override
   public String name() {
     return files.name();
   }

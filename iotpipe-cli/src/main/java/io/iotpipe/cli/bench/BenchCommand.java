@@ -70,6 +70,21 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
     @Option(names = "--json", description = "Print the figures as JSON.")
     boolean json;
 
+    /** A fresh pipeline of the stack with this benchmark's settings. */
+    IotpipeConfig pipeline(LocalStack stack, String prefix, String file) {
+      return stack.pipeline(prefix, storageYaml(), file, this::editYaml);
+    }
+
+    /** Options of the subcommand for the "command" field. */
+    String commandSuffix() {
+      return "";
+    }
+
+    /** Changes to the generated pipeline config (none by default). */
+    String editYaml(String yaml) {
+      return yaml;
+    }
+
     @Option(names = "--rounds", defaultValue = "3", description = "Rounds of the three measurements; medians are reported (default: ${DEFAULT-VALUE}).")
     int rounds;
 
@@ -128,7 +143,7 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
           CpuMeter.resetPeakHeap();
           double e0 = engine > 0 ? CpuMeter.processSeconds(engine) : CpuMeter.ownSeconds();
           long t0 = System.nanoTime();
-          double engineRate = engineAlone(stack, stack.pipeline("bench" + System.nanoTime() % 100000, storageYaml(), "bench-engine.yaml"), rows);
+          double engineRate = engineAlone(stack, pipeline(stack, "bench" + System.nanoTime() % 100000, "bench-engine.yaml"), rows);
           engineCpus.add((engine > 0 ? CpuMeter.processSeconds(engine) : CpuMeter.ownSeconds()) - e0);
           engineHeap = Math.max(engineHeap, CpuMeter.peakHeapBytes());
           out.info(String.format("engine alone%s: %.0f rows/s (%.1f s)", tag, engineRate, (System.nanoTime() - t0) / 1e9));
@@ -148,7 +163,7 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
         double engineRate = median(engineRates);
         double ceiling = 1 / (1 / aRate + 1 / engineRate);
         r.put("command", "./iotpipe bench " + role() + " --messages " + messages + " --partitions " + partitions + " --rounds " + rounds
-            + (xmx != null ? " --xmx " + xmx : ""));
+            + (xmx != null ? " --xmx " + xmx : "") + commandSuffix());
         r.put("messages", messages);
         r.put("rounds", rounds);
         r.put("brokerAloneMsgsPerSec", Math.round(aRate));
@@ -220,7 +235,7 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
     Phase drainProcess(LocalStack stack, List<Telemetry> rows, String label, String heap, long broker, long engine) throws Exception {
       String prefix = "bench" + System.nanoTime() % 100000;
       String file = prefix + ".yaml";
-      IotpipeConfig cfg = stack.pipeline(prefix, storageYaml(), file);
+      IotpipeConfig cfg = pipeline(stack, prefix, file);
       preload(cfg, rows);
       long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
       while (stack.depth(cfg, sink()) < rows.size() && System.nanoTime() < deadline) {
@@ -285,7 +300,7 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
     /** Preloads the sink's queues of a fresh pipeline, then measures one consumer + sink draining them. */
     Phase drain(LocalStack stack, List<Telemetry> rows, String label, Function<IotpipeConfig, Sink> sinkFor, long broker, long engine)
         throws Exception {
-      IotpipeConfig cfg = stack.pipeline("bench" + System.nanoTime() % 100000, storageYaml(), "bench-" + label.hashCode() + ".yaml");
+      IotpipeConfig cfg = pipeline(stack, "bench" + System.nanoTime() % 100000, "bench-" + label.hashCode() + ".yaml");
       preload(cfg, rows);
       long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
       while (stack.depth(cfg, sink()) < rows.size() && System.nanoTime() < deadline) {
@@ -366,9 +381,30 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
       return true;
     }
 
+    @Option(names = "--latest-state", arity = "1", defaultValue = "true", paramLabel = "true|false",
+        description = "indexer.latestState for the run: the indexer and the engine-alone baseline both write the"
+            + " latest-state documents, or both do not (default: ${DEFAULT-VALUE}, the config default).")
+    boolean latestState;
+
+    @Override
+    String commandSuffix() {
+      return latestState ? "" : " --latest-state false";
+    }
+
+    @Override
+    String editYaml(String yaml) {
+      return latestState ? yaml : yaml.replaceFirst("(?m)^(  indexPrefix: .*)$", "$1\n  latestState: false");
+    }
+
     @Override
     double engineAlone(LocalStack stack, IotpipeConfig cfg, List<Telemetry> rows) {
       return RawBulkLoader.load(cfg.indexer(), rows, cfg.indexer().consumer().batchMax());
+    }
+
+    @Override
+    void extra(LocalStack stack, Map<String, Object> r, int phases) {
+      r.put("latestState", latestState);
+      r.put("engineAloneWrites", latestState ? "events + one latest-state document per device per bulk (as the indexer)" : "events only (as the indexer)");
     }
   }
 

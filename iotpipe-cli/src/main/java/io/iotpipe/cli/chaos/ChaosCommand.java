@@ -89,7 +89,7 @@ public final class ChaosCommand implements IotpipeCommand, Callable<Integer> {
       }
       System.out.println(ok ? "every scenario: nothing lost, nothing doubled" : "FAILED: see lost/dups");
       System.out.println("1st ack s: fault over (process restarted, engine back, link healed) -> first message acked by the"
-          + " hit sink; caught s: -> its queues hold less than one second of traffic again (region-outage: failover and failback times;"
+          + " hit sink; caught s: -> its queues hold at most one second of traffic more than before the fault (region-outage: failover and failback times;"
           + " rush-hour: drain time; sink-lost: see the note)");
     }
     return ok ? ExitCode.OK : ExitCode.FAILED;

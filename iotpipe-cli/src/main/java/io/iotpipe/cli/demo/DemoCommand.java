@@ -241,7 +241,9 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
       System.out.println();
       System.out.println("explore:");
       System.out.println("  ./iotpipe query --config " + stack.configFile() + " \"SELECT region, count(*), round(avg(powerKw),1) AS kw FROM telemetry GROUP BY 1\"");
-      System.out.println("  curl -s '" + cfg.indexer().urls().get(0) + "/" + cfg.indexer().latestIndex() + "/_search?size=3&pretty'");
+      if (cfg.indexer().latestState()) {
+        System.out.println("  curl -s '" + cfg.indexer().urls().get(0) + "/" + cfg.indexer().latestIndex() + "/_search?size=3&pretty'");
+      }
       System.out.println("  ./iotpipe audit --config " + stack.configFile() + " --ledger " + base.resolve("ledger.json"));
     }
     if (keepRunning) {

@@ -59,7 +59,9 @@ public class RunCommand implements IotpipeCommand, Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    io.iotpipe.runtime.Startup.mark("command parsed");
     IotpipeConfig loaded = config.load();
+    io.iotpipe.runtime.Startup.mark("config loaded");
     IotpipeConfig cfg;
     try {
       cfg = region == null ? loaded : loaded.inRegion(region);
@@ -77,7 +79,9 @@ public class RunCommand implements IotpipeCommand, Callable<Integer> {
             .filter(pool -> pool.getType() == java.lang.management.MemoryType.HEAP && pool.getPeakUsage() != null)
             .mapToLong(pool -> pool.getPeakUsage().getUsed()).sum())
         .baseUnit("bytes").description("sum of the heap pools' peak usage since start").register(registry);
-    PipelineRunner runner = new PipelineRunner(cfg, roles(), id, registry).start();
+    PipelineRunner runner = new PipelineRunner(cfg, roles(), id, registry);
+    io.iotpipe.runtime.Startup.mark("sinks created");
+    runner.start();
     int p = port != null ? port : cfg.observability().port();
     HealthServer health = null;
     if (p > 0) {
@@ -103,7 +107,8 @@ public class RunCommand implements IotpipeCommand, Callable<Integer> {
       stopped.countDown();
     }, "iotpipe-shutdown");
     Runtime.getRuntime().addShutdownHook(hook);
-    out.info("iotpipe run: instance " + id + " running roles " + runner.roles() + " on " + cfg.topology().partitions() + " partitions");
+    out.info("iotpipe run: instance " + id + " running roles " + runner.roles() + " on " + cfg.topology().partitions()
+        + " partitions (ms since the JVM started: " + io.iotpipe.runtime.Startup.timeline() + ")");
     while (!stopped.await(2, java.util.concurrent.TimeUnit.SECONDS)) {
       StringBuilder line = new StringBuilder();
       runner.stats().forEach((r, s) -> line.append(r.name().toLowerCase()).append(": delivered ").append(s.delivered())

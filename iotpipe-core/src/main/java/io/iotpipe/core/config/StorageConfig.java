@@ -22,6 +22,11 @@ public record StorageConfig(Path dir, List<Format> formats, long rollRows, long 
                             List<String> metrics, Duration retention, Compaction compaction, ConsumerSettings consumer,
                             Privacy privacy) {
 
+  /** The same storage settings consumed with {@code settings} (the runner's prefetch fitted to the heap). */
+  public StorageConfig withConsumer(ConsumerSettings settings) {
+    return new StorageConfig(dir, formats, rollRows, rollBytes, rollAge, metrics, retention, compaction, settings, privacy);
+  }
+
   /** What the data scientists' copy keeps of a column: the value, nothing, or a keyed pseudonym. */
   public enum Action { KEEP, DROP, PSEUDONYMISE }
 

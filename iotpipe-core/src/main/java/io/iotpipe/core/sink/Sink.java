@@ -47,6 +47,16 @@ public interface Sink extends AutoCloseable {
   CompletionStage<List<Outcome>> write(List<SinkRecord> batch);
 
   /**
+   * Whether the runtime should hand this sink batches of one partition queue each. A batch's acks wait for its
+   * slowest record: a sink that completes records per partition (a file per partition) would otherwise make each
+   * partition's acks wait for the other partitions' files, and a partition whose unacked readings reach the prefetch
+   * stalls. Default false: a sink that writes a batch in one request (a {@code _bulk}) wants it whole.
+   */
+  default boolean batchesPerPartition() {
+    return false;
+  }
+
+  /**
    * Asks the sink to make everything it holds durable now and complete the pending stages (called on shutdown and
    * periodically so that time-bounded visibility holds even when traffic stops).
    */

@@ -59,6 +59,10 @@ public final class SinkConsumer implements AutoCloseable {
   private volatile boolean closing;
   /** Earliest System.nanoTime() the next batch may go to the sink when {@code maxRate} is set. */
   private long nextDispatch;
+  /** Start-up phases seen (for {@link io.iotpipe.runtime.Startup}); flags so the hot path takes no lock. */
+  private volatile boolean sawDelivery;
+  private volatile boolean sawBatch;
+  private volatile boolean sawAck;
 
   /** A consumer with the default objectives (tests, benchmarks). */
   public SinkConsumer(BrokerConfig broker, List<String> queues, Sink sink, TelemetryCodec codec, ConsumerSettings settings,
@@ -92,6 +96,10 @@ public final class SinkConsumer implements AutoCloseable {
       @Override
       public void delivered(Subscription sub, com.rabbitmq.client.Envelope env, AMQP.BasicProperties props, byte[] body) {
         sub.track(env.getDeliveryTag());
+        if (!sawDelivery) {
+          sawDelivery = true;
+          io.iotpipe.runtime.Startup.mark(s + ": first delivery");
+        }
         received.increment();
         settler.received();
         if (env.isRedeliver()) {
@@ -156,12 +164,31 @@ public final class SinkConsumer implements AutoCloseable {
     if (toSink.isEmpty()) {
       return;
     }
+    if (sink.batchesPerPartition()) {
+      Map<String, List<Delivery>> bySource = new java.util.LinkedHashMap<>();
+      for (Delivery d : toSink) {
+        bySource.computeIfAbsent(d.source().queue(), k -> new ArrayList<>()).add(d);
+      }
+      if (bySource.size() > 1) {
+        bySource.values().forEach(this::toSink);
+        return;
+      }
+    }
+    toSink(toSink);
+  }
+
+  /** Hands validated deliveries to the sink; their outcomes are settled when the sink's stage completes. */
+  private void toSink(List<Delivery> toSink) {
     pace(toSink.size());
     List<SinkRecord> records = new ArrayList<>(toSink.size());
     for (Delivery d : toSink) {
       records.add(d.record());
     }
     inSink.addAndGet(toSink.size());
+    if (!sawBatch) {
+      sawBatch = true;
+      io.iotpipe.runtime.Startup.mark(sink.name() + ": first batch to the sink");
+    }
     CompletionStage<List<io.iotpipe.core.sink.Outcome>> stage;
     try {
       stage = sink.write(records);
@@ -171,6 +198,10 @@ public final class SinkConsumer implements AutoCloseable {
     stage.whenComplete((outcomes, error) -> {
       inSink.addAndGet(-toSink.size());
       settler.settle(toSink, outcomes, error);
+      if (!sawAck && outcomes != null && outcomes.stream().anyMatch(o -> o instanceof io.iotpipe.core.sink.Outcome.Delivered)) {
+        sawAck = true;
+        io.iotpipe.runtime.Startup.report(sink.name());
+      }
     });
   }
 

@@ -85,12 +85,14 @@ final class Supervisor {
           connection.addShutdownListener(this::onConnectionLost);
           deadLetters = new ConfirmingPublisher(connection.createChannel(), 1000);
           connections++;
+          io.iotpipe.runtime.Startup.mark(name + ": connected");
         }
         for (String q : queues) {
           if (!subscriptions.containsKey(q)) {
             subscribe(q);
           }
         }
+        io.iotpipe.runtime.Startup.mark(name + ": subscribed " + queues.size() + " queues");
         if (attempt > 0) {
           LOG.info("{}: consuming again from {} ({} queues)", name, broker.name(), queues.size());
         }

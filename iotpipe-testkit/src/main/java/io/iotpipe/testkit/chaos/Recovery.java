@@ -21,8 +21,13 @@ import java.util.function.LongSupplier;
  */
 record Recovery(double firstAckSeconds, double caughtUpSeconds) {
 
+  /**
+   * @param steady the hit sinks' queue depth under the same load before the fault ({@link #steadyDepth}): "caught up"
+   *               means back to it (plus one second of traffic), not to zero — a storage writer holds a file's worth
+   *               of unacked readings in normal operation (rollAge x rate), which alone can exceed one second of traffic
+   */
   static Recovery measure(Instant faultEnd, Set<Role> hit, LocalStack stack, IotpipeConfig cfg, PipelineRunner runner,
-                          List<RoleProcess> processes, double rate) throws InterruptedException {
+                          List<RoleProcess> processes, double rate, long steady) throws InterruptedException {
     LongSupplier acked = () -> {
       long n = 0;
       for (Role r : hit) {
@@ -37,9 +42,24 @@ record Recovery(double firstAckSeconds, double caughtUpSeconds) {
     };
     long before = runner != null ? acked.getAsLong() : 0; // a restarted process counts from zero
     double firstAck = poll(faultEnd, Duration.ofMinutes(2), 100, () -> acked.getAsLong() > before);
-    long lag = Math.max(50, (long) rate); // one second of traffic
+    long lag = steady + Math.max(50, (long) rate); // steady state plus one second of traffic
     double caughtUp = poll(faultEnd, Duration.ofMinutes(4), 250, () -> depth(stack, cfg, hit) <= lag);
     return new Recovery(firstAck, caughtUp);
+  }
+
+  /**
+   * The hit sinks' queue depth (ready + unacked) in steady state: the largest of a few samples about a second apart
+   * (each {@code rabbitmqctl} call takes about that long), before the fault.
+   */
+  static long steadyDepth(LocalStack stack, IotpipeConfig cfg, Set<Role> hit) {
+    long max = 0;
+    for (int i = 0; i < 3; i++) {
+      long d = depth(stack, cfg, hit);
+      if (d != Long.MAX_VALUE) {
+        max = Math.max(max, d);
+      }
+    }
+    return max;
   }
 
   /** Seconds from {@code from} until {@code done}; NaN when it did not happen within {@code max}. */

@@ -54,8 +54,7 @@ public final class ConfigReference {
     doc("topology.shovelReconnectDelay", "how long a shovel waits before reconnecting");
     doc("topology.singleActiveConsumer", "one consumer per partition queue at a time, so per-device order holds; a standby takes over");
 
-    doc("security", "iotpipe's broker users and permissions, declared like the topology (`topology plan` shows them, `apply` makes them true); without this section users are not touched");
-    doc("security.passwords", "directory of the service accounts' password files (`<account>.password`, mode 0600); apply writes a random one for an account without one");
+    doc("security.passwords", "(with a `security:` section, `topology plan` shows iotpipe's broker users and permissions and `apply` makes them true; without it users are not touched) directory of the service accounts' password files (`<account>.password`, mode 0600); apply writes a random one for an account without one");
     doc("security.existingUsers", "a declared account that exists with other tags, password or permissions: `update` it (a broader grant is narrowed) or `refuse` (report a conflict, change nothing)");
     doc("security.removeGuest", "delete the `guest` user on every broker (the brokers' `username` must then be another account)");
     doc("security.devicePermissions", "check every enrolled device (users tagged `iotpipe-device`) on the edges against the device permission template and repair drift");

@@ -27,8 +27,8 @@ import java.util.stream.IntStream;
  *       {@code {username}} to the authenticated user (the certificate's CN, or the password user), so AMQP routing key
  *       {@code telemetry.<id>} and MQTT topic {@code telemetry/<id>} are the only ones it accepts.</li>
  * </ul>
- * Everything goes to the broker in one {@code POST /api/definitions}: one request for 10,000 devices instead of
- * 30,000 single calls. Passwords are sent as salted SHA-256 hashes ({@code rabbit_password_hashing_sha256}, the
+ * Everything goes to the broker in a few {@code POST /api/definitions} (see {@link #importDevices}) instead of
+ * 40,000 single calls. Passwords are sent as salted SHA-256 hashes ({@code rabbit_password_hashing_sha256}, the
  * broker's own scheme), so the request body never holds a password either.
  */
 public final class Enrollment {
@@ -163,6 +163,56 @@ public final class Enrollment {
     api.require("POST", "definitions", defs);
   }
 
+  /** Devices per definitions request: small enough to show progress, large enough that requests cost nothing. */
+  static final int IMPORT_CHUNK = 2_000;
+  /**
+   * Definitions requests in flight at once. One: RabbitMQ 3.10 writes each item in its own Mnesia transaction, and
+   * those queue behind the node's single transaction manager; measured on a 2-core node (10,000 devices): 1 request
+   * 15.3-16.0 s, 2 concurrent 14.5-15.3 s, 4 concurrent 27.7 s.
+   */
+  static final int IMPORT_PARALLELISM = Integer.getInteger("iotpipe.enroll.importParallelism", 1);
+
+  /**
+   * Creates the broker users of {@code devices}: definitions imports of {@link #IMPORT_CHUNK} devices (for progress;
+   * the request size does not change the cost), {@link #IMPORT_PARALLELISM} at a time. RabbitMQ 3.10 spends about
+   * 0.75 ms per user, 0.1 ms per vhost permission and 0.35 ms per topic permission.
+   */
+  public void importDevices(AdminApi api, List<Enrolled> devices, java.util.function.Consumer<String> progress) {
+    List<List<Enrolled>> chunks = new ArrayList<>();
+    for (int i = 0; i < devices.size(); i += IMPORT_CHUNK) {
+      chunks.add(devices.subList(i, Math.min(devices.size(), i + IMPORT_CHUNK)));
+    }
+    if (progress != null) {
+      progress.accept("creating " + devices.size() + " broker users (" + chunks.size() + " definitions imports) ...");
+    }
+    java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(
+        Math.max(1, Math.min(IMPORT_PARALLELISM, chunks.size())));
+    try {
+      List<java.util.concurrent.Future<?>> futures = new ArrayList<>();
+      for (List<Enrolled> chunk : chunks) {
+        futures.add(pool.submit(() -> {
+          importDefinitions(api, deviceDefinitions(chunk));
+          int n = done.addAndGet(chunk.size());
+          if (progress != null) {
+            progress.accept("broker users created: " + n + "/" + devices.size());
+          }
+        }));
+      }
+      for (java.util.concurrent.Future<?> f : futures) {
+        f.get();
+      }
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw e.getCause() instanceof RuntimeException r ? r : new SecurityException(e.getCause().getMessage(), e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new SecurityException("interrupted while creating broker users (" + done.get() + " of " + devices.size() + " done; "
+          + "enrolling again is safe: imports are idempotent)");
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
   /** What {@link #enroll} did and how long each part took. */
   public record Report(int devices, Credential credential, long issueMillis, long importMillis) {}
 
@@ -176,10 +226,7 @@ public final class Enrollment {
     long t0 = System.nanoTime();
     List<Enrolled> issued = issue(ids, credential, progress);
     long t1 = System.nanoTime();
-    if (progress != null) {
-      progress.accept("creating " + ids.size() + " broker users in one definitions import ...");
-    }
-    importDefinitions(api, deviceDefinitions(issued));
+    importDevices(api, issued, progress);
     long t2 = System.nanoTime();
     return new Report(ids.size(), credential, (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000);
   }

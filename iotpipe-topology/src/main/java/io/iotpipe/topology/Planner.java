@@ -75,7 +75,8 @@ public final class Planner {
         sb.append("RabbitMQ cannot change queue or exchange arguments in place: delete the object (after draining it) "
             + "or change topology.prefix to build a new topology next to the old one\n");
       }
-      if (plan.conflicts().stream().anyMatch(object.negate())) {
+      if (plan.conflicts().stream().anyMatch(c -> c.declaration() instanceof Declaration.User
+          || c.declaration() instanceof Declaration.Permission || c.declaration() instanceof Declaration.DevicePermissions)) {
         sb.append("security.existingUsers is refuse: change those users by hand, or set it to update so that apply "
             + "brings them to the declaration\n");
       }

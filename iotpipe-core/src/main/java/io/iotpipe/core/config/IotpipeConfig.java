@@ -129,9 +129,10 @@ public record IotpipeConfig(Map<String, BrokerConfig> brokers, TopologyConfig to
       // Deleting the user iotpipe itself logs in as would lock every later plan and apply out.
       brokers.forEach((name, b) -> {
         if ("guest".equals(b.username())) {
-          secNode.error("removeGuest", "brokers." + name + ".username is guest, the user this section deletes: apply once with "
-              + "removeGuest: false (it creates the administrator account), then log in as that account (brokers."
-              + name + ".username) and set removeGuest back to true");
+          String user = "brokers." + ConfigNode.displayKey(name) + ".username";
+          secNode.error("removeGuest", user + " is guest, the user this section deletes: apply once with "
+              + "removeGuest: false (it creates the administrator account), then log in as that account (" + user
+              + ") and set removeGuest back to true");
         }
       });
     }

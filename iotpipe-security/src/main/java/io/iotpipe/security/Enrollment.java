@@ -6,14 +6,13 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.iotpipe.core.config.Names;
 import io.iotpipe.core.config.Secret;
+import io.iotpipe.core.config.SecretFiles;
+import io.iotpipe.topology.RabbitPasswords;
+import io.iotpipe.topology.ServiceAccounts;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.security.SecureRandom;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 import java.util.stream.IntStream;
 
@@ -28,8 +27,8 @@ import java.util.stream.IntStream;
  *       {@code {username}} to the authenticated user (the certificate's CN, or the password user), so AMQP routing key
  *       {@code telemetry.<id>} and MQTT topic {@code telemetry/<id>} are the only ones it accepts.</li>
  * </ul>
- * Everything goes to the broker in one {@code POST /api/definitions}: one request for 10,000 devices instead of
- * 30,000 single calls. Passwords are sent as salted SHA-256 hashes ({@code rabbit_password_hashing_sha256}, the
+ * Everything goes to the broker in a few {@code POST /api/definitions} (see {@link #importDevices}) instead of
+ * 40,000 single calls. Passwords are sent as salted SHA-256 hashes ({@code rabbit_password_hashing_sha256}, the
  * broker's own scheme), so the request body never holds a password either.
  */
 public final class Enrollment {
@@ -47,7 +46,6 @@ public final class Enrollment {
   }
 
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final SecureRandom RANDOM = new SecureRandom();
 
   private final Pki pki;
   private final Names names;
@@ -71,6 +69,11 @@ public final class Enrollment {
   /** As {@link #issue(List, Credential)}, telling {@code progress} every 500 devices. */
   public List<Enrolled> issue(List<String> ids, Credential credential, java.util.function.Consumer<String> progress) {
     ids.forEach(Pki::checkName);
+    try {
+      Files.createDirectories(credential == Credential.CERTIFICATE ? pki.clientsDir() : passwordFile("x").getParent());
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException("cannot create the credentials directory: " + e.getMessage(), e);
+    }
     java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
     return IntStream.range(0, ids.size()).parallel().mapToObj(i -> {
       int n = done.incrementAndGet();
@@ -88,41 +91,32 @@ public final class Enrollment {
 
   private Path writePassword(String name) {
     Path f = passwordFile(name);
-    SecretFiles.write(f, SecretFiles.newPassword().getBytes(StandardCharsets.UTF_8));
+    SecretFiles.writeNew(f, SecretFiles.newPassword().getBytes(StandardCharsets.UTF_8));
     return f;
   }
 
   /** The definitions document that creates {@code devices} as users with device permissions. */
   public ObjectNode deviceDefinitions(List<Enrolled> devices) {
     ObjectNode defs = emptyDefinitions();
-    String write = "^(" + ServiceAccounts.escape(names.edgeIngress()) + "|amq\\.topic)$";
+    var topics = ServiceAccounts.deviceTopics(names);
     for (Enrolled d : devices) {
-      addUser(defs, d, "");
-      addPermission(defs, d.name(), "^$", write, "^$");
-      for (String exchange : List.of(names.edgeIngress(), "amq.topic")) {
+      ServiceAccounts.Account a = ServiceAccounts.device(names, d.name());
+      // Tagged so that `topology plan` finds the devices among the users and checks them against this template.
+      addUser(defs, d, a.tags());
+      addPermission(defs, d.name(), a.configure(), a.write(), a.read());
+      topics.forEach((exchange, wr) -> {
         ObjectNode tp = ((ArrayNode) defs.get("topic_permissions")).addObject();
         tp.put("user", d.name());
         tp.put("vhost", vhost);
         tp.put("exchange", exchange);
-        tp.put("write", "^telemetry\\.{username}$");
-        tp.put("read", "^$");
-      }
+        tp.put("write", wr.get(0));
+        tp.put("read", wr.get(1));
+      });
     }
     return defs;
   }
 
-  /** Creates the password files (if missing) and the definitions of iotpipe's service accounts. */
-  public ObjectNode serviceDefinitions(List<ServiceAccounts.Account> accounts) {
-    ObjectNode defs = emptyDefinitions();
-    for (ServiceAccounts.Account a : accounts) {
-      Path pw = Files.exists(passwordFile(a.user())) ? passwordFile(a.user()) : writePassword(a.user());
-      addUser(defs, new Enrolled(a.user(), Credential.PASSWORD, null, null, pw), a.tags());
-      addPermission(defs, a.user(), a.configure(), a.write(), a.read());
-    }
-    return defs;
-  }
-
-  /** The credentials of service account {@code user} (created by {@link #serviceDefinitions}). */
+  /** The credentials of service account {@code user} (written by {@code topology apply} with {@code security.passwords} = this PKI's {@code passwords} directory). */
   public Secret servicePassword(String user) {
     Path f = passwordFile(user);
     if (!Files.exists(f)) {
@@ -144,12 +138,11 @@ public final class Enrollment {
     u.put("name", e.name());
     // Certificate users get no password hash: the broker then refuses any password login for them.
     u.put("password_hash", e.passwordFile() == null ? "" : hash(SecretFiles.read(e.passwordFile())));
-    u.put("hashing_algorithm", "rabbit_password_hashing_sha256");
+    u.put("hashing_algorithm", RabbitPasswords.SHA256);
     ArrayNode t = u.putArray("tags");
     if (!tags.isEmpty()) {
       t.add(tags);
     }
-    u.putObject("limits");
   }
 
   private void addPermission(ObjectNode defs, String user, String configure, String write, String read) {
@@ -161,26 +154,63 @@ public final class Enrollment {
     p.put("read", read);
   }
 
-  /** RabbitMQ's {@code rabbit_password_hashing_sha256}: base64(salt ++ sha256(salt ++ password)), 4-byte salt. */
   static String hash(String password) {
-    try {
-      byte[] salt = new byte[4];
-      RANDOM.nextBytes(salt);
-      MessageDigest md = MessageDigest.getInstance("SHA-256");
-      md.update(salt);
-      byte[] h = md.digest(password.getBytes(StandardCharsets.UTF_8));
-      byte[] out = new byte[4 + h.length];
-      System.arraycopy(salt, 0, out, 0, 4);
-      System.arraycopy(h, 0, out, 4, h.length);
-      return Base64.getEncoder().encodeToString(out);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return RabbitPasswords.hash(password);
   }
 
   /** Imports a definitions document in one request (users, permissions, topic permissions; idempotent). */
   public static void importDefinitions(AdminApi api, ObjectNode defs) {
     api.require("POST", "definitions", defs);
+  }
+
+  /** Devices per definitions request: small enough to show progress, large enough that requests cost nothing. */
+  static final int IMPORT_CHUNK = 2_000;
+  /**
+   * Definitions requests in flight at once. One: RabbitMQ 3.10 writes each item in its own Mnesia transaction, and
+   * those queue behind the node's single transaction manager; measured on a 2-core node (10,000 devices): 1 request
+   * 15.3-16.0 s, 2 concurrent 14.5-15.3 s, 4 concurrent 27.7 s.
+   */
+  static final int IMPORT_PARALLELISM = Integer.getInteger("iotpipe.enroll.importParallelism", 1);
+
+  /**
+   * Creates the broker users of {@code devices}: definitions imports of {@link #IMPORT_CHUNK} devices (for progress;
+   * the request size does not change the cost), {@link #IMPORT_PARALLELISM} at a time. RabbitMQ 3.10 spends about
+   * 0.75 ms per user, 0.1 ms per vhost permission and 0.35 ms per topic permission.
+   */
+  public void importDevices(AdminApi api, List<Enrolled> devices, java.util.function.Consumer<String> progress) {
+    List<List<Enrolled>> chunks = new ArrayList<>();
+    for (int i = 0; i < devices.size(); i += IMPORT_CHUNK) {
+      chunks.add(devices.subList(i, Math.min(devices.size(), i + IMPORT_CHUNK)));
+    }
+    if (progress != null) {
+      progress.accept("creating " + devices.size() + " broker users (" + chunks.size() + " definitions imports) ...");
+    }
+    java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(
+        Math.max(1, Math.min(IMPORT_PARALLELISM, chunks.size())));
+    try {
+      List<java.util.concurrent.Future<?>> futures = new ArrayList<>();
+      for (List<Enrolled> chunk : chunks) {
+        futures.add(pool.submit(() -> {
+          importDefinitions(api, deviceDefinitions(chunk));
+          int n = done.addAndGet(chunk.size());
+          if (progress != null) {
+            progress.accept("broker users created: " + n + "/" + devices.size());
+          }
+        }));
+      }
+      for (java.util.concurrent.Future<?> f : futures) {
+        f.get();
+      }
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw e.getCause() instanceof RuntimeException r ? r : new SecurityException(e.getCause().getMessage(), e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new SecurityException("interrupted while creating broker users (" + done.get() + " of " + devices.size() + " done; "
+          + "enrolling again is safe: imports are idempotent)");
+    } finally {
+      pool.shutdownNow();
+    }
   }
 
   /** What {@link #enroll} did and how long each part took. */
@@ -196,10 +226,7 @@ public final class Enrollment {
     long t0 = System.nanoTime();
     List<Enrolled> issued = issue(ids, credential, progress);
     long t1 = System.nanoTime();
-    if (progress != null) {
-      progress.accept("creating " + ids.size() + " broker users in one definitions import ...");
-    }
-    importDefinitions(api, deviceDefinitions(issued));
+    importDevices(api, issued, progress);
     long t2 = System.nanoTime();
     return new Report(ids.size(), credential, (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000);
   }

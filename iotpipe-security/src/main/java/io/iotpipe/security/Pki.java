@@ -7,6 +7,8 @@ import java.io.UncheckedIOException;
 import java.math.BigInteger;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.bouncycastle.util.io.pem.PemObject;
+import io.iotpipe.core.config.SecretFiles;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
@@ -68,11 +70,18 @@ public final class Pki {
   private final Path dir;
   private final X509Certificate caCert;
   private final PrivateKey caKey;
+  /** Computed once: the same for every certificate this CA issues (a SHA-1 over the CA key per certificate otherwise). */
+  private final org.bouncycastle.asn1.x509.AuthorityKeyIdentifier authorityKeyId;
 
   private Pki(Path dir, X509Certificate caCert, PrivateKey caKey) {
     this.dir = dir;
     this.caCert = caCert;
     this.caKey = caKey;
+    try {
+      this.authorityKeyId = new JcaX509ExtensionUtils().createAuthorityKeyIdentifier(caCert);
+    } catch (GeneralSecurityException e) {
+      throw new SecurityException("cannot read the fleet CA's key identifier: " + e.getMessage(), e);
+    }
   }
 
   /**
@@ -135,6 +144,11 @@ public final class Pki {
     return dir.resolve("server.key");
   }
 
+  /** Where client certificates and keys are ({@code <name>.crt}, {@code <name>.key}). */
+  public Path clientsDir() {
+    return dir.resolve("clients");
+  }
+
   public Path clientCert(String name) {
     return dir.resolve("clients").resolve(name + ".crt");
   }
@@ -174,10 +188,9 @@ public final class Pki {
     KeyPair kp = newKeyPair();
     JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(caCert, serial(), Date.from(notBefore),
         Date.from(notAfter), name(cn), kp.getPublic());
-    JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
     b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
     b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyAgreement));
-    b.addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(caCert));
+    b.addExtension(Extension.authorityKeyIdentifier, false, authorityKeyId);
     if (server) {
       b.addExtension(Extension.extendedKeyUsage, false,
           new ExtendedKeyUsage(new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}));
@@ -187,11 +200,12 @@ public final class Pki {
       b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth));
     }
     X509CertificateHolder h = b.build(signer(caKey));
-    X509Certificate cert = CONVERTER.getCertificate(h);
     Path crt = dir.resolve(base + ".crt");
     Path key = dir.resolve(base + ".key");
-    SecretFiles.write(key, pem(new JcaPKCS8Generator(kp.getPrivate(), null).generate()));
-    SecretFiles.writePublic(crt, pemString(cert));
+    // The holder is PEM-encoded as is (no round trip through a parsed X509Certificate); new files are written in
+    // place with O_EXCL (0600 for the key), a re-issue replaces them atomically (SecretFiles.writeNew).
+    SecretFiles.writeNew(key, pem(new PemObject("PRIVATE KEY", kp.getPrivate().getEncoded())));
+    SecretFiles.writePublicNew(crt, pemString(new PemObject("CERTIFICATE", h.getEncoded())));
     return new Issued(cn, crt, key, notAfter);
   }
 
@@ -281,7 +295,11 @@ public final class Pki {
   private static byte[] pem(Object o) throws IOException {
     StringWriter w = new StringWriter();
     try (JcaPEMWriter p = new JcaPEMWriter(w)) {
-      p.writeObject(o);
+      if (o instanceof PemObject po) {
+        p.writeObject(po);
+      } else {
+        p.writeObject(o);
+      }
     }
     return w.toString().getBytes(java.nio.charset.StandardCharsets.US_ASCII);
   }

@@ -7,6 +7,9 @@ import io.iotpipe.broker.LocalNode;
 import io.iotpipe.core.config.IotpipeConfig;
 import io.iotpipe.core.config.Names;
 import io.iotpipe.core.config.Secret;
+import io.iotpipe.core.config.SecretFiles;
+import io.iotpipe.topology.Planner;
+import io.iotpipe.topology.ServiceAccounts;
 import io.iotpipe.core.config.TopologyConfig;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -40,8 +43,10 @@ public final class SecureLocalStack implements AutoCloseable {
   private final Names names;
   private final Enrollment enrollment;
   private final String admin;
+  private final List<String> sinks;
 
-  private SecureLocalStack(Pki pki, LocalDeployment nodes, Names names, String admin) {
+  private SecureLocalStack(Pki pki, LocalDeployment nodes, Names names, String admin, List<String> sinks) {
+    this.sinks = List.copyOf(sinks);
     this.pki = pki;
     this.nodes = nodes;
     this.names = names;
@@ -56,8 +61,12 @@ public final class SecureLocalStack implements AutoCloseable {
     Enrollment enrollment = new Enrollment(pki, names, "/");
     List<ServiceAccounts.Account> accounts = ServiceAccounts.forTopology(names, sinks);
     String admin = ServiceAccounts.admin(names);
-    // Creates the password files (the administrator's is needed before the nodes' first boot).
-    ObjectNode services = enrollment.serviceDefinitions(accounts);
+    // The administrator's password is needed before the nodes' first boot (they create that user); the other
+    // accounts' passwords are written by the topology apply below, like for any config with security:.
+    Path adminFile = enrollment.passwordFile(admin);
+    if (!Files.exists(adminFile)) {
+      SecretFiles.write(adminFile, SecretFiles.newPassword().getBytes(StandardCharsets.UTF_8));
+    }
     for (ServiceAccounts.Account a : accounts) {
       if (!Files.exists(pki.clientCert(a.user()))) {
         pki.issueClient(a.user());
@@ -67,10 +76,13 @@ public final class SecureLocalStack implements AutoCloseable {
     LocalNode.Tls edgeTls = new LocalNode.Tls(pki.caCert(), pki.serverCert(), pki.serverKey(), false, admin, adminPassword);
     LocalNode.Tls cloudTls = new LocalNode.Tls(pki.caCert(), pki.serverCert(), pki.serverKey(), true, admin, adminPassword);
     LocalDeployment nodes = LocalDeployment.start(dir.resolve("nodes"), cloudNodes, edgeTls, cloudTls);
-    SecureLocalStack s = new SecureLocalStack(pki, nodes, names, admin);
+    SecureLocalStack s = new SecureLocalStack(pki, nodes, names, admin, sinks);
     try {
-      Enrollment.importDefinitions(s.edgeApi(), services);
-      Enrollment.importDefinitions(s.cloudApi(), services);
+      // The service accounts and no guest, declared from the config's security: section by the topology planner
+      // (the one path every config uses; the full apply later finds them unchanged).
+      IotpipeConfig cfg = IotpipeConfig.parse("secure-local-stack", s.configYaml(admin, 1, null), s.env(admin));
+      Planner planner = new Planner();
+      planner.apply(cfg, planner.planAccounts(cfg));
     } catch (RuntimeException e) {
       nodes.close();
       throw e;
@@ -147,12 +159,15 @@ public final class SecureLocalStack implements AutoCloseable {
           balancer: cloud
           partitions: %d
           queueType: quorum
+          sinks: [%s]
+        security:
+          passwords: "%s"
         simulator:
           edge: edge
           mqtt: ssl://127.0.0.1:%d
         """.formatted(PASSWORD_ENV, edgeUri, TlsUris.management(nodes.edge().managementUri(), pki), account, PASSWORD_ENV,
         cloudUris, TlsUris.management(nodes.cloud().managementUri(), pki), account, PASSWORD_ENV, names.prefix(), partitions,
-        nodes.edge().mqttPort()) + (extra == null ? "" : extra);
+        String.join(", ", sinks), enrollment.passwordFile(admin).getParent().toAbsolutePath(), nodes.edge().mqttPort()) + (extra == null ? "" : extra);
   }
 
   /**

@@ -12,7 +12,7 @@ import io.iotpipe.core.config.IotpipeConfig;
 import io.iotpipe.core.config.SimulatorConfig;
 import io.iotpipe.security.Enrollment;
 import io.iotpipe.security.SecureLocalStack;
-import io.iotpipe.security.ServiceAccounts;
+import io.iotpipe.topology.ServiceAccounts;
 import io.iotpipe.topology.Planner;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -8,6 +8,19 @@ import java.util.List;
 public record BrokerTopology(BrokerConfig broker, List<Declaration> declarations, boolean needsShovelPlugin,
                              boolean needsHashExchange) {
 
+  /** Whether the topology declares users (then plan reads the broker's users and permissions too). */
+  public boolean declaresUsers() {
+    return declarations.stream().anyMatch(d -> d instanceof Declaration.User || d instanceof Declaration.UserAbsent
+        || d instanceof Declaration.DevicePermissions);
+  }
+
+  /** This topology with only its users and permissions (no plugins needed). */
+  public BrokerTopology accountsOnly() {
+    return new BrokerTopology(broker, declarations.stream().filter(d -> d instanceof Declaration.User
+        || d instanceof Declaration.Permission || d instanceof Declaration.DevicePermissions
+        || d instanceof Declaration.UserAbsent).toList(), false, false);
+  }
+
   static final class Builder {
     private final BrokerConfig broker;
     private final List<Declaration> decls = new ArrayList<>();
@@ -33,10 +46,15 @@ public record BrokerTopology(BrokerConfig broker, List<Declaration> declarations
 
     BrokerTopology build() {
       List<Declaration> ordered = new ArrayList<>();
+      // Accounts first (the shovels may log in as one), guest last (the other changes may still use the session).
+      decls.stream().filter(d -> d instanceof Declaration.User).forEach(ordered::add);
+      decls.stream().filter(d -> d instanceof Declaration.Permission).forEach(ordered::add);
       decls.stream().filter(d -> d instanceof Declaration.Exchange).forEach(ordered::add);
       decls.stream().filter(d -> d instanceof Declaration.Queue).forEach(ordered::add);
       decls.stream().filter(d -> d instanceof Declaration.Binding).forEach(ordered::add);
       decls.stream().filter(d -> d instanceof Declaration.Shovel).forEach(ordered::add);
+      decls.stream().filter(d -> d instanceof Declaration.DevicePermissions).forEach(ordered::add);
+      decls.stream().filter(d -> d instanceof Declaration.UserAbsent).forEach(ordered::add);
       return new BrokerTopology(broker, List.copyOf(ordered), shovel, hash);
     }
   }

@@ -14,13 +14,21 @@ public record Change(Action action, Declaration declaration, String detail) {
     CREATE,
     /** Present and equal: nothing to do. */
     UNCHANGED,
-    /** Present but different, and safe to replace in place (shovel definitions). */
+    /** Present but different, and safe to replace in place (shovel definitions, users and permissions). */
     UPDATE,
+    /** Present but declared absent (the guest user): will be deleted. */
+    DELETE,
     /**
      * Present but different, and RabbitMQ cannot change it in place (queue and exchange arguments are fixed at
-     * declaration). Applying would fail with PRECONDITION_FAILED half-way, so apply refuses the whole plan.
+     * declaration), or the config says not to touch it ({@code security.existingUsers: refuse}). Applying would
+     * fail half-way or overrule the operator, so apply refuses the whole plan.
      */
     CONFLICT
+  }
+
+  /** Whether apply sends this change to the broker. */
+  public boolean pending() {
+    return action == Action.CREATE || action == Action.UPDATE || action == Action.DELETE;
   }
 
   public String describe() {

@@ -82,4 +82,73 @@ public sealed interface Declaration {
       return String.valueOf(v).replaceAll("(amqps?://[^:/@\\s,\\]]+):[^@\\s,\\]]+@", "$1:****@");
     }
   }
+
+  /**
+   * A broker user iotpipe declares (a service account). Its password is never part of the declaration or a plan:
+   * {@code passwordFile} names where it is kept (null: the broker's own configured login password, for the account
+   * iotpipe logs in as), and a plan compares the broker's stored hash with it.
+   */
+  record User(String name, String tags, java.nio.file.Path passwordFile) implements Declaration {
+    @Override
+    public String key() {
+      return "user " + name;
+    }
+
+    @Override
+    public String describe() {
+      return key() + " (tags: " + (tags.isEmpty() ? "none" : tags) + "; password from "
+          + (passwordFile == null ? "the broker's configured password" : passwordFile.toString()) + ")";
+    }
+  }
+
+  /** A user's configure/write/read permission regexes on a vhost. */
+  record Permission(String user, String vhost, String configure, String write, String read) implements Declaration {
+    @Override
+    public String key() {
+      return "permissions " + user + " on vhost " + vhost;
+    }
+
+    @Override
+    public String describe() {
+      return key() + ": configure " + configure + " write " + write + " read " + read;
+    }
+  }
+
+  /**
+   * The permission template every enrolled device (user tagged {@link ServiceAccounts#DEVICE_TAG}) must hold on an
+   * edge: vhost permissions and, per exchange, topic permissions ({@code exchange -> [write, read]}). Devices are
+   * enrolled by {@code iotpipe device enroll}, not listed in the config: the plan finds them by their tag.
+   */
+  record DevicePermissions(String vhost, String configure, String write, String read,
+                           Map<String, java.util.List<String>> topics) implements Declaration {
+    public DevicePermissions {
+      topics = new TreeMap<>(topics);
+    }
+
+    @Override
+    public String key() {
+      return "device permissions on vhost " + vhost;
+    }
+
+    @Override
+    public String describe() {
+      StringBuilder sb = new StringBuilder(key()).append(" (every user tagged ").append(ServiceAccounts.DEVICE_TAG)
+          .append("): configure ").append(configure).append(" write ").append(write).append(" read ").append(read);
+      topics.forEach((x, wr) -> sb.append("; topic ").append(x).append(" write ").append(wr.get(0)).append(" read ").append(wr.get(1)));
+      return sb.toString();
+    }
+  }
+
+  /** A user that must not exist (guest). */
+  record UserAbsent(String name) implements Declaration {
+    @Override
+    public String key() {
+      return "absent user " + name;
+    }
+
+    @Override
+    public String describe() {
+      return "user " + name + " (must not exist)";
+    }
+  }
 }

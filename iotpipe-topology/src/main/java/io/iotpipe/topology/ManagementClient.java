@@ -65,6 +65,11 @@ public final class ManagementClient {
     send("POST", path, body);
   }
 
+  /** Deletes {@code path}; one that is already gone (404) is fine. */
+  public void delete(String path) {
+    send("DELETE", path, null);
+  }
+
   private JsonNode send(String method, String path, Object body) {
     URI uri = base.resolve("api/" + path);
     try {
@@ -77,7 +82,7 @@ public final class ManagementClient {
         throw new TopologyException("broker \"" + broker.name() + "\" refused the credentials of user \"" + broker.username()
             + "\" (HTTP 401 from " + base + "): check brokers." + broker.name() + ".username/password");
       }
-      if (r.statusCode() == 404 && method.equals("GET")) {
+      if (r.statusCode() == 404 && (method.equals("GET") || method.equals("DELETE"))) {
         return null;
       }
       if (r.statusCode() >= 300) {

@@ -19,9 +19,9 @@ public record Plan(Map<String, List<Change>> byBroker) {
     return all().stream().filter(c -> c.action() == Change.Action.CONFLICT).toList();
   }
 
-  /** Changes that apply would send to a broker (creations and updates). */
+  /** Changes that apply would send to a broker (creations, updates and deletions). */
   public List<Change> pending() {
-    return all().stream().filter(c -> c.action() == Change.Action.CREATE || c.action() == Change.Action.UPDATE).toList();
+    return all().stream().filter(Change::pending).toList();
   }
 
   public long count(Change.Action action) {
@@ -59,6 +59,7 @@ public record Plan(Map<String, List<Change>> byBroker) {
         String mark = switch (c.action()) {
           case CREATE -> "  + ";
           case UPDATE -> "  ~ ";
+          case DELETE -> "  - ";
           case UNCHANGED -> "  = ";
           case CONFLICT -> "  ! ";
         };
@@ -69,8 +70,9 @@ public record Plan(Map<String, List<Change>> byBroker) {
         sb.append('\n');
       }
     });
-    sb.append(String.format("%d to create, %d to update, %d unchanged, %d conflicts%n", count(Change.Action.CREATE),
-        count(Change.Action.UPDATE), count(Change.Action.UNCHANGED), count(Change.Action.CONFLICT)));
+    sb.append(String.format("%d to create, %d to update, %s%d unchanged, %d conflicts%n", count(Change.Action.CREATE),
+        count(Change.Action.UPDATE), count(Change.Action.DELETE) == 0 ? "" : count(Change.Action.DELETE) + " to delete, ",
+        count(Change.Action.UNCHANGED), count(Change.Action.CONFLICT)));
     return sb.toString();
   }
 }

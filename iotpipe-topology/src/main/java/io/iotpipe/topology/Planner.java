@@ -33,13 +33,25 @@ public final class Planner {
   }
 
   public Plan plan(IotpipeConfig cfg) {
+    return plan(cfg, TopologyCompiler.compile(cfg));
+  }
+
+  /**
+   * Only the users and permissions of {@code security:} (e.g. to create the service accounts of freshly started nodes
+   * before anything else): the same declarations and diff as {@link #plan}, which later finds them unchanged.
+   */
+  public Plan planAccounts(IotpipeConfig cfg) {
+    return plan(cfg, TopologyCompiler.compile(cfg).stream().map(BrokerTopology::accountsOnly).toList());
+  }
+
+  private Plan plan(IotpipeConfig cfg, List<BrokerTopology> topologies) {
     Map<String, List<Change>> out = new LinkedHashMap<>();
     List<String> problems = new ArrayList<>();
-    for (BrokerTopology t : TopologyCompiler.compile(cfg)) {
+    for (BrokerTopology t : topologies) {
       ManagementClient mc = clients.apply(t);
       try {
         preflight(t, mc);
-        out.put(t.broker().name(), diff(t, BrokerState.read(mc)));
+        out.put(t.broker().name(), diff(t, BrokerState.read(mc, t.declaresUsers()), cfg.security().existingUsers()));
       } catch (TopologyException e) {
         problems.add(e.getMessage());
       }
@@ -57,8 +69,18 @@ public final class Planner {
       plan.byBroker().forEach((b, changes) -> changes.stream().filter(c -> c.action() == Change.Action.CONFLICT)
           .forEach(c -> sb.append("  broker ").append(b).append(": ").append(c.declaration().key()).append(": ")
               .append(c.detail()).append('\n')));
-      sb.append("RabbitMQ cannot change queue or exchange arguments in place: delete the object (after draining it) "
-          + "or change topology.prefix to build a new topology next to the old one");
+      java.util.function.Predicate<Change> object = c -> c.declaration() instanceof Declaration.Exchange
+          || c.declaration() instanceof Declaration.Queue;
+      if (plan.conflicts().stream().anyMatch(object)) {
+        sb.append("RabbitMQ cannot change queue or exchange arguments in place: delete the object (after draining it) "
+            + "or change topology.prefix to build a new topology next to the old one\n");
+      }
+      if (plan.conflicts().stream().anyMatch(c -> c.declaration() instanceof Declaration.User
+          || c.declaration() instanceof Declaration.Permission || c.declaration() instanceof Declaration.DevicePermissions)) {
+        sb.append("security.existingUsers is refuse: change those users by hand, or set it to update so that apply "
+            + "brings them to the declaration\n");
+      }
+      sb.setLength(sb.length() - 1);
       throw new TopologyException(sb.toString());
     }
     Map<String, BrokerTopology> byName = new HashMap<>();
@@ -68,7 +90,7 @@ public final class Planner {
     for (var e : plan.byBroker().entrySet()) {
       ManagementClient mc = clients.apply(byName.get(e.getKey()));
       for (Change c : e.getValue()) {
-        if (c.action() != Change.Action.CREATE && c.action() != Change.Action.UPDATE) {
+        if (!c.pending()) {
           continue;
         }
         try {
@@ -111,9 +133,19 @@ public final class Planner {
 
   /** What a broker holds, from the management API's list endpoints. */
   record BrokerState(Map<String, JsonNode> exchanges, Map<String, JsonNode> queues, java.util.Set<String> bindings,
-                     Map<String, JsonNode> shovels) {
+                     Map<String, JsonNode> shovels, Accounts accounts) {
+
+    BrokerState(Map<String, JsonNode> exchanges, Map<String, JsonNode> queues, java.util.Set<String> bindings,
+                Map<String, JsonNode> shovels) {
+      this(exchanges, queues, bindings, shovels, Accounts.EMPTY);
+    }
 
     static BrokerState read(ManagementClient mc) {
+      return read(mc, false);
+    }
+
+    /** {@code users}: also read users and permissions (three more requests; needs an administrator). */
+    static BrokerState read(ManagementClient mc, boolean users) {
       String v = mc.vhost();
       Map<String, JsonNode> ex = byName(mc.get("exchanges/" + v), "name");
       Map<String, JsonNode> qs = byName(mc.get("queues/" + v), "name");
@@ -124,7 +156,7 @@ public final class Planner {
             "exchange".equals(b.path("destination_type").asText()), b.path("routing_key").asText()).key());
       }
       Map<String, JsonNode> sh = byName(mc.get("parameters/shovel/" + v), "name");
-      return new BrokerState(ex, qs, bs, sh);
+      return new BrokerState(ex, qs, bs, sh, users ? Accounts.read(mc) : Accounts.EMPTY);
     }
 
     private static Map<String, JsonNode> byName(JsonNode list, String field) {
@@ -136,7 +168,59 @@ public final class Planner {
     }
   }
 
+  /**
+   * The broker's users (by name, as {@code GET /api/users} lists them: tags, password hash), their permissions on the
+   * broker's vhost (by user) and their topic permissions there (by user, then exchange).
+   */
+  record Accounts(Map<String, JsonNode> users, Map<String, JsonNode> permissions,
+                  Map<String, Map<String, JsonNode>> topics) {
+    static final Accounts EMPTY = new Accounts(Map.of(), Map.of(), Map.of());
+
+    static Accounts read(ManagementClient mc) {
+      String vhost = mc.broker().vhost();
+      Map<String, JsonNode> users = new HashMap<>();
+      JsonNode ul = mc.get("users");
+      for (JsonNode u : ul == null ? JSON.createArrayNode() : ul) {
+        users.put(u.path("name").asText(), u);
+      }
+      Map<String, JsonNode> perms = new HashMap<>();
+      JsonNode pl = mc.get("permissions");
+      for (JsonNode p : pl == null ? JSON.createArrayNode() : pl) {
+        if (vhost.equals(p.path("vhost").asText())) {
+          perms.put(p.path("user").asText(), p);
+        }
+      }
+      Map<String, Map<String, JsonNode>> topics = new HashMap<>();
+      JsonNode tl = mc.get("topic-permissions");
+      for (JsonNode p : tl == null ? JSON.createArrayNode() : tl) {
+        if (vhost.equals(p.path("vhost").asText())) {
+          topics.computeIfAbsent(p.path("user").asText(), k -> new HashMap<>()).put(p.path("exchange").asText(), p);
+        }
+      }
+      return new Accounts(users, perms, topics);
+    }
+
+    static java.util.Set<String> tags(JsonNode user) {
+      java.util.Set<String> out = new TreeSet<>();
+      JsonNode t = user.path("tags");
+      if (t.isArray()) {
+        t.forEach(x -> out.add(x.asText()));
+      } else {
+        for (String x : t.asText("").split(",")) {
+          if (!x.isBlank()) {
+            out.add(x.strip());
+          }
+        }
+      }
+      return out;
+    }
+  }
+
   static List<Change> diff(BrokerTopology t, BrokerState s) {
+    return diff(t, s, io.iotpipe.core.config.SecurityConfig.ExistingUsers.UPDATE);
+  }
+
+  static List<Change> diff(BrokerTopology t, BrokerState s, io.iotpipe.core.config.SecurityConfig.ExistingUsers existing) {
     List<Change> out = new ArrayList<>();
     for (Declaration d : t.declarations()) {
       out.add(switch (d) {
@@ -180,6 +264,10 @@ public final class Planner {
           yield diffs.isEmpty() ? new Change(Change.Action.UNCHANGED, d, null)
               : new Change(Change.Action.UPDATE, d, Declaration.Shovel.masked(String.join("; ", diffs)));
         }
+        case Declaration.User u -> UserDiffs.user(t, s.accounts(), u, existing);
+        case Declaration.Permission p -> UserDiffs.permission(s.accounts(), p, existing);
+        case Declaration.DevicePermissions dp -> UserDiffs.devices(s.accounts(), dp, existing);
+        case Declaration.UserAbsent a -> UserDiffs.absent(t, s.accounts(), a);
       });
     }
     return out;
@@ -240,6 +328,11 @@ public final class Planner {
           + (b.toExchange() ? "e/" : "q/") + ManagementClient.enc(b.destination()), Map.of("routing_key", b.routingKey()));
       case Declaration.Shovel s -> mc.put("parameters/shovel/" + v + "/" + ManagementClient.enc(s.name()),
           Map.of("value", s.value()));
+      case Declaration.User u -> UserDiffs.declareUser(mc, u);
+      case Declaration.Permission p -> mc.put("permissions/" + ManagementClient.enc(p.vhost()) + "/" + ManagementClient.enc(p.user()),
+          Map.of("configure", p.configure(), "write", p.write(), "read", p.read()));
+      case Declaration.DevicePermissions dp -> UserDiffs.repairDevices(mc, dp);
+      case Declaration.UserAbsent a -> UserDiffs.deleteUser(mc, a.name());
     }
   }
 }

@@ -73,7 +73,33 @@ public final class TopologyCompiler {
     for (String region : t.failover()) {
       cloud(cfg, region, region, on);
     }
+    if (cfg.security().declared()) {
+      brokers.forEach((name, b) -> accounts(cfg, cfg.broker(name), t.edges().contains(name), b));
+    }
     return brokers.values().stream().map(BrokerTopology.Builder::build).toList();
+  }
+
+  /**
+   * With {@code security:}: iotpipe's service accounts on every broker of the topology (each with its narrowest
+   * permissions on the broker's vhost), the device permission template on edges, and no {@code guest}. Devices
+   * themselves are created by enrollment (they are not in the config); the plan checks their permissions.
+   */
+  private static void accounts(IotpipeConfig cfg, BrokerConfig broker, boolean edge, BrokerTopology.Builder b) {
+    io.iotpipe.core.config.SecurityConfig sec = cfg.security();
+    Names n = cfg.topology().names();
+    for (ServiceAccounts.Account a : ServiceAccounts.forTopology(n, cfg.topology().sinks())) {
+      // The account iotpipe logs in as keeps the password the config gives it (else apply would lock itself out).
+      boolean login = a.user().equals(broker.username());
+      b.add(new Declaration.User(a.user(), a.tags(), login ? null : sec.passwordFile(a.user())));
+      b.add(new Declaration.Permission(a.user(), broker.vhost(), a.configure(), a.write(), a.read()));
+    }
+    if (edge && sec.devicePermissions()) {
+      ServiceAccounts.Account d = ServiceAccounts.device(n, "{device}");
+      b.add(new Declaration.DevicePermissions(broker.vhost(), d.configure(), d.write(), d.read(), ServiceAccounts.deviceTopics(n)));
+    }
+    if (sec.removeGuest()) {
+      b.add(new Declaration.UserAbsent("guest"));
+    }
   }
 
   /** The cloud stages of one region: hash exchange on {@code balancerName}, partition fanouts and sink queues on {@code fanoutName}. */

@@ -16,7 +16,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** {@code iotpipe topology plan|apply}: the pipeline's exchanges, queues, bindings and shovels, declared from the config. */
+/**
+ * {@code iotpipe topology plan|apply}: the pipeline's exchanges, queues, bindings and shovels, and with {@code security:}
+ * its users and permissions, declared from the config.
+ */
 @Command(name = "topology", mixinStandardHelpOptions = true,
     description = "Show (plan) or declare (apply) the RabbitMQ topology of every broker in the config.",
     subcommands = {TopologyCommand.PlanCmd.class, TopologyCommand.Apply.class})
@@ -28,7 +31,7 @@ public final class TopologyCommand implements IotpipeCommand, Runnable {
   }
 
   @Command(name = "plan", mixinStandardHelpOptions = true,
-      description = "Compare the config with each broker and list what apply would create (+), update (~) or refuse (! conflict).")
+      description = "Compare the config with each broker and list what apply would create (+), update (~), delete (-) or refuse (! conflict).")
   static final class PlanCmd implements Callable<Integer> {
     @Mixin ConfigOption config;
 
@@ -69,7 +72,7 @@ public final class TopologyCommand implements IotpipeCommand, Runnable {
         new Output().printJson(r);
       } else {
         plan.byBroker().forEach((b, changes) -> changes.stream()
-            .filter(c -> c.action() == Change.Action.CREATE || c.action() == Change.Action.UPDATE)
+            .filter(Change::pending)
             .forEach(c -> System.out.println(b + ": " + c.describe())));
         System.out.println(sent == 0 ? "no changes: the brokers already match the configuration"
             : "applied " + sent + " changes (" + plan.count(Change.Action.UNCHANGED) + " already in place)");

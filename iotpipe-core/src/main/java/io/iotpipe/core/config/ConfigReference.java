@@ -54,6 +54,11 @@ public final class ConfigReference {
     doc("topology.shovelReconnectDelay", "how long a shovel waits before reconnecting");
     doc("topology.singleActiveConsumer", "one consumer per partition queue at a time, so per-device order holds; a standby takes over");
 
+    doc("security.passwords", "(with a `security:` section, `topology plan` shows iotpipe's broker users and permissions and `apply` makes them true; without it users are not touched) directory of the service accounts' password files (`<account>.password`, mode 0600); apply writes a random one for an account without one");
+    doc("security.existingUsers", "a declared account that exists with other tags, password or permissions: `update` it (a broader grant is narrowed) or `refuse` (report a conflict, change nothing)");
+    doc("security.removeGuest", "delete the `guest` user on every broker (the brokers' `username` must then be another account)");
+    doc("security.devicePermissions", "check every enrolled device (users tagged `iotpipe-device`) on the edges against the device permission template and repair drift");
+
     doc("contract.maxBytes", "largest accepted message body in bytes; larger ones are dead-lettered");
     doc("contract.maxMetrics", "most metrics in one reading");
     doc("contract.maxFutureSkew", "how far a reading's timestamp may lie in the future");

@@ -24,7 +24,7 @@ import java.util.stream.Collectors;
  */
 public record IotpipeConfig(Map<String, BrokerConfig> brokers, TopologyConfig topology, ContractLimits contract,
                             IndexerConfig indexer, StorageConfig storage, SimulatorConfig simulator,
-                            ObservabilityConfig observability, SloConfig slo) {
+                            ObservabilityConfig observability, SloConfig slo, SecurityConfig security) {
 
   public static IotpipeConfig load(Path file) {
     return load(file, System::getenv);
@@ -123,8 +123,21 @@ public record IotpipeConfig(Map<String, BrokerConfig> brokers, TopologyConfig to
     }
     ObservabilityConfig obs = ObservabilityConfig.read(root.child("observability"));
     SloConfig slo = SloConfig.read(root.child("slo"), topology.sinks(), storage.rollAge());
+    ConfigNode secNode = root.child("security");
+    SecurityConfig security = SecurityConfig.read(secNode, root.has("security"));
+    if (security.removeGuest()) {
+      // Deleting the user iotpipe itself logs in as would lock every later plan and apply out.
+      brokers.forEach((name, b) -> {
+        if ("guest".equals(b.username())) {
+          String user = "brokers." + ConfigNode.displayKey(name) + ".username";
+          secNode.error("removeGuest", user + " is guest, the user this section deletes: apply once with "
+              + "removeGuest: false (it creates the administrator account), then log in as that account (" + user
+              + ") and set removeGuest back to true");
+        }
+      });
+    }
     root.finish();
-    return new IotpipeConfig(brokers, topology, contract, indexer, storage, simulator, obs, slo);
+    return new IotpipeConfig(brokers, topology, contract, indexer, storage, simulator, obs, slo, security);
   }
 
   private static void checkRef(ConfigNode node, String key, String ref, Map<String, BrokerConfig> brokers) {
@@ -160,7 +173,7 @@ public record IotpipeConfig(Map<String, BrokerConfig> brokers, TopologyConfig to
       throw new IllegalArgumentException("no region " + region + ": the balancer is " + topology.balancer()
           + ", topology.failover lists " + topology.failover());
     }
-    return new IotpipeConfig(brokers, topology.inRegion(region), contract, indexer, storage, simulator, observability, slo);
+    return new IotpipeConfig(brokers, topology.inRegion(region), contract, indexer, storage, simulator, observability, slo, security);
   }
 
   /** Returns a copy with another storage directory (the demo and tests place data under their own dir). */
@@ -168,7 +181,7 @@ public record IotpipeConfig(Map<String, BrokerConfig> brokers, TopologyConfig to
     StorageConfig s = storage;
     return new IotpipeConfig(brokers, topology, contract, indexer,
         new StorageConfig(dir, s.formats(), s.rollRows(), s.rollBytes(), s.rollAge(), s.metrics(), s.retention(), s.compaction(), s.consumer(), s.privacy()),
-        simulator, observability, slo);
+        simulator, observability, slo, security);
   }
 
   static Duration orDefault(Duration d, Duration def) {

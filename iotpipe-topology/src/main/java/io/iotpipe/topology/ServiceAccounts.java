@@ -1,12 +1,14 @@
-package io.iotpipe.security;
+package io.iotpipe.topology;
 
 import io.iotpipe.core.config.Names;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
- * The accounts iotpipe's own processes use, each with the narrowest RabbitMQ permissions that still work. The
- * regexes follow {@link Names}: a change of naming there changes the grants here.
+ * The accounts iotpipe's own processes use, each with the narrowest RabbitMQ permissions that still work, and the
+ * permission template of every device. The regexes follow {@link Names}: a change of naming there changes the grants
+ * here. {@link TopologyCompiler} declares them (with {@code security:} in the config); enrollment uses the template.
  *
  * <ul>
  *   <li>{@code <prefix>-shovel}: the edge-to-cloud (and transfer) shovels' destination user on the cloud; writes the
@@ -20,8 +22,17 @@ import java.util.List;
  */
 public final class ServiceAccounts {
 
-  /** One account: name, permission regexes on the vhost, management tags. */
+  /** One account: name, permission regexes on the vhost, management tags (comma-separated, may be empty). */
   public record Account(String user, String configure, String write, String read, String tags) {}
+
+  /** The tag every enrolled device user carries, so a plan can find the devices among the broker's users. */
+  public static final String DEVICE_TAG = "iotpipe-device";
+
+  /**
+   * A device's routing-key rule, per exchange it may write to. Topic permissions are stored per user (there is no
+   * wildcard user in RabbitMQ 3.10), so each device needs its own entries; {@code {username}} makes them identical.
+   */
+  public static final String DEVICE_TOPIC_WRITE = "^telemetry\\.{username}$";
 
   private ServiceAccounts() {}
 
@@ -47,6 +58,22 @@ public final class ServiceAccounts {
           "^" + p + "\\." + escape(s) + "\\.p\\d+$", ""));
     }
     return out;
+  }
+
+  /**
+   * A device's vhost permissions: configure nothing, write only the edge ingress exchange and {@code amq.topic}
+   * (where the MQTT plugin publishes), read nothing.
+   */
+  public static Account device(Names n, String id) {
+    return new Account(id, "^$", "^(" + escape(n.edgeIngress()) + "|amq\\.topic)$", "^$", DEVICE_TAG);
+  }
+
+  /** A device's topic permissions: exchange -> {write, read}. Only {@code telemetry.<its own id>}, nothing to read. */
+  public static Map<String, List<String>> deviceTopics(Names n) {
+    Map<String, List<String>> m = new java.util.TreeMap<>();
+    m.put(n.edgeIngress(), List.of(DEVICE_TOPIC_WRITE, "^$"));
+    m.put("amq.topic", List.of(DEVICE_TOPIC_WRITE, "^$"));
+    return m;
   }
 
   /** Names are limited to [A-Za-z0-9._-] (config validation), so the dot is the only regex metacharacter to escape. */

@@ -142,6 +142,7 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
     out.endProgress();
     resources.add(sim);
     List<Sample> samples = Collections.synchronizedList(new ArrayList<>());
+    Map<String, Double> cpu0 = cpu(stack);
     long start = System.nanoTime();
     ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor();
     resources.add(sampler::shutdownNow);
@@ -179,6 +180,7 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
       TimeUnit.MILLISECONDS.sleep(500); // polling interval of the drain wait
     }
     sampler.shutdown();
+    Map<String, Double> cpu1 = cpu(stack);
     samples.add(sample(stack, sim, runner, (System.nanoTime() - start) / 1e9));
     out.endProgress();
     Map<Long, Long> histogram = runner.consumers().get(Role.INDEX).latencyHistogram();
@@ -209,6 +211,9 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
     summary.put("storageVisibilityP50Ms", Math.round(storeP50));
     summary.put("publishRatePerSecond", Math.round(published.rate()));
     summary.put("nacked", published.nacked());
+    Map<String, Object> cpuSeconds = new LinkedHashMap<>();
+    cpu1.forEach((k, v) -> cpuSeconds.put(k, Math.round((v - cpu0.get(k)) * 10) / 10.0));
+    summary.put("cpuSecondsFleetToDrained", cpuSeconds);
     summary.put("devices", devices);
     summary.put("partitions", partitions);
     summary.put("cloudNodes", cloudNodes);
@@ -298,6 +303,19 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
         System.err.println("demo: while stopping: " + e.getMessage());
       }
     }
+  }
+
+  /**
+   * CPU seconds used so far by each process of the demo: this JVM (fleet simulator and both sink roles), the brokers
+   * and the embedded search engine (0 when external).
+   */
+  static Map<String, Double> cpu(LocalStack stack) {
+    Map<String, Double> m = new LinkedHashMap<>();
+    m.put("demoJvm", io.iotpipe.cli.bench.CpuMeter.ownSeconds());
+    m.put("edgeBroker", io.iotpipe.cli.bench.CpuMeter.processSeconds(stack.brokers().edge().pid()));
+    m.put("cloudBrokers", stack.brokers().cloud().nodes().stream().mapToDouble(n -> io.iotpipe.cli.bench.CpuMeter.processSeconds(n.pid())).sum());
+    m.put("searchEngine", stack.search() == null ? 0.0 : io.iotpipe.cli.bench.CpuMeter.processSeconds(stack.search().pid()));
+    return m;
   }
 
   /** One line for the console and the report: which mode ran and what secured it. */

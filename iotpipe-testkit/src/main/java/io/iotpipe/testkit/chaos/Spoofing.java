@@ -76,7 +76,7 @@ final class Spoofing {
     String prefix = "x" + UUID.randomUUID().toString().substring(0, 6);
     IotpipeConfig cfg = stack.pipeline(prefix, "  rollAge: 3s", prefix + ".yaml");
     double rate = quick ? 300 : 500;
-    Duration load = quick ? Duration.ofSeconds(20) : Duration.ofSeconds(60);
+    Duration load = quick ? Duration.ofSeconds(15) : Duration.ofSeconds(60);
     Simulation.Options o = Simulation.Options.from(cfg.simulator()).with(100, rate, load, 0)
         .withProfile(SimulatorConfig.Profile.FLAT, SimulatorConfig.Protocol.AMQP);
     List<String> victims = Simulation.deviceIds(o);

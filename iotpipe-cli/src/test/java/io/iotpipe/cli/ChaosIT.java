@@ -18,21 +18,21 @@ import org.junit.jupiter.api.io.TempDir;
 class ChaosIT {
 
   @Test
-  void wanCutFullEdgeBufferPoisonUnusableStoreRegionOutageAndRushHourLoseAndDoubleNothing(@TempDir Path dir) throws Exception {
+  void wanCutFullEdgeBufferPoisonUnusableStoreRegionOutageRushHourAndSpoofingLoseAndDoubleNothing(@TempDir Path dir) throws Exception {
     PrintStream stdout = System.out;
     ByteArrayOutputStream captured = new ByteArrayOutputStream();
     int exit;
     try {
       System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
       exit = Main.run("chaos", "--short", "--json", "--dir", dir.toString(),
-          "--scenario", "wan-cut,edge-buffer-full,poison,storage-unwritable,region-outage,rush-hour");
+          "--scenario", "wan-cut,edge-buffer-full,poison,storage-unwritable,region-outage,rush-hour,spoofing");
     } finally {
       System.setOut(stdout);
     }
     String json = captured.toString(StandardCharsets.UTF_8);
     stdout.println(json);
     JsonNode result = new ObjectMapper().readTree(json);
-    assertThat(result.path("rows")).hasSize(6);
+    assertThat(result.path("rows")).hasSize(7);
     for (JsonNode row : result.path("rows")) {
       String s = row.path("scenario").asText();
       assertThat(row.path("lost").asLong()).as("%s lost", s).isZero();
@@ -40,6 +40,16 @@ class ChaosIT {
       assertThat(row.path("confirmed").asLong()).as("%s confirmed", s).isPositive();
       if (s.equals("rush-hour")) {
         assertThat(row.path("note").asText()).as("the queues absorbed the burst").contains(", 0 nacks;");
+      }
+      if (s.equals("spoofing")) {
+        // The attacker kept trying; nothing forged was accepted by the broker under a victim's key or reached a sink,
+        // and every forged reading sent under its own key is in both dead-letter queues.
+        assertThat(row.path("attackAttempts").asLong()).isGreaterThan(100);
+        assertThat(row.path("spoofedAccepted").asLong()).isZero();
+        assertThat(row.path("note").asText()).contains("in search 0, in store 0").contains("does not match");
+        assertThat(row.path("injected").asLong()).isPositive();
+        assertThat(row.path("deadLettered").asLong()).isEqualTo(2 * row.path("injected").asLong());
+        continue; // no fault to recover from
       }
       assertThat(row.path("firstAckSeconds").isNumber()).as("%s: the hit sink acked again after the fault: %s", s, row).isTrue();
       if (!s.equals("region-outage")) { // there the two columns are failover and failback times

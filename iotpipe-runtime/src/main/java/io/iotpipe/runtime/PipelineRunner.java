@@ -29,19 +29,32 @@ public final class PipelineRunner implements AutoCloseable {
   private record Running(Role role, Sink sink, SinkConsumer consumer) {}
 
   public PipelineRunner(IotpipeConfig cfg, Set<Role> roles, String instanceId, MeterRegistry registry) {
+    for (Role role : roles) {
+      add(cfg, role, roles.size(), instanceId, registry);
+    }
+  }
+
+  /**
+   * Each role with a configuration of its own: the same pipeline, but each role connecting as its own broker account
+   * (the secured stack gives the indexer and the storage writer least-privilege users).
+   */
+  public PipelineRunner(Map<Role, IotpipeConfig> perRole, String instanceId, MeterRegistry registry) {
+    new java.util.EnumMap<>(perRole).forEach((role, cfg) -> add(cfg, role, perRole.size(), instanceId, registry));
+  }
+
+  private void add(IotpipeConfig cfg, Role role, int roleCount, String instanceId, MeterRegistry registry) {
     Names names = cfg.topology().names();
     TelemetryCodec codec = new TelemetryCodec(cfg.contract(), Clock.systemUTC());
-    for (Role role : roles) {
-      if (!cfg.topology().sinks().contains(role.sink())) {
-        throw new PipelineException("role " + role.name().toLowerCase()
-            + " needs the sink \"" + role.sink() + "\" in topology.sinks (configured: " + cfg.topology().sinks() + ")");
-      }
-      List<String> queues = IntStream.range(0, cfg.topology().partitions()).mapToObj(p -> names.sinkQueue(role.sink(), p)).toList();
-      var settings = fitToHeap(role == Role.INDEX ? cfg.indexer().consumer() : cfg.storage().consumer(), role,
-          roles.size(), queues.size(), cfg.contract().maxBytes(), Runtime.getRuntime().maxMemory());
-      Sink sink = Sinks.create(role, cfg, settings, instanceId, registry);
-      running.add(new Running(role, sink, new SinkConsumer(cfg.sinkBroker(), queues, sink, codec, settings, names, cfg.slo(), registry)));
+    if (!cfg.topology().sinks().contains(role.sink())) {
+      throw new PipelineException("role " + role.name().toLowerCase()
+          + " needs the sink \"" + role.sink() + "\" in topology.sinks (configured: " + cfg.topology().sinks() + ")");
     }
+    List<String> queues = IntStream.range(0, cfg.topology().partitions()).mapToObj(p -> names.sinkQueue(role.sink(), p)).toList();
+    var settings = fitToHeap(role == Role.INDEX ? cfg.indexer().consumer() : cfg.storage().consumer(), role,
+        roleCount, queues.size(), cfg.contract().maxBytes(), Runtime.getRuntime().maxMemory());
+    // The sink sizes its files from the prefetch really used (fitted to the heap), not the configured one.
+    Sink sink = Sinks.create(role, cfg, settings, instanceId, registry);
+    running.add(new Running(role, sink, new SinkConsumer(cfg.sinkBroker(), queues, sink, codec, settings, names, cfg.slo(), registry)));
   }
 
   /**

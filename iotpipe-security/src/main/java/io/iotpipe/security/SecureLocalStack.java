@@ -135,6 +135,11 @@ public final class SecureLocalStack implements AutoCloseable {
    * account's certificate, https management URIs, password from {@code ${IOTPIPE_BROKER_PASSWORD}}.
    */
   public String configYaml(String account, int partitions, String extra) {
+    return configYaml(names.prefix(), account, partitions, extra);
+  }
+
+  /** As {@link #configYaml(String, int, String)} for the pipeline {@code prefix} (see {@link #addPipeline}). */
+  public String configYaml(String prefix, String account, int partitions, String extra) {
     String edgeUri = TlsUris.amqps(nodes.edge().amqpUri(), "/", pki, account).toString();
     String cloudUris = nodes.cloud().nodes().stream().map(n -> "\"" + TlsUris.amqps(n.amqpUri(), "/", pki, account) + "\"")
         .collect(Collectors.joining(", "));
@@ -166,7 +171,7 @@ public final class SecureLocalStack implements AutoCloseable {
           edge: edge
           mqtt: ssl://127.0.0.1:%d
         """.formatted(PASSWORD_ENV, edgeUri, TlsUris.management(nodes.edge().managementUri(), pki), account, PASSWORD_ENV,
-        cloudUris, TlsUris.management(nodes.cloud().managementUri(), pki), account, PASSWORD_ENV, names.prefix(), partitions,
+        cloudUris, TlsUris.management(nodes.cloud().managementUri(), pki), account, PASSWORD_ENV, prefix, partitions,
         String.join(", ", sinks), enrollment.passwordFile(admin).getParent().toAbsolutePath(), nodes.edge().mqttPort()) + (extra == null ? "" : extra);
   }
 
@@ -178,7 +183,7 @@ public final class SecureLocalStack implements AutoCloseable {
    */
   public int secureShovels(IotpipeConfig cfg) {
     TopologyConfig t = cfg.topology();
-    String user = ServiceAccounts.shovel(names);
+    String user = ServiceAccounts.shovel(t.names());
     Secret pw = enrollment.servicePassword(user);
     int changed = 0;
     for (AdminApi api : List.of(edgeApi(), cloudApi())) {
@@ -205,6 +210,28 @@ public final class SecureLocalStack implements AutoCloseable {
   /** Enrolls devices on the edge (one definitions import). */
   public Enrollment.Report enrollDevices(List<String> ids, Enrollment.Credential credential) {
     return enrollment.enroll(edgeApi(), ids, credential);
+  }
+
+  /** Enrolls devices of the pipeline {@code prefix} (their grants name that pipeline's ingress exchange). */
+  public Enrollment.Report enrollDevices(String prefix, List<String> ids, Enrollment.Credential credential) {
+    return new Enrollment(pki, new Names(prefix), "/").enroll(edgeApi(), ids, credential);
+  }
+
+  /**
+   * Another pipeline on the same nodes (own name prefix, as tests, chaos scenarios and benchmark rounds use): its
+   * shovel and sink accounts (with passwords and client certificates) on both nodes. The administrator of the nodes
+   * ({@link #adminUser()}) declares its topology.
+   */
+  public void addPipeline(String prefix, List<String> sinks) {
+    for (ServiceAccounts.Account a : ServiceAccounts.forTopology(new Names(prefix), sinks)) {
+      if (!Files.exists(pki.clientCert(a.user()))) {
+        pki.issueClient(a.user());
+      }
+    }
+    // The same path as start() and any config with security:: the planner declares the pipeline's accounts.
+    IotpipeConfig cfg = IotpipeConfig.parse("secure-local-stack", configYaml(prefix, admin, 1, null), env(admin));
+    Planner planner = new Planner();
+    planner.apply(cfg, planner.planAccounts(cfg));
   }
 
   /** The management URIs with their CA, e.g. for reports. */

@@ -1,12 +1,32 @@
 package io.iotpipe.simulator;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * Where each simulated device finds its own certificate and key: {@code <clientsDir>/<deviceId>.crt|.key} (the
- * layout {@code iotpipe device enroll} writes under the PKI directory), trusting only {@code caFile}.
+ * Where each simulated device finds its own credentials, trusting only {@code caFile}: by certificate,
+ * {@code <clientsDir>/<deviceId>.crt|.key} (the layout {@code iotpipe device enroll} writes under the PKI directory);
+ * or, when {@code passwordsDir} is set, by password, {@code <passwordsDir>/<deviceId>.password} (mode 0600), the user
+ * name being the device id.
  */
-public record DeviceCredentials(Path caFile, Path clientsDir) {
+public record DeviceCredentials(Path caFile, Path clientsDir, Path passwordsDir) {
+
+  /** Certificate devices. */
+  public DeviceCredentials(Path caFile, Path clientsDir) {
+    this(caFile, clientsDir, null);
+  }
+
+  /** Password devices (TLS still verifies the broker against {@code caFile}). */
+  public static DeviceCredentials passwords(Path caFile, Path passwordsDir) {
+    return new DeviceCredentials(caFile, null, passwordsDir);
+  }
+
+  public boolean usesPasswords() {
+    return passwordsDir != null;
+  }
 
   public Path cert(String deviceId) {
     return clientsDir.resolve(deviceId + ".crt");
@@ -14,5 +34,16 @@ public record DeviceCredentials(Path caFile, Path clientsDir) {
 
   public Path key(String deviceId) {
     return clientsDir.resolve(deviceId + ".key");
+  }
+
+  /** The device's password, read from its file (only to hand it to a client library; never print it). */
+  public String password(String deviceId) {
+    Path f = passwordsDir.resolve(deviceId + ".password");
+    try {
+      return Files.readString(f, StandardCharsets.UTF_8).strip();
+    } catch (IOException e) {
+      throw new UncheckedIOException("no password for device " + deviceId + " in " + passwordsDir + ": enroll it first ("
+          + "iotpipe device enroll --credentials password " + deviceId + ")", e);
+    }
   }
 }

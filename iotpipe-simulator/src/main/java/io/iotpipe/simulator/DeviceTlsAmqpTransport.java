@@ -37,6 +37,8 @@ import java.util.function.Consumer;
 final class DeviceTlsAmqpTransport implements Transport {
 
   static final int IO_THREADS = 2;
+  /** The device whose connection this thread is opening (password login; see the constructor). */
+  private static final ThreadLocal<String> CONNECTING = new ThreadLocal<>();
   /** TLS handshakes in parallel while the fleet connects. */
   static final int CONNECT_PARALLELISM = 16;
 
@@ -47,6 +49,7 @@ final class DeviceTlsAmqpTransport implements Transport {
       Thread.ofPlatform().daemon().name("sim-heartbeat").factory());
   private final ExecutorService nio = Executors.newFixedThreadPool(IO_THREADS + 1, Thread.ofPlatform().daemon().name("sim-nio-", 0).factory());
   private final Map<String, Link> links = new ConcurrentHashMap<>();
+  private final boolean passwords;
 
   private static final class Link {
     Connection connection;
@@ -57,6 +60,7 @@ final class DeviceTlsAmqpTransport implements Transport {
   DeviceTlsAmqpTransport(BrokerConfig edge, String exchange, DeviceCredentials creds, List<String> deviceIds,
                          Consumer<String> progress) {
     this.exchange = exchange;
+    this.passwords = creds.usesPasswords();
     this.addresses = Amqp.addresses(edge, false);
     ConnectionFactory f = new ConnectionFactory();
     f.setVirtualHost(edge.vhost());
@@ -65,11 +69,31 @@ final class DeviceTlsAmqpTransport implements Transport {
     f.setRequestedHeartbeat(30);
     f.setConnectionTimeout(10_000);
     f.setHandshakeTimeout(20_000);
-    f.setSaslConfig(DefaultSaslConfig.EXTERNAL);
     f.useNio();
     f.setNioParams(new NioParams().setNbIoThreads(IO_THREADS).setNioExecutor(nio));
-    // The connection name is the device id: it selects the device's own certificate and key.
-    f.setSslContextFactory(name -> PemTls.context(creds.caFile(), creds.cert(name), creds.key(name)));
+    if (creds.usesPasswords()) {
+      f.setSaslConfig(DefaultSaslConfig.PLAIN);
+      // One factory serves every device (it owns the shared NIO threads), but its credentials provider has no
+      // per-connection argument: the login of the device connecting is handed over in a thread-local, which works
+      // because the client runs the AMQP handshake on the thread calling newConnection.
+      f.setCredentialsProvider(new com.rabbitmq.client.impl.CredentialsProvider() {
+        @Override
+        public String getUsername() {
+          return CONNECTING.get();
+        }
+
+        @Override
+        public String getPassword() {
+          return creds.password(CONNECTING.get());
+        }
+      });
+      javax.net.ssl.SSLContext trustOnly = PemTls.context(creds.caFile(), null, null);
+      f.setSslContextFactory(name -> trustOnly);
+    } else {
+      f.setSaslConfig(DefaultSaslConfig.EXTERNAL);
+      // The connection name is the device id: it selects the device's own certificate and key.
+      f.setSslContextFactory(name -> PemTls.context(creds.caFile(), creds.cert(name), creds.key(name)));
+    }
     f.enableHostnameVerification();
     f.setHeartbeatExecutor(heartbeats);
     this.factory = f;
@@ -106,11 +130,16 @@ final class DeviceTlsAmqpTransport implements Transport {
 
   private void open(String id, Link l) {
     try {
-      l.connection = factory.newConnection(addresses, id);
+      CONNECTING.set(id);
+      try {
+        l.connection = factory.newConnection(addresses, id);
+      } finally {
+        CONNECTING.remove();
+      }
       l.publisher = new ConfirmingPublisher(l.connection.createChannel(), 16);
     } catch (IOException | TimeoutException | RuntimeException e) {
       String cause = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
-      throw new IllegalStateException("device " + id + " cannot connect to the edge with its certificate (" + cause
+      throw new IllegalStateException("device " + id + " cannot connect to the edge with its " + (passwords ? "password" : "certificate") + " (" + cause
           + "): is it enrolled (iotpipe device enroll " + id + ") and does the edge run with TLS?", e);
     }
   }

@@ -89,7 +89,12 @@ final class DeviceTlsMqttTransport implements Transport {
     o.setSsl(true);
     o.setHostnameVerificationAlgorithm("HTTPS");
     o.setTrustOptions(new PemTrustOptions().addCertPath(creds.caFile().toString()));
-    o.setKeyCertOptions(new PemKeyCertOptions().setCertPath(creds.cert(id).toString()).setKeyPath(creds.key(id).toString()));
+    if (creds.usesPasswords()) {
+      o.setUsername(id);
+      o.setPassword(creds.password(id));
+    } else {
+      o.setKeyCertOptions(new PemKeyCertOptions().setCertPath(creds.cert(id).toString()).setKeyPath(creds.key(id).toString()));
+    }
     return o;
   }
 

@@ -3,6 +3,13 @@ package io.iotpipe.testkit;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.iotpipe.broker.LocalDeployment;
 import io.iotpipe.core.config.IotpipeConfig;
+import io.iotpipe.core.config.Names;
+import io.iotpipe.runtime.Role;
+import io.iotpipe.security.Enrollment;
+import io.iotpipe.security.SecureLocalStack;
+import io.iotpipe.topology.ServiceAccounts;
+import io.iotpipe.simulator.DeviceCredentials;
+import io.iotpipe.simulator.Simulation;
 import io.iotpipe.opensearch.EmbeddedOpenSearch;
 import io.iotpipe.topology.ManagementClient;
 import io.iotpipe.topology.Plan;
@@ -12,8 +19,14 @@ import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 
@@ -21,8 +34,31 @@ import java.util.function.Consumer;
  * Everything the demo, the benchmarks, the chaos suite and the integration tests run on one machine: an edge node,
  * a cloud cluster, an OpenSearch node (child JVM), the topology applied, and a config file pointing at all of it
  * ({@code <dir>/iotpipe.yaml}, usable with every command afterwards).
+ *
+ * <p>Secured ({@link Security#secure}): the nodes come from {@link SecureLocalStack} (TLS-only listeners, no
+ * {@code guest}, service accounts, the shovel over amqps with peer verification); every pipeline's config file is the
+ * administrator's (password from {@code $IOTPIPE_BROKER_PASSWORD}), and each sink role gets a config of its own
+ * account ({@link #roleConfig}, {@link #roleProcess}); simulated devices are enrolled before they connect, each with
+ * its own identity ({@link #simulation}).
  */
 public final class LocalStack implements AutoCloseable {
+
+  /** How the stack is secured: {@link #INSECURE} (plaintext, guest everywhere) or TLS with enrolled devices. */
+  public record Security(boolean secure, Enrollment.Credential devices) {
+    public static final Security INSECURE = new Security(false, null);
+
+    public static Security secure(Enrollment.Credential devices) {
+      return new Security(true, devices);
+    }
+
+    public String mode() {
+      return secure ? "secure" : "insecure";
+    }
+  }
+
+  /** The main pipeline's name prefix. */
+  static final String MAIN = "iotpipe";
+  static final List<String> SINKS = List.of(Role.INDEX.sink(), Role.STORE.sink());
 
   private final Path dir;
   private final LocalDeployment brokers;
@@ -33,9 +69,18 @@ public final class LocalStack implements AutoCloseable {
   private volatile boolean closed;
 
   private final URI externalSearch;
+  private final Security security;
+  private final SecureLocalStack secured;
+  /** Per pipeline prefix: its (administrator's) config file, and in secure mode each role's. */
+  private final Map<String, Path> configFiles = new ConcurrentHashMap<>();
+  private final Map<String, Map<Role, Path>> roleFiles = new ConcurrentHashMap<>();
+  private final AtomicLong devicesEnrolled = new AtomicLong();
 
-  private LocalStack(Path dir, LocalDeployment brokers, EmbeddedOpenSearch search, int partitions, URI externalSearch) {
+  private LocalStack(Path dir, LocalDeployment brokers, EmbeddedOpenSearch search, int partitions, URI externalSearch,
+                     Security security, SecureLocalStack secured) {
     this.externalSearch = externalSearch;
+    this.security = security;
+    this.secured = secured;
     this.dir = dir;
     this.brokers = brokers;
     this.search = search;
@@ -53,20 +98,33 @@ public final class LocalStack implements AutoCloseable {
   /** As above; with {@code externalSearch} set, that Elasticsearch/OpenSearch is used instead of starting one. */
   public static LocalStack start(Path dir, int cloudNodes, int partitions, String storageYaml, boolean withSearch,
                                  URI externalSearch, Consumer<String> log) {
+    return start(dir, cloudNodes, partitions, storageYaml, withSearch, externalSearch, Security.INSECURE, log);
+  }
+
+  /** As above, secured or not as {@code security} says. */
+  public static LocalStack start(Path dir, int cloudNodes, int partitions, String storageYaml, boolean withSearch,
+                                 URI externalSearch, Security security, Consumer<String> log) {
     boolean embedded = withSearch && externalSearch == null;
     try {
       Files.createDirectories(dir);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    log.accept("starting an edge node, a " + cloudNodes + "-node cloud cluster" + (embedded ? " and OpenSearch" : "") + " in " + dir
+    log.accept("starting " + (security.secure() ? "a secured (TLS only, no guest) " : "an insecure (plaintext, guest) ")
+        + "edge node, a " + cloudNodes + "-node cloud cluster" + (embedded ? " and OpenSearch" : "") + " in " + dir
         + (externalSearch != null ? " (search engine: " + externalSearch + ")" : "") + " ...");
     CompletableFuture<EmbeddedOpenSearch> os = embedded
         ? CompletableFuture.supplyAsync(() -> EmbeddedOpenSearch.start(dir.resolve("opensearch")), r -> Thread.ofPlatform().daemon().start(r))
         : CompletableFuture.completedFuture(null);
     LocalDeployment brokers;
+    SecureLocalStack secured = null;
     try {
-      brokers = LocalDeployment.start(dir.resolve("brokers"), cloudNodes);
+      if (security.secure()) {
+        secured = SecureLocalStack.start(dir.resolve("brokers"), cloudNodes, MAIN, SINKS);
+        brokers = secured.nodes();
+      } else {
+        brokers = LocalDeployment.start(dir.resolve("brokers"), cloudNodes);
+      }
     } catch (RuntimeException e) {
       os.thenAccept(o -> {
         if (o != null) {
@@ -82,9 +140,14 @@ public final class LocalStack implements AutoCloseable {
       brokers.close();
       throw e.getCause() instanceof RuntimeException r ? r : e;
     }
-    LocalStack s = new LocalStack(dir, brokers, search, partitions, externalSearch);
+    LocalStack s = new LocalStack(dir, brokers, search, partitions, externalSearch, security, secured);
     log.accept("applying the topology ...");
-    s.pipeline("iotpipe", storageYaml, "iotpipe.yaml");
+    try {
+      s.pipeline(MAIN, storageYaml, "iotpipe.yaml");
+    } catch (RuntimeException e) {
+      s.close();
+      throw e;
+    }
     return s;
   }
 
@@ -117,24 +180,172 @@ public final class LocalStack implements AutoCloseable {
         externalSearchAccess(),
         dir.resolve(prefix.equals("iotpipe") ? "store" : prefix + "-store").toAbsolutePath(), storageYaml == null ? "" : storageYaml);
     Path path = dir.resolve(file);
-    try {
-      Files.writeString(path, edit.apply(brokers.configYaml(prefix, partitions, extra)));
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+    IotpipeConfig cfg;
+    if (secured == null) {
+      write(path, edit.apply(brokers.configYaml(prefix, partitions, extra)));
+      cfg = IotpipeConfig.load(path);
+    } else {
+      if (!prefix.equals(MAIN)) {
+        secured.addPipeline(prefix, SINKS);
+      }
+      write(path, edit.apply(secured.configYaml(prefix, secured.adminUser(), partitions, extra)));
+      String base = file.endsWith(".yaml") ? file.substring(0, file.length() - 5) : file;
+      Map<Role, Path> files = new EnumMap<>(Role.class);
+      for (Role r : Role.values()) {
+        Path f = dir.resolve(base + "." + r.sink() + ".yaml");
+        write(f, edit.apply(secured.configYaml(prefix, account(prefix, r), partitions, extra)));
+        files.put(r, f);
+      }
+      roleFiles.put(prefix, files);
+      cfg = IotpipeConfig.load(path, secured.env(secured.adminUser()));
     }
-    IotpipeConfig cfg = IotpipeConfig.load(path);
+    configFiles.put(prefix, path);
     Planner p = new Planner();
     Plan plan = p.plan(cfg);
     p.apply(cfg, plan);
-    if (prefix.equals("iotpipe")) {
+    if (secured != null) {
+      // The planner declares the shovels as the administrator; they must run as the shovel account, over amqps.
+      secured.secureShovels(cfg);
+    }
+    if (prefix.equals(MAIN)) {
       this.configFile = path;
       this.config = cfg;
     }
     return cfg;
   }
 
+  private static void write(Path path, String text) {
+    try {
+      Files.writeString(path, text);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static String account(String prefix, Role role) {
+    return ServiceAccounts.sink(new Names(prefix), role.sink());
+  }
+
   public Path dir() {
     return dir;
+  }
+
+  public Security security() {
+    return security;
+  }
+
+  /** The secured nodes' PKI, accounts and admin API; null when the stack is insecure. */
+  public SecureLocalStack secured() {
+    return secured;
+  }
+
+  /**
+   * The environment a process needs to read {@code cfg}'s config file: in secure mode the administrator's password in
+   * {@link SecureLocalStack#PASSWORD_ENV}; empty when insecure.
+   */
+  public Map<String, String> environment(String account) {
+    if (secured == null) {
+      return Map.of();
+    }
+    return Map.of(SecureLocalStack.PASSWORD_ENV, secured.env(account).apply(SecureLocalStack.PASSWORD_ENV));
+  }
+
+  /** The file holding {@code account}'s password (mode 0600), for the next-step commands a user runs; null when insecure. */
+  public Path passwordFile(String account) {
+    return secured == null ? null : secured.enrollment().passwordFile(account);
+  }
+
+  /** {@code role}'s view of pipeline {@code cfg}: in secure mode connecting as the role's own account; otherwise {@code cfg}. */
+  public IotpipeConfig roleConfig(IotpipeConfig cfg, Role role) {
+    if (secured == null) {
+      return cfg;
+    }
+    String prefix = cfg.topology().prefix();
+    return IotpipeConfig.load(roleFiles.get(prefix).get(role), secured.env(account(prefix, role)));
+  }
+
+  /** Every role's view of pipeline {@code cfg} (for a {@code PipelineRunner} of all roles). */
+  public Map<Role, IotpipeConfig> roleConfigs(IotpipeConfig cfg) {
+    Map<Role, IotpipeConfig> m = new EnumMap<>(Role.class);
+    for (Role r : Role.values()) {
+      m.put(r, roleConfig(cfg, r));
+    }
+    return m;
+  }
+
+  /**
+   * A role process ({@code index} or {@code store}) of pipeline {@code cfg}, not started: in secure mode with its own
+   * account's config and that account's password in its environment.
+   */
+  public RoleProcess roleProcess(String role, IotpipeConfig cfg, String id) {
+    String prefix = cfg.topology().prefix();
+    if (secured == null) {
+      return new RoleProcess(role, configFiles.get(prefix), id, dir);
+    }
+    Role r = role.equals("index") ? Role.INDEX : Role.STORE;
+    return new RoleProcess(role, roleFiles.get(prefix).get(r), id, dir).environment(environment(account(prefix, r)));
+  }
+
+  /**
+   * A fleet for pipeline {@code cfg}: in secure mode its devices are enrolled first (certificate or password as
+   * {@link Security#devices()} says) and each connects with its own identity over TLS.
+   */
+  public Simulation simulation(IotpipeConfig cfg, Simulation.Options o, Consumer<String> progress) {
+    if (secured == null) {
+      return Simulation.create(cfg, o);
+    }
+    enroll(cfg, Simulation.deviceIds(o));
+    return Simulation.create(cfg, o, deviceCredentials(), progress);
+  }
+
+  /** Enrolls devices of pipeline {@code cfg} (secure mode only). */
+  public Enrollment.Report enroll(IotpipeConfig cfg, List<String> ids) {
+    if (secured == null) {
+      throw new IllegalStateException("an insecure stack has no enrollment: start it with Security.secure(...)");
+    }
+    Enrollment.Report r = secured.enrollDevices(cfg.topology().prefix(), ids, security.devices());
+    devicesEnrolled.addAndGet(ids.size());
+    return r;
+  }
+
+  /** Where simulated devices find their credentials (secure mode). */
+  public DeviceCredentials deviceCredentials() {
+    if (security.devices() == Enrollment.Credential.PASSWORD) {
+      return DeviceCredentials.passwords(secured.pki().caCert(), secured.enrollment().passwordFile("x").getParent());
+    }
+    return new DeviceCredentials(secured.pki().caCert(), secured.clientsDir());
+  }
+
+  /**
+   * What secured this run, for summaries: mode, TLS on the broker links, the devices' credential kind, devices
+   * enrolled, the broker accounts the pipeline used, whether {@code guest} exists on any node (asked of the nodes),
+   * and whether the search engine is reached over https.
+   */
+  public Map<String, Object> securitySummary() {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("mode", security.mode());
+    m.put("tls", security.secure());
+    m.put("deviceCredential", security.secure() ? security.devices().name().toLowerCase() : "none");
+    m.put("devicesEnrolled", devicesEnrolled.get());
+    List<String> accounts = new ArrayList<>();
+    if (secured != null) {
+      Names n = new Names(MAIN);
+      accounts.addAll(List.of(secured.adminUser(), ServiceAccounts.shovel(n), account(MAIN, Role.INDEX), account(MAIN, Role.STORE)));
+    } else {
+      accounts.add("guest");
+    }
+    m.put("accountsUsed", accounts);
+    boolean guest = false;
+    for (String b : new String[] {"edge", "cloud"}) {
+      try {
+        guest |= new ManagementClient(config.broker(b)).get("users/guest") != null;
+      } catch (RuntimeException e) {
+        // a node that does not answer: it cannot vouch either way; the other node's answer stands
+      }
+    }
+    m.put("guestPresent", guest);
+    m.put("searchTls", config.indexer().urls().stream().allMatch(u -> u.toString().startsWith("https")));
+    return m;
   }
 
   public LocalDeployment brokers() {

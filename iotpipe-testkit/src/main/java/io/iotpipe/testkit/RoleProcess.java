@@ -20,6 +20,7 @@ public final class RoleProcess {
   private final Path log;
   private final int port;
   private String heap = "512m";
+  private java.util.Map<String, String> environment = java.util.Map.of();
   private Process process;
 
   public RoleProcess(String role, Path config, String id, Path logDir) {
@@ -52,6 +53,16 @@ public final class RoleProcess {
       throw new IllegalArgumentException("heap size '" + xmx + "' is not a JVM size: use e.g. 256m or 2g");
     }
     this.heap = xmx;
+    return this;
+  }
+
+  /**
+   * Extra environment variables of the process (e.g. the broker password a secured config reads from
+   * {@code ${IOTPIPE_BROKER_PASSWORD}}: secrets go into the environment, never onto the command line). Call before
+   * {@link #start()}.
+   */
+  public RoleProcess environment(java.util.Map<String, String> env) {
+    this.environment = java.util.Map.copyOf(env);
     return this;
   }
 
@@ -107,7 +118,9 @@ public final class RoleProcess {
     }
     cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), MAIN_CLASS,
         "run", "--role", role, "--config", config.toString(), "--instance-id", id, "--port", String.valueOf(port)));
-    process = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+    ProcessBuilder pb = new ProcessBuilder(cmd);
+    pb.environment().putAll(environment);
+    process = pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
     return this;
   }
 

@@ -8,7 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** CPU time of processes and thread groups, for "CPU seconds per 100k messages" figures. */
-final class CpuMeter {
+public final class CpuMeter {
 
   private CpuMeter() {}
 
@@ -16,7 +16,7 @@ final class CpuMeter {
    * User + system CPU seconds consumed so far by process {@code pid}, or NaN when unavailable (gone, or the platform
    * does not tell). The JDK reads {@code /proc} on Linux and scales by the real clock tick rate, not an assumed one.
    */
-  static double processSeconds(long pid) {
+  public static double processSeconds(long pid) {
     return ProcessHandle.of(pid)
         .flatMap(p -> p.info().totalCpuDuration())
         .map(d -> d.toNanos() / 1e9)
@@ -49,7 +49,7 @@ final class CpuMeter {
   }
 
   /** CPU seconds of this JVM. */
-  static double ownSeconds() {
+  public static double ownSeconds() {
     var os = ManagementFactory.getOperatingSystemMXBean();
     if (os instanceof com.sun.management.OperatingSystemMXBean sun) {
       return sun.getProcessCpuTime() / 1e9;

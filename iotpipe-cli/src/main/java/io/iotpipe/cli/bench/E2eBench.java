@@ -78,13 +78,13 @@ final class E2eBench {
   Round round(String prefix, Settings s, boolean holds, String label) throws Exception {
     String file = prefix + ".yaml";
     IotpipeConfig cfg = stack.pipeline(prefix, s.partitions(), "  rollAge: " + s.rollAge().toMillis() + "ms", file, y -> y);
-    Path cfgFile = stack.dir().resolve(file);
     List<RoleProcess> index = new ArrayList<>();
     List<RoleProcess> store = new ArrayList<>();
     try {
       for (int i = 1; i <= s.instances(); i++) {
-        index.add(new RoleProcess("index", cfgFile, prefix + "-index-" + i, stack.dir()).heap(s.xmx()).start());
-        store.add(new RoleProcess("store", cfgFile, prefix + "-store-" + i, stack.dir()).heap(s.xmx()).start());
+        // Secured stack: each role as its own broker account (its config and password come from the stack).
+        index.add(stack.roleProcess("index", cfg, prefix + "-index-" + i).heap(s.xmx()).start());
+        store.add(stack.roleProcess("store", cfg, prefix + "-store-" + i).heap(s.xmx()).start());
       }
       awaitUp(index, store);
       Pipeline p = new Pipeline(cfg, index, store);
@@ -218,9 +218,11 @@ final class E2eBench {
 
     Interval run(double target, Duration length, Settings s, double firstConfirm, String label) throws Exception {
       var sc = cfg.simulator();
-      Simulation sim = Simulation.create(cfg, new Simulation.Options(s.devices(), target, length, 0, SimulatorConfig.Profile.FLAT,
+      // Secured stack: the step's fleet is enrolled first and each device connects with its own certificate over TLS
+      // (before the CPU meters start: enrolment and connection set-up are not part of the step's cost).
+      Simulation sim = stack.simulation(cfg, new Simulation.Options(s.devices(), target, length, 0, SimulatorConfig.Profile.FLAT,
           SimulatorConfig.Protocol.AMQP, sc.maxInFlight(), sc.regions(), UUID.randomUUID().toString().substring(0, 6),
-          Duration.ofSeconds(10), System.nanoTime()));
+          Duration.ofSeconds(10), System.nanoTime()), null);
       Map<String, Double> cpu0 = cpu();
       CpuMeter.MachineTicks m0 = CpuMeter.machineTicks();
       CompletableFuture<SimulationResult> done = CompletableFuture.supplyAsync(() -> sim.run(null), r -> Thread.ofPlatform().name("bench-sim").start(r));

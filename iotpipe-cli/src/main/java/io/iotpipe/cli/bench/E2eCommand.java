@@ -21,6 +21,12 @@ import picocli.CommandLine.Option;
  * and the storage writer (each a process of its own, heap-capped), OpenSearch indexes them; all on this machine.
  * The rate ramps until the pipeline no longer keeps up. RabbitMQ's PerfTest on one quorum queue of the same cloud
  * node, same message size, confirms and acks, is the baseline measured in the same run.
+ *
+ * <p>Secure by default (TLS on every link, each device its own certificate and connection, each role its own
+ * account); {@code --insecure} measures the plain stack, {@code --security both} measures both, one after the other
+ * on fresh nodes, and prints throughput and CPU per 100k readings side by side: the cost of security. PerfTest's
+ * baseline is always plaintext (the broker's own limit; in secure mode on a plain node started for it), so the
+ * secured pipeline's ratio includes what TLS costs.
  */
 @Command(name = "e2e", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"The whole pipeline (simulator -> edge -> shovel -> cloud -> indexer + store) ramped until it no longer keeps up,",
@@ -67,6 +73,16 @@ final class E2eCommand implements Callable<Integer> {
       "The config default (60 s) makes a file wait a minute at low rates: the ramp could not tell waiting from falling behind."})
   long rollAgeMs;
 
+  @Option(names = "--security", description = {"secure | insecure | both (default: secure, or insecure with --insecure).",
+      "both: the same ramp on a secured stack and on a plain one, side by side (the cost of security)."})
+  String security;
+
+  @Option(names = "--secure", description = "Measure the secured stack (the default).")
+  boolean secure;
+
+  @Option(names = "--insecure", description = "Measure the plain stack (plaintext, guest, unauthenticated devices).")
+  boolean insecure;
+
   @Option(names = "--dir", description = "Work directory (default: data/bench-e2e-<random>).")
   Path dir;
 
@@ -88,18 +104,63 @@ final class E2eCommand implements Callable<Integer> {
       System.err.println("need --rounds >= 1, --partitions >= 1, --instances 1 or 2, --factor > 1, --step >= 4, --start-rate > 0, --devices >= 1");
       return ExitCode.USAGE;
     }
+    List<LocalStack.Security> modes;
+    String mode = security != null ? security.toLowerCase() : insecure ? "insecure" : "secure";
+    if ((secure && insecure) || (security != null && (secure || insecure))) {
+      System.err.println("choose one of --secure, --insecure, --security");
+      return ExitCode.USAGE;
+    }
+    switch (mode) {
+      case "secure" -> modes = List.of(LocalStack.Security.secure(io.iotpipe.security.Enrollment.Credential.CERTIFICATE));
+      case "insecure" -> modes = List.of(LocalStack.Security.INSECURE);
+      case "both" -> modes = List.of(LocalStack.Security.INSECURE, LocalStack.Security.secure(io.iotpipe.security.Enrollment.Credential.CERTIFICATE));
+      default -> {
+        System.err.println("--security must be secure, insecure or both (got " + security + ")");
+        return ExitCode.USAGE;
+      }
+    }
     Path base = dir != null ? dir : Path.of("data", "bench-e2e-" + UUID.randomUUID().toString().substring(0, 6));
     E2eBench.Settings s = new E2eBench.Settings(partitions, instances, heap(), startRate, factor, Duration.ofSeconds(stepSeconds), maxSteps,
         devices, Duration.ofSeconds(holdSeconds != null ? holdSeconds : stepSeconds), Duration.ofMillis(rollAgeMs));
     Map<String, Object> r = new LinkedHashMap<>();
     r.put("command", "./iotpipe bench e2e --rounds " + rounds + " --partitions " + partitions + " --instances " + instances + " --xmx " + xmx
         + " --start-rate " + Math.round(startRate) + " --factor " + factor + " --step " + stepSeconds + " --devices " + devices
-        + " --roll-age-ms " + rollAgeMs);
+        + " --roll-age-ms " + rollAgeMs + " --security " + mode);
     r.put("machine", Profile.machine());
+    Map<String, Map<String, Object>> byMode = new LinkedHashMap<>();
+    for (LocalStack.Security sec : modes) {
+      out.info("=== " + sec.mode() + " stack ===");
+      byMode.put(sec.mode(), measure(sec, modes.size() > 1 ? base.resolve(sec.mode()) : base, s, sec == modes.getLast()));
+    }
+    if (modes.size() == 1) {
+      r.putAll(byMode.values().iterator().next());
+    } else {
+      r.put("costOfSecurity", CostOfSecurity.compare(byMode.get("insecure"), byMode.get("secure")));
+      r.put("modes", byMode);
+    }
+    if (json) {
+      out.printJson(r);
+    } else if (modes.size() == 1) {
+      for (String k : List.of("command", "machine", "security", "settings", "sustainedReadingsPerSec", "singleQueueMsgsPerSec", "ratioToSingleQueue",
+          "targetMet", "rampEndedBy", "latencyMs", "cpuSecondsPer100k", "peakHeapMiB", "parquetBytesPerRow", "perfTest")) {
+        System.out.printf("%-26s %s%n", k, r.get(k));
+      }
+    } else {
+      System.out.printf("%-26s %s%n", "command", r.get("command"));
+      System.out.printf("%-26s %s%n", "machine", r.get("machine"));
+      System.out.print(CostOfSecurity.table(byMode.get("insecure"), byMode.get("secure")));
+    }
+    return ExitCode.OK;
+  }
+
+  /** One mode's rounds on a stack of its own; the figures as the JSON reports them. */
+  private Map<String, Object> measure(LocalStack.Security sec, Path base, E2eBench.Settings s, boolean saveHere) throws Exception {
+    Map<String, Object> r = new LinkedHashMap<>();
     List<E2eBench.Round> rs = new ArrayList<>();
     List<PerfTestRun.Result> pts = new ArrayList<>();
     int size;
-    try (LocalStack stack = LocalStack.start(base.toAbsolutePath(), 1, partitions, "", true, out::info)) {
+    try (LocalStack stack = LocalStack.start(base.toAbsolutePath(), 1, partitions, "", true, null, sec, out::info);
+         PlainNode plain = new PlainNode(stack, base)) {
       size = E2eBench.messageBytes(stack.config());
       E2eBench bench = new E2eBench(stack, out);
       for (int round = 1; round <= rounds; round++) {
@@ -108,9 +169,10 @@ final class E2eCommand implements Callable<Integer> {
         rs.add(bench.round(prefix, s, true, tag));
         out.info(tag + " PerfTest: one quorum queue, " + size + "-byte messages, confirms and acks, " + perfTestSeconds + " s ...");
         String queue = prefix + "-perftest";
-        var node = stack.brokers().cloud().node(0);
+        var node = plain.node();
         pts.add(PerfTestRun.run(node.amqpUri(), size, perfTestSeconds, queue, node.pid(), stack.dir().resolve(queue + ".log")));
         node.ctl("delete_queue", queue);
+        plain.release();
         out.info(String.format("%s PerfTest: %.0f msg/s; pipeline sustained %.0f readings/s -> ratio %.2f", tag, pts.getLast().output().rate(),
             rs.getLast().sustained(), rs.getLast().sustained() / pts.getLast().output().rate()));
       }
@@ -137,6 +199,14 @@ final class E2eCommand implements Callable<Integer> {
         + Math.round(Ramp.LAG_GROWTH * 100) + " % of the half-step's readings, confirm latency < max(" + Ramp.CONFIRM_FLOOR_MS + " ms, "
         + Ramp.CONFIRM_FACTOR + " x the first step's)");
     r.put("settings", settings);
+    Map<String, Object> security = new LinkedHashMap<>();
+    security.put("mode", sec.mode());
+    security.put("tls", sec.secure());
+    security.put("deviceCredential", sec.secure() ? "certificate (each device its own TLS connection, enrolled per step)" : "none");
+    security.put("roleAccounts", sec.secure() ? "each role its own least-privilege account over amqps" : "guest over amqp");
+    security.put("perfTestBaseline", sec.secure() ? "plaintext, on a plain node started beside the secured ones (the broker's own limit)"
+        : "plaintext, on the cloud node");
+    r.put("security", security);
     r.put("sustainedReadingsPerSec", Stats.of(sustained, 0));
     r.put("singleQueueMsgsPerSec", Stats.of(single, 0));
     r.put("ratioToSingleQueue", Stats.round(Stats.median(ratios), 2));
@@ -187,7 +257,7 @@ final class E2eCommand implements Callable<Integer> {
       holds.add(Map.of("atHalfSustained", x.atHalf(), "atSustained", x.atSustained()));
     }
     r.put("holds", holds);
-    if (saveProfile != null) {
+    if (saveProfile != null && saveHere) {
       Map<String, Object> p = new LinkedHashMap<>();
       p.put("e2eSustainedReadingsPerSec", Math.round(Stats.median(sustained)));
       p.put("e2eSetup", Map.of("partitions", partitions, "instancesPerRole", instances, "cloudNodes", 1, "heapCap", xmx));
@@ -209,15 +279,46 @@ final class E2eCommand implements Callable<Integer> {
       Profile.save(saveProfile, "bench e2e", p);
       out.info("profile: " + p.keySet() + " written to " + saveProfile);
     }
-    if (json) {
-      out.printJson(r);
-    } else {
-      for (String k : List.of("command", "machine", "settings", "sustainedReadingsPerSec", "singleQueueMsgsPerSec", "ratioToSingleQueue",
-          "targetMet", "rampEndedBy", "latencyMs", "cpuSecondsPer100k", "peakHeapMiB", "parquetBytesPerRow", "perfTest")) {
-        System.out.printf("%-26s %s%n", k, r.get(k));
+    return r;
+  }
+
+  /**
+   * Where PerfTest runs: the cloud node of an insecure stack; a plain single node beside a secured stack (whose TLS-only
+   * nodes would add TLS to the baseline, which is meant to be the broker's own limit).
+   */
+  private static final class PlainNode implements AutoCloseable {
+    private final LocalStack stack;
+    private final Path dir;
+    private io.iotpipe.broker.LocalCluster cluster;
+
+    PlainNode(LocalStack stack, Path dir) {
+      this.stack = stack;
+      this.dir = dir;
+    }
+
+    io.iotpipe.broker.LocalNode node() {
+      if (!stack.security().secure()) {
+        return stack.brokers().cloud().node(0);
+      }
+      if (cluster == null) {
+        cluster = io.iotpipe.broker.LocalCluster.start("perftest-" + UUID.randomUUID().toString().substring(0, 4), 1,
+            dir.toAbsolutePath().resolve("perftest-node"));
+      }
+      return cluster.node(0);
+    }
+
+    /** Stops the side node between PerfTest runs: an idle broker still costs CPU during the next ramp. */
+    void release() {
+      if (cluster != null) {
+        cluster.close();
+        cluster = null;
       }
     }
-    return ExitCode.OK;
+
+    @Override
+    public void close() {
+      release();
+    }
   }
 
   /** Medians over rounds of the hold latencies. */

@@ -42,6 +42,12 @@ public final class BrokerCommand implements IotpipeCommand, Runnable {
 
     final Output out = new Output();
 
+    /** The nodes in {@code --dir}: plain ones there, secured ones (broker start --secure) under {@code nodes/} beside the PKI. */
+    LocalDeployment attach() {
+      Path secured = dir.resolve("nodes");
+      return LocalDeployment.attach(Files.exists(secured.resolve(LocalDeployment.STATE_FILE)) ? secured : dir);
+    }
+
     Map<String, Object> describe(LocalDeployment d) {
       Map<String, Object> m = new LinkedHashMap<>();
       List<Map<String, Object>> nodes = new ArrayList<>();
@@ -57,12 +63,13 @@ public final class BrokerCommand implements IotpipeCommand, Runnable {
         o.put("amqp", n.amqpUri().toString());
         o.put("management", n.managementUri().toString());
         if (n.spec().mqtt()) {
-          o.put("mqtt", "tcp://127.0.0.1:" + n.mqttPort());
+          o.put("mqtt", (n.secure() ? "ssl" : "tcp") + "://127.0.0.1:" + n.mqttPort());
         }
         nodes.add(o);
       }
-      m.put("dir", d.dir().toAbsolutePath().toString());
-      m.put("config", d.dir().resolve(CONFIG_FILE).toAbsolutePath().toString());
+      m.put("dir", dir.toAbsolutePath().toString());
+      m.put("config", dir.resolve(CONFIG_FILE).toAbsolutePath().toString());
+      m.put("secure", d.edge().secure());
       m.put("nodes", nodes);
       return m;
     }
@@ -92,18 +99,20 @@ public final class BrokerCommand implements IotpipeCommand, Runnable {
     @Option(names = "--partitions", defaultValue = "4", description = "Partitions in the generated config (default: ${DEFAULT-VALUE}).")
     int partitions;
 
+    @Option(names = "--secure", description = {"Secured nodes: a fleet PKI in --dir/pki, TLS-only listeners, no guest, the administrator and",
+        "the service accounts (shovel, elk, storage); the topology is applied and the shovel runs as its own account over amqps.",
+        "The generated config reads the administrator's password from $IOTPIPE_BROKER_PASSWORD (its 0600 file is printed, never the password)."})
+    boolean secure;
+
     @Override
     public Integer call() {
+      if (secure) {
+        return startSecure();
+      }
       if (cloudNodes != 1 && cloudNodes != 3) {
         throw new CommandFailure(ExitCode.USAGE, "--cloud-nodes must be 1 or 3 (a 2-node cluster cannot keep a quorum when one node fails)");
       }
-      if (Files.exists(dir.resolve(LocalDeployment.STATE_FILE))) {
-        LocalDeployment old = LocalDeployment.attach(dir);
-        if (old.edge().isRunning() || old.cloud().nodes().stream().anyMatch(LocalNode::isRunning)) {
-          throw new CommandFailure(ExitCode.USAGE, "local brokers are already running in " + dir.toAbsolutePath()
-              + " (see: ./iotpipe broker status --dir " + dir + "; stop them with: ./iotpipe broker stop --dir " + dir + ")");
-        }
-      }
+      refuseIfRunning();
       out.info("starting an edge node and a " + cloudNodes + "-node cloud cluster in " + dir.toAbsolutePath() + " ...");
       LocalDeployment d = LocalDeployment.start(dir, cloudNodes);
       try {
@@ -116,13 +125,58 @@ public final class BrokerCommand implements IotpipeCommand, Runnable {
       out.info("next: ./iotpipe topology apply --config " + dir.resolve(CONFIG_FILE));
       return ExitCode.OK;
     }
+
+    private void refuseIfRunning() {
+      if (Files.exists(dir.resolve(LocalDeployment.STATE_FILE)) || Files.exists(dir.resolve("nodes").resolve(LocalDeployment.STATE_FILE))) {
+        LocalDeployment old = attach();
+        if (old.edge().isRunning() || old.cloud().nodes().stream().anyMatch(LocalNode::isRunning)) {
+          throw new CommandFailure(ExitCode.USAGE, "local brokers are already running in " + dir.toAbsolutePath()
+              + " (see: ./iotpipe broker status --dir " + dir + "; stop them with: ./iotpipe broker stop --dir " + dir + ")");
+        }
+      }
+    }
+
+    private Integer startSecure() {
+      if (cloudNodes != 1 && cloudNodes != 3) {
+        throw new CommandFailure(ExitCode.USAGE, "--cloud-nodes must be 1 or 3 (a 2-node cluster cannot keep a quorum when one node fails)");
+      }
+      refuseIfRunning();
+      out.info("starting a secured edge node and a " + cloudNodes + "-node cloud cluster (TLS only, no guest) in " + dir.toAbsolutePath() + " ...");
+      io.iotpipe.security.SecureLocalStack s = io.iotpipe.security.SecureLocalStack.start(dir, cloudNodes, "iotpipe", List.of("elk", "storage"));
+      try {
+        Path cfgFile = dir.resolve(CONFIG_FILE);
+        Files.writeString(cfgFile, s.configYaml(s.adminUser(), partitions, null));
+        for (String sink : List.of("elk", "storage")) {
+          String account = io.iotpipe.topology.ServiceAccounts.sink(new io.iotpipe.core.config.Names("iotpipe"), sink);
+          Files.writeString(dir.resolve(CONFIG_FILE.replace(".yaml", "." + sink + ".yaml")), s.configYaml(account, partitions, null));
+        }
+        io.iotpipe.core.config.IotpipeConfig cfg = io.iotpipe.core.config.IotpipeConfig.load(cfgFile, s.env(s.adminUser()));
+        io.iotpipe.topology.Planner planner = new io.iotpipe.topology.Planner();
+        planner.apply(cfg, planner.plan(cfg));
+        int shovels = s.secureShovels(cfg);
+        print(describe(s.nodes()));
+        Path passwords = s.enrollment().passwordFile(s.adminUser()).getParent();
+        out.info("topology applied; " + shovels + " shovel(s) run as " + io.iotpipe.topology.ServiceAccounts.shovel(cfg.topology().names())
+            + " over amqps with peer verification");
+        out.info("next: export " + io.iotpipe.security.SecureLocalStack.PASSWORD_ENV + "=\"$(cat " + passwords.resolve(s.adminUser() + ".password")
+            + ")\"   (the administrator; the roles: " + CONFIG_FILE.replace(".yaml", ".elk.yaml") + " / .storage.yaml with iotpipe-elk / iotpipe-storage's files in " + passwords + ")");
+        out.info("      ./iotpipe device enroll --pki " + dir.resolve("pki") + " --config " + cfgFile + " --fleet 10");
+        return ExitCode.OK;
+      } catch (IOException e) {
+        s.close();
+        throw new UncheckedIOException(e);
+      } catch (RuntimeException e) {
+        s.close();
+        throw e;
+      }
+    }
   }
 
   @Command(name = "stop", mixinStandardHelpOptions = true, description = "Stop the nodes started by broker start (nothing is left running).")
   static final class Stop extends Base implements Callable<Integer> {
     @Override
     public Integer call() {
-      LocalDeployment d = LocalDeployment.attach(dir);
+      LocalDeployment d = attach();
       d.close();
       print(describe(d));
       return ExitCode.OK;
@@ -133,7 +187,7 @@ public final class BrokerCommand implements IotpipeCommand, Runnable {
   static final class Status extends Base implements Callable<Integer> {
     @Override
     public Integer call() {
-      print(describe(LocalDeployment.attach(dir)));
+      print(describe(attach()));
       return ExitCode.OK;
     }
   }

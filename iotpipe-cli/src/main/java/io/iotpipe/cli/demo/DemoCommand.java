@@ -20,7 +20,6 @@ import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -35,6 +34,10 @@ import picocli.CommandLine.Option;
  * {@code iotpipe demo}: the whole system of the design on this machine, verified. Starts the nodes, applies the
  * topology, runs the indexer and the storage writer, drives a fleet, drains, then audits both sinks against what
  * the fleet had confirmed, and writes an HTML report. Ctrl-C stops everything at any moment.
+ *
+ * <p>Secure by default: TLS-only listeners, no {@code guest}, the shovel and each sink role on its own
+ * least-privilege account, every simulated device enrolled and connecting with its own identity over TLS.
+ * {@code --insecure} runs the plaintext stack instead; the summary, {@code --json} and the report say which ran.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
     description = "Run the whole pipeline locally (edge + cloud RabbitMQ, OpenSearch, indexer, storage writer, device fleet), "
@@ -55,6 +58,14 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
 
   @Option(names = "--protocol", defaultValue = "amqp", description = "amqp | mqtt (default: ${DEFAULT-VALUE}).")
   SimulatorConfig.Protocol protocol;
+
+  @Option(names = "--insecure", description = "Run the plain stack instead: plaintext AMQP/MQTT/HTTP, the guest account everywhere,"
+      + " devices unauthenticated (default: secured).")
+  boolean insecure;
+
+  @Option(names = "--credentials", defaultValue = "certificate", description = "How each enrolled device proves who it is in secure mode:"
+      + " certificate (X.509, CN = device id) | password (default: ${DEFAULT-VALUE}).")
+  io.iotpipe.security.Enrollment.Credential credentials;
 
   @Option(names = "--cloud-nodes", defaultValue = "1", description = "Cloud cluster size, 1 or 3 (default: ${DEFAULT-VALUE}).")
   int cloudNodes;
@@ -101,14 +112,16 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
     Runtime.getRuntime().addShutdownHook(hook);
     long t0 = System.nanoTime();
     // Files roll every 10 s in the demo so the store is visible quickly; production keeps 60 s for bigger files.
-    LocalStack stack = LocalStack.start(base.toAbsolutePath(), cloudNodes, partitions, "  rollAge: 10s", true, searchUrl, out::info);
+    LocalStack.Security security = insecure ? LocalStack.Security.INSECURE : LocalStack.Security.secure(credentials);
+    LocalStack stack = LocalStack.start(base.toAbsolutePath(), cloudNodes, partitions, "  rollAge: 10s", true, searchUrl, security, out::info);
     resources.add(stack);
     IotpipeConfig cfg = stack.config();
     out.info(String.format("demo: infrastructure ready in %.0f s; config for further commands: %s", (System.nanoTime() - t0) / 1e9, stack.configFile()));
 
     io.micrometer.prometheusmetrics.PrometheusMeterRegistry registry =
         new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
-    PipelineRunner runner = new PipelineRunner(cfg, EnumSet.allOf(Role.class), "demo", registry).start();
+    // Each role as its own broker account in secure mode (the same config in insecure mode).
+    PipelineRunner runner = new PipelineRunner(stack.roleConfigs(cfg), "demo", registry).start();
     resources.add(runner);
     io.iotpipe.testkit.LocalObservability obs = null;
     if (observability) {
@@ -122,9 +135,14 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
     final io.iotpipe.testkit.LocalObservability watching = obs;
 
     Simulation.Options o = Simulation.Options.from(cfg.simulator()).with(devices, rate, d, 0).withProfile(profile, protocol);
-    Simulation sim = Simulation.create(cfg, o);
+    if (!insecure) {
+      out.info("demo: enrolling " + devices + " devices (" + credentials.name().toLowerCase() + " each) and connecting each over TLS ...");
+    }
+    Simulation sim = stack.simulation(cfg, o, out::progress);
+    out.endProgress();
     resources.add(sim);
     List<Sample> samples = Collections.synchronizedList(new ArrayList<>());
+    Map<String, Double> cpu0 = cpu(stack);
     long start = System.nanoTime();
     ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor();
     resources.add(sampler::shutdownNow);
@@ -162,6 +180,7 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
       TimeUnit.MILLISECONDS.sleep(500); // polling interval of the drain wait
     }
     sampler.shutdown();
+    Map<String, Double> cpu1 = cpu(stack);
     samples.add(sample(stack, sim, runner, (System.nanoTime() - start) / 1e9));
     out.endProgress();
     Map<Long, Long> histogram = runner.consumers().get(Role.INDEX).latencyHistogram();
@@ -192,14 +211,20 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
     summary.put("storageVisibilityP50Ms", Math.round(storeP50));
     summary.put("publishRatePerSecond", Math.round(published.rate()));
     summary.put("nacked", published.nacked());
+    Map<String, Object> cpuSeconds = new LinkedHashMap<>();
+    cpu1.forEach((k, v) -> cpuSeconds.put(k, Math.round((v - cpu0.get(k)) * 10) / 10.0));
+    summary.put("cpuSecondsFleetToDrained", cpuSeconds);
     summary.put("devices", devices);
     summary.put("partitions", partitions);
     summary.put("cloudNodes", cloudNodes);
     summary.put("seconds", Math.round((System.nanoTime() - t0) / 1e9));
     summary.put("dataDir", base.toAbsolutePath().toString());
+    Map<String, Object> sec = stack.securitySummary();
+    summary.put("security", sec);
     Path report = base.resolve("report.html").toAbsolutePath();
     summary.put("reportFile", report.toString());
     Map<String, Object> table = new LinkedHashMap<>(summary);
+    table.put("security", securityLine(sec));
     table.put("latencyMs", "p50 " + lat.get("p50") + ", p99 " + lat.get("p99"));
     table.put("search (ES)", "present " + es.present() + ", lost " + es.lost() + ", duplicates " + es.duplicates());
     table.put("store (Parquet)", "present " + st.present() + ", lost " + st.lost() + ", duplicates " + st.duplicates());
@@ -237,9 +262,15 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
           es.duplicates() + st.duplicates());
       System.out.printf("end-to-end latency to search: p50 %s ms, p99 %s ms; storage visibility p50 %s ms (files roll every %s)%n",
           fmt(p50), fmt(p99), fmt(storeP50), cfg.storage().rollAge());
+      System.out.println("security: " + securityLine(sec));
       System.out.println("report: " + report.toUri());
       System.out.println();
       System.out.println("explore:");
+      if (!insecure) {
+        // The config reads the administrator's password from the environment; the password itself is never printed.
+        System.out.println("  export " + io.iotpipe.security.SecureLocalStack.PASSWORD_ENV + "=\"$(cat "
+            + stack.passwordFile(stack.secured().adminUser()) + ")\"   # the config's broker account (" + stack.secured().adminUser() + ")");
+      }
       System.out.println("  ./iotpipe query --config " + stack.configFile() + " \"SELECT region, count(*), round(avg(powerKw),1) AS kw FROM telemetry GROUP BY 1\"");
       if (cfg.indexer().latestState()) {
         System.out.println("  curl -s '" + cfg.indexer().urls().get(0) + "/" + cfg.indexer().latestIndex() + "/_search?size=3&pretty'");
@@ -274,6 +305,31 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
         System.err.println("demo: while stopping: " + e.getMessage());
       }
     }
+  }
+
+  /**
+   * CPU seconds used so far by each process of the demo: this JVM (fleet simulator and both sink roles), the brokers
+   * and the embedded search engine (0 when external).
+   */
+  static Map<String, Double> cpu(LocalStack stack) {
+    Map<String, Double> m = new LinkedHashMap<>();
+    m.put("demoJvm", io.iotpipe.cli.bench.CpuMeter.ownSeconds());
+    m.put("edgeBroker", io.iotpipe.cli.bench.CpuMeter.processSeconds(stack.brokers().edge().pid()));
+    m.put("cloudBrokers", stack.brokers().cloud().nodes().stream().mapToDouble(n -> io.iotpipe.cli.bench.CpuMeter.processSeconds(n.pid())).sum());
+    m.put("searchEngine", stack.search() == null ? 0.0 : io.iotpipe.cli.bench.CpuMeter.processSeconds(stack.search().pid()));
+    return m;
+  }
+
+  /** One line for the console and the report: which mode ran and what secured it. */
+  @SuppressWarnings("unchecked")
+  static String securityLine(Map<String, Object> sec) {
+    if (!Boolean.TRUE.equals(sec.get("tls"))) {
+      return "INSECURE (--insecure): plaintext AMQP/MQTT/HTTP, accounts " + sec.get("accountsUsed") + ", guest present "
+          + sec.get("guestPresent") + ", devices not authenticated";
+    }
+    return "SECURE: TLS only on every broker listener, " + sec.get("devicesEnrolled") + " devices enrolled (" + sec.get("deviceCredential")
+        + " each, own connection), accounts " + String.join(", ", (List<String>) sec.get("accountsUsed")) + ", guest present "
+        + sec.get("guestPresent") + ", search engine over " + (Boolean.TRUE.equals(sec.get("searchTls")) ? "https" : "http");
   }
 
   private static String fmt(double v) {

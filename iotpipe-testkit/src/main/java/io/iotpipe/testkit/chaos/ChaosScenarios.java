@@ -40,7 +40,7 @@ import java.util.function.Consumer;
 public final class ChaosScenarios {
 
   public static final List<String> ALL = List.of("indexer-kill9", "storage-kill9", "opensearch-down", "storage-unwritable",
-      "wan-cut", "edge-buffer-full", "poison", "slow-es", "leader-kill", "region-outage", "rush-hour", "sink-lost");
+      "wan-cut", "edge-buffer-full", "poison", "slow-es", "leader-kill", "region-outage", "rush-hour", "sink-lost", "spoofing");
 
   /**
    * One row of the result table.
@@ -53,7 +53,23 @@ public final class ChaosScenarios {
    *                        unacked in normal operation)
    */
   public record Row(String scenario, long published, long confirmed, long inSearch, long inStore, long deadLettered,
-                    long injected, long lost, long duplicates, double firstAckSeconds, double caughtUpSeconds, String note) {}
+                    long injected, long lost, long duplicates, double firstAckSeconds, double caughtUpSeconds, String note,
+                    long attackAttempts, long spoofedAccepted) {
+
+    /**
+     * @param attackAttempts  spoofing: publishes the attacker tried
+     * @param spoofedAccepted spoofing: forged readings the broker confirmed under a victim's key or that reached a sink (must be 0)
+     */
+    public Row(String scenario, long published, long confirmed, long inSearch, long inStore, long deadLettered, long injected, long lost,
+               long duplicates, double firstAckSeconds, double caughtUpSeconds, String note) {
+      this(scenario, published, confirmed, inSearch, inStore, deadLettered, injected, lost, duplicates, firstAckSeconds, caughtUpSeconds,
+          note, 0, 0);
+    }
+
+    public boolean ok() {
+      return lost == 0 && duplicates == 0 && spoofedAccepted == 0;
+    }
+  }
 
   private final boolean quick;
   private final Consumer<String> log;
@@ -274,6 +290,14 @@ public final class ChaosScenarios {
     }
   }
 
+  /**
+   * An attacker device (its own certificate) tries to pass readings off as other devices' under load, on the secured
+   * stack (started beside {@code stack} when that one is plain): see {@link Spoofing}.
+   */
+  public Row spoofing(LocalStack stack) throws Exception {
+    return Spoofing.run(stack, quick, log);
+  }
+
   /** Polls Prometheus' alerts into the timeline until {@code done}; seconds since {@code from}, NaN when it did not happen. */
   private static double pollAlerts(io.iotpipe.slo.report.AlertTimeline timeline, Instant from, Duration max, BooleanSupplier done)
       throws InterruptedException {
@@ -293,7 +317,7 @@ public final class ChaosScenarios {
   }
 
   /** Runs a simulation on a thread of its own (never the common pool: the JDK HttpClient of the indexer needs it). */
-  private static CompletableFuture<SimulationResult> runAsync(Simulation sim, String name) {
+  static CompletableFuture<SimulationResult> runAsync(Simulation sim, String name) {
     CompletableFuture<SimulationResult> f = new CompletableFuture<>();
     Thread.ofPlatform().name(name).daemon().start(() -> {
       try {
@@ -306,7 +330,7 @@ public final class ChaosScenarios {
   }
 
   /** Audits several fleets' ledgers (their devices differ) together, waiting up to 4 minutes for the sink to hold them all. */
-  private static Completeness.Result audit(IotpipeConfig cfg, List<Ledger> ledgers, boolean search) throws InterruptedException {
+  static Completeness.Result audit(IotpipeConfig cfg, List<Ledger> ledgers, boolean search) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(4);
     while (true) {
       long expected = 0;
@@ -519,7 +543,7 @@ public final class ChaosScenarios {
     return n;
   }
 
-  private static void waitFor(Duration max, BooleanSupplier cond) throws InterruptedException {
+  static void waitFor(Duration max, BooleanSupplier cond) throws InterruptedException {
     long end = System.nanoTime() + max.toNanos();
     while (!cond.getAsBoolean()) {
       if (System.nanoTime() > end) {

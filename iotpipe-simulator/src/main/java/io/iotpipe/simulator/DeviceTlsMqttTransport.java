@@ -147,7 +147,14 @@ final class DeviceTlsMqttTransport implements Transport {
     o.setSsl(true);
     o.setHostnameVerificationAlgorithm("HTTPS");
     o.setTrustOptions(new PemTrustOptions().addCertPath(creds.caFile().toString()));
-    o.setKeyCertOptions(new PemKeyCertOptions().setCertPath(creds.cert(id).toString()).setKeyPath(creds.key(id).toString()));
+    String password = creds.password(id);
+    if (password != null) {
+      // A password device: TLS still verifies the server; the broker checks the password (no client certificate).
+      o.setUsername(id);
+      o.setPassword(password);
+    } else {
+      o.setKeyCertOptions(new PemKeyCertOptions().setCertPath(creds.cert(id).toString()).setKeyPath(creds.key(id).toString()));
+    }
     return o;
   }
 

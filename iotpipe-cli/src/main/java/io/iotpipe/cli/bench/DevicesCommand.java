@@ -72,6 +72,10 @@ final class DevicesCommand implements Callable<Integer> {
   @Option(names = "--settle", defaultValue = "8", description = "Seconds to wait after connecting before memory is read (broker statistics refresh every 5 s; default: ${DEFAULT-VALUE}).")
   int settleSeconds;
 
+  @Option(names = "--credential", defaultValue = "CERTIFICATE", description = {"How devices log in: CERTIFICATE (their own client",
+      "certificate, the default) or PASSWORD (their own password over TLS; the server is still verified) (default: ${DEFAULT-VALUE})."})
+  Enrollment.Credential credential;
+
   @Option(names = "--dir", description = "Work directory (default: data/bench-devices-<random>).")
   Path dir;
 
@@ -93,7 +97,7 @@ final class DevicesCommand implements Callable<Integer> {
     Map<String, Object> r = new LinkedHashMap<>();
     r.put("command", "./iotpipe bench devices --devices " + devices + " --interval " + intervalSeconds + " --hold " + holdSeconds
         + (findMax ? " --find-max --step-devices " + stepDevices + " --max-devices " + maxDevices : "")
-        + " --connect-parallelism " + parallelism + " --event-loops " + eventLoops);
+        + " --connect-parallelism " + parallelism + " --event-loops " + eventLoops + " --credential " + credential);
     r.put("machine", Profile.machine());
     long self = ProcessHandle.current().pid();
     long t0 = System.nanoTime();
@@ -125,7 +129,8 @@ final class DevicesCommand implements Callable<Integer> {
 
       Snapshot before = snapshot(api, nodePath, broker, self);
       URI mqtt = URI.create("ssl://127.0.0.1:" + edge.mqttPort());
-      DeviceCredentials creds = new DeviceCredentials(stack.pki().caCert(), stack.clientsDir());
+      DeviceCredentials creds = new DeviceCredentials(stack.pki().caCert(), stack.clientsDir(),
+          credential == Enrollment.Credential.PASSWORD ? stack.enrollment().passwordFile("x").getParent() : null);
       TelemetryCodec codec = new TelemetryCodec(cfg.contract(), Clock.systemUTC());
       List<Map<String, Object>> steps = new ArrayList<>();
       List<Map<String, Object>> enrollments = new ArrayList<>();
@@ -144,8 +149,9 @@ final class DevicesCommand implements Callable<Integer> {
           List<String> ids = Enrollment.fleetIds("dev-" + run, target).subList(from, target);
           String tag = "[step " + stepNo + ": " + target + " devices]";
           // Set-up, reported apart from the measurement: certificates and users of this step's new devices, one import.
-          out.info(tag + " enrolling " + ids.size() + " devices (EC P-256 certificates, one definitions import) ...");
-          Enrollment.Report er = stack.enrollment().enroll(api, ids, Enrollment.Credential.CERTIFICATE, out::progress);
+          out.info(tag + " enrolling " + ids.size() + " devices (" + (credential == Enrollment.Credential.CERTIFICATE ? "EC P-256 certificates"
+              : "passwords") + ", one definitions import) ...");
+          Enrollment.Report er = stack.enrollment().enroll(api, ids, credential, out::progress);
           out.endProgress();
           enrollments.add(Map.of("devices", ids.size(), "issueSeconds", Stats.round(er.issueMillis() / 1e3, 1),
               "importSeconds", Stats.round(er.importMillis() / 1e3, 1)));
@@ -325,10 +331,13 @@ final class DevicesCommand implements Callable<Integer> {
   private Map<String, Object> settings() {
     Map<String, Object> s = new LinkedHashMap<>();
     s.put("devices", devices);
+    s.put("credential", credential.name());
     s.put("readingEverySeconds", intervalSeconds);
     s.put("holdSeconds", holdSeconds);
     s.put("warmUpSeconds", intervalSeconds);
-    s.put("identity", "one EC P-256 client certificate per device (CN = device id = broker user), mqtt.ssl_cert_login");
+    s.put("identity", credential == Enrollment.Credential.CERTIFICATE
+        ? "one EC P-256 client certificate per device (CN = device id = broker user), mqtt.ssl_cert_login"
+        : "one broker user and random password per device (salted SHA-256 on the broker), sent in MQTT CONNECT over TLS");
     s.put("transport", "MQTT 3.1.1 over TLS (1.3 or 1.2) to the edge's mqtt.listeners.ssl, QoS 1, clean session, keepalive 30 s");
     s.put("client", "vertx-mqtt 5 on Netty: one connection per device, " + eventLoops + " shared event-loop threads");
     s.put("connectParallelism", parallelism);

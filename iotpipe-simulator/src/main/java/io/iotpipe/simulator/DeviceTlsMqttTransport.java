@@ -5,8 +5,6 @@ import io.netty.handler.codec.mqtt.MqttQoS;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.net.PemKeyCertOptions;
-import io.vertx.core.net.PemTrustOptions;
 import io.vertx.mqtt.MqttClient;
 import io.vertx.mqtt.MqttClientOptions;
 import java.io.IOException;
@@ -35,6 +33,7 @@ final class DeviceTlsMqttTransport implements Transport {
 
   private final Vertx vertx;
   private final DeviceCredentials creds;
+  private final io.vertx.core.net.TrustOptions trust;
   private final java.util.concurrent.atomic.LongAdder disconnects = new java.util.concurrent.atomic.LongAdder();
   /** Called on the device's event loop when a device connected (also after a reconnect). */
   volatile java.util.function.Consumer<String> onConnected;
@@ -70,6 +69,7 @@ final class DeviceTlsMqttTransport implements Transport {
         // Its internal blocking pool reads the PEM files; by default it grows to 20 threads.
         .setInternalBlockingPoolSize(2));
     this.creds = creds;
+    this.trust = trust(creds);
     this.host = mqtt.getHost();
     this.port = mqtt.getPort() > 0 ? mqtt.getPort() : 8883;
   }
@@ -95,7 +95,13 @@ final class DeviceTlsMqttTransport implements Transport {
     int step = Math.max(100, deviceIds.size() / 20);
     for (String id : deviceIds) {
       Link l = new Link(id);
-      l.client = MqttClient.create(vertx, options(id, creds));
+      try {
+        l.client = MqttClient.create(vertx, options(id, creds));
+      } catch (IllegalStateException e) {
+        firstError.compareAndSet(null, e.getMessage());
+        all.add(CompletableFuture.failedFuture(e));
+        continue;
+      }
       l.client.publishCompletionHandler(pid -> settle(l, pid, null));
       l.client.publishCompletionExpirationHandler(pid -> settle(l, pid, new IOException("no PUBACK for packet " + pid)));
       l.client.closeHandler(v -> {
@@ -138,7 +144,24 @@ final class DeviceTlsMqttTransport implements Transport {
     return new Connected(deviceIds.size(), ok, deviceIds.size() - ok, (System.nanoTime() - t0) / 1e9, firstError.get());
   }
 
-  private static MqttClientOptions options(String id, DeviceCredentials creds) {
+  /** The fleet CA as trust, built once and shared by every device's connection. */
+  private static io.vertx.core.net.TrustOptions trust(DeviceCredentials creds) {
+    try {
+      java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+      ks.load(null, null);
+      int i = 0;
+      for (java.security.cert.X509Certificate c : io.iotpipe.core.tls.PemTls.certificates(creds.caFile())) {
+        ks.setCertificateEntry("ca" + i++, c);
+      }
+      javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+      tmf.init(ks);
+      return io.vertx.core.net.TrustOptions.wrap(tmf);
+    } catch (IOException | java.security.GeneralSecurityException e) {
+      throw new IllegalStateException("cannot read the fleet CA " + creds.caFile() + ": " + e.getMessage(), e);
+    }
+  }
+
+  private MqttClientOptions options(String id, DeviceCredentials creds) {
     MqttClientOptions o = new MqttClientOptions();
     o.setClientId(id);
     o.setCleanSession(true);
@@ -146,14 +169,19 @@ final class DeviceTlsMqttTransport implements Transport {
     o.setKeepAliveInterval(30);
     o.setSsl(true);
     o.setHostnameVerificationAlgorithm("HTTPS");
-    o.setTrustOptions(new PemTrustOptions().addCertPath(creds.caFile().toString()));
+    o.setTrustOptions(trust);
     String password = creds.password(id);
     if (password != null) {
       // A password device: TLS still verifies the server; the broker checks the password (no client certificate).
       o.setUsername(id);
       o.setPassword(password);
     } else {
-      o.setKeyCertOptions(new PemKeyCertOptions().setCertPath(creds.cert(id).toString()).setKeyPath(creds.key(id).toString()));
+      try {
+        o.setKeyCertOptions(io.vertx.core.net.KeyCertOptions.wrap(new DeviceKeyManager(creds.cert(id), creds.key(id))));
+      } catch (IOException | java.security.GeneralSecurityException e) {
+        throw new IllegalStateException("cannot read the certificate or key of device " + id + " (" + e.getMessage()
+            + "): enroll it first (iotpipe device enroll " + id + ")", e);
+      }
     }
     return o;
   }

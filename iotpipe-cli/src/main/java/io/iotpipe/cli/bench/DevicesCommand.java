@@ -72,8 +72,8 @@ final class DevicesCommand implements Callable<Integer> {
   @Option(names = "--settle", defaultValue = "8", description = "Seconds to wait after connecting before memory is read (broker statistics refresh every 5 s; default: ${DEFAULT-VALUE}).")
   int settleSeconds;
 
-  @Option(names = "--credential", defaultValue = "CERTIFICATE", description = {"How devices log in: CERTIFICATE (their own client",
-      "certificate, the default) or PASSWORD (their own password over TLS; the server is still verified) (default: ${DEFAULT-VALUE})."})
+  @Option(names = "--credential", defaultValue = "CERTIFICATE", description = {"How devices log in: CERTIFICATE (each its own client certificate) or",
+      "PASSWORD (each its own password over TLS; the server is still verified) (default: ${DEFAULT-VALUE})."})
   Enrollment.Credential credential;
 
   @Option(names = "--dir", description = "Work directory (default: data/bench-devices-<random>).")
@@ -368,7 +368,8 @@ final class DevicesCommand implements Callable<Integer> {
 
   private static String ephemeralPorts() {
     try {
-      String[] f = java.nio.file.Files.readString(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).trim().split("\\s+");
+      // readAllLines, not readString: the JDK trusts /proc's file size for readString and gets a truncated text.
+      String[] f = java.nio.file.Files.readAllLines(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).get(0).trim().split("\\s+");
       return f[0] + "-" + f[1] + " (" + (Long.parseLong(f[1]) - Long.parseLong(f[0]) + 1) + " client sockets to one broker port)";
     } catch (java.io.IOException | RuntimeException e) {
       return "unknown";

@@ -31,7 +31,7 @@ class DevicesBenchIT {
     assertThat(exit).isZero();
     JsonNode r = new ObjectMapper().readTree(json);
     JsonNode first = r.path("atDevices");
-    assertThat(first.path("connectedThisStep").asInt()).isEqualTo(50);
+    assertThat(first.path("connectedThisStep").asInt()).isEqualTo(100);
     assertThat(first.path("connectFailed").asInt()).isZero();
     assertThat(first.path("connectionsPerSec").asDouble()).isPositive();
     // every device published about once per 2 s (100 devices, 4 s: about 200 readings) and got its PUBACKs

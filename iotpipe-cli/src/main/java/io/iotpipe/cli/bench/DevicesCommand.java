@@ -115,7 +115,12 @@ final class DevicesCommand implements Callable<Integer> {
       AdminApi api = stack.edgeApi();
       String nodePath = "nodes/" + AdminApi.enc(edge.nodeName()) + "?memory=true";
       Map<String, Object> limits = new LinkedHashMap<>();
+      // A fresh node publishes its statistics (limits included) after its first collection, every 5 s.
       JsonNode node0 = api.require("GET", nodePath, null);
+      for (int i = 0; i < 30 && !node0.has("fd_total"); i++) {
+        TimeUnit.MILLISECONDS.sleep(500);
+        node0 = api.require("GET", nodePath, null);
+      }
       limits.put("brokerFdLimit", node0.path("fd_total").asLong(-1));
       limits.put("brokerSocketsLimit", node0.path("sockets_total").asLong(-1));
       limits.put("brokerErlangProcessLimit", node0.path("proc_total").asLong(-1));

@@ -38,8 +38,9 @@ class DevicesBenchIT {
     assertThat(first.path("acked").asLong()).isGreaterThan(100L * 4 / 2 / 2);
     assertThat(first.path("failedPublishes").asLong()).isZero();
     assertThat(first.path("pubackMs").path("p99").asDouble()).isPositive();
-    assertThat(first.path("memory").path("brokerErlangPerConnectionKiB").asDouble()).isPositive();
-    assertThat(first.path("memory").path("simulatorLiveHeapPerDeviceKiB").asDouble()).isPositive();
+    assertThat(first.path("memoryIdle").path("brokerErlangPerConnectionKiB").asDouble()).isPositive();
+    assertThat(first.path("memoryIdle").path("simulatorLiveHeapPerDeviceKiB").asDouble()).isPositive();
+    assertThat(first.path("memoryPublishing").path("brokerErlangPerConnectionKiB").asDouble()).isPositive();
     // 100 TLS connections on a few shared event loops, not a thread each
     JsonNode threads = first.path("simulatorThreads");
     assertThat(threads.path("withFleet").asInt() - threads.path("beforeFleet").asInt()).isLessThan(20);

@@ -6,7 +6,7 @@ package io.iotpipe.cli.bench;
  */
 final class DeviceScale {
 
-  /** PUBACK p99 "degrades" past this multiple of the first step's p99 ... */
+  /** PUBACK p99 "degrades" past this multiple of the best p99 of the steps before ... */
   static final double P99_FACTOR = 5;
   /** ... and past this absolute floor, so 3 ms -> 16 ms on an idle machine is not called degraded. */
   static final double P99_FLOOR_MS = 250;
@@ -25,7 +25,7 @@ final class DeviceScale {
     DROPPED("connections that were up closed during the step"),
     PUBLISHES_FAILED("publishes got no PUBACK (timeout or connection lost)"),
     RATE_SHORT("the fleet published or got acknowledged less than 90 % of the readings it should have"),
-    PUBACK_DEGRADED("PUBACK p99 degraded (above both 250 ms and 5x the first step's p99)"),
+    PUBACK_DEGRADED("PUBACK p99 degraded (above both 250 ms and 5x the best p99 of the steps before)"),
     MEMORY_ALARM("the broker raised its memory alarm (publishers blocked)"),
     MAX_REACHED("reached --max-devices"),
     SIMULATOR_FDS("the simulator JVM has no file descriptors left for another step");
@@ -47,7 +47,7 @@ final class DeviceScale {
 
   private DeviceScale() {}
 
-  /** @param firstP99Ms the first step's PUBACK p99 (the reference), NaN for the first step itself */
+  /** @param firstP99Ms the best PUBACK p99 of the steps before (the reference), NaN for the first step itself */
   static Verdict judge(Step s, double firstP99Ms) {
     if (s.memoryAlarm()) {
       return Verdict.MEMORY_ALARM;

@@ -250,17 +250,21 @@ final class DevicesCommand implements Callable<Integer> {
           cpu.put("simulatorCores", Stats.round((CpuMeter.ownSeconds() - hs0) / secs, 2));
           cpu.put("machineBusyPct", Math.round(busy[0] * 100));
           step.put("cpu", cpu);
+          // A broker out of file descriptors cannot accept the management API's connection either: fall back to /proc.
+          JsonNode node = nodeStats(api, nodePath);
           // Memory with the fleet publishing: connections grow past their idle size once readings flow.
-          Snapshot busyMem = snapshot(api, nodePath, broker, self);
+          Snapshot busyMem = node.has("memory") ? snapshot(node, broker, self)
+              : new Snapshot(-1, -1, ProcessMeter.rssBytes(broker), ProcessMeter.liveHeapBytes(), ProcessMeter.rssBytes(self));
           int n = Math.max(1, fleet.connected());
           Map<String, Object> mem = new LinkedHashMap<>();
-          mem.put("brokerErlangPerConnectionKiB", Stats.round((busyMem.brokerErlang - before.brokerErlang) / 1024.0 / n, 1));
+          mem.put("brokerErlangPerConnectionKiB", busyMem.brokerErlang < 0 ? Double.NaN
+              : Stats.round((busyMem.brokerErlang - before.brokerErlang) / 1024.0 / n, 1));
           mem.put("brokerRssPerConnectionKiB", Stats.round((busyMem.brokerRss - before.brokerRss) / 1024.0 / n, 1));
           mem.put("simulatorLiveHeapPerDeviceKiB", Stats.round((busyMem.heap - before.heap) / 1024.0 / n, 1));
           mem.put("simulatorRssPerDeviceKiB", Stats.round((busyMem.rss - before.rss) / 1024.0 / n, 1));
           step.put("memoryPublishing", mem);
-          JsonNode node = api.require("GET", nodePath, null);
-          DeviceScale.Resources res = new DeviceScale.Resources(node.path("fd_used").asLong(-1), node.path("fd_total").asLong(-1),
+          DeviceScale.Resources res = new DeviceScale.Resources(node.path("fd_used").asLong(ProcessMeter.openFds(broker)),
+              node.path("fd_total").asLong(ProcessMeter.fdLimit(broker)),
               node.path("sockets_used").asLong(-1), node.path("sockets_total").asLong(-1), node.path("proc_used").asLong(-1),
               node.path("proc_total").asLong(-1), node.path("mem_used").asLong(-1), node.path("mem_limit").asLong(-1),
               ProcessMeter.openFds(self), ProcessMeter.fdLimit(self), ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed(),
@@ -368,7 +372,20 @@ final class DevicesCommand implements Callable<Integer> {
   private record Snapshot(long brokerErlang, long brokerConnections, long brokerRss, long heap, long rss) {}
 
   private static Snapshot snapshot(AdminApi api, String nodePath, long broker, long self) {
-    JsonNode n = api.require("GET", nodePath, null);
+    return snapshot(api.require("GET", nodePath, null), broker, self);
+  }
+
+  /** The node's statistics, or an empty object when the management API cannot be reached (the step's figures then come from /proc). */
+  private JsonNode nodeStats(AdminApi api, String nodePath) {
+    try {
+      return api.require("GET", nodePath, null);
+    } catch (SecurityException e) {
+      out.info("management API unreachable (" + e.getMessage() + "): broker figures of this step from /proc");
+      return Output.json().createObjectNode();
+    }
+  }
+
+  private static Snapshot snapshot(JsonNode n, long broker, long self) {
     JsonNode m = n.path("memory");
     long erlang = m.path("total").path("erlang").asLong(-1);
     if (erlang < 0) {

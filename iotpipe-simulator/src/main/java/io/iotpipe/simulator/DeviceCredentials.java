@@ -9,8 +9,8 @@ import java.nio.file.Path;
 /**
  * Where each simulated device finds its own credentials, trusting only {@code caFile}: by certificate,
  * {@code <clientsDir>/<deviceId>.crt|.key} (the layout {@code iotpipe device enroll} writes under the PKI directory);
- * or, when {@code passwordsDir} is set, by password, {@code <passwordsDir>/<deviceId>.password} (mode 0600), the user
- * name being the device id.
+ * or, for a device with {@code <passwordsDir>/<deviceId>.password} (mode 0600), by password over TLS, the user name
+ * being the device id. Password-only fleets have no {@code clientsDir}.
  */
 public record DeviceCredentials(Path caFile, Path clientsDir, Path passwordsDir) {
 
@@ -36,14 +36,28 @@ public record DeviceCredentials(Path caFile, Path clientsDir, Path passwordsDir)
     return clientsDir.resolve(deviceId + ".key");
   }
 
-  /** The device's password, read from its file (only to hand it to a client library; never print it). */
+  /**
+   * The device's password (only to hand it to a client library; never print it), or null when it has none and logs in
+   * with its certificate.
+   */
   public String password(String deviceId) {
+    if (passwordsDir == null) {
+      return null;
+    }
     Path f = passwordsDir.resolve(deviceId + ".password");
+    if (!Files.exists(f) && clientsDir != null) {
+      return null;
+    }
     try {
       return Files.readString(f, StandardCharsets.UTF_8).strip();
     } catch (IOException e) {
       throw new UncheckedIOException("no password for device " + deviceId + " in " + passwordsDir + ": enroll it first ("
           + "iotpipe device enroll --credentials password " + deviceId + ")", e);
     }
+  }
+
+  @Override
+  public String toString() {
+    return "DeviceCredentials[ca=" + caFile + " clients=" + clientsDir + (passwordsDir == null ? "" : " passwords=" + passwordsDir) + "]";
   }
 }

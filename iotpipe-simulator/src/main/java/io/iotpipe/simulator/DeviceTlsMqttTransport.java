@@ -5,8 +5,6 @@ import io.netty.handler.codec.mqtt.MqttQoS;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.net.PemKeyCertOptions;
-import io.vertx.core.net.PemTrustOptions;
 import io.vertx.mqtt.MqttClient;
 import io.vertx.mqtt.MqttClientOptions;
 import java.io.IOException;
@@ -33,54 +31,137 @@ final class DeviceTlsMqttTransport implements Transport {
   static final int EVENT_LOOPS = 2;
   static final int CONNECT_PARALLELISM = 16;
 
-  private final Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(EVENT_LOOPS).setWorkerPoolSize(1)
-      // Its internal blocking pool reads the PEM files; by default it grows to 20 threads.
-      .setInternalBlockingPoolSize(2));
+  private final Vertx vertx;
+  private final DeviceCredentials creds;
+  private final io.vertx.core.net.TrustOptions trust;
+  private final java.util.concurrent.atomic.LongAdder disconnects = new java.util.concurrent.atomic.LongAdder();
+  /** Called on the device's event loop when a device connected (also after a reconnect). */
+  volatile java.util.function.Consumer<String> onConnected;
   private final String host;
   private final int port;
   private final Map<String, Link> links = new ConcurrentHashMap<>();
 
   private static final class Link {
+    final String id;
     MqttClient client;
     final Map<Integer, CompletableFuture<Void>> pending = new HashMap<>();
     final Set<Integer> earlyAcks = new HashSet<>();
     volatile boolean connecting;
+    volatile io.vertx.core.Context context;
+
+    Link(String id) {
+      this.id = id;
+    }
   }
 
   DeviceTlsMqttTransport(URI mqtt, DeviceCredentials creds, List<String> deviceIds, java.util.function.Consumer<String> progress) {
+    this(mqtt, creds, EVENT_LOOPS);
+    Connected c = connect(deviceIds, CONNECT_PARALLELISM, java.time.Duration.ofSeconds(120), progress);
+    if (c.failed() > 0) {
+      close();
+      throw new IllegalStateException(c.firstError());
+    }
+  }
+
+  /** An empty fleet on {@code eventLoops} shared I/O threads; devices join with {@link #connect}. */
+  DeviceTlsMqttTransport(URI mqtt, DeviceCredentials creds, int eventLoops) {
+    this.vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(eventLoops).setWorkerPoolSize(1)
+        // Its internal blocking pool reads the PEM files; by default it grows to 20 threads.
+        .setInternalBlockingPoolSize(2));
+    this.creds = creds;
+    this.trust = trust(creds);
     this.host = mqtt.getHost();
     this.port = mqtt.getPort() > 0 ? mqtt.getPort() : 8883;
-    Semaphore gate = new Semaphore(CONNECT_PARALLELISM);
+  }
+
+  /**
+   * What one {@link #connect} call did: devices asked for, connected, failed (refused, timed out), its wall time, and
+   * the first failure's message (null when none).
+   */
+  record Connected(int requested, int connected, int failed, double seconds, String firstError) {}
+
+  /**
+   * Connects {@code deviceIds} (each its own TLS connection and certificate), at most {@code parallelism} handshakes
+   * at a time; a device not connected within {@code timeout} of the call counts as failed. Never throws for a device
+   * that cannot connect: the result says how many did not and why the first did not.
+   */
+  Connected connect(List<String> deviceIds, int parallelism, java.time.Duration timeout, java.util.function.Consumer<String> progress) {
+    long t0 = System.nanoTime();
+    long deadline = t0 + timeout.toNanos();
+    Semaphore gate = new Semaphore(parallelism);
     List<CompletableFuture<Void>> all = new ArrayList<>();
     java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicReference<String> firstError = new java.util.concurrent.atomic.AtomicReference<>();
+    int step = Math.max(100, deviceIds.size() / 20);
     for (String id : deviceIds) {
-      Link l = new Link();
-      l.client = MqttClient.create(vertx, options(id, creds));
+      Link l = new Link(id);
+      try {
+        l.client = MqttClient.create(vertx, options(id, creds));
+      } catch (IllegalStateException e) {
+        firstError.compareAndSet(null, e.getMessage());
+        all.add(CompletableFuture.failedFuture(e));
+        continue;
+      }
       l.client.publishCompletionHandler(pid -> settle(l, pid, null));
       l.client.publishCompletionExpirationHandler(pid -> settle(l, pid, new IOException("no PUBACK for packet " + pid)));
-      l.client.closeHandler(v -> failAll(l, "MQTT connection of " + id + " closed"));
+      l.client.closeHandler(v -> {
+        disconnects.increment();
+        failAll(l, "MQTT connection of " + id + " closed");
+      });
       links.put(id, l);
-      gate.acquireUninterruptibly();
+      try {
+        if (!gate.tryAcquire(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+          firstError.compareAndSet(null, "connecting " + deviceIds.size() + " devices took longer than " + timeout.toSeconds() + " s");
+          break;
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
       CompletableFuture<Void> f = connect(id, l);
       f.whenComplete((v, e) -> {
         gate.release();
+        if (e != null) {
+          firstError.compareAndSet(null, e.getMessage());
+        }
         int n = done.incrementAndGet();
-        if (progress != null && (n % 100 == 0 || n == deviceIds.size())) {
+        if (progress != null && (n % step == 0 || n == deviceIds.size())) {
           progress.accept("MQTT devices connected over TLS: " + n + "/" + deviceIds.size());
         }
       });
       all.add(f);
     }
     try {
-      CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).get(120, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      close();
-      Throwable c = e instanceof java.util.concurrent.ExecutionException ? e.getCause() : e;
-      throw c instanceof IllegalStateException ise ? ise : new IllegalStateException(c.getMessage(), c);
+      CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+    } catch (java.util.concurrent.TimeoutException e) {
+      firstError.compareAndSet(null, "connecting " + deviceIds.size() + " devices took longer than " + timeout.toSeconds() + " s");
+    } catch (java.util.concurrent.ExecutionException e) {
+      // counted per device below
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    int ok = (int) all.stream().filter(f -> f.isDone() && !f.isCompletedExceptionally()).count();
+    return new Connected(deviceIds.size(), ok, deviceIds.size() - ok, (System.nanoTime() - t0) / 1e9, firstError.get());
+  }
+
+  /** The fleet CA as trust, built once and shared by every device's connection. */
+  private static io.vertx.core.net.TrustOptions trust(DeviceCredentials creds) {
+    try {
+      java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+      ks.load(null, null);
+      int i = 0;
+      for (java.security.cert.X509Certificate c : io.iotpipe.core.tls.PemTls.certificates(creds.caFile())) {
+        ks.setCertificateEntry("ca" + i++, c);
+      }
+      javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+      tmf.init(ks);
+      return io.vertx.core.net.TrustOptions.wrap(tmf);
+    } catch (IOException | java.security.GeneralSecurityException e) {
+      throw new IllegalStateException("cannot read the fleet CA " + creds.caFile() + ": " + e.getMessage(), e);
     }
   }
 
-  private static MqttClientOptions options(String id, DeviceCredentials creds) {
+  private MqttClientOptions options(String id, DeviceCredentials creds) {
     MqttClientOptions o = new MqttClientOptions();
     o.setClientId(id);
     o.setCleanSession(true);
@@ -88,12 +169,19 @@ final class DeviceTlsMqttTransport implements Transport {
     o.setKeepAliveInterval(30);
     o.setSsl(true);
     o.setHostnameVerificationAlgorithm("HTTPS");
-    o.setTrustOptions(new PemTrustOptions().addCertPath(creds.caFile().toString()));
-    if (creds.usesPasswords()) {
+    o.setTrustOptions(trust);
+    String password = creds.password(id);
+    if (password != null) {
+      // A password device: TLS still verifies the server; the broker checks the password (no client certificate).
       o.setUsername(id);
-      o.setPassword(creds.password(id));
+      o.setPassword(password);
     } else {
-      o.setKeyCertOptions(new PemKeyCertOptions().setCertPath(creds.cert(id).toString()).setKeyPath(creds.key(id).toString()));
+      try {
+        o.setKeyCertOptions(io.vertx.core.net.KeyCertOptions.wrap(new DeviceKeyManager(creds.cert(id), creds.key(id))));
+      } catch (IOException | java.security.GeneralSecurityException e) {
+        throw new IllegalStateException("cannot read the certificate or key of device " + id + " (" + e.getMessage()
+            + "): enroll it first (iotpipe device enroll " + id + ")", e);
+      }
     }
     return o;
   }
@@ -104,6 +192,11 @@ final class DeviceTlsMqttTransport implements Transport {
     l.client.connect(port, host).onComplete(ar -> {
       l.connecting = false;
       if (ar.succeeded()) {
+        // On the connection's own event loop: whatever the hook schedules runs there too.
+        l.context = Vertx.currentContext();
+        if (onConnected != null) {
+          onConnected.accept(id);
+        }
         f.complete(null);
       } else {
         String cause = ar.cause().getMessage() != null ? ar.cause().getMessage() : ar.cause().getClass().getSimpleName();
@@ -171,6 +264,28 @@ final class DeviceTlsMqttTransport implements Transport {
       }
     });
     return f;
+  }
+
+  boolean isConnected(String id) {
+    Link l = links.get(id);
+    return l != null && l.client.isConnected();
+  }
+
+  /** Runs {@code r} on the event loop of device {@code id}'s connection (where its client's handlers run). */
+  void runOnDeviceLoop(String id, Runnable r) {
+    Link l = links.get(id);
+    if (l != null && l.context != null) {
+      l.context.runOnContext(v -> r.run());
+    }
+  }
+
+  Vertx vertx() {
+    return vertx;
+  }
+
+  /** Connections that closed after they were up (broker closed them, network, keepalive). */
+  long disconnects() {
+    return disconnects.sum();
   }
 
   int connected() {

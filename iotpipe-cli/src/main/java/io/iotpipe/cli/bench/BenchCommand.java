@@ -40,7 +40,7 @@ import picocli.CommandLine.Option;
  * the ceiling of the real role is about {@code 1 / (1/broker + 1/engine)}; the ratio to it is the figure of merit.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks against baselines measured in the same run.",
-    subcommands = {BenchCommand.Index.class, BenchCommand.Store.class, E2eCommand.class, ScalingCommand.class})
+    subcommands = {BenchCommand.Index.class, BenchCommand.Store.class, E2eCommand.class, ScalingCommand.class, DevicesCommand.class})
 public final class BenchCommand implements IotpipeCommand, Runnable {
 
   @Override

@@ -128,7 +128,8 @@ public final class PemTls {
     return cs.stream().map(c -> (X509Certificate) c).toList();
   }
 
-  static PrivateKey privateKey(Path file, String algorithm) throws IOException, GeneralSecurityException {
+  /** The unencrypted PKCS#8 key in PEM file {@code file}; {@code algorithm} as its certificate's public key says (EC, RSA). */
+  public static PrivateKey privateKey(Path file, String algorithm) throws IOException, GeneralSecurityException {
     Matcher m = PKCS8.matcher(Files.readString(file, StandardCharsets.US_ASCII));
     if (!m.find()) {
       throw new GeneralSecurityException(file + " holds no unencrypted PKCS#8 key (BEGIN PRIVATE KEY)");

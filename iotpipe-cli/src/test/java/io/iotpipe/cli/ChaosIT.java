@@ -18,26 +18,33 @@ import org.junit.jupiter.api.io.TempDir;
 class ChaosIT {
 
   @Test
-  void wanCutFullEdgeBufferPoisonUnusableStoreRegionOutageAndRushHourLoseAndDoubleNothing(@TempDir Path dir) throws Exception {
+  void plannedWanCutPoisonUnusableStoreRegionOutageAndRushHourLoseAndDoubleNothingAndReportTheirAlerts(@TempDir Path dir) throws Exception {
     PrintStream stdout = System.out;
     ByteArrayOutputStream captured = new ByteArrayOutputStream();
     int exit;
     try {
       System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
-      exit = Main.run("chaos", "--short", "--json", "--dir", dir.toString(),
-          "--scenario", "wan-cut,edge-buffer-full,poison,storage-unwritable,region-outage,rush-hour");
+      // wan-cut-planned runs wan-cut twice: with the planner's edge buffer and with a quarter of it (a full buffer)
+      exit = Main.run("chaos", "--short", "--json", "--observability", "--dir", dir.toString(),
+          "--scenario", "wan-cut-planned,poison,storage-unwritable,region-outage,rush-hour");
     } finally {
       System.setOut(stdout);
     }
     String json = captured.toString(StandardCharsets.UTF_8);
     stdout.println(json);
     JsonNode result = new ObjectMapper().readTree(json);
-    assertThat(result.path("rows")).hasSize(6);
+    assertThat(result.path("rows")).hasSize(5);
     for (JsonNode row : result.path("rows")) {
       String s = row.path("scenario").asText();
       assertThat(row.path("lost").asLong()).as("%s lost", s).isZero();
       assertThat(row.path("duplicates").asLong()).as("%s duplicates", s).isZero();
       assertThat(row.path("confirmed").asLong()).as("%s confirmed", s).isPositive();
+      // a Prometheus with the SLO rules watched: the row says which alerts fired, or that none did
+      assertThat(row.path("alerts").asText()).as("%s alerts", s).isNotBlank();
+      if (s.equals("wan-cut-planned")) {
+        assertThat(row.path("note").asText()).as("the planner's buffer rode through the cut, a quarter of it did not")
+            .contains(": 0 nacks;").endsWith("-> as planned");
+      }
       if (s.equals("rush-hour")) {
         assertThat(row.path("note").asText()).as("the queues absorbed the burst").contains(", 0 nacks;");
       }

@@ -84,6 +84,16 @@ public final class LocalDeployment implements AutoCloseable {
     return cloud;
   }
 
+  /** Every node's rabbitmq_prometheus target ({@code host:port}), edge first; nodes without one are left out. */
+  public List<String> prometheusTargets() {
+    List<String> t = new ArrayList<>();
+    if (edge.prometheusTarget() != null) {
+      t.add(edge.prometheusTarget());
+    }
+    cloud.nodes().stream().map(LocalNode::prometheusTarget).filter(java.util.Objects::nonNull).forEach(t::add);
+    return t;
+  }
+
   /**
    * A complete iotpipe configuration for these nodes: brokers {@code edge} and {@code cloud}, the topology, the
    * simulator pointing at the edge's MQTT port. {@code extra} is appended verbatim (indexer/storage sections).
@@ -136,6 +146,7 @@ public final class LocalDeployment implements AutoCloseable {
       o.put("management", n.ports().management());
       o.put("distribution", n.ports().distribution());
       o.put("mqttPort", n.ports().mqtt());
+      o.put("prometheus", n.ports().prometheus());
       LocalNode.Tls t = n.spec().tls();
       if (t != null) {
         // Paths and the admin's name only: the admin password stays in the node's 0600 config file.
@@ -171,7 +182,8 @@ public final class LocalDeployment implements AutoCloseable {
             Path.of(to.get("key").asText()), to.get("requireClientCert").asBoolean(), to.get("adminUser").asText(),
             io.iotpipe.core.config.Secret.NONE);
         LocalNode n = LocalNode.attach(new LocalNode.Spec(o.get("name").asText(), Path.of(o.get("dir").asText()), o.get("mqtt").asBoolean(), tls),
-            new LocalNode.Ports(o.get("amqp").asInt(), o.get("management").asInt(), o.get("distribution").asInt(), o.get("mqttPort").asInt()));
+            new LocalNode.Ports(o.get("amqp").asInt(), o.get("management").asInt(), o.get("distribution").asInt(), o.get("mqttPort").asInt(),
+                o.path("prometheus").asInt(-1)));
         if ("edge".equals(o.get("role").asText())) {
           edge = n;
         } else {

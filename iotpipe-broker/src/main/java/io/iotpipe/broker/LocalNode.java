@@ -49,11 +49,20 @@ public final class LocalNode implements AutoCloseable {
     }
   }
 
-  /** The ports of a node: AMQP, management HTTP, Erlang distribution, MQTT (or -1). */
-  public record Ports(int amqp, int management, int distribution, int mqtt) {}
+  /**
+   * The ports of a node: AMQP, management HTTP, Erlang distribution, MQTT (or -1), and rabbitmq_prometheus's
+   * metrics listener (or -1 for a node recorded before it had one).
+   */
+  public record Ports(int amqp, int management, int distribution, int mqtt, int prometheus) {
+    public Ports(int amqp, int management, int distribution, int mqtt) {
+      this(amqp, management, distribution, mqtt, -1);
+    }
+  }
 
   private static final String TLS_PLUGINS = ",rabbitmq_auth_mechanism_ssl";
-  private static final String PLUGINS = "rabbitmq_management,rabbitmq_shovel,rabbitmq_shovel_management,rabbitmq_consistent_hash_exchange,rabbitmq_sharding";
+  private static final String PLUGINS = "rabbitmq_management,rabbitmq_shovel,rabbitmq_shovel_management,rabbitmq_consistent_hash_exchange,rabbitmq_sharding"
+      // queue depths, connections, alarms for Prometheus (demo --observability, chaos --observability)
+      + ",rabbitmq_prometheus";
   private static final int START_TIMEOUT_S = 120;
 
   private final Spec spec;
@@ -68,7 +77,7 @@ public final class LocalNode implements AutoCloseable {
 
   /** Prepares a node with fresh free ports (not started yet). */
   public static LocalNode create(Spec spec) {
-    return new LocalNode(spec, new Ports(freePort(), freePort(), freePort(), spec.mqtt() ? freePort() : -1));
+    return new LocalNode(spec, new Ports(freePort(), freePort(), freePort(), spec.mqtt() ? freePort() : -1, freePort()));
   }
 
   /** Re-attaches to a node described by a state file (for {@code iotpipe broker stop} in another process). */
@@ -120,6 +129,14 @@ public final class LocalNode implements AutoCloseable {
 
   public int mqttPort() {
     return ports.mqtt();
+  }
+
+  /**
+   * rabbitmq_prometheus's listener as a scrape target ({@code 127.0.0.1:port}; https in secure mode), or null for a
+   * node without one. Per-queue depths come from {@code /metrics/detailed?family=queue_coarse_metrics}.
+   */
+  public String prometheusTarget() {
+    return ports.prometheus() > 0 ? "127.0.0.1:" + ports.prometheus() : null;
   }
 
   private Path pidFile() {
@@ -179,6 +196,11 @@ public final class LocalNode implements AutoCloseable {
           "management.tcp.port = " + ports.management(),
           "management.tcp.ip = 127.0.0.1",
           "loopback_users = none"));
+      if (ports.prometheus() > 0) {
+        // its fixed default (15692) would collide between nodes on one machine
+        conf.add("prometheus.tcp.port = " + ports.prometheus());
+        conf.add("prometheus.tcp.ip = 127.0.0.1");
+      }
       if (spec.mqtt()) {
         conf.add("mqtt.listeners.tcp.default = " + ports.mqtt());
         conf.add("mqtt.allow_anonymous = false");
@@ -224,6 +246,17 @@ public final class LocalNode implements AutoCloseable {
         // HTTP basic auth over TLS; browsers and curl carry no client certificate.
         "management.ssl.verify = verify_none",
         "management.ssl.fail_if_no_peer_cert = false"));
+    if (ports.prometheus() > 0) {
+      // TLS like every other listener of a secure node; metrics carry no secrets, so no client certificate is asked
+      c.addAll(List.of(
+          "prometheus.ssl.port = " + ports.prometheus(),
+          "prometheus.ssl.ip = 127.0.0.1",
+          "prometheus.ssl.cacertfile = " + ca,
+          "prometheus.ssl.certfile = " + cert,
+          "prometheus.ssl.keyfile = " + key,
+          "prometheus.ssl.verify = verify_none",
+          "prometheus.ssl.fail_if_no_peer_cert = false"));
+    }
     if (t.adminPassword() != null && t.adminPassword().isSet()) {
       c.addAll(List.of(
           "default_user = " + t.adminUser(),
@@ -369,6 +402,7 @@ public final class LocalNode implements AutoCloseable {
   @Override
   public String toString() {
     return nodeName + (secure() ? " (TLS)" : "") + " amqp=" + ports.amqp() + " management=" + ports.management()
-        + (ports.mqtt() > 0 ? " mqtt=" + ports.mqtt() : "") + " dir=" + spec.dir();
+        + (ports.mqtt() > 0 ? " mqtt=" + ports.mqtt() : "") + (ports.prometheus() > 0 ? " prometheus=" + ports.prometheus() : "")
+        + " dir=" + spec.dir();
   }
 }

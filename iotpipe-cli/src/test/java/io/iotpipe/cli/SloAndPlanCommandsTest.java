@@ -63,4 +63,27 @@ class SloAndPlanCommandsTest {
     assertThat(r.exit()).isEqualTo(2);
     assertThat(r.err()).contains("--regions").contains("sum to 1");
   }
+
+  @Test
+  void planChecksTheProfileAgainstWhatBenchMeasured(@TempDir Path dir) throws Exception {
+    double ref = io.iotpipe.slo.plan.Profile.reference().get("indexerMsgPerSec");
+    Path near = dir.resolve("near.json");
+    Files.writeString(near, "{\"schema\": \"iotpipe-bench-profile/1\", \"indexerMsgsPerSecPerInstance\": " + Math.round(ref * 1.1) + "}");
+    CliTest.Result ok = CliTest.run("plan", "--check-profile", near.toString(), "--json");
+    assertThat(ok.exit()).as(ok.err()).isZero();
+    JsonNode j = new ObjectMapper().readTree(ok.out());
+    assertThat(j.at("/checks/0/constant").asText()).isEqualTo("indexerMsgPerSec");
+    assertThat(j.at("/checks/0/ratio").asDouble()).isBetween(1.09, 1.11);
+    assertThat(j.at("/withinBand").asBoolean()).isTrue();
+
+    Path far = dir.resolve("far.json");
+    Files.writeString(far, "{\"schema\": \"iotpipe-bench-profile/1\", \"indexerMsgsPerSecPerInstance\": " + Math.round(ref * 0.5) + "}");
+    CliTest.Result off = CliTest.run("plan", "--check-profile", far.toString());
+    assertThat(off.exit()).isEqualTo(1);
+    assertThat(off.out()).contains("0.50", "NOT within ±25 %", "--profile " + far);
+    // and the planner plans with the measured figure when asked to
+    CliTest.Result plan = CliTest.run("plan", "--devices", "100000", "--profile", far.toString(), "--json");
+    assertThat(plan.exit()).as(plan.err()).isZero();
+    assertThat(new ObjectMapper().readTree(plan.out()).at("/constants/indexerMsgPerSec/value").asDouble()).isEqualTo(Math.round(ref * 0.5));
+  }
 }

@@ -49,8 +49,11 @@ public final class SloMetrics {
   public static final String PROM_DEAD_LETTERED = "iotpipe_consumer_dead_lettered_total";
   public static final String PROM_RECEIVED = "iotpipe_consumer_received_total";
 
-  // ---- rabbitmq_prometheus: per-queue depth, from /metrics/detailed?family=queue_coarse_metrics, or from /metrics
-  // with prometheus.return_per_object_metrics = true
+  // ---- rabbitmq_prometheus: per-queue depth (ready + unacked, labels vhost and queue). Checked on a live 3.10.8 node:
+  // /metrics/detailed?family=queue_coarse_metrics gives rabbitmq_detailed_queue_messages (what the local nodes'
+  // scrape uses: a few lines per queue); /metrics/per-object (or /metrics with prometheus.return_per_object_metrics
+  // = true) gives rabbitmq_queue_messages with every other per-object family; the aggregated /metrics has no
+  // per-queue series, and /metrics/detailed without a family almost nothing.
   public static final String RABBIT_DETAILED_QUEUE_MESSAGES = "rabbitmq_detailed_queue_messages";
   public static final String RABBIT_QUEUE_MESSAGES = "rabbitmq_queue_messages";
 

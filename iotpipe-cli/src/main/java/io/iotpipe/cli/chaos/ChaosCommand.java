@@ -39,6 +39,11 @@ public final class ChaosCommand implements IotpipeCommand, Callable<Integer> {
   @Option(names = "--json", description = "Print the table as JSON.")
   boolean json;
 
+  @Option(names = "--observability", description = "A real Prometheus (Debian package `prometheus`) with the SLO rules watches each"
+      + " scenario (real windows, for: 10s): every row says which burn-rate alerts fired, seconds after the fault, and when they"
+      + " resolved, seconds after recovery (sink-lost is always watched).")
+  boolean observability;
+
   static final class Names extends ArrayList<String> {
     Names() {
       super(ALL);
@@ -58,7 +63,7 @@ public final class ChaosCommand implements IotpipeCommand, Callable<Integer> {
     }
     Path base = (dir != null ? dir : Path.of("data", "chaos-" + UUID.randomUUID().toString().substring(0, 6))).toAbsolutePath();
     List<ChaosScenarios.Row> rows = new ArrayList<>();
-    ChaosScenarios chaos = new ChaosScenarios(quick, out::info);
+    ChaosScenarios chaos = new ChaosScenarios(quick, observability, out::info);
     List<String> single = run.stream().filter(s -> !s.equals("leader-kill")).toList();
     if (!single.isEmpty()) {
       try (LocalStack stack = LocalStack.start(base.resolve("c1"), 1, 4, "  rollAge: 3s", true, out::info)) {
@@ -68,6 +73,7 @@ public final class ChaosCommand implements IotpipeCommand, Callable<Integer> {
             case "rush-hour" -> chaos.rushHour(stack);
             case "sink-lost" -> chaos.sinkLost(stack);
             case "spoofing" -> chaos.spoofing(stack);
+            case "wan-cut-planned" -> chaos.wanCutPlanned(stack);
             default -> chaos.scenario(stack, s);
           });
         }
@@ -87,12 +93,20 @@ public final class ChaosCommand implements IotpipeCommand, Callable<Integer> {
       for (ChaosScenarios.Row r : rows) {
         System.out.printf("%-20s %9d %9d %9d %9d %9d %6d %6d %9.1f %9.1f  %s%n", r.scenario(), r.published(), r.confirmed(), r.inSearch(),
             r.inStore(), r.deadLettered(), r.lost(), r.duplicates(), r.firstAckSeconds(), r.caughtUpSeconds(), r.note());
+        if (!r.alerts().isEmpty()) {
+          System.out.printf("%-20s alerts (fired: after the fault began; resolved: after recovery): %s%n", "", r.alerts());
+        }
       }
       System.out.println(ok ? "every scenario: nothing lost, nothing doubled" + (run.contains("spoofing") ? ", no spoofed reading accepted" : "")
           : "FAILED: see lost/dups (spoofing: the note's forged-reading counts)");
       System.out.println("1st ack s: fault over (process restarted, engine back, link healed) -> first message acked by the"
           + " hit sink; caught s: -> its queues hold at most one second of traffic more than before the fault (region-outage: failover and failback times;"
           + " rush-hour: drain time; sink-lost: see the note; spoofing: on the secured stack, see the note)");
+      if (rows.stream().anyMatch(r -> !r.alerts().isEmpty())) {
+        System.out.println("alerts: burn-rate alerts of the SLO rules with their real windows (page 1h/5m at 14.4x, 6h/30m at 6x;"
+            + " ticket 1d/2h at 3x, 3d/6h at 1x), for: 10s; a short fault may fire none, and a page needs its 5 m window"
+            + " to forget the fault before it resolves");
+      }
     }
     return ok ? ExitCode.OK : ExitCode.FAILED;
   }

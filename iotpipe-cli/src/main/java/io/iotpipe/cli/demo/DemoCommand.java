@@ -128,9 +128,10 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
       io.iotpipe.runtime.HealthServer health = new io.iotpipe.runtime.HealthServer("127.0.0.1", 0, runner, registry);
       resources.add(health);
       obs = io.iotpipe.testkit.LocalObservability.start(base.resolve("prometheus").toAbsolutePath(), cfg,
-          List.of("127.0.0.1:" + health.port()));
+          List.of("127.0.0.1:" + health.port()), stack.brokers().prometheusTargets(),
+          insecure ? null : stack.secured().pki().caCert(), io.iotpipe.testkit.LocalObservability.DEMO_RULES);
       resources.add(obs);
-      out.info("demo: Prometheus at " + obs.url() + " scrapes the roles and evaluates the SLO rules");
+      out.info("demo: Prometheus at " + obs.url() + " scrapes the roles and the brokers' rabbitmq_prometheus (edge, cloud) and evaluates the SLO rules");
     }
     final io.iotpipe.testkit.LocalObservability watching = obs;
 
@@ -188,6 +189,12 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
     double p99 = runner.consumers().get(Role.INDEX).latencyPercentile(0.99);
     double storeP50 = runner.consumers().get(Role.STORE).latencyPercentile(0.5);
     long deadLettered = runner.stats().values().stream().mapToLong(ConsumerStats::deadLettered).sum();
+    // Read while the roles still run: once closed, their health would count as an outage.
+    Map<String, Object> observed = new LinkedHashMap<>();
+    Map<String, Object> observedRows = new LinkedHashMap<>();
+    if (watching != null) {
+      observe(watching, cfg, (System.nanoTime() - start) / 1e9, observed, observedRows);
+    }
     // The drain above waited for every row to be committed and acked; closing flushes anything left.
     if (!keepRunning) {
       runner.close(Duration.ofSeconds(60));
@@ -228,28 +235,8 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
     table.put("latencyMs", "p50 " + lat.get("p50") + ", p99 " + lat.get("p99"));
     table.put("search (ES)", "present " + es.present() + ", lost " + es.lost() + ", duplicates " + es.duplicates());
     table.put("store (Parquet)", "present " + st.present() + ", lost " + st.lost() + ", duplicates " + st.duplicates());
-    if (watching != null) {
-      watching.poll();
-      var slo = watching.report();
-      List<Map<String, Object>> slis = new ArrayList<>();
-      for (var line : slo.slos()) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("slo", line.slo());
-        m.put("sink", line.sink());
-        m.put("objective", line.objective());
-        m.put("sli", line.sli());
-        m.put("budgetLeft", line.budgetLeft());
-        slis.add(m);
-        table.put("SLO " + line.slo() + " " + line.sink(), String.format(java.util.Locale.ROOT, "SLI %.4f%% (objective %.2f%%), budget left %.1f%%",
-            100 * line.sli(), 100 * line.objective(), 100 * line.budgetLeft()));
-      }
-      summary.put("slo", slis);
-      List<String> fired = watching.alertEvents().stream()
-          .map(e -> e.at() + " " + e.state() + " " + e.labels().get("slo") + "/" + e.labels().get("sink") + " " + e.labels().get("severity")
-              + " " + e.labels().get("long") + "/" + e.labels().get("short")).toList();
-      summary.put("alerts", fired);
-      table.put("alerts (Prometheus)", fired.isEmpty() ? "none fired" : String.join("; ", fired));
-    }
+    summary.putAll(observed);
+    table.putAll(observedRows);
     HtmlReport.write(report, table, samples, histogram);
     boolean ok = es.complete() && st.complete();
     if (json) {
@@ -263,6 +250,7 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
       System.out.printf("end-to-end latency to search: p50 %s ms, p99 %s ms; storage visibility p50 %s ms (files roll every %s)%n",
           fmt(p50), fmt(p99), fmt(storeP50), cfg.storage().rollAge());
       System.out.println("security: " + securityLine(sec));
+      observedRows.forEach((k, v) -> System.out.println(k + ": " + v));
       System.out.println("report: " + report.toUri());
       System.out.println();
       System.out.println("explore:");
@@ -289,6 +277,42 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
       // already in shutdown
     }
     return ok ? ExitCode.OK : ExitCode.FAILED;
+  }
+
+  /**
+   * What Prometheus saw: its scrape targets (roles and brokers) and whether each is up, each SLI with the budget
+   * left, the alerts that fired, and the brokers' queue depths per partition (peak during the run, from
+   * rabbitmq_prometheus). {@code summary} gets the JSON form, {@code table} the report's rows.
+   */
+  private static void observe(io.iotpipe.testkit.LocalObservability watching, IotpipeConfig cfg, double runSeconds,
+                              Map<String, Object> summary, Map<String, Object> table) throws java.io.IOException {
+    watching.poll();
+    var targets = watching.targets();
+    summary.put("prometheusTargets", targets);
+    table.put("Prometheus targets", String.join(", ", targets.stream().map(t -> t.job() + " " + t.instance() + (t.up() ? " up" : " DOWN")).toList()));
+    var slo = watching.report();
+    List<Map<String, Object>> slis = new ArrayList<>();
+    for (var line : slo.slos()) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("slo", line.slo());
+      m.put("sink", line.sink());
+      m.put("objective", line.objective());
+      m.put("sli", line.sli());
+      m.put("budgetLeft", line.budgetLeft());
+      slis.add(m);
+      table.put("SLO " + line.slo() + " " + line.sink(), String.format(java.util.Locale.ROOT, "SLI %.4f%% (objective %.2f%%), budget left %.1f%%",
+          100 * line.sli(), 100 * line.objective(), 100 * line.budgetLeft()));
+    }
+    summary.put("slo", slis);
+    List<String> fired = watching.alertEvents().stream()
+        .map(e -> e.at() + " " + e.state() + " " + e.labels().get("slo") + "/" + e.labels().get("sink") + " " + e.labels().get("severity")
+            + " " + e.labels().get("long") + "/" + e.labels().get("short")).toList();
+    summary.put("alerts", fired);
+    table.put("alerts (Prometheus)", fired.isEmpty() ? "none fired" : String.join("; ", fired));
+    Map<String, Long> peaks = watching.queueDepths(cfg.topology().prefix(), Duration.ofSeconds((long) Math.ceil(runSeconds) + 5));
+    summary.put("brokerQueuePeakDepths", peaks);
+    table.put("broker queue depth, peak per queue (rabbitmq_prometheus)", peaks.isEmpty() ? "no series (broker not scraped?)"
+        : String.join(", ", peaks.entrySet().stream().map(e -> e.getKey() + " " + e.getValue()).toList()));
   }
 
   private static void closeAll(List<AutoCloseable> resources) {

@@ -5,6 +5,7 @@ import io.iotpipe.cli.ExitCode;
 import io.iotpipe.cli.IotpipeCommand;
 import io.iotpipe.cli.Output;
 import io.iotpipe.core.config.ConfigNode;
+import io.iotpipe.slo.plan.BenchProfile;
 import io.iotpipe.slo.plan.CapacityPlanner;
 import io.iotpipe.slo.plan.Profile;
 import java.nio.file.Files;
@@ -26,7 +27,7 @@ import picocli.CommandLine.Option;
             + " every line names the constants that drove it."})
 public final class PlanCommand implements IotpipeCommand, Callable<Integer> {
 
-  @Option(names = "--devices", required = true, description = "Number of devices.")
+  @Option(names = "--devices", description = "Number of devices (required, except with --check-profile).")
   long devices;
 
   @Option(names = "--interval", defaultValue = "10s", description = "One reading per device every INTERVAL (default: ${DEFAULT-VALUE}).")
@@ -65,8 +66,16 @@ public final class PlanCommand implements IotpipeCommand, Callable<Integer> {
   @Option(names = "--json", description = "Print the plan as JSON.")
   boolean json;
 
+  @Option(names = "--check-profile", paramLabel = "BENCH_FILE", description = "Instead of a plan: does the profile predict this"
+      + " machine? Compares its per-worker constants (indexer and store msg/s per instance, Parquet bytes per row) with what"
+      + " `bench index|store --save-profile BENCH_FILE` measured: predicted, measured, ratio; exit 1 when one is off by more than ±25 %.")
+  Path checkProfile;
+
   @Override
   public Integer call() {
+    if (checkProfile != null) {
+      return check(profile());
+    }
     CapacityPlanner.Input in;
     try {
       in = new CapacityPlanner.Input(devices, duration("--interval", interval), bytes("--payload", payload), factor(peak),
@@ -75,18 +84,7 @@ public final class PlanCommand implements IotpipeCommand, Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new CommandFailure(ExitCode.USAGE, e.getMessage());
     }
-    Profile prof;
-    if (profile == null) {
-      prof = Profile.reference();
-    } else if (!Files.exists(profile)) {
-      throw new CommandFailure(ExitCode.USAGE, "profile " + profile.toAbsolutePath() + " does not exist");
-    } else {
-      try {
-        prof = Profile.load(profile);
-      } catch (Profile.ProfileException e) {
-        throw new CommandFailure(ExitCode.USAGE, e.getMessage());
-      }
-    }
+    Profile prof = profile();
     CapacityPlanner.Plan plan = CapacityPlanner.plan(in, prof);
     if (json) {
       Map<String, Object> out = new LinkedHashMap<>();
@@ -104,6 +102,58 @@ public final class PlanCommand implements IotpipeCommand, Callable<Integer> {
       System.out.print(CapacityPlanner.text(plan));
     }
     return ExitCode.OK;
+  }
+
+  private Profile profile() {
+    if (profile == null) {
+      return Profile.reference();
+    }
+    if (!Files.exists(profile)) {
+      throw new CommandFailure(ExitCode.USAGE, "profile " + profile.toAbsolutePath() + " does not exist");
+    }
+    try {
+      return Profile.load(profile);
+    } catch (Profile.ProfileException e) {
+      throw new CommandFailure(ExitCode.USAGE, e.getMessage());
+    }
+  }
+
+  /** The profile's per-worker figures against a bench measurement (issue 13: "show that it predicts"). */
+  private int check(Profile predicted) {
+    if (!Files.exists(checkProfile)) {
+      throw new CommandFailure(ExitCode.USAGE, "bench profile " + checkProfile.toAbsolutePath() + " does not exist:"
+          + " measure it with ./iotpipe bench index --save-profile " + checkProfile + " (and bench store)");
+    }
+    BenchProfile measured;
+    try {
+      var root = Output.json().readTree(checkProfile.toFile());
+      if (!BenchProfile.isBenchProfile(root)) {
+        throw new CommandFailure(ExitCode.USAGE, checkProfile + " is not a file bench --save-profile wrote (schema "
+            + BenchProfile.SCHEMA + "); to plan with a profile of constants use --profile");
+      }
+      measured = BenchProfile.parse(checkProfile.toString(), root);
+    } catch (java.io.IOException e) {
+      throw new CommandFailure(ExitCode.USAGE, "cannot read " + checkProfile + ": " + e.getMessage());
+    } catch (Profile.ProfileException e) {
+      throw new CommandFailure(ExitCode.USAGE, e.getMessage());
+    }
+    var checks = measured.check(predicted);
+    boolean ok = checks.stream().allMatch(BenchProfile.Check::withinBand);
+    if (json) {
+      Map<String, Object> out = new LinkedHashMap<>();
+      out.put("profile", predicted.name());
+      out.put("band", BenchProfile.BAND);
+      out.put("checks", checks);
+      out.put("machineBusy", measured.busy());
+      out.put("withinBand", ok);
+      new Output().printJson(out);
+    } else {
+      System.out.print(BenchProfile.text(predicted.name(), checks));
+      System.out.println(ok ? "the profile predicts these measurements within ±25 %"
+          : "NOT within ±25 %: plan with the measured constants (--profile " + checkProfile + ") or re-measure on a quiet machine"
+              + (measured.busy().startsWith("yes") ? " (bench says the machine was busy)" : ""));
+    }
+    return ok ? ExitCode.OK : ExitCode.FAILED;
   }
 
   private static Duration duration(String option, String v) {

@@ -55,13 +55,17 @@ public record Profile(String name, Map<String, Constant> constants) {
     }
   }
 
-  /** JSON or YAML (YAML reads both). */
+  /** JSON or YAML (YAML reads both); a file {@code bench --save-profile} wrote is read as {@link BenchProfile}. */
   public static Profile parse(String source, byte[] text) {
     JsonNode root;
     try {
       root = new ObjectMapper(new YAMLFactory()).readTree(text);
     } catch (IOException e) {
       throw new ProfileException(source + ": not valid JSON/YAML: " + e.getMessage().lines().findFirst().orElse(""));
+    }
+    if (BenchProfile.isBenchProfile(root)) {
+      // what bench --save-profile writes: its measurements over the reference profile's other constants
+      return BenchProfile.parse(source, root).over(reference());
     }
     List<String> errors = new ArrayList<>();
     Map<String, Constant> constants = new LinkedHashMap<>();

@@ -25,10 +25,22 @@ import java.util.concurrent.TimeUnit;
  */
 public final class LocalPrometheus implements AutoCloseable {
 
-  /** One scrape job: {@code targets} are {@code host:port}; {@code params} go into the scrape URL's query. */
-  public record Job(String name, List<String> targets, String metricsPath, Map<String, List<String>> params) {
+  /**
+   * One scrape job: {@code targets} are {@code host:port}; {@code params} go into the scrape URL's query;
+   * {@code caFile} non-null scrapes over https, verifying the targets against that CA.
+   */
+  public record Job(String name, List<String> targets, String metricsPath, Map<String, List<String>> params, Path caFile) {
     public Job(String name, List<String> targets) {
-      this(name, targets, "/metrics", Map.of());
+      this(name, targets, "/metrics", Map.of(), null);
+    }
+
+    public Job(String name, List<String> targets, String metricsPath, Map<String, List<String>> params) {
+      this(name, targets, metricsPath, params, null);
+    }
+
+    /** The same job scraped over https (secure-mode brokers), the targets verified against {@code ca}. */
+    public Job overTls(Path ca) {
+      return new Job(name, targets, metricsPath, params, ca);
     }
 
     /**
@@ -114,6 +126,11 @@ public final class LocalPrometheus implements AutoCloseable {
       s.put("metrics_path", j.metricsPath());
       if (!j.params().isEmpty()) {
         s.put("params", j.params());
+      }
+      if (j.caFile() != null) {
+        s.put("scheme", "https");
+        // local nodes' certificates name localhost; the targets are 127.0.0.1
+        s.put("tls_config", Map.of("ca_file", j.caFile().toAbsolutePath().toString(), "server_name", "localhost"));
       }
       s.put("static_configs", List.of(Map.of("targets", j.targets())));
       scrapes.add(s);

@@ -61,6 +61,66 @@ public final class AlertTimeline {
     return List.copyOf(events);
   }
 
+  /**
+   * One time an alert fired: when, and when it resolved afterwards (null: still firing at the last poll). An alert
+   * that only went pending is not a span: its {@code for:} never elapsed.
+   */
+  public record Span(Map<String, String> labels, Instant fired, Instant resolved) {
+    /** {@code page availability/storage 1h/5m}: severity, SLO/sink and the window pair of a burn-rate alert. */
+    public String name() {
+      if (labels.containsKey("slo")) {
+        return labels.get("severity") + " " + labels.get("slo") + "/" + labels.get("sink") + " " + labels.get("long") + "/" + labels.get("short");
+      }
+      return labels.getOrDefault("alertname", "?") + " " + labels;
+    }
+  }
+
+  /** Every firing span seen so far, in the order they fired. */
+  public synchronized List<Span> spans() {
+    Map<String, Instant> open = new LinkedHashMap<>();
+    Map<String, Map<String, String>> labels = new LinkedHashMap<>();
+    List<Span> done = new ArrayList<>();
+    List<String> order = new ArrayList<>();
+    for (Event e : events) {
+      String key = new TreeMap<>(e.labels()).toString();
+      labels.put(key, e.labels());
+      if (e.state().equals("firing") && !open.containsKey(key)) {
+        open.put(key, e.at());
+        order.add(key);
+      } else if (e.state().equals("resolved") && open.containsKey(key)) {
+        done.add(new Span(e.labels(), open.remove(key), e.at()));
+      }
+    }
+    open.forEach((key, at) -> done.add(new Span(labels.get(key), at, null)));
+    done.sort(java.util.Comparator.comparing(Span::fired));
+    return done;
+  }
+
+  /**
+   * A line for a chaos table: each alert that fired, seconds after the fault began, and when it resolved, seconds
+   * after the fault ended (recovery); {@code lastPoll} bounds "still firing". Real burn-rate windows often fire
+   * nothing for a short fault: that is said as such.
+   */
+  public static String summary(List<Span> spans, Instant faultStart, Instant faultEnd, Instant lastPoll) {
+    if (spans.isEmpty()) {
+      return "none fired";
+    }
+    List<String> parts = new ArrayList<>();
+    for (Span s : spans) {
+      String fired = s.fired().isBefore(faultStart) ? "fired " + secs(faultStart, s.fired()) + " before the fault"
+          : "fired +" + secs(s.fired(), faultStart);
+      String resolved = s.resolved() == null
+          ? "still firing at the end, " + secs(lastPoll, faultEnd) + " after recovery"
+          : s.resolved().isBefore(faultEnd) ? "resolved before recovery" : "resolved +" + secs(s.resolved(), faultEnd) + " after recovery";
+      parts.add(s.name() + ": " + fired + ", " + resolved);
+    }
+    return String.join("; ", parts);
+  }
+
+  private static String secs(Instant a, Instant b) {
+    return String.format(java.util.Locale.ROOT, "%.0f s", java.time.Duration.between(b, a).toMillis() / 1000.0);
+  }
+
   /** Whether an alert matching all of {@code labels} reached {@code state} at some poll. */
   public synchronized boolean reached(Map<String, String> labels, String state) {
     return events.stream().anyMatch(e -> e.state().equals(state) && e.labels().entrySet().containsAll(labels.entrySet()));

@@ -10,10 +10,17 @@ import io.iotpipe.runtime.audit.Completeness;
 import io.iotpipe.simulator.Ledger;
 import io.iotpipe.simulator.Simulation;
 import io.iotpipe.simulator.SimulationResult;
+import io.iotpipe.slo.plan.CapacityPlanner;
+import io.iotpipe.slo.plan.Profile;
 import io.iotpipe.testkit.FaultyLink;
 import io.iotpipe.testkit.LocalStack;
 import io.iotpipe.testkit.RoleProcess;
+import io.iotpipe.runtime.HealthServer;
+import io.iotpipe.testkit.LocalObservability;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -40,7 +47,8 @@ import java.util.function.Consumer;
 public final class ChaosScenarios {
 
   public static final List<String> ALL = List.of("indexer-kill9", "storage-kill9", "opensearch-down", "storage-unwritable",
-      "wan-cut", "edge-buffer-full", "poison", "slow-es", "leader-kill", "region-outage", "rush-hour", "sink-lost", "spoofing");
+      "wan-cut", "edge-buffer-full", "poison", "slow-es", "leader-kill", "region-outage", "rush-hour", "sink-lost",
+      "wan-cut-planned", "spoofing");
 
   /**
    * One row of the result table.
@@ -51,33 +59,121 @@ public final class ChaosScenarios {
    * @param caughtUpSeconds from the end of the fault until the affected sink's queues hold no more than one second
    *                        of traffic above their depth before the fault (a storage writer's open files keep readings
    *                        unacked in normal operation)
+   * @param alerts          with a Prometheus watching: each burn-rate alert that fired, seconds after the fault began,
+   *                        and when it resolved, seconds after the fault ended ("none fired"); empty when not watched
+   * @param attackAttempts  spoofing: publishes the attacker tried
+   * @param spoofedAccepted spoofing: forged readings the broker confirmed under a victim's key or that reached a sink (must be 0)
    */
   public record Row(String scenario, long published, long confirmed, long inSearch, long inStore, long deadLettered,
                     long injected, long lost, long duplicates, double firstAckSeconds, double caughtUpSeconds, String note,
-                    long attackAttempts, long spoofedAccepted) {
+                    String alerts, long attackAttempts, long spoofedAccepted) {
 
-    /**
-     * @param attackAttempts  spoofing: publishes the attacker tried
-     * @param spoofedAccepted spoofing: forged readings the broker confirmed under a victim's key or that reached a sink (must be 0)
-     */
     public Row(String scenario, long published, long confirmed, long inSearch, long inStore, long deadLettered, long injected, long lost,
                long duplicates, double firstAckSeconds, double caughtUpSeconds, String note) {
       this(scenario, published, confirmed, inSearch, inStore, deadLettered, injected, lost, duplicates, firstAckSeconds, caughtUpSeconds,
-          note, 0, 0);
+          note, "", 0, 0);
+    }
+
+    public Row(String scenario, long published, long confirmed, long inSearch, long inStore, long deadLettered, long injected, long lost,
+               long duplicates, double firstAckSeconds, double caughtUpSeconds, String note, long attackAttempts, long spoofedAccepted) {
+      this(scenario, published, confirmed, inSearch, inStore, deadLettered, injected, lost, duplicates, firstAckSeconds, caughtUpSeconds,
+          note, "", attackAttempts, spoofedAccepted);
     }
 
     public boolean ok() {
       return lost == 0 && duplicates == 0 && spoofedAccepted == 0;
     }
+
+    Row withAlerts(String a) {
+      return new Row(scenario, published, confirmed, inSearch, inStore, deadLettered, injected, lost, duplicates, firstAckSeconds,
+          caughtUpSeconds, note, a, attackAttempts, spoofedAccepted);
+    }
   }
 
   private final boolean quick;
+  private final boolean observe;
   private final Consumer<String> log;
 
   /** @param quick shorter outages and load (the variant the test suite runs) */
   public ChaosScenarios(boolean quick, Consumer<String> log) {
+    this(quick, false, log);
+  }
+
+  /**
+   * @param observe a real Prometheus with the SLO rules watches every scenario (see {@link Watch}); each row then
+   *                says which alerts fired and resolved when
+   */
+  public ChaosScenarios(boolean quick, boolean observe, Consumer<String> log) {
     this.quick = quick;
+    this.observe = observe;
     this.log = log;
+  }
+
+  /**
+   * A scenario's metrics and, when observing, the Prometheus watching them: in-process roles get a Prometheus
+   * registry and a {@code /metrics} endpoint, role processes already have theirs. Real burn-rate windows, rules
+   * evaluated every second, {@code for:} 10 s ({@link LocalObservability#CHAOS_RULES}).
+   */
+  final class Watch implements AutoCloseable {
+    private final List<AutoCloseable> open = new ArrayList<>();
+    private final List<String> targets = new ArrayList<>();
+    private final boolean on;
+    private LocalObservability prometheus;
+
+    Watch(boolean on) {
+      this.on = on;
+    }
+
+    /** The registry for an in-process runner: Prometheus-scrapable when observing. */
+    MeterRegistry registry() {
+      return on ? new PrometheusMeterRegistry(PrometheusConfig.DEFAULT) : new SimpleMeterRegistry();
+    }
+
+    /** Serves a started runner's {@code /metrics} and {@code /health} for Prometheus (when observing). */
+    PipelineRunner serve(PipelineRunner runner, MeterRegistry registry) throws java.io.IOException {
+      if (on) {
+        HealthServer h = new HealthServer("127.0.0.1", 0, runner, (PrometheusMeterRegistry) registry);
+        open.add(h);
+        targets.add("127.0.0.1:" + h.port());
+      }
+      return runner;
+    }
+
+    RoleProcess serve(RoleProcess p) {
+      targets.add("127.0.0.1:" + p.port());
+      return p;
+    }
+
+    /** Starts Prometheus once the roles serve load (their health scraped, then the rules loaded). */
+    void start(LocalStack stack, IotpipeConfig cfg, String prefix) throws java.io.IOException, InterruptedException {
+      if (on) {
+        prometheus = LocalObservability.start(stack.dir().resolve(prefix + "-prometheus"), cfg, targets, List.of(), null,
+            LocalObservability.CHAOS_RULES).pollEverySecond();
+      }
+    }
+
+    LocalObservability prometheus() {
+      return prometheus;
+    }
+
+    /** The row with the alerts of the fault window, or unchanged when not observed. */
+    Row report(Row row, Instant faultStart, Instant faultEnd) {
+      return prometheus == null ? row : row.withAlerts(prometheus.alertSummary(faultStart, faultEnd));
+    }
+
+    @Override
+    public void close() {
+      if (prometheus != null) {
+        prometheus.close();
+      }
+      for (AutoCloseable c : open) {
+        try {
+          c.close();
+        } catch (Exception e) {
+          // stopping a metrics endpoint: nothing to save
+        }
+      }
+    }
   }
 
   /**
@@ -102,8 +198,12 @@ public final class ChaosScenarios {
       double rate = quick ? 200 : 300;
       Duration outage = quick ? Duration.ofSeconds(25) : Duration.ofSeconds(60);
       Duration load = outage.plusSeconds(quick ? 30 : 45);
-      try (PipelineRunner home = new PipelineRunner(cfg, EnumSet.allOf(Role.class), prefix + "-a", new SimpleMeterRegistry()).start();
-           PipelineRunner away = new PipelineRunner(inB, EnumSet.allOf(Role.class), prefix + "-b", new SimpleMeterRegistry()).start();
+      Watch watch = new Watch(observe);
+      MeterRegistry homeMetrics = watch.registry();
+      MeterRegistry awayMetrics = watch.registry();
+      try (watch;
+           PipelineRunner home = watch.serve(new PipelineRunner(cfg, EnumSet.allOf(Role.class), prefix + "-a", homeMetrics).start(), homeMetrics);
+           PipelineRunner away = watch.serve(new PipelineRunner(inB, EnumSet.allOf(Role.class), prefix + "-b", awayMetrics).start(), awayMetrics);
            Simulation sim = Simulation.create(cfg, Simulation.Options.from(cfg.simulator()).with(100, rate, load, 0)
                .withProfile(SimulatorConfig.Profile.FLAT, SimulatorConfig.Protocol.AMQP))) {
         CompletableFuture<SimulationResult> simRun = runAsync(sim, "chaos-sim");
@@ -125,6 +225,7 @@ public final class ChaosScenarios {
         });
         try {
           waitFor(Duration.ofSeconds(60), () -> sim.progress().confirmed() > rate * 4);
+          watch.start(stack, cfg, prefix);
           long awayBefore = delivered(away);
           Instant killed = Instant.now();
           for (var n : stack.brokers().cloud().nodes()) {
@@ -157,8 +258,8 @@ public final class ChaosScenarios {
           String note = "home cloud (every node) killed for " + outage.toSeconds() + " s under load; failover "
               + failoverSeconds + " s (kill -> first ack in cloud-b), failback " + failbackSeconds
               + " s (home restarted -> first ack at home); region b acked " + delivered(away) + " readings";
-          return new Row("region-outage", r.published(), r.confirmed(), es.present(), st.present(), deadLettered(stack, cfg), 0,
-              es.lost() + st.lost(), es.duplicates() + st.duplicates(), failoverSeconds, failbackSeconds, note);
+          return watch.report(new Row("region-outage", r.published(), r.confirmed(), es.present(), st.present(), deadLettered(stack, cfg), 0,
+              es.lost() + st.lost(), es.duplicates() + st.duplicates(), failoverSeconds, failbackSeconds, note), killed, restarted);
         } finally {
           stop.set(true);
           controller.interrupt();
@@ -184,13 +285,17 @@ public final class ChaosScenarios {
         y -> y.replace("  indexPrefix: " + prefix + "\n", "  indexPrefix: " + prefix + "\n  consumer: {maxRate: " + capacity + "}\n"));
     Duration lead = Duration.ofSeconds(10);
     Duration total = lead.plus(burst).plus(burst.multipliedBy(4)).plusSeconds(30);
-    try (PipelineRunner runner = new PipelineRunner(cfg, EnumSet.allOf(Role.class), prefix, new SimpleMeterRegistry()).start();
+    Watch watch = new Watch(observe);
+    MeterRegistry metrics = watch.registry();
+    try (watch;
+         PipelineRunner runner = watch.serve(new PipelineRunner(cfg, EnumSet.allOf(Role.class), prefix, metrics).start(), metrics);
          Simulation base = Simulation.create(cfg, Simulation.Options.from(cfg.simulator()).with(100, normal, total, 0)
              .withProfile(SimulatorConfig.Profile.FLAT, SimulatorConfig.Protocol.AMQP));
          Simulation rush = Simulation.create(cfg, Simulation.Options.from(cfg.simulator()).with(300, 3 * capacity - normal, burst, 0)
              .withProfile(SimulatorConfig.Profile.FLAT, SimulatorConfig.Protocol.AMQP))) {
       CompletableFuture<SimulationResult> baseRun = runAsync(base, "chaos-sim");
       waitFor(Duration.ofSeconds(60), () -> base.progress().confirmed() > normal * 5);
+      watch.start(stack, cfg, prefix);
       pause(lead);
       Instant burstStart = Instant.now();
       SimulationResult rushResult = rush.run(null);
@@ -212,9 +317,9 @@ public final class ChaosScenarios {
               + " planner's backlog/(capacity-normal) = %.1f s (ratio %.2f); search latency p99 %.0f ms",
           capacity, normal, 3.0 * capacity, burst.toSeconds(), Duration.between(burstStart, burstEnd).toMillis() / 1000.0, backlog,
           nacked, drained, predicted, drained / predicted, p99);
-      return new Row("rush-hour", baseResult.published() + rushResult.published(), baseResult.confirmed() + rushResult.confirmed(),
+      return watch.report(new Row("rush-hour", baseResult.published() + rushResult.published(), baseResult.confirmed() + rushResult.confirmed(),
           es.present(), st.present(), deadLettered(stack, cfg), 0, es.lost() + st.lost(), es.duplicates() + st.duplicates(),
-          0, drained, note);
+          0, drained, note), burstStart, burstEnd);
     }
   }
 
@@ -231,59 +336,39 @@ public final class ChaosScenarios {
     IotpipeConfig cfg = stack.pipeline(prefix, "  rollAge: 3s", prefix + ".yaml");
     Path cfgFile = stack.dir().resolve(prefix + ".yaml");
     Duration outage = quick ? Duration.ofSeconds(30) : Duration.ofSeconds(60);
-    List<io.iotpipe.slo.Slos.Slo> slos = io.iotpipe.slo.Slos.of(cfg.slo(), cfg.topology().sinks());
-    Path rules = stack.dir().resolve(prefix + "-slo.rules.yml");
-    Files.writeString(rules, io.iotpipe.slo.rules.SloRules.yaml(slos, cfg.slo().window(),
-        new io.iotpipe.slo.rules.SloRules.Options(Duration.ofSeconds(1), Duration.ofSeconds(10))));
-    RoleProcess index = new RoleProcess("index", cfgFile, prefix + "-index", stack.dir()).start();
-    RoleProcess store = new RoleProcess("store", cfgFile, prefix + "-store", stack.dir()).start();
+    Watch watch = new Watch(true); // this scenario is about the alert: always watched
+    RoleProcess index = watch.serve(new RoleProcess("index", cfgFile, prefix + "-index", stack.dir()).start());
+    RoleProcess store = watch.serve(new RoleProcess("store", cfgFile, prefix + "-store", stack.dir()).start());
     Duration load = outage.plusMinutes(6).plusSeconds(30);
-    var jobs = List.of(new io.iotpipe.slo.prom.LocalPrometheus.Job("iotpipe", List.of("127.0.0.1:" + index.port(), "127.0.0.1:" + store.port())));
-    try (var prom = io.iotpipe.slo.prom.LocalPrometheus.start(stack.dir().resolve(prefix + "-prometheus"), jobs, List.of(), Duration.ofSeconds(1));
+    try (watch;
          Simulation sim = Simulation.create(cfg, Simulation.Options.from(cfg.simulator()).with(50, 50, load, 0)
              .withProfile(SimulatorConfig.Profile.FLAT, SimulatorConfig.Protocol.AMQP))) {
-      var api = new io.iotpipe.slo.report.PrometheusApi(prom.url());
-      var timeline = new io.iotpipe.slo.report.AlertTimeline(api::alerts);
       CompletableFuture<SimulationResult> simRun = runAsync(sim, "chaos-sim");
       waitFor(Duration.ofSeconds(90), () -> index.delivered() > 0 && store.delivered() > 0);
-      // Rules go in once both roles' health has been scraped: a fresh server has no history, and "no health series"
-      // would count as an outage of every sink.
-      waitFor(Duration.ofSeconds(60), () -> {
-        try {
-          return api.query("count(" + io.iotpipe.slo.SloMetrics.PROM_SINK_HEALTH + ")").stream().anyMatch(x -> x.value() >= 2);
-        } catch (java.io.IOException e) {
-          return false;
-        }
-      });
-      prom.reload(jobs, List.of(rules), Duration.ofSeconds(1));
+      watch.start(stack, cfg, prefix);
+      LocalObservability prom = watch.prometheus();
       pause(Duration.ofSeconds(15));
-      timeline.poll(Instant.now());
-      if (!timeline.events().isEmpty()) {
-        log.accept("chaos: sink-lost: alerts before the fault: " + timeline.events());
+      if (!prom.alertSpans().isEmpty()) {
+        log.accept("chaos: sink-lost: alerts before the fault: " + prom.alertSpans());
       }
       Map<String, String> page = Map.of("alertname", io.iotpipe.slo.SloMetrics.ALERT, "slo", "availability", "sink", "storage",
           "severity", "page", "long", "1h");
       Instant killed = Instant.now();
       store.kill();
-      double fired = pollAlerts(timeline, killed, Duration.ofMinutes(3), () -> timeline.reached(page, "firing"));
+      double fired = prom.awaitAlert(page, "firing", killed, Duration.ofMinutes(3));
       pause(outage.minus(Duration.between(killed, Instant.now())));
       store.start();
       Instant restarted = Instant.now();
       // The page resolves once the outage has left the 5-minute window (its ratio falls under 14.4x the budget rate).
-      double resolved = pollAlerts(timeline, restarted, Duration.ofMinutes(8), () -> timeline.reached(page, "resolved"));
+      double resolved = prom.awaitAlert(page, "resolved", restarted, Duration.ofMinutes(8));
       sim.stop();
       SimulationResult r = simRun.get(10, TimeUnit.MINUTES);
       Completeness.Result es = audit(cfg, List.of(sim.ledger()), true);
       Completeness.Result st = audit(cfg, List.of(sim.ledger()), false);
-      java.util.Set<String> others = new java.util.TreeSet<>();
-      timeline.events().stream().filter(e -> e.state().equals("firing"))
-          .forEach(e -> others.add(e.labels().get("slo") + "/" + e.labels().get("sink") + " " + e.labels().get("severity")
-              + " " + e.labels().get("long") + "/" + e.labels().get("short")));
       String note = String.format(java.util.Locale.ROOT, "store role killed for %d s, Prometheus watching (real windows, for: 10s):"
-              + " availability page fired %.0f s after the kill, resolved %.0f s after the restart; alerts that fired: %s",
-          outage.toSeconds(), fired, resolved, others);
-      return new Row("sink-lost", r.published(), r.confirmed(), es.present(), st.present(), deadLettered(stack, cfg), 0,
-          es.lost() + st.lost(), es.duplicates() + st.duplicates(), Double.NaN, Double.NaN, note);
+              + " availability page fired %.0f s after the kill, resolved %.0f s after the restart", outage.toSeconds(), fired, resolved);
+      return watch.report(new Row("sink-lost", r.published(), r.confirmed(), es.present(), st.present(), deadLettered(stack, cfg), 0,
+          es.lost() + st.lost(), es.duplicates() + st.duplicates(), Double.NaN, Double.NaN, note), killed, restarted);
     } finally {
       index.kill();
       store.kill();
@@ -296,24 +381,6 @@ public final class ChaosScenarios {
    */
   public Row spoofing(LocalStack stack) throws Exception {
     return Spoofing.run(stack, quick, log);
-  }
-
-  /** Polls Prometheus' alerts into the timeline until {@code done}; seconds since {@code from}, NaN when it did not happen. */
-  private static double pollAlerts(io.iotpipe.slo.report.AlertTimeline timeline, Instant from, Duration max, BooleanSupplier done)
-      throws InterruptedException {
-    Instant end = from.plus(max);
-    while (Instant.now().isBefore(end)) {
-      try {
-        timeline.poll(Instant.now());
-      } catch (java.io.IOException e) {
-        // Prometheus busy: the next poll sees the same state
-      }
-      if (done.getAsBoolean()) {
-        return Duration.between(from, Instant.now()).toMillis() / 1000.0;
-      }
-      TimeUnit.MILLISECONDS.sleep(500); // polling interval of a measurement
-    }
-    return Double.NaN;
   }
 
   /** Runs a simulation on a thread of its own (never the common pool: the JDK HttpClient of the indexer needs it). */
@@ -370,7 +437,56 @@ public final class ChaosScenarios {
 
   /** Runs one scenario on a fresh pipeline (own queues, index and store) of the shared nodes. */
   public Row scenario(LocalStack stack, String name) throws Exception {
-    log.accept("chaos: " + name + " ...");
+    return run(stack, name, null).row();
+  }
+
+  /** A scenario's row and what its devices saw: publishes the edge refused (its buffer full). */
+  record Run(Row row, long nacked) {}
+
+  /** Fleet size of {@link #scenario}. */
+  static final int DEVICES = 100;
+
+  /** The fleet's rate in {@link #scenario}, msg/s. */
+  double rate() {
+    return quick ? 300 : 500;
+  }
+
+  /**
+   * The planner's edge buffer put to the test: {@code iotpipe plan} (reference profile) sizes the buffer that rides
+   * through this scenario's WAN cut at its fleet's rate, then {@code wan-cut} runs with that buffer (expected: no
+   * nacks) and with a quarter of it (expected: nacks, the devices feel back-pressure). The ride-through asked for is
+   * the cut plus the shovel's reconnect delay: the buffer fills until the shovel is back, not until the link is.
+   */
+  public Row wanCutPlanned(LocalStack stack) throws Exception {
+    Duration ride = wanCut().plus(stack.config().topology().shovelReconnectDelay());
+    CapacityPlanner.Input in = new CapacityPlanner.Input(DEVICES, Duration.ofNanos(Math.round(DEVICES / rate() * 1e9)), 250, 1,
+        Map.of("edge", 1.0), Duration.ofDays(1), 0, ride, CapacityPlanner.Protocol.AMQP, false, 2);
+    CapacityPlanner.Line line = CapacityPlanner.plan(in, Profile.reference()).line("region.edge.site.edgeBufferMessages");
+    long planned = Math.round(line.value());
+    log.accept("chaos: wan-cut-planned: the planner's edge buffer for a " + ride.toSeconds() + " s ride-through at "
+        + Math.round(rate()) + " msg/s: " + planned + " messages (" + line.how() + ")");
+    Run full = run(stack, "wan-cut", planned);
+    Run quarter = run(stack, "wan-cut", planned / 4);
+    Row a = full.row();
+    Row b = quarter.row();
+    boolean asPlanned = full.nacked() == 0 && quarter.nacked() > 0;
+    String note = String.format(java.util.Locale.ROOT, "WAN cut %d s at %.0f msg/s; planner: edge buffer %d = %s; with it: %d nacks;"
+            + " with a quarter (%d): %d nacks -> %s", wanCut().toSeconds(), rate(), planned, line.how(), full.nacked(), planned / 4,
+        quarter.nacked(), asPlanned ? "as planned" : "NOT as planned");
+    String alerts = a.alerts().isEmpty() ? "" : "planned buffer: " + a.alerts() + " | quarter: " + b.alerts();
+    return new Row("wan-cut-planned", a.published() + b.published(), a.confirmed() + b.confirmed(), a.inSearch() + b.inSearch(),
+        a.inStore() + b.inStore(), a.deadLettered() + b.deadLettered(), 0, a.lost() + b.lost(), a.duplicates() + b.duplicates(),
+        a.firstAckSeconds(), a.caughtUpSeconds(), note, alerts, 0, 0);
+  }
+
+  /** The WAN cut of {@code wan-cut}. */
+  Duration wanCut() {
+    return quick ? Duration.ofSeconds(15) : Duration.ofSeconds(60);
+  }
+
+  /** @param edgeBuffer wan-cut only: topology.edgeBuffer.maxMessages for the run (null: the default) */
+  private Run run(LocalStack stack, String name, Long edgeBuffer) throws Exception {
+    log.accept("chaos: " + name + (edgeBuffer != null ? " (edge buffer " + edgeBuffer + ")" : "") + " ...");
     String prefix = "x" + UUID.randomUUID().toString().substring(0, 6);
     FaultyLink wan = null;
     FaultyLink esLink = null;
@@ -382,9 +498,10 @@ public final class ChaosScenarios {
       wan = new FaultyLink(cloud.getHost(), cloud.getPort());
       String via = "amqp://127.0.0.1:" + wan.port();
       edit = y -> y.replace(cloud.toString(), via);
-      if (name.equals("edge-buffer-full")) {
+      Long buffer = name.equals("edge-buffer-full") ? Long.valueOf(2000) : edgeBuffer;
+      if (buffer != null) {
         java.util.function.UnaryOperator<String> e0 = edit;
-        edit = y -> e0.apply(y).replace("  queueType: quorum", "  queueType: quorum\n  edgeBuffer: {maxMessages: 2000}");
+        edit = y -> e0.apply(y).replace("  queueType: quorum", "  queueType: quorum\n  edgeBuffer: {maxMessages: " + buffer + "}");
       }
     }
     if (name.equals("slow-es")) {
@@ -398,14 +515,16 @@ public final class ChaosScenarios {
     boolean processes = name.endsWith("kill9");
     List<RoleProcess> instances = new ArrayList<>();
     PipelineRunner runner = null;
+    Watch watch = new Watch(observe);
     if (processes) {
-      instances.add(new RoleProcess("index", cfgFile, prefix + "-index", stack.dir()).start());
-      instances.add(new RoleProcess("store", cfgFile, prefix + "-store", stack.dir()).start());
+      instances.add(watch.serve(new RoleProcess("index", cfgFile, prefix + "-index", stack.dir()).start()));
+      instances.add(watch.serve(new RoleProcess("store", cfgFile, prefix + "-store", stack.dir()).start()));
     } else {
-      runner = new PipelineRunner(cfg, EnumSet.allOf(Role.class), prefix, new SimpleMeterRegistry()).start();
+      MeterRegistry metrics = watch.registry();
+      runner = watch.serve(new PipelineRunner(cfg, EnumSet.allOf(Role.class), prefix, metrics).start(), metrics);
     }
-    int devices = 100;
-    double rate = quick ? 300 : 500;
+    int devices = DEVICES;
+    double rate = rate();
     Duration load = quick ? Duration.ofSeconds(25) : Duration.ofSeconds(60);
     Simulation sim = Simulation.create(cfg, Simulation.Options.from(cfg.simulator()).with(devices, rate, load, 0)
         .withProfile(SimulatorConfig.Profile.FLAT, SimulatorConfig.Protocol.AMQP));
@@ -417,6 +536,8 @@ public final class ChaosScenarios {
     try {
       waitFor(Duration.ofSeconds(60), () -> sim.progress().confirmed() > rate * 4);
       long steady = Recovery.steadyDepth(stack, cfg, affected(name));
+      watch.start(stack, cfg, prefix);
+      Instant faultStart = Instant.now();
       switch (name) {
         case "indexer-kill9", "storage-kill9" -> {
           RoleProcess victim = instances.get(name.startsWith("indexer") ? 0 : 1);
@@ -444,7 +565,7 @@ public final class ChaosScenarios {
         }
         case "wan-cut", "edge-buffer-full" -> {
           wan.cut();
-          pause(name.equals("wan-cut") ? (quick ? Duration.ofSeconds(15) : Duration.ofSeconds(60)) : outage());
+          pause(name.equals("wan-cut") ? wanCut() : outage());
           wan.heal();
           note = name.equals("wan-cut") ? "edge <-> cloud link cut, the edge buffered"
               : "link cut with an edge buffer of 2000: devices got " + sim.progress().nacked() + " nacks (back-pressure)";
@@ -489,10 +610,12 @@ public final class ChaosScenarios {
         }
         pause(Duration.ofSeconds(2));
       }
-      return new Row(name, r.published() + poisoned, r.confirmed() + poisoned, es.present(), st.present(), deadLettered(stack, cfg),
+      Row row = new Row(name, r.published() + poisoned, r.confirmed() + poisoned, es.present(), st.present(), deadLettered(stack, cfg),
           poisoned, es.lost() + st.lost(), es.duplicates() + st.duplicates(), recovery.firstAckSeconds(),
           recovery.caughtUpSeconds(), note);
+      return new Run(watch.report(row, faultStart, faultEnd), r.nacked());
     } finally {
+      watch.close();
       sim.stop();
       sim.close();
       if (runner != null) {

@@ -10,7 +10,6 @@ import io.iotpipe.core.config.Secret;
 import io.iotpipe.core.config.SecretFiles;
 import io.iotpipe.topology.Planner;
 import io.iotpipe.topology.ServiceAccounts;
-import io.iotpipe.core.config.TopologyConfig;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -28,8 +27,9 @@ import java.util.stream.Collectors;
  *       (shovel, one per sink) with their passwords (0600 files) and client certificates;</li>
  *   <li>{@link #configYaml(String, int, String)}: a config whose brokers use amqps/https URIs with the fleet CA and the
  *       chosen account's certificate; its password comes from {@link #env(String)} (variable {@link #PASSWORD_ENV});</li>
- *   <li>after the topology is applied (as the administrator): {@link #secureShovels} points the shovels at the cloud
- *       as the shovel account, over amqps with peer verification;</li>
+ *   <li>the topology is applied as the administrator; with the config's {@code security:} section its shovels log in
+ *       to the cloud as the shovel account, with its certificate, over amqps with peer verification
+ *       ({@link #shovelUsers} reads that back);</li>
  *   <li>{@link #enrollDevices}: devices, by certificate (files in {@link #clientsDir()}) or password.</li>
  * </ol>
  */
@@ -167,44 +167,36 @@ public final class SecureLocalStack implements AutoCloseable {
           sinks: [%s]
         security:
           passwords: "%s"
+          certificates: "%s"
         simulator:
           edge: edge
           mqtt: ssl://127.0.0.1:%d
         """.formatted(PASSWORD_ENV, edgeUri, TlsUris.management(nodes.edge().managementUri(), pki), account, PASSWORD_ENV,
         cloudUris, TlsUris.management(nodes.cloud().managementUri(), pki), account, PASSWORD_ENV, prefix, partitions,
-        String.join(", ", sinks), enrollment.passwordFile(admin).getParent().toAbsolutePath(), nodes.edge().mqttPort()) + (extra == null ? "" : extra);
+        String.join(", ", sinks), enrollment.passwordFile(admin).getParent().toAbsolutePath(), clientsDir().toAbsolutePath(),
+        nodes.edge().mqttPort()) + (extra == null ? "" : extra);
   }
 
   /**
-   * Re-points every shovel the topology declared (edge to cloud; transfer shovels on the cloud) at its destination as
-   * the shovel account, over amqps with the fleet CA, the shovel's client certificate, {@code verify=verify_peer}
-   * and SNI {@code localhost}. Call after each topology apply (which declares them with the administrator's
-   * credentials). Returns the number of shovels changed.
+   * The account each shovel of {@code cfg}'s pipeline logs in to its destinations as, read back from the brokers
+   * (name → user; the topology compiler declares them as the shovel account with {@code security:}).
    */
-  public int secureShovels(IotpipeConfig cfg) {
-    TopologyConfig t = cfg.topology();
-    String user = ServiceAccounts.shovel(t.names());
-    Secret pw = enrollment.servicePassword(user);
-    int changed = 0;
+  public Map<String, String> shovelUsers(IotpipeConfig cfg) {
+    Map<String, String> users = new java.util.TreeMap<>();
     for (AdminApi api : List.of(edgeApi(), cloudApi())) {
       JsonNode params = api.require("GET", "parameters/shovel", null);
       for (JsonNode p : params == null ? List.<JsonNode>of() : params) {
-        if (!p.path("name").asText().startsWith(t.prefix() + ".")) {
+        if (!p.path("name").asText().startsWith(cfg.topology().prefix() + ".")) {
           continue;
         }
-        ObjectNode value = (ObjectNode) p.get("value");
-        var dest = value.putArray("dest-uri");
-        // Destination: the cloud nodes (edge shovels and transfer shovels alike target the cloud here).
-        for (LocalNode n : nodes.cloud().nodes()) {
-          dest.add(TlsUris.shovelDestination(n.amqpUri(), "/", user, pw, pki, user));
+        for (JsonNode uri : p.path("value").path("dest-uri")) {
+          String rest = uri.asText().substring(uri.asText().indexOf("://") + 3);
+          users.merge(p.path("name").asText(), java.net.URLDecoder.decode(rest.substring(0, rest.indexOf(':')), StandardCharsets.UTF_8),
+              (x, y) -> x.equals(y) ? x : x + "," + y);
         }
-        ObjectNode body = p.deepCopy();
-        body.set("value", value);
-        api.require("PUT", "parameters/shovel/" + AdminApi.enc(p.path("vhost").asText()) + "/" + AdminApi.enc(p.path("name").asText()), body);
-        changed++;
       }
     }
-    return changed;
+    return users;
   }
 
   /** Enrolls devices on the edge (one definitions import). */

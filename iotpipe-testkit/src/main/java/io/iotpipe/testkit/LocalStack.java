@@ -203,10 +203,6 @@ public final class LocalStack implements AutoCloseable {
     Planner p = new Planner();
     Plan plan = p.plan(cfg);
     p.apply(cfg, plan);
-    if (secured != null) {
-      // The planner declares the shovels as the administrator; they must run as the shovel account, over amqps.
-      secured.secureShovels(cfg);
-    }
     if (prefix.equals(MAIN)) {
       this.configFile = path;
       this.config = cfg;

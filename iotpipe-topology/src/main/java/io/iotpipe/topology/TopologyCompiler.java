@@ -117,7 +117,7 @@ public final class TopologyCompiler {
         // Partition p leaves the balancer through a transfer queue and a shovel into the fanout broker.
         lb.add(new Declaration.Queue(n.partitionTransfer(p), queueArgs(t, Map.of())));
         lb.add(new Declaration.Binding(n.cloudIngress(), n.partitionTransfer(p), false, ""));
-        lb.add(shovel(n.prefix() + ".p" + p + ".transfer", n.partitionTransfer(p), uris(fanoutBroker), n.partition(p), t));
+        lb.add(shovel(n.prefix() + ".p" + p + ".transfer", n.partitionTransfer(p), uris(cfg, fanoutBroker), n.partition(p), t));
       } else {
         lb.add(new Declaration.Binding(n.cloudIngress(), n.partition(p), true, ""));
       }
@@ -146,7 +146,7 @@ public final class TopologyCompiler {
   /** The edge → cloud shovel with the nodes of {@code region} (a broker name) as its destinations. */
   static Declaration.Shovel edgeShovel(IotpipeConfig cfg, String region) {
     Names n = cfg.topology().names();
-    return shovel(n.prefix() + ".edge-to-cloud", n.edgeOutbound(), uris(cfg.broker(region)), n.cloudIngress(), cfg.topology());
+    return shovel(n.prefix() + ".edge-to-cloud", n.edgeOutbound(), uris(cfg, cfg.broker(region)), n.cloudIngress(), cfg.topology());
   }
 
   private static Map<String, Object> queueArgs(TopologyConfig t, Map<String, Object> extra) {
@@ -155,8 +155,8 @@ public final class TopologyCompiler {
     return args;
   }
 
-  private static List<String> uris(BrokerConfig b) {
-    return b.uris().stream().map(u -> withCredentials(u, b)).toList();
+  private static List<String> uris(IotpipeConfig cfg, BrokerConfig b) {
+    return b.uris().stream().map(u -> withCredentials(u, b, cfg)).toList();
   }
 
   private static Declaration.Shovel shovel(String name, String srcQueue, List<String> destinations, String destExchange,
@@ -177,14 +177,47 @@ public final class TopologyCompiler {
     return new Declaration.Shovel(name, v);
   }
 
-  /** Shovel URIs must carry credentials (they are stored on the broker, and masked in every plan we print). */
-  static String withCredentials(URI u, BrokerConfig b) {
-    String user = URLEncoder.encode(b.username(), StandardCharsets.UTF_8);
-    String pass = URLEncoder.encode(b.password().reveal() == null ? "" : b.password().reveal(), StandardCharsets.UTF_8);
+  /**
+   * Shovel URIs must carry credentials (they are stored on the broker, and masked in every plan we print). With
+   * {@code security:} the shovels log in as the shovel account — its password file (created here when missing: the
+   * stored URI must carry it, and apply sets the same password on the account) and, where the URI asks for a client
+   * certificate, the shovel account's — never as the administrator the config itself uses.
+   */
+  static String withCredentials(URI u, BrokerConfig b, IotpipeConfig cfg) {
+    io.iotpipe.core.config.SecurityConfig sec = cfg.security();
+    String username = b.username();
+    String password = b.password().reveal() == null ? "" : b.password().reveal();
+    String query = u.getRawQuery();
+    if (sec.declared()) {
+      username = ServiceAccounts.shovel(cfg.topology().names());
+      java.nio.file.Path file = sec.passwordFile(username);
+      if (!java.nio.file.Files.isRegularFile(file)) {
+        io.iotpipe.core.config.SecretFiles.write(file, io.iotpipe.core.config.SecretFiles.newPassword().getBytes(StandardCharsets.UTF_8));
+      }
+      password = io.iotpipe.core.config.SecretFiles.read(file);
+      query = query == null ? null : withClientCertificate(query, sec.certificate(username));
+    }
+    String user = URLEncoder.encode(username, StandardCharsets.UTF_8);
+    String pass = URLEncoder.encode(password, StandardCharsets.UTF_8);
     String vhost = URLEncoder.encode(b.vhost(), StandardCharsets.UTF_8);
     int port = u.getPort() > 0 ? u.getPort() : ("amqps".equals(u.getScheme()) ? 5671 : 5672);
     // The query carries the shovel's TLS settings (cacertfile, certfile, keyfile, verify, server_name_indication).
     return u.getScheme() + "://" + user + ":" + pass + "@" + u.getHost() + ":" + port + "/" + vhost
-        + (u.getRawQuery() == null ? "" : "?" + u.getRawQuery());
+        + (query == null ? "" : "?" + query);
+  }
+
+  /** The URI query with its {@code certfile}/{@code keyfile} pointing at {@code certAndKey} (others unchanged). */
+  static String withClientCertificate(String rawQuery, java.nio.file.Path[] certAndKey) {
+    StringBuilder out = new StringBuilder();
+    for (String part : rawQuery.split("&")) {
+      String key = part.contains("=") ? part.substring(0, part.indexOf('=')) : part;
+      String value = switch (key) {
+        case "certfile" -> "certfile=" + URLEncoder.encode(certAndKey[0].toAbsolutePath().toString(), StandardCharsets.UTF_8);
+        case "keyfile" -> "keyfile=" + URLEncoder.encode(certAndKey[1].toAbsolutePath().toString(), StandardCharsets.UTF_8);
+        default -> part;
+      };
+      out.append(out.isEmpty() ? "" : "&").append(value);
+    }
+    return out.toString();
   }
 }

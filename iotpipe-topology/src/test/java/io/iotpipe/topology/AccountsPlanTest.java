@@ -141,14 +141,46 @@ class AccountsPlanTest {
     assertThat(shown).contains(
         "= user iotpipe-admin (tags: administrator; password from the broker's configured password)",
         "+ user iotpipe-shovel (tags: none; password from " + passwords.resolve("iotpipe-shovel.password") + ")",
-        "a new random password is written to " + passwords.resolve("iotpipe-shovel.password"),
+        "a new random password is written to " + passwords.resolve("iotpipe-storage.password"),
         "+ permissions iotpipe-shovel on vhost /: configure ^$ write ^iotpipe\\.(ingress|p\\d+)$ read ^$",
         "+ permissions iotpipe-elk on vhost /: configure ^$ write ^iotpipe\\.dlx$ read ^iotpipe\\.elk\\.p\\d+$",
         "+ permissions iotpipe-storage on vhost /: configure ^$ write ^iotpipe\\.dlx$ read ^iotpipe\\.storage\\.p\\d+$",
         "- user guest (must not exist)");
     assertThat(shown).doesNotContain(ADMIN_PW, ELK_PW);
+    // The shovel's stored URI carries its account's password, so compiling the topology wrote that file (0600).
+    assertThat(passwords.resolve("iotpipe-shovel.password")).isRegularFile();
     assertThat(p.count(Change.Action.DELETE)).isOne();
     assertThat(p.conflicts()).isEmpty();
+  }
+
+  @Test
+  void theShovelLogsInAsTheShovelAccountWithItsOwnPasswordAndCertificateNeverAsTheAdministrator() {
+    IotpipeConfig plain = config("");
+    IotpipeConfig secured = IotpipeConfig.parse("t.yaml", """
+        brokers:
+          edge: {uris: ["amqps://127.0.0.1:5671/%2F?cacertfile=/p/ca.crt&certfile=/p/clients/iotpipe-admin.crt&keyfile=/p/clients/iotpipe-admin.key&verify=verify_peer"],
+                 management: http://127.0.0.1:15672, username: iotpipe-admin, password: "${PW}"}
+          cloud: {uris: ["amqps://127.0.0.1:5681/%2F?cacertfile=/p/ca.crt&certfile=/p/clients/iotpipe-admin.crt&keyfile=/p/clients/iotpipe-admin.key&verify=verify_peer"],
+                  management: http://127.0.0.1:15673, username: iotpipe-admin, password: "${PW}"}
+        topology: {edges: [edge], balancer: cloud, partitions: 2, queueType: classic}
+        security: {passwords: PASSWORDS, certificates: /p/clients}
+        """.replace("PASSWORDS", passwords.toString()), Map.of("PW", ADMIN_PW)::get);
+    String plainUri = shovelUri(plain);
+    assertThat(plainUri).startsWith("amqp://iotpipe-admin:");
+    String uri = shovelUri(secured);
+    String shovelPassword = io.iotpipe.core.config.SecretFiles.read(passwords.resolve("iotpipe-shovel.password"));
+    assertThat(uri).startsWith("amqps://iotpipe-shovel:" + java.net.URLEncoder.encode(shovelPassword, StandardCharsets.UTF_8) + "@127.0.0.1:5681/%2F?")
+        .contains("cacertfile=/p/ca.crt", "certfile=%2Fp%2Fclients%2Fiotpipe-shovel.crt", "keyfile=%2Fp%2Fclients%2Fiotpipe-shovel.key",
+            "verify=verify_peer")
+        .doesNotContain("iotpipe-admin", ADMIN_PW);
+    // compiling again reads the same password: the declaration is stable, so a second apply changes nothing
+    assertThat(shovelUri(secured)).isEqualTo(uri);
+  }
+
+  static String shovelUri(IotpipeConfig cfg) {
+    Declaration.Shovel shovel = (Declaration.Shovel) TopologyCompiler.compile(cfg).stream().filter(t -> t.broker().name().equals("edge"))
+        .findFirst().orElseThrow().declarations().stream().filter(d -> d instanceof Declaration.Shovel).findFirst().orElseThrow();
+    return String.valueOf(((List<?>) shovel.value().get("dest-uri")).get(0));
   }
 
   @Test

@@ -108,7 +108,6 @@ final class DevicesCommand implements Callable<Integer> {
       IotpipeConfig cfg = IotpipeConfig.parse("bench-devices", yaml, stack.env(stack.adminUser()));
       Planner planner = new Planner();
       planner.apply(cfg, planner.plan(cfg));
-      stack.secureShovels(cfg);
       double stackSeconds = (System.nanoTime() - t0) / 1e9;
       var edge = stack.nodes().edge();
       long broker = edge.pid();

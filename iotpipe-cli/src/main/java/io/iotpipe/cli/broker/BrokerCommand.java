@@ -153,7 +153,7 @@ public final class BrokerCommand implements IotpipeCommand, Runnable {
         io.iotpipe.core.config.IotpipeConfig cfg = io.iotpipe.core.config.IotpipeConfig.load(cfgFile, s.env(s.adminUser()));
         io.iotpipe.topology.Planner planner = new io.iotpipe.topology.Planner();
         planner.apply(cfg, planner.plan(cfg));
-        int shovels = s.secureShovels(cfg);
+        int shovels = s.shovelUsers(cfg).size();
         print(describe(s.nodes()));
         Path passwords = s.enrollment().passwordFile(s.adminUser()).getParent();
         out.info("topology applied; " + shovels + " shovel(s) run as " + io.iotpipe.topology.ServiceAccounts.shovel(cfg.topology().names())

@@ -57,6 +57,7 @@ public final class ConfigReference {
     doc("security.passwords", "(with a `security:` section, `topology plan` shows iotpipe's broker users and permissions and `apply` makes them true; without it users are not touched) directory of the service accounts' password files (`<account>.password`, mode 0600); apply writes a random one for an account without one");
     doc("security.existingUsers", "a declared account that exists with other tags, password or permissions: `update` it (a broader grant is narrowed) or `refuse` (report a conflict, change nothing)");
     doc("security.removeGuest", "delete the `guest` user on every broker (the brokers' `username` must then be another account)");
+    doc("security.certificates", "directory of the service accounts' client certificates (`<account>.crt`, `<account>.key`): where a broker URI carries `certfile`/`keyfile`, the shovels present the shovel account's instead", "`pki/clients`");
     doc("security.devicePermissions", "check every enrolled device (users tagged `iotpipe-device`) on the edges against the device permission template and repair drift");
 
     doc("contract.maxBytes", "largest accepted message body in bytes; larger ones are dead-lettered");

@@ -17,14 +17,18 @@ import java.nio.file.Path;
  * @param removeGuest     delete the {@code guest} user on every broker
  * @param devicePermissions check every enrolled device (users tagged {@code iotpipe-device}) on the edges against
  *                        the device permission template, and repair drift
+ * @param certificates    directory of the service accounts' client certificates ({@code <account>.crt|.key}): the
+ *                        shovels present the shovel account's where a destination URI asks for a client certificate
  */
 public record SecurityConfig(boolean declared, Path passwords, ExistingUsers existingUsers, boolean removeGuest,
-                             boolean devicePermissions) {
+                             boolean devicePermissions, Path certificates) {
 
   public enum ExistingUsers { UPDATE, REFUSE }
 
   public static final Path DEFAULT_PASSWORDS = Path.of("pki", "passwords");
-  public static final SecurityConfig NONE = new SecurityConfig(false, DEFAULT_PASSWORDS, ExistingUsers.UPDATE, false, false);
+  public static final Path DEFAULT_CERTIFICATES = Path.of("pki", "clients");
+  public static final SecurityConfig NONE = new SecurityConfig(false, DEFAULT_PASSWORDS, ExistingUsers.UPDATE, false, false,
+      DEFAULT_CERTIFICATES);
 
   /** Reads the section (every key also when absent, so the config reference lists them); {@code present}: the key exists. */
   static SecurityConfig read(ConfigNode c, boolean present) {
@@ -32,8 +36,14 @@ public record SecurityConfig(boolean declared, Path passwords, ExistingUsers exi
     ExistingUsers existing = c.enumValue("existingUsers", ExistingUsers.class, ExistingUsers.UPDATE);
     boolean removeGuest = c.bool("removeGuest", true);
     boolean devices = c.bool("devicePermissions", true);
+    Path certificates = c.path("certificates", DEFAULT_CERTIFICATES);
     c.finish();
-    return !present ? NONE : new SecurityConfig(true, passwords, existing, removeGuest, devices);
+    return !present ? NONE : new SecurityConfig(true, passwords, existing, removeGuest, devices, certificates);
+  }
+
+  /** The client certificate and key of {@code account} ({@code [cert, key]}). */
+  public Path[] certificate(String account) {
+    return new Path[] {certificates.resolve(account + ".crt"), certificates.resolve(account + ".key")};
   }
 
   /** The password file of {@code account}. */

@@ -396,7 +396,7 @@ class SecureBrokerIT {
     for (AdminApi api : List.of(edgeApi, cloudApi)) {
       List<String> protocols = new ArrayList<>();
       api.require("GET", "overview", null).get("listeners").forEach(l -> protocols.add(l.get("protocol").asText()));
-      assertThat(protocols).isNotEmpty().allMatch(p -> Set.of("amqp/ssl", "mqtt/ssl", "https", "clustering").contains(p));
+      assertThat(protocols).isNotEmpty().allMatch(p -> Set.of("amqp/ssl", "mqtt/ssl", "https", "https/prometheus", "clustering").contains(p));
       assertThat(protocols).contains("amqp/ssl", "https");
     }
     ConnectionFactory plain = new ConnectionFactory();

@@ -136,9 +136,10 @@ class SecureBrokerIT {
           queueType: classic
         security:
           passwords: "%s"
+          certificates: "%s"
         """.formatted(TlsUris.amqps(nodes.edge().amqpUri(), "/", pki, ADMIN), TlsUris.management(nodes.edge().managementUri(), pki), ADMIN,
         TlsUris.amqps(nodes.cloud().node(0).amqpUri(), "/", pki, ADMIN), TlsUris.management(nodes.cloud().managementUri(), pki), ADMIN,
-        dir.resolve("pki/passwords").toAbsolutePath());
+        dir.resolve("pki/passwords").toAbsolutePath(), pki.dir().resolve("clients").toAbsolutePath());
     cfg = IotpipeConfig.parse("secure-test", yaml, k -> k.equals("ADMIN_PW") ? admin.reveal() : null);
     long t0 = System.nanoTime();
     Plan first = planner.plan(cfg);
@@ -155,17 +156,11 @@ class SecureBrokerIT {
     System.out.println("FIGURE plan+apply+plan+apply (topology and accounts, 2 brokers): " + applyTwiceMillis + " ms");
     awaitShovelRunning();
 
-    // Least privilege: the shovel's destination user is the shovel account, not the administrator.
+    // Least privilege: the shovel's destination user is the shovel account (declared so by the topology compiler,
+    // with its own certificate), not the administrator the config logs in with.
     String shovel = "shovel/%2F/" + AdminApi.enc(NAMES.prefix() + ".edge-to-cloud");
-    ObjectNode value = (ObjectNode) edgeApi.require("GET", "parameters/" + shovel, null).get("value");
-    String shovelUser = ServiceAccounts.shovel(NAMES);
-    value.putArray("dest-uri").add(TlsUris.shovelDestination(nodes.cloud().node(0).amqpUri(), "/", shovelUser,
-        enrollment.servicePassword(shovelUser), pki, shovelUser));
-    ObjectNode body = edgeApi.require("GET", "parameters/" + shovel, null).deepCopy();
-    body.set("value", value);
-    edgeApi.require("PUT", "parameters/" + shovel, body);
-    awaitShovelRunning();
-    assertThat(edgeApi.require("GET", "parameters/" + shovel, null).toString()).contains(shovelUser + ":");
+    String stored = edgeApi.require("GET", "parameters/" + shovel, null).toString();
+    assertThat(stored).contains("amqps://" + ServiceAccounts.shovel(NAMES) + ":").contains("iotpipe-shovel.crt").doesNotContain(ADMIN + ":");
 
     enrollment.enroll(edgeApi, List.of("dev-cert-1", "dev-cert-2", "dev-revoked"), Enrollment.Credential.CERTIFICATE);
     enrollment.enroll(edgeApi, List.of("dev-pw-1"), Enrollment.Credential.PASSWORD);

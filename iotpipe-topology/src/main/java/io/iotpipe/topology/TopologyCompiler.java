@@ -195,7 +195,16 @@ public final class TopologyCompiler {
         io.iotpipe.core.config.SecretFiles.write(file, io.iotpipe.core.config.SecretFiles.newPassword().getBytes(StandardCharsets.UTF_8));
       }
       password = io.iotpipe.core.config.SecretFiles.read(file);
-      query = query == null ? null : withClientCertificate(query, sec.certificate(username));
+      if (query != null && query.contains("certfile=")) {
+        java.nio.file.Path[] certAndKey = sec.certificate(username);
+        if (!java.nio.file.Files.isRegularFile(certAndKey[0]) || !java.nio.file.Files.isRegularFile(certAndKey[1])) {
+          // Else the shovel would sit in "starting" on the broker with nothing but a TLS error in the broker's log.
+          throw new TopologyException("security.certificates: no client certificate and key for the shovel account at "
+              + certAndKey[0].toAbsolutePath() + " / " + certAndKey[1].getFileName() + ": issue them (iotpipe pki issue "
+              + username + ") or point security.certificates at the directory that holds them");
+        }
+        query = withClientCertificate(query, certAndKey);
+      }
     }
     String user = URLEncoder.encode(username, StandardCharsets.UTF_8);
     String pass = URLEncoder.encode(password, StandardCharsets.UTF_8);

@@ -154,27 +154,37 @@ class AccountsPlanTest {
   }
 
   @Test
-  void theShovelLogsInAsTheShovelAccountWithItsOwnPasswordAndCertificateNeverAsTheAdministrator() {
+  void theShovelLogsInAsTheShovelAccountWithItsOwnPasswordAndCertificateNeverAsTheAdministrator() throws Exception {
     IotpipeConfig plain = config("");
-    IotpipeConfig secured = IotpipeConfig.parse("t.yaml", """
+    Path clients = passwords.resolveSibling("clients");
+    java.util.function.Supplier<IotpipeConfig> secured = () -> IotpipeConfig.parse("t.yaml", """
         brokers:
           edge: {uris: ["amqps://127.0.0.1:5671/%2F?cacertfile=/p/ca.crt&certfile=/p/clients/iotpipe-admin.crt&keyfile=/p/clients/iotpipe-admin.key&verify=verify_peer"],
                  management: http://127.0.0.1:15672, username: iotpipe-admin, password: "${PW}"}
           cloud: {uris: ["amqps://127.0.0.1:5681/%2F?cacertfile=/p/ca.crt&certfile=/p/clients/iotpipe-admin.crt&keyfile=/p/clients/iotpipe-admin.key&verify=verify_peer"],
                   management: http://127.0.0.1:15673, username: iotpipe-admin, password: "${PW}"}
         topology: {edges: [edge], balancer: cloud, partitions: 2, queueType: classic}
-        security: {passwords: PASSWORDS, certificates: /p/clients}
-        """.replace("PASSWORDS", passwords.toString()), Map.of("PW", ADMIN_PW)::get);
+        security: {passwords: PASSWORDS, certificates: CLIENTS}
+        """.replace("PASSWORDS", passwords.toString()).replace("CLIENTS", clients.toString()), Map.of("PW", ADMIN_PW)::get);
+    // A URI that asks for a client certificate while the shovel account has none: a clear error, not a shovel stuck
+    // in "starting" on the broker.
+    assertThatThrownBy(() -> shovelUri(secured.get())).isInstanceOf(TopologyException.class)
+        .hasMessageContaining("security.certificates: no client certificate and key for the shovel account at "
+            + clients.resolve("iotpipe-shovel.crt").toAbsolutePath());
+    Files.createDirectories(clients);
+    Files.writeString(clients.resolve("iotpipe-shovel.crt"), "cert");
+    Files.writeString(clients.resolve("iotpipe-shovel.key"), "key");
     String plainUri = shovelUri(plain);
     assertThat(plainUri).startsWith("amqp://iotpipe-admin:");
-    String uri = shovelUri(secured);
+    String uri = shovelUri(secured.get());
     String shovelPassword = io.iotpipe.core.config.SecretFiles.read(passwords.resolve("iotpipe-shovel.password"));
     assertThat(uri).startsWith("amqps://iotpipe-shovel:" + java.net.URLEncoder.encode(shovelPassword, StandardCharsets.UTF_8) + "@127.0.0.1:5681/%2F?")
-        .contains("cacertfile=/p/ca.crt", "certfile=%2Fp%2Fclients%2Fiotpipe-shovel.crt", "keyfile=%2Fp%2Fclients%2Fiotpipe-shovel.key",
+        .contains("cacertfile=/p/ca.crt", "certfile=" + java.net.URLEncoder.encode(clients.resolve("iotpipe-shovel.crt").toAbsolutePath().toString(), StandardCharsets.UTF_8),
+            "keyfile=" + java.net.URLEncoder.encode(clients.resolve("iotpipe-shovel.key").toAbsolutePath().toString(), StandardCharsets.UTF_8),
             "verify=verify_peer")
         .doesNotContain("iotpipe-admin", ADMIN_PW);
     // compiling again reads the same password: the declaration is stable, so a second apply changes nothing
-    assertThat(shovelUri(secured)).isEqualTo(uri);
+    assertThat(shovelUri(secured.get())).isEqualTo(uri);
   }
 
   static String shovelUri(IotpipeConfig cfg) {

@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
 
 /** {@code iotpipe pki init|status}: the fleet CA, the server certificate of the local nodes, certificate expiry. */
 @Command(name = "pki", mixinStandardHelpOptions = true, description = "Fleet CA and certificates: create them, show their expiry.",
-    subcommands = {PkiCommand.Init.class, PkiCommand.Status.class})
+    subcommands = {PkiCommand.Init.class, PkiCommand.Issue.class, PkiCommand.Status.class})
 public final class PkiCommand implements IotpipeCommand, Runnable {
 
   @Override
@@ -47,6 +47,27 @@ public final class PkiCommand implements IotpipeCommand, Runnable {
         System.out.println((existed ? "kept the existing fleet CA in " : "created a fleet CA and server certificate in ") + dir.toAbsolutePath());
         System.out.println("  CA certificate (give to devices): " + pki.caCert());
         System.out.println("  keys (*.key) are mode 0600; keep ca.key offline in production");
+      }
+      return ExitCode.OK;
+    }
+  }
+
+  @Command(name = "issue", mixinStandardHelpOptions = true,
+      description = "Issue a client certificate and key (EC P-256, key mode 0600) for each service account NAME, e.g. the"
+          + " shovel account the topology's shovels present (security.certificates); devices get theirs from `device enroll`.")
+  static final class Issue implements Callable<Integer> {
+    @Option(names = "--dir", defaultValue = "pki", description = "PKI directory (default: ${DEFAULT-VALUE}).")
+    Path dir;
+
+    @picocli.CommandLine.Parameters(arity = "1..*", paramLabel = "NAME", description = "Account names (the certificate's CN).")
+    java.util.List<String> names;
+
+    @Override
+    public Integer call() {
+      Pki pki = Pki.open(dir);
+      for (String name : names) {
+        Pki.Issued issued = pki.issueClient(name);
+        System.out.println("issued " + issued.cert() + " (key " + issued.key().getFileName() + ", mode 0600), valid until " + issued.notAfter());
       }
       return ExitCode.OK;
     }

@@ -104,7 +104,7 @@ final class DevicesCommand implements Callable<Integer> {
     out.info("starting a secured edge node and a cloud node (TLS only, fleet PKI, no sinks) ...");
     try (SecureLocalStack stack = SecureLocalStack.start(base, 1, "devbench", List.of())) {
       // No sinks: the cloud routes the readings to nothing and drops them, so no queue grows during a long run.
-      String yaml = stack.configYaml(stack.adminUser(), 1, null).replace("  queueType: quorum\n", "  queueType: quorum\n  sinks: []\n");
+      String yaml = stack.configYaml(stack.adminUser(), 1, null).replaceFirst("(?m)^  sinks: \\[.*]$", "  sinks: []");
       IotpipeConfig cfg = IotpipeConfig.parse("bench-devices", yaml, stack.env(stack.adminUser()));
       Planner planner = new Planner();
       planner.apply(cfg, planner.plan(cfg));

@@ -61,6 +61,65 @@ class TelemetryCodecFuzzTest {
     assertThat(codec.decode(codec.encode(t))).isEqualTo(new Decoded.Valid(t));
   }
 
+  /** Printable ASCII is parsed from the bytes as they are: the result must be exactly the general path's. */
+  @Property(tries = 1500)
+  void theAsciiFastPathDecodesAsTheGeneralPathDoes(@ForAll("asciiBodies") String text) {
+    byte[] body = text.getBytes(StandardCharsets.UTF_8);
+    assertThat(codec.decode(body)).isEqualTo(codec.decodeText(body));
+  }
+
+  /** The hand-read timestamp form gives the JDK's instant, and leaves to the JDK whatever it does not read. */
+  @Property(tries = 3000)
+  void timestampsAreReadAsTheJdkReadsThem(@ForAll("timestamps") String ts) {
+    Instant fast = TelemetryCodec.parseCanonicalUtc(ts);
+    Instant jdk;
+    try {
+      jdk = java.time.OffsetDateTime.parse(ts).toInstant();
+    } catch (java.time.format.DateTimeParseException e) {
+      jdk = null;
+    }
+    if (fast != null) {
+      assertThat(fast).as(ts).isEqualTo(jdk);
+    }
+    if (jdk != null) {
+      assertThat(TelemetryCodec.parseTimestamp(ts)).as(ts).isEqualTo(jdk);
+    }
+  }
+
+  @Provide
+  Arbitrary<String> asciiBodies() {
+    Arbitrary<String> valid = readings().map(t -> new String(codec.encode(t), StandardCharsets.UTF_8));
+    Arbitrary<String> printable = Arbitraries.strings().withCharRange(' ', '~').withChars('\t', '\n', '\r').ofMaxLength(80);
+    return Arbitraries.oneOf(valid, jsonTrees().map(TelemetryCodecFuzzTest::ascii), jsonish().map(TelemetryCodecFuzzTest::ascii),
+        printable, Combinators.combine(valid, printable, Arbitraries.integers().between(0, 200))
+            .as((v, junk, at) -> v.substring(0, Math.min(at, v.length())) + junk + v.substring(Math.min(at, v.length()))));
+  }
+
+  /** The same text with every character outside printable ASCII and JSON whitespace replaced by '?'. */
+  private static String ascii(String s) {
+    StringBuilder b = new StringBuilder(s.length());
+    s.chars().forEach(c -> b.append(c >= 0x20 && c < 0x7F || c == '\t' || c == '\n' || c == '\r' ? (char) c : '?'));
+    return b.toString();
+  }
+
+  /** Mostly the canonical form with fields in and out of range, plus offsets, lower case, short and long fractions. */
+  @Provide
+  Arbitrary<String> timestamps() {
+    Arbitrary<String> canonical = Combinators.combine(
+        Arbitraries.integers().between(0, 9999), Arbitraries.integers().between(0, 14), Arbitraries.integers().between(0, 32),
+        Arbitraries.integers().between(0, 25), Arbitraries.integers().between(0, 61), Arbitraries.integers().between(0, 61),
+        Arbitraries.strings().numeric().ofMaxLength(11),
+        Arbitraries.of("Z", "Z", "Z", "z", "+00:00", "+01:00", "-05:30", "", "+14:00", "Z "))
+        .as((y, mo, d, h, mi, se, frac, off) -> String.format(java.util.Locale.ROOT, "%04d-%02d-%02dT%02d:%02d:%02d%s%s",
+            y, mo, d, h, mi, se, frac.isEmpty() ? "" : "." + frac, off));
+    Arbitrary<String> mangled = Combinators.combine(canonical, Arbitraries.integers().between(0, 29),
+        Arbitraries.chars().with('-', ':', 'T', 't', '.', ' ', '0', '9', 'x', '+'))
+        .as((c, at, ch) -> at < c.length() ? c.substring(0, at) + ch + c.substring(at + 1) : c);
+    return Arbitraries.frequencyOf(
+        net.jqwik.api.Tuple.of(6, canonical), net.jqwik.api.Tuple.of(3, mangled),
+        net.jqwik.api.Tuple.of(1, Arbitraries.strings().withCharRange(' ', '~').ofMaxLength(32)));
+  }
+
   private void assertDecodesSafely(byte[] body) {
     Decoded d = codec.decode(body); // an exception fails the property
     switch (d) {

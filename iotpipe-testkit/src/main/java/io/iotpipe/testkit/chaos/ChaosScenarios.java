@@ -280,7 +280,8 @@ public final class ChaosScenarios {
     String prefix = "x" + UUID.randomUUID().toString().substring(0, 6);
     int capacity = quick ? 300 : 400;
     double normal = capacity / 3.0;
-    Duration burst = quick ? Duration.ofSeconds(20) : Duration.ofSeconds(60);
+    // the drain takes three bursts ((3C - C) x burst / (C - C/3)): 10 s keep the short variant near a minute
+    Duration burst = quick ? Duration.ofSeconds(10) : Duration.ofSeconds(60);
     IotpipeConfig cfg = stack.pipeline(prefix, "  rollAge: 3s\n  consumer: {maxRate: " + capacity + "}", prefix + ".yaml",
         y -> y.replace("  indexPrefix: " + prefix + "\n", "  indexPrefix: " + prefix + "\n  consumer: {maxRate: " + capacity + "}\n"));
     Duration lead = Duration.ofSeconds(10);

@@ -137,6 +137,12 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
         List<Double> ratios = new ArrayList<>();
         List<Double> ratiosAtXmx = new ArrayList<>();
         long engineHeap = 0;
+        // The engine-alone baseline runs in a JVM that is warm for the pipeline (the search engine, or this JVM's
+        // Parquet writer): measured cold, its first round did half the work per CPU-second (OpenSearch 14.9 vs 6.4
+        // CPU-s per 100k docs) and made the ratio 1.5. One untimed pass first, as a JMH warm-up iteration would.
+        long w0 = System.nanoTime();
+        engineAlone(stack, pipeline(stack, "warmup" + System.nanoTime() % 100000, "bench-warmup.yaml"), rows);
+        out.info(String.format("engine warm-up (untimed): %.1f s", (System.nanoTime() - w0) / 1e9));
         for (int round = 1; round <= rounds; round++) {
           String tag = rounds > 1 ? " [round " + round + "/" + rounds + "]" : "";
           Phase a = drain(stack, rows, "broker alone (consume + ack)" + tag, cfg -> new AckOnlySink(sink()), broker, engine);

@@ -45,7 +45,11 @@ class LocalDeploymentIT {
       d.cloud().node(0).start();
       // Queues are recovered asynchronously after boot: a loaded machine lists them a moment later.
       org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(60))
-          .untilAsserted(() -> assertThat(d.cloud().node(0).queueDepths()).containsEntry("probe", 1L));
+          .untilAsserted(() -> assertThat(d.cloud().node(0).queueDepths())
+              // if this ever fails, say what the node said (it did once in four runs, with no clue left behind)
+              .as(() -> "list_queues: " + d.cloud().node(0).ctl("list_queues", "name", "messages", "state").output()
+                  + "\nstatus: " + d.cloud().node(0).ctl("status").output())
+              .containsEntry("probe", 1L));
       cloudPid = d.cloud().node(0).pid();
     }
     assertThat(ProcessHandle.of(edgePid).map(ProcessHandle::isAlive).orElse(false)).isFalse();

@@ -256,9 +256,15 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
         double o0 = 0;
         long done;
         long warm = warmedUpAfter(rows.size());
+        long firstAck = 0;
+        double firstAckCpu = 0;
         while (true) {
           long now = System.nanoTime();
           done = proc.delivered();
+          if (firstAck == 0 && done > 0) {
+            firstAck = now;
+            firstAckCpu = CpuMeter.processSeconds(proc.pid());
+          }
           if (t0 == 0 && done >= warm) {
             t0 = now;
             d0 = done;
@@ -276,7 +282,10 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
           out.progress(String.format("%s: %d / %d", label, done, rows.size()));
           TimeUnit.MILLISECONDS.sleep(100); // polling the process's counter; the interval ends at the first poll after
         }
-        double secs = (System.nanoTime() - t0) / 1e9;
+        long end = System.nanoTime();
+        double secs = (end - t0) / 1e9;
+        double whole = done / ((end - firstAck) / 1e9);
+        double wholeCpu = (CpuMeter.processSeconds(proc.pid()) - firstAckCpu) / done * 100_000;
         out.endProgress();
         List<String> page = proc.scrape();
         lastPage = page;
@@ -285,8 +294,9 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
         Phase ph = new Phase((done - d0) / secs, (CpuMeter.processSeconds(broker) - b0) * scale,
             engine > 0 ? (CpuMeter.processSeconds(engine) - e0) * scale : 0, (CpuMeter.processSeconds(proc.pid()) - o0) * scale,
             (long) PromText.sum(page, E2eBench.HEAP_PEAK, Map.of()));
-        out.info(String.format("%s: %.0f msg/s (the last %d in %.1f s), peak heap %d MiB", label, ph.rate(), done - d0, secs,
-            ph.peakHeap() >> 20));
+        out.info(String.format("%s: %.0f msg/s (the last %d in %.1f s; from the first ack: %.0f msg/s, %.2f CPU-s per 100k"
+                + " against %.2f), peak heap %d MiB", label, ph.rate(), done - d0, secs, whole, wholeCpu,
+            ph.ownCpu() / rows.size() * 100_000, ph.peakHeap() >> 20));
         return ph;
       } finally {
         proc.terminate(60);

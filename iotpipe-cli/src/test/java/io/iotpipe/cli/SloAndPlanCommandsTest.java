@@ -54,7 +54,7 @@ class SloAndPlanCommandsTest {
     assertThat(j.at("/figures/cloud.peakMsgPerSec").asDouble()).isEqualTo(30_000);
     assertThat(j.at("/figures/region.eu.site.edgeBufferMessages").asDouble()).isEqualTo(21_600_000);
     assertThat(j.get("lines").get(0).get("constants").size()).isPositive();
-    assertThat(j.at("/constants/indexerMsgPerSec/source").asText()).contains("README");
+    assertThat(j.at("/constants/indexerMsgPerSec/source").asText()).contains("bench index");
   }
 
   @Test

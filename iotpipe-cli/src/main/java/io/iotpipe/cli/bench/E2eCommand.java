@@ -274,7 +274,9 @@ final class E2eCommand implements Callable<Integer> {
       p.put("readingsPerCpuSecond", perCore);
       p.put("peakHeapMiB", Map.of("indexer", heap.get("indexer"), "store", heap.get("store"), "cap", xmx));
       if (!Double.isNaN(bytesPerRow)) {
-        p.put("parquetBytesPerRow", bytesPerRow);
+        // Not the planner's parquetBytesPerRow: e2e's files roll every --roll-age-ms (2 s), far smaller than a
+        // store's files at its rollAge, and small files cost more bytes per row (35 vs 16 B measured). bench store owns it.
+        p.put("e2eParquetBytesPerRow", bytesPerRow);
       }
       Profile.save(saveProfile, "bench e2e", p);
       out.info("profile: " + p.keySet() + " written to " + saveProfile);

@@ -56,15 +56,15 @@ class CapacityPlannerTest {
     assertThat(plan.value("cloud.partitions")).isEqualTo(11);
     // nodes: ceil(30,000 x 2 sinks x 3 replicas / (9,600 x 0.7 = 6,720)) = ceil(26.79) = 27
     assertThat(plan.value("cloud.rabbitmqNodes")).isEqualTo(27);
-    // ceil(30,000 / (28,900 x 0.7 = 20,230)) = 2, + 1 spare; store: ceil(30,000 / 21,280) = 2, + 1
-    assertThat(plan.value("cloud.indexerInstances")).isEqualTo(3);
+    // ceil(30,000 / (20,594 x 0.7 = 14,416)) = 3, + 1 spare; store: ceil(30,000 / (28,406 x 0.7 = 19,884)) = 2, + 1
+    assertThat(plan.value("cloud.indexerInstances")).isEqualTo(4);
     assertThat(plan.value("cloud.storeInstances")).isEqualTo(3);
     // 864,000,000 docs/day x 90 d x 120 B x 2 copies = 1.86624e13 B; disk: ceil(1.86624e13 / (2^40 x 0.85)) = ceil(19.97) = 20
     assertThat(plan.value("search.diskBytes")).isEqualTo(1.86624e13);
     assertThat(plan.value("search.nodes")).isEqualTo(20);
-    // 864,000,000 x 12 B = 10.368 GB/day; x 90 = 933.12 GB
-    assertThat(plan.value("store.bytesPerDay")).isEqualTo(1.0368e10);
-    assertThat(plan.value("store.bytesTotal")).isCloseTo(9.3312e11, within(1.0));
+    // 864,000,000 x 16.1 B = 13.9104 GB/day; x 90 = 1,251.936 GB
+    assertThat(plan.value("store.bytesPerDay")).isCloseTo(1.39104e10, within(1.0));
+    assertThat(plan.value("store.bytesTotal")).isCloseTo(1.251936e12, within(10.0));
   }
 
   /** A profile of round numbers, to check each formula on its own. */
@@ -166,7 +166,7 @@ class CapacityPlannerTest {
     Profile ref = Profile.reference();
     assertThat(ref.constants().keySet()).containsAll(Profile.REQUIRED);
     ref.constants().forEach((k, c) -> assertThat(c.source()).as(k).isNotBlank());
-    assertThat(ref.constants().get("indexerMsgPerSec").source()).contains("README");
+    assertThat(ref.constants().get("indexerMsgPerSec").source()).contains("bench index").contains("median");
   }
 
   @Test

@@ -128,21 +128,50 @@ public final class RoleProcess {
    * JVM options for an application class-data archive per role and class path (AppCDS, JDK 19+): the JVM writes it
    * when a role process exits normally and maps it at later starts, which halves the time from exec to a running
    * consumer (measured: sinks created at +1.4–1.8 s without, +0.7 s with, on 2 busy cores) — the restart after a
-   * crash is down time for the role's partitions. A missing, stale (jars rebuilt) or foreign archive only costs that
-   * saving: the JVM starts without it and writes a new one at exit. CDS messages are kept out of the role's log.
+   * crash is down time for the role's partitions. The archive's name carries the class path's newest modification
+   * time: JDK 25 does not rewrite an archive whose jars changed ("shared class paths mismatch"), it only runs without
+   * it, so after a rebuild every restart lost the saving (measured: command parsed at +1.7 s instead of +0.8 s).
+   * Archives of older builds are deleted. CDS messages are kept out of the role's log.
    */
   static List<String> classDataSharing(String role) {
     String cp = System.getProperty("java.class.path");
-    String key = Integer.toHexString((System.getProperty("java.home") + java.io.File.pathSeparator + cp).hashCode());
+    String key = Integer.toHexString((System.getProperty("java.home") + java.io.File.pathSeparator + cp).hashCode())
+        + "-" + Long.toHexString(newestModification(cp));
     String home = System.getProperty("iotpipe.home");
     Path dir = home != null ? Path.of(home, "iotpipe-cli", "target", "cds") : Path.of(System.getProperty("java.io.tmpdir"), "iotpipe-cds");
+    String name = "role-" + role + "-" + key + ".jsa";
     try {
       java.nio.file.Files.createDirectories(dir);
+      try (var old = java.nio.file.Files.newDirectoryStream(dir, "role-" + role + "-*.jsa")) {
+        for (Path f : old) {
+          if (!f.getFileName().toString().equals(name)) {
+            java.nio.file.Files.deleteIfExists(f);
+          }
+        }
+      }
     } catch (IOException e) {
       return List.of(); // no place for an archive: start without one
     }
-    return List.of("-XX:+AutoCreateSharedArchive", "-XX:SharedArchiveFile=" + dir.resolve("role-" + role + "-" + key + ".jsa"),
-        "-Xlog:cds=off,cds+dynamic=off");
+    return List.of("-XX:+AutoCreateSharedArchive", "-XX:SharedArchiveFile=" + dir.resolve(name), "-Xlog:cds=off,cds+dynamic=off");
+  }
+
+  /** The newest modification time (millis) of the class path's jars and directories ({@code dir/*} entries too). */
+  static long newestModification(String classPath) {
+    long newest = 0;
+    for (String entry : classPath.split(java.io.File.pathSeparator)) {
+      if (entry.isEmpty()) {
+        continue;
+      }
+      java.io.File f = new java.io.File(entry.endsWith("*") ? entry.substring(0, entry.length() - 1) : entry);
+      newest = Math.max(newest, f.lastModified());
+      java.io.File[] jars = entry.endsWith("*") ? f.listFiles() : null;
+      if (jars != null) {
+        for (java.io.File j : jars) {
+          newest = Math.max(newest, j.lastModified());
+        }
+      }
+    }
+    return newest;
   }
 
   /** SIGTERM: the process stops consuming, flushes, acks what is durable and exits. Returns whether it exited in time. */

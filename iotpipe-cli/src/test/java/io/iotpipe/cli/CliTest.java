@@ -38,10 +38,20 @@ class CliTest {
   void everyCommandHasHelp() {
     Result r = run("--help");
     assertThat(r.exit()).isZero();
-    for (String cmd : new String[] {"config", "run", "index", "store", "dlq", "demo", "broker", "topology", "simulate", "audit",
-        "query", "storage", "bench", "chaos", "logstash-config"}) {
+    for (String cmd : new String[] {"config", "run", "index", "store", "dlq", "topology", "audit", "query", "storage",
+        "logstash-config", "pki", "device", "plan", "slo", "failover"}) {
       assertThat(r.out()).contains(cmd);
       assertThat(run(cmd, "--help").exit()).as(cmd + " --help").isZero();
+    }
+  }
+
+  @Test
+  void theProductHasNoToolingCommands() {
+    // demo, chaos, bench, broker and simulate come with iotpipe-tools: a release without it must not offer them.
+    for (String tool : new String[] {"demo", "chaos", "bench", "broker", "simulate"}) {
+      Result r = run(tool);
+      assertThat(r.exit()).as(tool + " is not a product command").isNotZero();
+      assertThat(r.err()).contains(tool);
     }
   }
 

@@ -6,8 +6,8 @@ import static org.awaitility.Awaitility.await;
 import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.GetResponse;
-import io.iotpipe.runtime.audit.Auditor;
-import io.iotpipe.runtime.audit.Completeness;
+import io.iotpipe.audit.Auditor;
+import io.iotpipe.audit.Completeness;
 import io.iotpipe.testkit.LocalStack;
 import io.iotpipe.testkit.RoleProcess;
 import io.iotpipe.runtime.dlq.DeadLetters;
@@ -138,20 +138,20 @@ class PipelineIT {
   @Test
   void anOpenSearchOutageUnderLoadLosesNothingAndTheIndexerCatchesUpWithoutARestart() throws Exception {
     IotpipeConfig cfg = pipeline();
-    try (PipelineRunner runner = new PipelineRunner(cfg, EnumSet.allOf(Role.class), "it", new SimpleMeterRegistry()).start();
+    try (PipelineRunner runner = new PipelineRunner(cfg, Role.configured(cfg), "it", new SimpleMeterRegistry()).start();
          Simulation sim = simulation(cfg, 50, 300, Duration.ofSeconds(40))) {
       CompletableFuture<SimulationResult> run = runAsync(sim);
-      await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(runner.stats().get(Role.INDEX).delivered())
+      await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(runner.stats().get(Role.of("index")).delivered())
           .as("indexed; simulation %s; stats %s", sim.progress(), runner.stats()).isGreaterThan(1000));
-      long storedBefore = runner.stats().get(Role.STORE).delivered();
+      long storedBefore = runner.stats().get(Role.of("store")).delivered();
       long down = System.nanoTime();
       stack.search().kill(); // the engine crashes: in-flight bulks fail, nothing unacknowledged may be acked
       // The storage path keeps going while the search engine is down: one slow sink never blocks the other.
-      await().atMost(Duration.ofSeconds(30)).until(() -> runner.stats().get(Role.STORE).delivered() > storedBefore + 500);
+      await().atMost(Duration.ofSeconds(30)).until(() -> runner.stats().get(Role.of("store")).delivered() > storedBefore + 500);
       // Keep the engine down for at least 10 s of load, then bring it back; the same indexer must catch up.
       await().atMost(Duration.ofSeconds(30)).until(() -> System.nanoTime() - down > 10_000_000_000L
-          && runner.stats().get(Role.INDEX).retries() > 0);
-      assertThat(runner.stats().get(Role.INDEX).connected()).as("the indexer keeps its queues while the engine is down").isTrue();
+          && runner.stats().get(Role.of("index")).retries() > 0);
+      assertThat(runner.stats().get(Role.of("index")).connected()).as("the indexer keeps its queues while the engine is down").isTrue();
       stack.search().start();
       run.get();
       assertExactlyOnce(cfg, sim.ledger(), Duration.ofSeconds(120));
@@ -161,15 +161,15 @@ class PipelineIT {
   @Test
   void consumersResumeByThemselvesAfterTheCloudBrokerRestarts() throws Exception {
     IotpipeConfig cfg = pipeline();
-    try (PipelineRunner runner = new PipelineRunner(cfg, EnumSet.allOf(Role.class), "it", new SimpleMeterRegistry()).start();
+    try (PipelineRunner runner = new PipelineRunner(cfg, Role.configured(cfg), "it", new SimpleMeterRegistry()).start();
          Simulation sim = simulation(cfg, 50, 300, Duration.ofSeconds(25))) {
       CompletableFuture<SimulationResult> run = runAsync(sim);
-      await().atMost(Duration.ofSeconds(30)).until(() -> runner.stats().get(Role.STORE).delivered() > 1000);
+      await().atMost(Duration.ofSeconds(30)).until(() -> runner.stats().get(Role.of("store")).delivered() > 1000);
       stack.brokers().cloud().node(0).stop();
       stack.brokers().cloud().node(0).start();
       run.get();
       assertExactlyOnce(cfg, sim.ledger(), Duration.ofSeconds(120));
-      assertThat(runner.stats().get(Role.INDEX).reconnects()).isGreaterThan(1);
+      assertThat(runner.stats().get(Role.of("index")).reconnects()).isGreaterThan(1);
     }
   }
 
@@ -202,7 +202,7 @@ class PipelineIT {
           conflict.getBytes(StandardCharsets.UTF_8));
       ch.waitForConfirmsOrDie(10_000);
     }
-    try (PipelineRunner runner = new PipelineRunner(cfg, EnumSet.allOf(Role.class), "it", new SimpleMeterRegistry()).start();
+    try (PipelineRunner runner = new PipelineRunner(cfg, Role.configured(cfg), "it", new SimpleMeterRegistry()).start();
          Simulation sim = simulation(cfg, 20, 400, Duration.ofSeconds(5))) {
       sim.run(null);
       assertExactlyOnce(cfg, sim.ledger(), Duration.ofSeconds(60));

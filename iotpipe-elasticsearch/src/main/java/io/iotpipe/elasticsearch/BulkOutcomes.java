@@ -1,7 +1,7 @@
 package io.iotpipe.elasticsearch;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.iotpipe.core.sink.Outcome;
+import io.iotpipe.sink.Outcome;
 import java.util.Set;
 
 /**

@@ -6,10 +6,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.iotpipe.core.config.IndexerConfig;
 import io.iotpipe.core.envelope.Telemetry;
-import io.iotpipe.core.sink.Outcome;
-import io.iotpipe.core.sink.Sink;
-import io.iotpipe.core.sink.SinkHealth;
-import io.iotpipe.core.sink.SinkRecord;
+import io.iotpipe.sink.Outcome;
+import io.iotpipe.sink.Sink;
+import io.iotpipe.sink.SinkHealth;
+import io.iotpipe.sink.SinkRecord;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -78,15 +78,23 @@ public final class ElasticsearchSink implements Sink {
   private volatile String lastSetupError;
   /** The index setup tried early, while the consumer connects and subscribes (see {@link #open}); null before. */
   private volatile CompletableFuture<Void> earlySetup;
+  private final java.util.concurrent.Executor workers;
 
   /** Since when requests to the engine fail, and the latest reason. */
   private record Failing(Instant since, String reason) {}
 
+  /** The sink run without the runtime (tests, tools): the index setup runs on a thread of its own. */
   public ElasticsearchSink(IndexerConfig cfg, MeterRegistry registry) {
-    this(cfg, registry, Clock.systemUTC());
+    this(cfg, registry, Clock.systemUTC(), r -> Thread.ofPlatform().daemon().name("elk-index-setup").start(r));
   }
 
   ElasticsearchSink(IndexerConfig cfg, MeterRegistry registry, Clock clock) {
+    this(cfg, registry, clock, r -> Thread.ofPlatform().daemon().name("elk-index-setup").start(r));
+  }
+
+  /** @param workers where the early index setup runs: the runtime's worker threads ({@code SinkContext.workers()}) */
+  public ElasticsearchSink(IndexerConfig cfg, MeterRegistry registry, Clock clock, java.util.concurrent.Executor workers) {
+    this.workers = workers;
     this.cfg = cfg;
     this.client = new EsClient(cfg);
     this.encoder = new DocumentEncoder(cfg);
@@ -119,7 +127,7 @@ public final class ElasticsearchSink implements Sink {
       synchronized (this) {
         if (earlySetup == null) {
           earlySetup = new CompletableFuture<>();
-          Thread.ofPlatform().daemon().name("elk-index-setup").start(() -> {
+          workers.execute(() -> {
             try {
               prepare();
             } catch (RuntimeException e) {

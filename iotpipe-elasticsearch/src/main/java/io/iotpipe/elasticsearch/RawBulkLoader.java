@@ -3,7 +3,7 @@ package io.iotpipe.elasticsearch;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.iotpipe.core.config.IndexerConfig;
-import io.iotpipe.core.sink.Outcome;
+import io.iotpipe.sink.Outcome;
 import io.iotpipe.core.envelope.Telemetry;
 import java.util.ArrayList;
 import java.util.List;

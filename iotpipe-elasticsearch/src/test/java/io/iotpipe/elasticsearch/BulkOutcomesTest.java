@@ -2,7 +2,7 @@ package io.iotpipe.elasticsearch;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.iotpipe.core.sink.Outcome;
+import io.iotpipe.sink.Outcome;
 import java.net.ConnectException;
 import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;

@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.iotpipe.core.config.IndexerConfig.IndexPeriod;
 import io.iotpipe.core.envelope.Telemetry;
-import io.iotpipe.core.sink.Outcome;
+import io.iotpipe.sink.Outcome;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.ConnectException;

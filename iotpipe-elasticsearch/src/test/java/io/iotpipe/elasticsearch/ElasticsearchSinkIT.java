@@ -7,8 +7,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.iotpipe.core.config.IndexerConfig;
 import io.iotpipe.core.config.IotpipeConfig;
 import io.iotpipe.core.envelope.Telemetry;
-import io.iotpipe.core.sink.Outcome;
-import io.iotpipe.core.sink.SinkRecord;
+import io.iotpipe.sink.Outcome;
+import io.iotpipe.sink.SinkRecord;
 import io.iotpipe.opensearch.EmbeddedOpenSearch;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
@@ -304,7 +304,7 @@ class ElasticsearchSinkIT {
         assertThat(write(sink, records("tls-dev", 1, 20, Instant.parse("2026-11-20T10:00:00Z")))).containsOnly(Outcome.DELIVERED);
         assertThat(write(sink, records("tls-dev", 1, 20, Instant.parse("2026-11-20T10:00:00Z")))).as("redelivery through TLS")
             .containsOnly(Outcome.DELIVERED);
-        assertThat(sink.health()).isEqualTo(io.iotpipe.core.sink.SinkHealth.UP);
+        assertThat(sink.health()).isEqualTo(io.iotpipe.sink.SinkHealth.UP);
       }
       assertThat(count(prefix + "-2*")).isEqualTo(20);
       assertThat(proxy.forwarded.get()).isPositive();
@@ -317,7 +317,7 @@ class ElasticsearchSinkIT {
           said.add(r.reason());
           assertThat(r.reason()).contains("certificate is not trusted").contains("indexer.caFile (" + other.caPem + ")");
         }));
-        assertThat(sink.health().state()).isEqualTo(io.iotpipe.core.sink.SinkHealth.State.DEGRADED);
+        assertThat(sink.health().state()).isEqualTo(io.iotpipe.sink.SinkHealth.State.DEGRADED);
         assertThat(sink.health().reason()).contains("search engine failing since").contains("not trusted").contains("indexer.caFile");
         said.add(sink.health().reason());
         // Waiting does not make a certificate trusted: the start-up wait gives up at once with the reason.

@@ -3,7 +3,12 @@ package io.iotpipe.runtime;
 import io.iotpipe.core.config.IotpipeConfig;
 import io.iotpipe.core.config.Names;
 import io.iotpipe.core.envelope.TelemetryCodec;
-import io.iotpipe.core.sink.Sink;
+import io.iotpipe.sink.ScheduledJob;
+import io.iotpipe.sink.Sink;
+import io.iotpipe.sink.SinkPlugin;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import io.iotpipe.runtime.consume.ConsumerStats;
 import io.iotpipe.runtime.consume.SinkConsumer;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -26,7 +31,15 @@ public final class PipelineRunner implements AutoCloseable {
   private final List<Running> running = new ArrayList<>();
   private volatile boolean closed;
 
-  private record Running(Role role, Sink sink, SinkConsumer consumer) {}
+  private record Running(Role role, Sink sink, SinkConsumer consumer, RoleContext context) {}
+
+  /** Upkeep jobs of the sinks (compaction, retention): one low-priority thread, never on the acking path. */
+  private final ScheduledExecutorService jobs = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = new Thread(r, "iotpipe-jobs");
+    t.setDaemon(true);
+    t.setPriority(Thread.MIN_PRIORITY);
+    return t;
+  });
 
   public PipelineRunner(IotpipeConfig cfg, Set<Role> roles, String instanceId, MeterRegistry registry) {
     for (Role role : roles) {
@@ -39,22 +52,38 @@ public final class PipelineRunner implements AutoCloseable {
    * (the secured stack gives the indexer and the storage writer least-privilege users).
    */
   public PipelineRunner(Map<Role, IotpipeConfig> perRole, String instanceId, MeterRegistry registry) {
-    new java.util.EnumMap<>(perRole).forEach((role, cfg) -> add(cfg, role, perRole.size(), instanceId, registry));
+    perRole.forEach((role, cfg) -> add(cfg, role, perRole.size(), instanceId, registry));
   }
 
   private void add(IotpipeConfig cfg, Role role, int roleCount, String instanceId, MeterRegistry registry) {
+    SinkPlugin plugin = role.plugin();
     Names names = cfg.topology().names();
     TelemetryCodec codec = new TelemetryCodec(cfg.contract(), Clock.systemUTC());
-    if (!cfg.topology().sinks().contains(role.sink())) {
-      throw new PipelineException("role " + role.name().toLowerCase()
-          + " needs the sink \"" + role.sink() + "\" in topology.sinks (configured: " + cfg.topology().sinks() + ")");
+    if (!cfg.topology().sinks().contains(plugin.sink())) {
+      throw new PipelineException("role " + role.name()
+          + " needs the sink \"" + plugin.sink() + "\" in topology.sinks (configured: " + cfg.topology().sinks() + ")");
     }
-    List<String> queues = IntStream.range(0, cfg.topology().partitions()).mapToObj(p -> names.sinkQueue(role.sink(), p)).toList();
-    var settings = fitToHeap(role == Role.INDEX ? cfg.indexer().consumer() : cfg.storage().consumer(), role,
-        roleCount, queues.size(), cfg.contract().maxBytes(), Runtime.getRuntime().maxMemory());
-    // The sink sizes its files from the prefetch really used (fitted to the heap), not the configured one.
-    Sink sink = Sinks.create(role, cfg, settings, instanceId, registry);
-    running.add(new Running(role, sink, new SinkConsumer(cfg.sinkBroker(), queues, sink, codec, settings, names, cfg.slo(), registry)));
+    List<String> queues = IntStream.range(0, cfg.topology().partitions()).mapToObj(p -> names.sinkQueue(plugin.sink(), p)).toList();
+    var settings = fitToHeap(plugin.consumer(cfg), role.name(), roleCount, queues.size(), cfg.contract().maxBytes(),
+        Runtime.getRuntime().maxMemory());
+    RoleContext ctx = new RoleContext(role, instanceId, registry, settings, plugin.workerThreads(cfg));
+    Sink sink = plugin.create(cfg, ctx);
+    SinkConsumer consumer = new SinkConsumer(cfg.sinkBroker(), queues, sink, codec, settings, names, cfg.slo(), registry,
+        plugin.commitTick(cfg));
+    ctx.onCommitRequest(consumer::requestCommit);
+    for (ScheduledJob job : plugin.jobs(cfg, ctx)) {
+      jobs.scheduleWithFixedDelay(() -> runJob(job, registry), job.first().toMillis(), job.every().toMillis(), TimeUnit.MILLISECONDS);
+    }
+    running.add(new Running(role, sink, consumer, ctx));
+  }
+
+  private static void runJob(ScheduledJob job, MeterRegistry registry) {
+    try {
+      job.task().run();
+    } catch (Exception e) {
+      registry.counter("iotpipe.job.failures", "job", job.name()).increment();
+      org.slf4j.LoggerFactory.getLogger(PipelineRunner.class).warn("{} failed, next round in {}: {}", job.name(), job.every(), e.toString());
+    }
   }
 
   /**
@@ -64,7 +93,7 @@ public final class PipelineRunner implements AutoCloseable {
    * roles of this process; the prefetch is lowered to fit the worst case when it would not. Big heaps keep the
    * configured prefetch.
    */
-  static io.iotpipe.core.config.ConsumerSettings fitToHeap(io.iotpipe.core.config.ConsumerSettings settings, Role role,
+  static io.iotpipe.core.config.ConsumerSettings fitToHeap(io.iotpipe.core.config.ConsumerSettings settings, String role,
                                                            int roles, int queues, int maxMessageBytes, long maxHeap) {
     long share = maxHeap / 4 / Math.max(1, roles);
     long fits = share / ((long) Math.max(1, queues) * Math.max(1, maxMessageBytes));
@@ -72,7 +101,7 @@ public final class PipelineRunner implements AutoCloseable {
     if (prefetch < settings.prefetch()) {
       org.slf4j.LoggerFactory.getLogger(PipelineRunner.class).info(
           "{}: prefetch {} per partition instead of {}: {} partitions x {} bytes (contract.maxBytes) must fit {} MiB of a {} MiB heap",
-          role.sink(), prefetch, settings.prefetch(), queues, maxMessageBytes, share >> 20, maxHeap >> 20);
+          role, prefetch, settings.prefetch(), queues, maxMessageBytes, share >> 20, maxHeap >> 20);
       return settings.withPrefetch(prefetch);
     }
     return settings;
@@ -105,13 +134,15 @@ public final class PipelineRunner implements AutoCloseable {
       return;
     }
     closed = true;
+    jobs.shutdownNow(); // an interrupted round is safe: upkeep is crash-safe and the next round finishes it
     // Roles stop in parallel on threads of their own: never on ForkJoinPool.commonPool, which the JDK's HttpClient
     // needs to finish the indexer's last bulks (blocking it stalled shutdown until the timeout).
     List<Thread> stoppers = new ArrayList<>();
     for (Running r : running) {
-      stoppers.add(Thread.ofPlatform().name("stop-" + r.role().name().toLowerCase()).start(() -> {
+      stoppers.add(Thread.ofPlatform().name("stop-" + r.role().name()).start(() -> {
         r.consumer().close(timeout);
         r.sink().close();
+        r.context().close(timeout.toMillis());
       }));
     }
     for (Thread t : stoppers) {

@@ -17,18 +17,18 @@ class PipelineRunnerTest {
   @Test
   void aSmallHeapLowersThePrefetchSoThatLargestReadingsFit() {
     long heap = 256L << 20;
-    ConsumerSettings fitted = PipelineRunner.fitToHeap(store, Role.STORE, 1, 4, 16_384, heap);
+    ConsumerSettings fitted = PipelineRunner.fitToHeap(store, "store", 1, 4, 16_384, heap);
     assertThat((long) fitted.prefetch() * 4 * 16_384).isLessThanOrEqualTo(heap / 4);
     assertThat(fitted.prefetch()).isEqualTo(1024);
   }
 
   @Test
   void aLargeHeapKeepsTheConfiguredPrefetch() {
-    assertThat(PipelineRunner.fitToHeap(store, Role.STORE, 2, 4, 16_384, 6L << 30).prefetch()).isEqualTo(5000);
+    assertThat(PipelineRunner.fitToHeap(store, "store", 2, 4, 16_384, 6L << 30).prefetch()).isEqualTo(5000);
   }
 
   @Test
   void rolesInOneProcessShareTheHeap() {
-    assertThat(PipelineRunner.fitToHeap(store, Role.STORE, 2, 4, 16_384, 256L << 20).prefetch()).isEqualTo(512);
+    assertThat(PipelineRunner.fitToHeap(store, "store", 2, 4, 16_384, 256L << 20).prefetch()).isEqualTo(512);
   }
 }

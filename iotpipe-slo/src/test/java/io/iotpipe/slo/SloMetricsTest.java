@@ -2,7 +2,7 @@ package io.iotpipe.slo;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.iotpipe.core.sink.SinkHealth;
+import io.iotpipe.sink.SinkHealth;
 import io.iotpipe.slo.sli.CompletenessTracker;
 import io.iotpipe.slo.sli.FreshnessRecorder;
 import io.iotpipe.slo.sli.SinkHealthGauge;

@@ -7,19 +7,16 @@ import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The store role's background upkeep: merges the files of closed hours ({@link Compactor}) and drops day
- * partitions past the retention ({@link Retention}). Every store instance runs one; the store lock lets one work
+ * partitions past the retention ({@link Retention}). The runtime schedules it on every store instance ({@link #jobs()}); the store lock lets one work
  * at a time and the others skip the round, so adding instances adds no contention and a dead instance leaves no
  * lock behind. Failures are logged and retried next round: upkeep never touches the acked-data path.
  */
-public final class Housekeeper implements AutoCloseable {
+public final class Housekeeper {
 
   private static final Logger LOG = LoggerFactory.getLogger(Housekeeper.class);
 
@@ -34,7 +31,6 @@ public final class Housekeeper implements AutoCloseable {
   private final Counter filesRemoved;
   private final Counter daysDropped;
   private final Counter failures;
-  private ScheduledExecutorService timer;
 
   public Housekeeper(StorageConfig cfg, Clock clock, MeterRegistry registry) {
     this.cfg = cfg;
@@ -45,19 +41,16 @@ public final class Housekeeper implements AutoCloseable {
     this.failures = registry.counter("iotpipe.storage.housekeeping.failures");
   }
 
-  /** Starts the rounds (every {@code storage.compaction.every}) unless compaction is disabled. */
-  public synchronized Housekeeper start() {
-    if (cfg.compaction().enabled() && timer == null) {
-      timer = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "storage-housekeeping");
-        t.setDaemon(true);
-        t.setPriority(Thread.MIN_PRIORITY);
-        return t;
-      });
-      long first = Math.min(FIRST_ROUND.toMillis(), cfg.compaction().every().toMillis());
-      timer.scheduleWithFixedDelay(this::roundQuietly, first, cfg.compaction().every().toMillis(), TimeUnit.MILLISECONDS);
+  /**
+   * The job the runtime schedules for the store role (every {@code storage.compaction.every}); none when compaction
+   * is disabled. A round interrupted by shutdown is safe: compaction is crash-safe and the next round finishes it.
+   */
+  public java.util.List<io.iotpipe.sink.ScheduledJob> jobs() {
+    if (!cfg.compaction().enabled()) {
+      return List.of();
     }
-    return this;
+    Duration first = FIRST_ROUND.compareTo(cfg.compaction().every()) < 0 ? FIRST_ROUND : cfg.compaction().every();
+    return List.of(new io.iotpipe.sink.ScheduledJob("storage-housekeeping", first, cfg.compaction().every(), this::roundQuietly));
   }
 
   private void roundQuietly() {
@@ -86,20 +79,6 @@ public final class Housekeeper implements AutoCloseable {
       filesRemoved.increment(c.filesBefore() - c.filesAfter());
       daysDropped.increment(dropped.size());
       return new Round(false, c.hours(), c.filesBefore(), c.filesAfter(), dropped);
-    }
-  }
-
-  @Override
-  public synchronized void close() {
-    if (timer != null) {
-      // A round in progress is abandoned safely: compaction is crash-safe, and the next round (anywhere) finishes it.
-      timer.shutdownNow();
-      try {
-        timer.awaitTermination(10, TimeUnit.SECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-      timer = null;
     }
   }
 }

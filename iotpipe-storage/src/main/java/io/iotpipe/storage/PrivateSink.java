@@ -4,10 +4,10 @@ import io.iotpipe.core.config.StorageConfig;
 import io.iotpipe.core.config.StorageConfig.Action;
 import io.iotpipe.core.envelope.Telemetry;
 import io.iotpipe.core.privacy.Pseudonymiser;
-import io.iotpipe.core.sink.Outcome;
-import io.iotpipe.core.sink.Sink;
-import io.iotpipe.core.sink.SinkHealth;
-import io.iotpipe.core.sink.SinkRecord;
+import io.iotpipe.sink.Outcome;
+import io.iotpipe.sink.Sink;
+import io.iotpipe.sink.SinkHealth;
+import io.iotpipe.sink.SinkRecord;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -72,6 +72,11 @@ public final class PrivateSink implements Sink {
       safe.add(new SinkRecord(apply(r.telemetry()), r.body(), r.source(), r.publishedAt()));
     }
     return files.write(safe);
+  }
+
+  @Override
+  public void commit() {
+    files.commit();
   }
 
   @Override

@@ -2,10 +2,12 @@ package io.iotpipe.storage;
 
 import io.iotpipe.core.config.StorageConfig;
 import io.iotpipe.core.envelope.Telemetry;
-import io.iotpipe.core.sink.Outcome;
-import io.iotpipe.core.sink.Sink;
-import io.iotpipe.core.sink.SinkHealth;
-import io.iotpipe.core.sink.SinkRecord;
+import io.iotpipe.sink.Outcome;
+import io.iotpipe.sink.Sink;
+import io.iotpipe.sink.SinkContext;
+import io.iotpipe.sink.StandaloneSinkContext;
+import io.iotpipe.sink.SinkHealth;
+import io.iotpipe.sink.SinkRecord;
 import io.iotpipe.storage.CommitSteps.Step;
 import io.iotpipe.storage.format.FormatWriter;
 import io.iotpipe.storage.format.StoreSchema;
@@ -91,8 +93,14 @@ public final class StorageSink implements Sink {
    */
   static final int COMMITS_PER_PARTITION = 2;
 
-  /** Committer threads (each commit waits mostly on fsync, not on a core): two commits for each of four partitions. */
-  static final int COMMIT_THREADS = 8;
+  /**
+   * Worker threads this sink asks of the runtime (each commit waits mostly on fsync, not on a core): two commits for
+   * each of four partitions. With one thread the store drained at 0.4-0.7 of the ceiling while both cores idled.
+   */
+  public static final int COMMIT_THREADS = 8;
+
+  /** The runtime's commit clock for the store: each tick commits the partitions whose oldest row reached its age. */
+  public static final java.time.Duration COMMIT_TICK = java.time.Duration.ofMillis(500);
 
   private final StorageConfig cfg;
   private final Clock clock;
@@ -105,9 +113,11 @@ public final class StorageSink implements Sink {
   private final AtomicLong held = new AtomicLong();
   private final AtomicLong heldPeak = new AtomicLong();
   private final Map<String, Partition> partitions = new ConcurrentHashMap<>();
-  private final ScheduledExecutorService roller;
-  private final ExecutorService committers;
-  private final Housekeeper housekeeper;
+  /** The runtime's threads for commits (see {@link SinkContext#workers()}). */
+  private final java.util.concurrent.Executor committers;
+  /** The context this sink created for itself when run without the runtime (tests, tools); null under the runtime. */
+  private final StandaloneSinkContext owned;
+  private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
   private final CommitLog log;
   private final Object loadLock = new Object();
   private volatile boolean loaded;
@@ -154,18 +164,40 @@ public final class StorageSink implements Sink {
     }
   }
 
+  /** The sink as the runtime runs it: its threads and commit clock are the runtime's. */
+  public StorageSink(StorageConfig cfg, SinkContext ctx) {
+    this(cfg, ctx, null, CommitSteps.NONE, defaultBudget());
+  }
+
+  /** The sink run without the runtime (tests, offline tools): it brings a standalone context and closes it. */
   public StorageSink(StorageConfig cfg, Clock clock, MeterRegistry registry) {
-    this(cfg, clock, registry, CommitSteps.NONE, Math.max(8L << 20, Runtime.getRuntime().maxMemory() / 8));
+    this(cfg, clock, registry, CommitSteps.NONE, defaultBudget());
   }
 
   /** A sink whose commit steps pass through {@code steps} first: fault-injection tests against real queues. */
   public static StorageSink withFaults(StorageConfig cfg, Clock clock, MeterRegistry registry, CommitSteps steps) {
-    return new StorageSink(cfg, clock, registry, steps, Math.max(8L << 20, Runtime.getRuntime().maxMemory() / 8));
+    return new StorageSink(cfg, clock, registry, steps, defaultBudget());
   }
 
   StorageSink(StorageConfig cfg, Clock clock, MeterRegistry registry, CommitSteps steps, long budgetBytes) {
+    this(cfg, null, standalone(cfg, clock, registry), steps, budgetBytes);
+  }
+
+  private static long defaultBudget() {
+    return Math.max(8L << 20, Runtime.getRuntime().maxMemory() / 8);
+  }
+
+  private static StandaloneSinkContext standalone(StorageConfig cfg, Clock clock, MeterRegistry registry) {
+    return new StandaloneSinkContext("standalone", registry, clock, cfg.consumer(), COMMIT_THREADS, COMMIT_TICK);
+  }
+
+  private StorageSink(StorageConfig cfg, SinkContext runtime, StandaloneSinkContext owned, CommitSteps steps,
+                      long budgetBytes) {
+    SinkContext ctx = owned != null ? owned : runtime;
+    MeterRegistry registry = ctx.registry();
+    this.owned = owned;
     this.cfg = cfg;
-    this.clock = clock;
+    this.clock = ctx.clock();
     StoreSchema schema = new StoreSchema(cfg.metrics());
     this.writers = cfg.formats().stream().map(f -> FormatWriter.of(f, schema)).toList();
     this.rollRows = Math.max(1, Math.min(cfg.rollRows(), (long) (cfg.consumer().prefetch() * ROLL_SHARE_OF_PREFETCH)));
@@ -192,24 +224,13 @@ public final class StorageSink implements Sink {
       alarmCount.increment();
       LOG.error("storage commit alarm: {}", c.alarm);
     });
-    // A timer thread decides when files are due; a few committer threads write them. A commit is mostly waiting
-    // for fsync (file, record, directories), so partitions commit side by side: with one committer thread the
-    // store drained at 0.4-0.7 of the ceiling while both cores idled half the time (bench store, 4 partitions).
-    // A partition has at most COMMITS_PER_PARTITION commits in progress.
-    this.roller = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "storage-roll-timer");
-      t.setDaemon(true);
-      return t;
-    });
-    AtomicInteger n = new AtomicInteger();
-    this.committers = Executors.newFixedThreadPool(COMMIT_THREADS, r -> {
-      Thread t = new Thread(r, "storage-commit-" + n.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    });
-    roller.scheduleWithFixedDelay(this::tick, 500, 500, TimeUnit.MILLISECONDS);
-    roller.execute(this::ensureLoaded); // finish what a crash left behind without waiting for traffic
-    this.housekeeper = new Housekeeper(cfg, clock, registry).start();
+    // The runtime's commit clock decides when files are due (commit()); its worker threads write them, side by side,
+    // at most COMMITS_PER_PARTITION per partition.
+    this.committers = ctx.workers();
+    committers.execute(this::ensureLoaded); // finish what a crash left behind without waiting for traffic
+    if (owned != null) {
+      owned.drive(this); // last: the clock may tick from now on
+    }
   }
 
   @Override
@@ -424,7 +445,7 @@ public final class StorageSink implements Sink {
     partitions.values().forEach(this::queueRoll);
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
     synchronized (held) {
-      while (held.get() >= budgetBytes && System.nanoTime() < deadline && !roller.isShutdown()) {
+      while (held.get() >= budgetBytes && System.nanoTime() < deadline && !closed.get()) {
         try {
           held.wait(100);
         } catch (InterruptedException e) {
@@ -440,7 +461,12 @@ public final class StorageSink implements Sink {
     return heldPeak.get();
   }
 
-  private void tick() {
+  /** A tick of the runtime's commit clock: rolls the partitions whose oldest row reached its age. */
+  @Override
+  public void commit() {
+    if (closed.get()) {
+      return;
+    }
     long now = clock.millis();
     for (Partition p : partitions.values()) {
       boolean due;
@@ -663,7 +689,7 @@ public final class StorageSink implements Sink {
 
   @Override
   public void flush() {
-    if (roller.isShutdown()) {
+    if (closed.get()) {
       return; // closed: everything was flushed then
     }
     // Each partition's roll takes everything written before this call; then its other commits in progress end too.
@@ -676,32 +702,24 @@ public final class StorageSink implements Sink {
 
   @Override
   public void close() {
-    if (roller.isShutdown()) {
+    if (closed.get()) {
       return;
     }
-    housekeeper.close();
     try {
       flush();
     } finally {
-      stopThreads();
+      closed.set(true);
+      if (owned != null) {
+        owned.close();
+      }
     }
   }
 
   /** For crash tests: stops this instance's threads as a killed process would, committing and completing nothing. */
   void abandon() {
-    housekeeper.close();
-    roller.shutdownNow();
-    committers.shutdownNow();
-  }
-
-  private void stopThreads() {
-    roller.shutdown();
-    committers.shutdown();
-    try {
-      roller.awaitTermination(30, TimeUnit.SECONDS);
-      committers.awaitTermination(30, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+    closed.set(true);
+    if (owned != null) {
+      owned.kill();
     }
   }
 

@@ -9,9 +9,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.iotpipe.core.config.StorageConfig;
-import io.iotpipe.core.sink.Outcome;
-import io.iotpipe.core.sink.SinkHealth;
-import io.iotpipe.core.sink.SinkRecord;
+import io.iotpipe.sink.Outcome;
+import io.iotpipe.sink.SinkHealth;
+import io.iotpipe.sink.SinkRecord;
 import io.iotpipe.storage.CommitSteps.Step;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;

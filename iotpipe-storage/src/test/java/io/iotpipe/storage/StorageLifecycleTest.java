@@ -7,9 +7,9 @@ import static io.iotpipe.storage.TestStore.writeUntilCrash;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.iotpipe.core.envelope.Telemetry;
-import io.iotpipe.core.sink.Outcome;
-import io.iotpipe.core.sink.SinkHealth;
-import io.iotpipe.core.sink.SinkRecord;
+import io.iotpipe.sink.Outcome;
+import io.iotpipe.sink.SinkHealth;
+import io.iotpipe.sink.SinkRecord;
 import io.iotpipe.storage.CommitSteps.Step;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;

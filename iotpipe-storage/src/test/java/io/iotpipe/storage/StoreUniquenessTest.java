@@ -5,8 +5,8 @@ import static io.iotpipe.storage.TestStore.reading;
 import static io.iotpipe.storage.TestStore.writeAll;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.iotpipe.core.sink.Outcome;
-import io.iotpipe.core.sink.SinkRecord;
+import io.iotpipe.sink.Outcome;
+import io.iotpipe.sink.SinkRecord;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -58,7 +58,7 @@ public final class LocalStack implements AutoCloseable {
 
   /** The main pipeline's name prefix. */
   static final String MAIN = "iotpipe";
-  static final List<String> SINKS = List.of(Role.INDEX.sink(), Role.STORE.sink());
+  static final List<String> SINKS = List.of(Role.of("index").sink(), Role.of("store").sink());
 
   private final Path dir;
   private final LocalDeployment brokers;
@@ -190,8 +190,8 @@ public final class LocalStack implements AutoCloseable {
       }
       write(path, edit.apply(secured.configYaml(prefix, secured.adminUser(), partitions, extra)));
       String base = file.endsWith(".yaml") ? file.substring(0, file.length() - 5) : file;
-      Map<Role, Path> files = new EnumMap<>(Role.class);
-      for (Role r : Role.values()) {
+      Map<Role, Path> files = new java.util.LinkedHashMap<>();
+      for (Role r : Role.forSinks(SINKS)) {
         Path f = dir.resolve(base + "." + r.sink() + ".yaml");
         write(f, edit.apply(secured.configYaml(prefix, account(prefix, r), partitions, extra)));
         files.put(r, f);
@@ -262,8 +262,8 @@ public final class LocalStack implements AutoCloseable {
 
   /** Every role's view of pipeline {@code cfg} (for a {@code PipelineRunner} of all roles). */
   public Map<Role, IotpipeConfig> roleConfigs(IotpipeConfig cfg) {
-    Map<Role, IotpipeConfig> m = new EnumMap<>(Role.class);
-    for (Role r : Role.values()) {
+    Map<Role, IotpipeConfig> m = new java.util.LinkedHashMap<>();
+    for (Role r : Role.forSinks(SINKS)) {
       m.put(r, roleConfig(cfg, r));
     }
     return m;
@@ -278,7 +278,7 @@ public final class LocalStack implements AutoCloseable {
     if (secured == null) {
       return new RoleProcess(role, configFiles.get(prefix), id, dir);
     }
-    Role r = role.equals("index") ? Role.INDEX : Role.STORE;
+    Role r = role.equals("index") ? Role.of("index") : Role.of("store");
     return new RoleProcess(role, roleFiles.get(prefix).get(r), id, dir).environment(environment(account(prefix, r)));
   }
 
@@ -326,7 +326,7 @@ public final class LocalStack implements AutoCloseable {
     List<String> accounts = new ArrayList<>();
     if (secured != null) {
       Names n = new Names(MAIN);
-      accounts.addAll(List.of(secured.adminUser(), ServiceAccounts.shovel(n), account(MAIN, Role.INDEX), account(MAIN, Role.STORE)));
+      accounts.addAll(List.of(secured.adminUser(), ServiceAccounts.shovel(n), account(MAIN, Role.of("index")), account(MAIN, Role.of("store"))));
     } else {
       accounts.add("guest");
     }

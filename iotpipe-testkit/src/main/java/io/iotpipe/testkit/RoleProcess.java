@@ -104,6 +104,19 @@ public final class RoleProcess {
     return role;
   }
 
+  /**
+   * The product's class path when the launcher names it (a role runs as in production, without the tooling's jars),
+   * else this JVM's (tests).
+   */
+  static String classPath() {
+    String product = System.getProperty("iotpipe.productClasspath");
+    if (product == null || product.isBlank()) {
+      return System.getProperty("java.class.path");
+    }
+    // The launcher passes "dir/*" entries as the shell leaves them: the JVM expands them itself.
+    return product;
+  }
+
   public RoleProcess start() throws IOException {
     List<String> cmd = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "--add-opens=java.base/java.nio=ALL-UNNAMED", "--enable-native-access=ALL-UNNAMED"));
@@ -116,7 +129,7 @@ public final class RoleProcess {
       // e.g. "-XX:StartFlightRecording=filename=index.jfr" to profile the role a benchmark runs; {role} is replaced
       cmd.addAll(List.of(extra.replace("{role}", role + "-" + id).trim().split("\\s+")));
     }
-    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), MAIN_CLASS,
+    cmd.addAll(List.of("-cp", classPath(), MAIN_CLASS,
         "run", "--role", role, "--config", config.toString(), "--instance-id", id, "--port", String.valueOf(port)));
     ProcessBuilder pb = new ProcessBuilder(cmd);
     pb.environment().putAll(environment);
@@ -134,7 +147,7 @@ public final class RoleProcess {
    * Archives of older builds are deleted. CDS messages are kept out of the role's log.
    */
   static List<String> classDataSharing(String role) {
-    String cp = System.getProperty("java.class.path");
+    String cp = classPath();
     String key = Integer.toHexString((System.getProperty("java.home") + java.io.File.pathSeparator + cp).hashCode())
         + "-" + Long.toHexString(newestModification(cp));
     String home = System.getProperty("iotpipe.home");

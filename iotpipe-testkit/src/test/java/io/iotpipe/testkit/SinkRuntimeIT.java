@@ -13,15 +13,15 @@ import io.iotpipe.core.config.SimulatorConfig;
 import io.iotpipe.core.envelope.TelemetryCodec;
 import io.iotpipe.core.retry.Backoff;
 import io.iotpipe.core.retry.RetryBudget;
-import io.iotpipe.core.sink.Outcome;
-import io.iotpipe.core.sink.Sink;
-import io.iotpipe.core.sink.SinkHealth;
-import io.iotpipe.core.sink.SinkRecord;
+import io.iotpipe.sink.Outcome;
+import io.iotpipe.sink.Sink;
+import io.iotpipe.sink.SinkHealth;
+import io.iotpipe.sink.SinkRecord;
 import io.iotpipe.rabbitmq.Amqp;
 import io.iotpipe.runtime.PipelineRunner;
 import io.iotpipe.runtime.Role;
-import io.iotpipe.runtime.audit.Auditor;
-import io.iotpipe.runtime.audit.Completeness;
+import io.iotpipe.audit.Auditor;
+import io.iotpipe.audit.Completeness;
 import io.iotpipe.runtime.consume.SinkConsumer;
 import io.iotpipe.simulator.Simulation;
 import io.iotpipe.simulator.SimulationResult;
@@ -145,10 +145,10 @@ class SinkRuntimeIT {
         "  indexPrefix: " + prefix + "\n  consumer:\n    retry: {attempts: 3, time: 10s}\n    degradedAfter: 5s\n"
             + "    backoff: {initial: 200ms, max: 5s}\n"));
     assertThat(cfg.indexer().consumer().retry()).isEqualTo(new RetryBudget(3, Duration.ofSeconds(10)));
-    try (PipelineRunner runner = new PipelineRunner(cfg, EnumSet.of(Role.INDEX), "it", new SimpleMeterRegistry()).start();
+    try (PipelineRunner runner = new PipelineRunner(cfg, java.util.Set.of(Role.of("index")), "it", new SimpleMeterRegistry()).start();
          Simulation sim = Simulation.create(cfg, Simulation.Options.from(cfg.simulator()).with(20, 20, Duration.ofSeconds(60), 0)
              .withProfile(SimulatorConfig.Profile.FLAT, SimulatorConfig.Protocol.AMQP))) {
-      SinkConsumer indexer = runner.consumers().get(Role.INDEX);
+      SinkConsumer indexer = runner.consumers().get(Role.of("index"));
       CompletableFuture<SimulationResult> run = new CompletableFuture<>();
       Thread.ofPlatform().daemon().start(() -> run.complete(sim.run(null)));
       await().atMost(Duration.ofSeconds(60)).until(() -> indexer.stats().delivered() > 100);

@@ -1,7 +1,7 @@
 package io.iotpipe.cli.audit;
 
-import io.iotpipe.runtime.audit.Auditor;
-import io.iotpipe.runtime.audit.Completeness;
+import io.iotpipe.audit.Auditor;
+import io.iotpipe.audit.Completeness;
 
 import io.iotpipe.cli.CommandFailure;
 import io.iotpipe.cli.ConfigOption;

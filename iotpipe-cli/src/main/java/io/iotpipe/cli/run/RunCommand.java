@@ -15,7 +15,6 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.time.Duration;
-import java.util.EnumSet;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -31,13 +30,12 @@ import picocli.CommandLine.Option;
     description = "Run pipeline roles against the brokers and search engine of the config until stopped (SIGTERM/Ctrl-C stops gracefully).")
 public class RunCommand implements IotpipeCommand, Callable<Integer> {
 
-  public enum RoleOption { INDEX, STORE, ALL }
-
   @Mixin
   ConfigOption config;
 
-  @Option(names = "--role", defaultValue = "all", description = "index, store or all (default: ${DEFAULT-VALUE}).")
-  RoleOption role;
+  @Option(names = "--role", defaultValue = "all", description = "The role of an installed sink plugin (index, store, ...) "
+      + "or all (default: ${DEFAULT-VALUE}).")
+  String role;
 
   @Option(names = "--instance-id", description = "Name of this instance in file names and connection names (default: host-pid).")
   String instanceId;
@@ -49,12 +47,15 @@ public class RunCommand implements IotpipeCommand, Callable<Integer> {
       + "topology.failover. Run the roles of every region; the edges ship to one at a time (see `iotpipe failover`).")
   String region;
 
-  protected Set<Role> roles() {
-    return switch (role) {
-      case INDEX -> EnumSet.of(Role.INDEX);
-      case STORE -> EnumSet.of(Role.STORE);
-      case ALL -> EnumSet.allOf(Role.class);
-    };
+  protected Set<Role> roles(IotpipeConfig cfg) {
+    if ("all".equals(role)) {
+      return Role.configured(cfg);
+    }
+    try {
+      return java.util.Set.of(Role.of(role));
+    } catch (io.iotpipe.runtime.PipelineException e) {
+      throw new CommandFailure(ExitCode.USAGE, "--role: " + e.getMessage());
+    }
   }
 
   @Override
@@ -79,7 +80,7 @@ public class RunCommand implements IotpipeCommand, Callable<Integer> {
             .filter(pool -> pool.getType() == java.lang.management.MemoryType.HEAP && pool.getPeakUsage() != null)
             .mapToLong(pool -> pool.getPeakUsage().getUsed()).sum())
         .baseUnit("bytes").description("sum of the heap pools' peak usage since start").register(registry);
-    PipelineRunner runner = new PipelineRunner(cfg, roles(), id, registry);
+    PipelineRunner runner = new PipelineRunner(cfg, roles(cfg), id, registry);
     io.iotpipe.runtime.Startup.mark("sinks created");
     runner.start();
     int p = port != null ? port : cfg.observability().port();
@@ -129,8 +130,8 @@ public class RunCommand implements IotpipeCommand, Callable<Integer> {
       description = "Consume the elk partition queues into Elasticsearch/OpenSearch (same as run --role index).")
   public static final class Index extends RunCommand {
     @Override
-    protected Set<Role> roles() {
-      return EnumSet.of(Role.INDEX);
+    protected Set<Role> roles(IotpipeConfig cfg) {
+      return java.util.Set.of(Role.of("index"));
     }
   }
 
@@ -139,8 +140,8 @@ public class RunCommand implements IotpipeCommand, Callable<Integer> {
       description = "Consume the storage partition queues into analytics files (same as run --role store).")
   public static final class Store extends RunCommand {
     @Override
-    protected Set<Role> roles() {
-      return EnumSet.of(Role.STORE);
+    protected Set<Role> roles(IotpipeConfig cfg) {
+      return java.util.Set.of(Role.of("store"));
     }
   }
 }

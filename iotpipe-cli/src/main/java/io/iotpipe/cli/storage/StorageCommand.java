@@ -5,7 +5,7 @@ import io.iotpipe.cli.ExitCode;
 import io.iotpipe.cli.IotpipeCommand;
 import io.iotpipe.cli.Output;
 import io.iotpipe.core.config.IotpipeConfig;
-import io.iotpipe.cli.simulate.SimulateCommand;
+import io.iotpipe.cli.DurationOption;
 import io.iotpipe.storage.Compactor;
 import io.iotpipe.storage.Retention;
 import java.time.Clock;
@@ -41,7 +41,7 @@ public final class StorageCommand implements IotpipeCommand, Runnable {
     @Override
     public Integer call() throws Exception {
       IotpipeConfig cfg = config.load();
-      Duration age = SimulateCommand.parseDuration(minAge);
+      Duration age = DurationOption.parse("--min-age", minAge);
       Compactor.Result r = Compactor.compact(cfg.storage().dir(), cfg.storage().metrics(), age, Clock.systemUTC());
       if (json) {
         new Output().printJson(r);
@@ -66,7 +66,7 @@ public final class StorageCommand implements IotpipeCommand, Runnable {
     @Override
     public Integer call() throws Exception {
       IotpipeConfig cfg = config.load();
-      Duration k = keep != null ? SimulateCommand.parseDuration(keep) : cfg.storage().retention();
+      Duration k = keep != null ? DurationOption.parse("--keep", keep) : cfg.storage().retention();
       if (k == null) {
         System.out.println("storage.retention is not set: keeping everything");
         return ExitCode.OK;

@@ -1,7 +1,7 @@
 package io.iotpipe.runtime.consume;
 
 import com.rabbitmq.client.AMQP;
-import io.iotpipe.core.sink.SinkRecord;
+import io.iotpipe.sink.SinkRecord;
 
 /**
  * One message taken from a queue and not yet settled.

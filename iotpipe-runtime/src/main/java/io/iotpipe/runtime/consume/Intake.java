@@ -4,7 +4,7 @@ import com.rabbitmq.client.AMQP;
 import io.iotpipe.core.config.ConsumerSettings;
 import io.iotpipe.core.envelope.Decoded;
 import io.iotpipe.core.envelope.TelemetryCodec;
-import io.iotpipe.core.sink.SinkRecord;
+import io.iotpipe.sink.SinkRecord;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;

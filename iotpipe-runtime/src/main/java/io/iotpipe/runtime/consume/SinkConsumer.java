@@ -5,9 +5,9 @@ import io.iotpipe.core.config.BrokerConfig;
 import io.iotpipe.core.config.ConsumerSettings;
 import io.iotpipe.core.config.Names;
 import io.iotpipe.core.envelope.TelemetryCodec;
-import io.iotpipe.core.sink.Sink;
-import io.iotpipe.core.sink.SinkHealth;
-import io.iotpipe.core.sink.SinkRecord;
+import io.iotpipe.sink.Sink;
+import io.iotpipe.sink.SinkHealth;
+import io.iotpipe.sink.SinkRecord;
 import io.micrometer.core.instrument.Counter;
 import io.iotpipe.core.config.SloConfig;
 import io.iotpipe.slo.sli.SinkHealthGauge;
@@ -73,6 +73,15 @@ public final class SinkConsumer implements AutoCloseable {
   /** @param slo the objectives whose indicators (completeness, freshness, health) this consumer measures live */
   public SinkConsumer(BrokerConfig broker, List<String> queues, Sink sink, TelemetryCodec codec, ConsumerSettings settings,
                       Names names, SloConfig slo, MeterRegistry registry) {
+    this(broker, queues, sink, codec, settings, names, slo, registry, Duration.ZERO);
+  }
+
+  /**
+   * @param commitTick how often the sink's {@link Sink#commit()} runs (the runtime's commit clock); zero: never, for
+   *                   sinks whose writes are durable when their stage completes
+   */
+  public SinkConsumer(BrokerConfig broker, List<String> queues, Sink sink, TelemetryCodec codec, ConsumerSettings settings,
+                      Names names, SloConfig slo, MeterRegistry registry, Duration commitTick) {
     this.sink = sink;
     this.settings = settings;
     this.names = names;
@@ -114,6 +123,27 @@ public final class SinkConsumer implements AutoCloseable {
     SinkHealthGauge.register(registry, s, this::health);
     // Gaps older than the grace period become "missing" even when no reading arrives to notice them.
     scheduler.scheduleWithFixedDelay(slis::sweep, 1, 1, TimeUnit.SECONDS);
+    if (!commitTick.isZero()) {
+      scheduler.scheduleWithFixedDelay(this::commitTick, commitTick.toMillis(), commitTick.toMillis(), TimeUnit.MILLISECONDS);
+    }
+  }
+
+  /** A sink asked for a commit before the next tick ({@code SinkContext.requestCommit()}). */
+  public void requestCommit() {
+    try {
+      scheduler.execute(this::commitTick);
+    } catch (java.util.concurrent.RejectedExecutionException closed) {
+      // shutting down: close() flushes everything anyway
+    }
+  }
+
+  /** On the scheduler thread only, so a sink's commit() never runs concurrently with itself. */
+  private void commitTick() {
+    try {
+      sink.commit();
+    } catch (RuntimeException e) {
+      LOG.warn("{}: commit failed (its readings stay unacked and are retried): {}", sink.name(), e.toString());
+    }
   }
 
   private static Thread daemon(Runnable r, String name) {
@@ -189,7 +219,7 @@ public final class SinkConsumer implements AutoCloseable {
       sawBatch = true;
       io.iotpipe.runtime.Startup.mark(sink.name() + ": first batch to the sink");
     }
-    CompletionStage<List<io.iotpipe.core.sink.Outcome>> stage;
+    CompletionStage<List<io.iotpipe.sink.Outcome>> stage;
     try {
       stage = sink.write(records);
     } catch (RuntimeException e) {
@@ -198,7 +228,7 @@ public final class SinkConsumer implements AutoCloseable {
     stage.whenComplete((outcomes, error) -> {
       inSink.addAndGet(-toSink.size());
       settler.settle(toSink, outcomes, error);
-      if (!sawAck && outcomes != null && outcomes.stream().anyMatch(o -> o instanceof io.iotpipe.core.sink.Outcome.Delivered)) {
+      if (!sawAck && outcomes != null && outcomes.stream().anyMatch(o -> o instanceof io.iotpipe.sink.Outcome.Delivered)) {
         sawAck = true;
         io.iotpipe.runtime.Startup.report(sink.name());
       }

@@ -1,6 +1,6 @@
 package io.iotpipe.slo.sli;
 
-import io.iotpipe.core.sink.SinkRecord;
+import io.iotpipe.sink.SinkRecord;
 import io.iotpipe.slo.SloMetrics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;

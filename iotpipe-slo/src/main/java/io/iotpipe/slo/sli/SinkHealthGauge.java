@@ -1,6 +1,6 @@
 package io.iotpipe.slo.sli;
 
-import io.iotpipe.core.sink.SinkHealth;
+import io.iotpipe.sink.SinkHealth;
 import io.iotpipe.slo.SloMetrics;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;

@@ -1,7 +1,7 @@
 package io.iotpipe.slo.sli;
 
 import io.iotpipe.core.config.SloConfig;
-import io.iotpipe.core.sink.SinkRecord;
+import io.iotpipe.sink.SinkRecord;
 import io.micrometer.core.instrument.MeterRegistry;
 
 /**

@@ -5,7 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.sun.net.httpserver.HttpServer;
 import io.iotpipe.core.config.SloConfig;
-import io.iotpipe.core.sink.SinkHealth;
+import io.iotpipe.sink.SinkHealth;
 import io.iotpipe.slo.SloMetrics;
 import io.iotpipe.slo.Slos;
 import io.iotpipe.slo.Slos.Slo;

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.iotpipe.core.config.SloConfig;
 import io.iotpipe.core.envelope.Telemetry;
-import io.iotpipe.core.sink.SinkRecord;
+import io.iotpipe.sink.SinkRecord;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.time.Instant;

@@ -5,8 +5,8 @@ import io.iotpipe.core.config.SimulatorConfig;
 import io.iotpipe.rabbitmq.Amqp;
 import io.iotpipe.runtime.PipelineRunner;
 import io.iotpipe.runtime.Role;
-import io.iotpipe.runtime.audit.Auditor;
-import io.iotpipe.runtime.audit.Completeness;
+import io.iotpipe.audit.Auditor;
+import io.iotpipe.audit.Completeness;
 import io.iotpipe.simulator.Ledger;
 import io.iotpipe.simulator.Simulation;
 import io.iotpipe.simulator.SimulationResult;
@@ -202,8 +202,8 @@ public final class ChaosScenarios {
       MeterRegistry homeMetrics = watch.registry();
       MeterRegistry awayMetrics = watch.registry();
       try (watch;
-           PipelineRunner home = watch.serve(new PipelineRunner(cfg, EnumSet.allOf(Role.class), prefix + "-a", homeMetrics).start(), homeMetrics);
-           PipelineRunner away = watch.serve(new PipelineRunner(inB, EnumSet.allOf(Role.class), prefix + "-b", awayMetrics).start(), awayMetrics);
+           PipelineRunner home = watch.serve(new PipelineRunner(cfg, Role.configured(cfg), prefix + "-a", homeMetrics).start(), homeMetrics);
+           PipelineRunner away = watch.serve(new PipelineRunner(inB, Role.configured(inB), prefix + "-b", awayMetrics).start(), awayMetrics);
            Simulation sim = Simulation.create(cfg, Simulation.Options.from(cfg.simulator()).with(100, rate, load, 0)
                .withProfile(SimulatorConfig.Profile.FLAT, SimulatorConfig.Protocol.AMQP))) {
         CompletableFuture<SimulationResult> simRun = runAsync(sim, "chaos-sim");
@@ -289,7 +289,7 @@ public final class ChaosScenarios {
     Watch watch = new Watch(observe);
     MeterRegistry metrics = watch.registry();
     try (watch;
-         PipelineRunner runner = watch.serve(new PipelineRunner(cfg, EnumSet.allOf(Role.class), prefix, metrics).start(), metrics);
+         PipelineRunner runner = watch.serve(new PipelineRunner(cfg, Role.configured(cfg), prefix, metrics).start(), metrics);
          Simulation base = Simulation.create(cfg, Simulation.Options.from(cfg.simulator()).with(100, normal, total, 0)
              .withProfile(SimulatorConfig.Profile.FLAT, SimulatorConfig.Protocol.AMQP));
          Simulation rush = Simulation.create(cfg, Simulation.Options.from(cfg.simulator()).with(300, 3 * capacity - normal, burst, 0)
@@ -301,15 +301,15 @@ public final class ChaosScenarios {
       Instant burstStart = Instant.now();
       SimulationResult rushResult = rush.run(null);
       Instant burstEnd = Instant.now();
-      long backlog = Recovery.depth(stack, cfg, Set.of(Role.INDEX, Role.STORE)) / 2; // per sink
+      long backlog = Recovery.depth(stack, cfg, Set.of(Role.of("index"), Role.of("store"))) / 2; // per sink
       double predicted = backlog / (capacity - normal);
-      double drained = Recovery.poll(burstEnd, total, 500, () -> Recovery.depth(stack, cfg, Set.of(Role.INDEX, Role.STORE)) <= 2L * capacity);
+      double drained = Recovery.poll(burstEnd, total, 500, () -> Recovery.depth(stack, cfg, Set.of(Role.of("index"), Role.of("store"))) <= 2L * capacity);
       base.stop();
       SimulationResult baseResult = baseRun.get(10, TimeUnit.MINUTES);
       long nacked = baseResult.nacked() + rushResult.nacked();
       Completeness.Result es = audit(cfg, List.of(base.ledger(), rush.ledger()), true);
       Completeness.Result st = audit(cfg, List.of(base.ledger(), rush.ledger()), false);
-      double p99 = runner.consumers().get(Role.INDEX).latencyPercentile(0.99);
+      double p99 = runner.consumers().get(Role.of("index")).latencyPercentile(0.99);
       if (nacked > 0) {
         log.accept("chaos: rush-hour: devices got " + nacked + " nacks: the queues did not absorb the burst");
       }
@@ -426,9 +426,9 @@ public final class ChaosScenarios {
   /** The sinks a scenario's fault hits: their recovery is what the table reports. */
   static Set<Role> affected(String scenario) {
     return switch (scenario) {
-      case "indexer-kill9", "opensearch-down", "slow-es" -> Set.of(Role.INDEX);
-      case "storage-kill9", "storage-unwritable" -> Set.of(Role.STORE);
-      default -> Set.of(Role.INDEX, Role.STORE);
+      case "indexer-kill9", "opensearch-down", "slow-es" -> Set.of(Role.of("index"));
+      case "storage-kill9", "storage-unwritable" -> Set.of(Role.of("store"));
+      default -> Set.of(Role.of("index"), Role.of("store"));
     };
   }
 
@@ -522,7 +522,7 @@ public final class ChaosScenarios {
       instances.add(watch.serve(new RoleProcess("store", cfgFile, prefix + "-store", stack.dir()).start()));
     } else {
       MeterRegistry metrics = watch.registry();
-      runner = watch.serve(new PipelineRunner(cfg, EnumSet.allOf(Role.class), prefix, metrics).start(), metrics);
+      runner = watch.serve(new PipelineRunner(cfg, Role.configured(cfg), prefix, metrics).start(), metrics);
     }
     int devices = DEVICES;
     double rate = rate();

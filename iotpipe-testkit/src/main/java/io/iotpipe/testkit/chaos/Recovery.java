@@ -34,7 +34,7 @@ record Recovery(double firstAckSeconds, double caughtUpSeconds) {
         if (runner != null) {
           n += runner.consumers().get(r).stats().delivered();
         } else {
-          RoleProcess p = processes.get(r == Role.INDEX ? 0 : 1);
+          RoleProcess p = processes.get(r == Role.of("index") ? 0 : 1);
           n += p.delivered();
         }
       }

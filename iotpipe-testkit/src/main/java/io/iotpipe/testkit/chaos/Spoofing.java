@@ -17,7 +17,7 @@ import io.iotpipe.core.tls.PemTls;
 import io.iotpipe.elasticsearch.EsClient;
 import io.iotpipe.rabbitmq.Amqp;
 import io.iotpipe.runtime.PipelineRunner;
-import io.iotpipe.runtime.audit.Completeness;
+import io.iotpipe.audit.Completeness;
 import io.iotpipe.security.Enrollment;
 import io.iotpipe.simulator.DeviceCredentials;
 import io.iotpipe.simulator.Simulation;

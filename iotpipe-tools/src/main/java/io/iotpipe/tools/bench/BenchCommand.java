@@ -1,0 +1,501 @@
+package io.iotpipe.tools.bench;
+
+import io.iotpipe.testkit.LocalStack;
+import io.iotpipe.testkit.RoleProcess;
+import io.iotpipe.cli.ExitCode;
+import io.iotpipe.cli.IotpipeCommand;
+import io.iotpipe.cli.Output;
+import io.iotpipe.core.config.IotpipeConfig;
+import io.iotpipe.core.envelope.Telemetry;
+import io.iotpipe.core.envelope.TelemetryCodec;
+import io.iotpipe.sink.Sink;
+import io.iotpipe.elasticsearch.RawBulkLoader;
+import io.iotpipe.rabbitmq.Amqp;
+import io.iotpipe.rabbitmq.ConfirmingPublisher;
+import io.iotpipe.runtime.consume.SinkConsumer;
+import io.iotpipe.storage.StorageSink;
+import io.iotpipe.storage.format.ParquetFormat;
+import io.iotpipe.storage.format.StoreSchema;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code iotpipe bench index|store}: throughput and CPU of a sink next to its two baselines, measured in one run on
+ * the same machine (so a noisy neighbour hits all three): the broker alone (consume + ack, no sink work), the sink's
+ * engine alone (the same rows from memory), and the real role draining preloaded queues. They share the cores, so
+ * the ceiling of the real role is about {@code 1 / (1/broker + 1/engine)}; the ratio to it is the figure of merit.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks against baselines measured in the same run.",
+    subcommands = {BenchCommand.Index.class, BenchCommand.Store.class, E2eCommand.class, ScalingCommand.class, DevicesCommand.class})
+public final class BenchCommand implements IotpipeCommand, Runnable {
+
+  @Override
+  public void run() {
+    picocli.CommandLine.usage(this, System.out);
+  }
+
+  abstract static class Base implements java.util.concurrent.Callable<Integer> {
+    @Option(names = "--messages", defaultValue = "100000", description = "Messages per phase (default: ${DEFAULT-VALUE}).")
+    int messages;
+
+    @Option(names = "--partitions", defaultValue = "4", description = "Partitions (default: ${DEFAULT-VALUE}).")
+    int partitions;
+
+    @Option(names = "--dir", description = "Work directory (default: data/bench-<random>).")
+    Path dir;
+
+    @Option(names = "--storage-prefetch", description = "storage.consumer.prefetch for the run (default: the config default).")
+    Integer storagePrefetch;
+
+    String storageYaml() {
+      // A drain ends with each partition's last file waiting for rollAge (no more rows come): 1 s keeps that tail
+      // from dominating a benchmark of a few seconds; in a continuous stream files roll by size.
+      return "  rollAge: 1s" + (storagePrefetch == null ? "" : "\n  consumer: {prefetch: " + storagePrefetch + "}");
+    }
+
+    @Option(names = "--json", description = "Print the figures as JSON.")
+    boolean json;
+
+    /** A fresh pipeline of the stack with this benchmark's settings. */
+    IotpipeConfig pipeline(LocalStack stack, String prefix, String file) {
+      return stack.pipeline(prefix, storageYaml(), file, this::editYaml);
+    }
+
+    /** Options of the subcommand for the "command" field. */
+    String commandSuffix() {
+      return "";
+    }
+
+    /** Changes to the generated pipeline config (none by default). */
+    String editYaml(String yaml) {
+      return yaml;
+    }
+
+    @Option(names = "--rounds", defaultValue = "3", description = "Rounds of the three measurements; medians are reported (default: ${DEFAULT-VALUE}).")
+    int rounds;
+
+    static double median(List<Double> xs) {
+      List<Double> sorted = xs.stream().sorted().toList();
+      int n = sorted.size();
+      return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+    }
+
+    final Output out = new Output();
+
+    abstract String sink();
+
+    abstract boolean needsSearch();
+
+    /** The engine-alone baseline: rows/s. */
+    abstract double engineAlone(LocalStack stack, IotpipeConfig cfg, List<Telemetry> rows) throws Exception;
+
+
+    @Option(names = "--xmx", description = "Also run the sink process with this heap cap (e.g. 256m) and report both rates.")
+    String xmx;
+
+    @Option(names = "--save-profile", paramLabel = "FILE", description = "Add the measured constants to this JSON file for the capacity planner.")
+    Path saveProfile;
+
+    /** The role name of the sink for {@code iotpipe run --role}. */
+    String role() {
+      return sink().equals("elk") ? "index" : "store";
+    }
+
+    @Override
+    public Integer call() throws Exception {
+      if (rounds < 1 || messages < 1) {
+        System.err.println("--rounds and --messages must be at least 1");
+        return ExitCode.USAGE;
+      }
+      Path base = dir != null ? dir : Path.of("data", "bench-" + UUID.randomUUID().toString().substring(0, 6));
+      List<Telemetry> rows = rows(messages);
+      Map<String, Object> r = new LinkedHashMap<>();
+      r.put("machine", Profile.machine());
+      try (LocalStack stack = LocalStack.start(base.toAbsolutePath(), 1, partitions, storageYaml(), needsSearch(), out::info)) {
+        long broker = stack.brokers().cloud().node(0).pid();
+        long engine = stack.search() == null ? -1 : stack.search().pid();
+        // Rounds interleave the measurements, so a noisy neighbour hits them alike; medians are reported.
+        List<Phase> as = new ArrayList<>();
+        List<Phase> cs = new ArrayList<>();
+        List<Phase> xs = new ArrayList<>();
+        List<Double> engineRates = new ArrayList<>();
+        List<Double> engineCpus = new ArrayList<>();
+        List<Double> ratios = new ArrayList<>();
+        List<Double> ratiosAtXmx = new ArrayList<>();
+        long engineHeap = 0;
+        // The engine-alone baseline runs in a JVM that is warm for the pipeline (the search engine, or this JVM's
+        // Parquet writer): measured cold, its first round did half the work per CPU-second (OpenSearch 14.9 vs 6.4
+        // CPU-s per 100k docs) and made the ratio 1.5. One untimed pass first, as a JMH warm-up iteration would.
+        long w0 = System.nanoTime();
+        engineAlone(stack, pipeline(stack, "warmup" + System.nanoTime() % 100000, "bench-warmup.yaml"), rows);
+        out.info(String.format("engine warm-up (untimed): %.1f s", (System.nanoTime() - w0) / 1e9));
+        for (int round = 1; round <= rounds; round++) {
+          String tag = rounds > 1 ? " [round " + round + "/" + rounds + "]" : "";
+          Phase a = drain(stack, rows, "broker alone (consume + ack)" + tag, cfg -> new AckOnlySink(sink()), broker, engine);
+          CpuMeter.resetPeakHeap();
+          double e0 = engine > 0 ? CpuMeter.processSeconds(engine) : CpuMeter.ownSeconds();
+          long t0 = System.nanoTime();
+          double engineRate = engineAlone(stack, pipeline(stack, "bench" + System.nanoTime() % 100000, "bench-engine.yaml"), rows);
+          engineCpus.add((engine > 0 ? CpuMeter.processSeconds(engine) : CpuMeter.ownSeconds()) - e0);
+          engineHeap = Math.max(engineHeap, CpuMeter.peakHeapBytes());
+          out.info(String.format("engine alone%s: %.0f rows/s (%.1f s)", tag, engineRate, (System.nanoTime() - t0) / 1e9));
+          Phase c = drainProcess(stack, rows, "iotpipe " + role() + " (JVM default heap)" + tag, null, broker, engine);
+          as.add(a);
+          cs.add(c);
+          engineRates.add(engineRate);
+          double roundCeiling = 1 / (1 / a.rate + 1 / engineRate);
+          ratios.add(c.rate / roundCeiling);
+          if (xmx != null) {
+            Phase x = drainProcess(stack, rows, "iotpipe " + role() + " (-Xmx" + xmx + ")" + tag, xmx, broker, engine);
+            xs.add(x);
+            ratiosAtXmx.add(x.rate / roundCeiling);
+          }
+        }
+        double aRate = median(as.stream().map(Phase::rate).toList());
+        double engineRate = median(engineRates);
+        double ceiling = 1 / (1 / aRate + 1 / engineRate);
+        r.put("command", "./iotpipe bench " + role() + " --messages " + messages + " --partitions " + partitions + " --rounds " + rounds
+            + (xmx != null ? " --xmx " + xmx : "") + commandSuffix());
+        r.put("messages", messages);
+        r.put("rounds", rounds);
+        r.put("brokerAloneMsgsPerSec", Math.round(aRate));
+        r.put("engineAloneRowsPerSec", Math.round(engineRate));
+        r.put("ceilingMsgsPerSec", Math.round(ceiling));
+        r.put("pipelineMsgsPerSec", Math.round(median(cs.stream().map(Phase::rate).toList())));
+        r.put("pipelineMsgsPerSecRange", range(cs.stream().map(Phase::rate).toList()));
+        r.put("ratioToCeiling", Math.round(median(ratios) * 100) / 100.0);
+        r.put("ratioPerRound", ratios.stream().map(x -> Math.round(x * 100) / 100.0).toList());
+        if (xmx != null) {
+          r.put("xmx", xmx);
+          r.put("pipelineAtXmxMsgsPerSec", Math.round(median(xs.stream().map(Phase::rate).toList())));
+          r.put("pipelineAtXmxMsgsPerSecRange", range(xs.stream().map(Phase::rate).toList()));
+          r.put("ratioToCeilingAtXmx", Math.round(median(ratiosAtXmx) * 100) / 100.0);
+          r.put("ratioAtXmxPerRound", ratiosAtXmx.stream().map(x -> Math.round(x * 100) / 100.0).toList());
+        }
+        Map<String, Object> cpu = new LinkedHashMap<>();
+        cpu.put("brokerAlone.broker", per100k(median(as.stream().map(Phase::brokerCpu).toList())));
+        cpu.put("brokerAlone.consumer", per100k(median(as.stream().map(Phase::ownCpu).toList())));
+        cpu.put("engineAlone.engine", per100k(median(engineCpus)));
+        cpu.put("pipeline.broker", per100k(median(cs.stream().map(Phase::brokerCpu).toList())));
+        cpu.put("pipeline.engine", per100k(median(cs.stream().map(Phase::engineCpu).toList())));
+        cpu.put("pipeline.sinkProcess", per100k(median(cs.stream().map(Phase::ownCpu).toList())));
+        if (xmx != null) {
+          cpu.put("pipelineAtXmx.sinkProcess", per100k(median(xs.stream().map(Phase::ownCpu).toList())));
+        }
+        r.put("cpuSecondsPer100k", cpu);
+        Map<String, Object> heap = new LinkedHashMap<>();
+        heap.put("pipeline", cs.stream().mapToLong(Phase::peakHeap).max().orElse(0) >> 20);
+        if (xmx != null) {
+          heap.put("pipelineAtXmx", xs.stream().mapToLong(Phase::peakHeap).max().orElse(0) >> 20);
+        }
+        heap.put("engineAlone", engineHeap >> 20);
+        r.put("peakHeapMiB", heap);
+        r.put("defaultMaxHeapMiB", Runtime.getRuntime().maxMemory() >> 20);
+        r.put("storageRollAge", "1s");
+        r.put("sinkRunsAs", "a child JVM (iotpipe run --role " + role() + "); rate measured from the ack that ends the first fifth of the drain to the last (JIT warm-up and JVM start excluded; the broker-alone drain is measured the same way)");
+        extra(stack, r, cs.size() + xs.size());
+        if (saveProfile != null) {
+          Map<String, Object> p = new LinkedHashMap<>();
+          p.put(role().equals("index") ? "indexerMsgsPerSecPerInstance" : "storeMsgsPerSecPerInstance",
+              Math.round(median((xmx != null ? xs : cs).stream().map(Phase::rate).toList())));
+          p.put(role().equals("index") ? "indexerHeapCap" : "storeHeapCap", xmx != null ? xmx : "JVM default");
+          if (r.get("bytesPerRowOnDisk") != null) {
+            p.put("parquetBytesPerRow", r.get("bytesPerRowOnDisk"));
+          }
+          Profile.save(saveProfile, "bench " + role(), p);
+          out.info("profile: " + p.keySet() + " written to " + saveProfile);
+        }
+      }
+      if (json) {
+        out.printJson(r);
+      } else {
+        r.forEach((k, v) -> System.out.printf("%-28s %s%n", k, v));
+      }
+      return ExitCode.OK;
+    }
+
+    static Map<String, Long> range(List<Double> xs) {
+      return Map.of("min", Math.round(xs.stream().mapToDouble(Double::doubleValue).min().orElse(0)),
+          "max", Math.round(xs.stream().mapToDouble(Double::doubleValue).max().orElse(0)));
+    }
+
+    /**
+     * Preloads the queues of a fresh pipeline, then starts the real role as its own JVM ({@code iotpipe run}) with
+     * heap cap {@code heap} (null: the JVM default) and measures it in its steady state ({@link #WARM_UP_SHARE}): JVM
+     * start, connecting and JIT warm-up are not part of the rate (recovery figures measure those).
+     */
+    Phase drainProcess(LocalStack stack, List<Telemetry> rows, String label, String heap, long broker, long engine) throws Exception {
+      String prefix = "bench" + System.nanoTime() % 100000;
+      String file = prefix + ".yaml";
+      IotpipeConfig cfg = pipeline(stack, prefix, file);
+      preload(cfg, rows);
+      long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
+      while (stack.depth(cfg, sink()) < rows.size() && System.nanoTime() < deadline) {
+        TimeUnit.MILLISECONDS.sleep(500); // the management API lags: poll until the preload is visible
+      }
+      RoleProcess proc = new RoleProcess(role(), stack.dir().resolve(file), prefix + "-" + role(), stack.dir()).heap(heap).start();
+      try {
+        long d0 = 0;
+        long t0 = 0;
+        double b0 = 0;
+        double e0 = 0;
+        double o0 = 0;
+        long done;
+        long warm = warmedUpAfter(rows.size());
+        long firstAck = 0;
+        double firstAckCpu = 0;
+        while (true) {
+          long now = System.nanoTime();
+          done = proc.delivered();
+          if (firstAck == 0 && done > 0) {
+            firstAck = now;
+            firstAckCpu = CpuMeter.processSeconds(proc.pid());
+          }
+          if (t0 == 0 && done >= warm) {
+            t0 = now;
+            d0 = done;
+            b0 = CpuMeter.processSeconds(broker);
+            e0 = engine > 0 ? CpuMeter.processSeconds(engine) : 0;
+            o0 = CpuMeter.processSeconds(proc.pid());
+          }
+          if (done >= rows.size()) {
+            break;
+          }
+          if (now > deadline || !proc.isAlive()) {
+            throw new IllegalStateException(label + ": delivered only " + done + " of " + rows.size()
+                + (proc.isAlive() ? " in time" : ": the process died") + "; see " + proc.log());
+          }
+          out.progress(String.format("%s: %d / %d", label, done, rows.size()));
+          TimeUnit.MILLISECONDS.sleep(100); // polling the process's counter; the interval ends at the first poll after
+        }
+        long end = System.nanoTime();
+        double secs = (end - t0) / 1e9;
+        double whole = done / ((end - firstAck) / 1e9);
+        double wholeCpu = (CpuMeter.processSeconds(proc.pid()) - firstAckCpu) / done * 100_000;
+        out.endProgress();
+        List<String> page = proc.scrape();
+        lastPage = page;
+        // CPU was counted in the steady state, over done - d0 messages; scaled to all of them for per100k().
+        double scale = (double) rows.size() / Math.max(1, done - d0);
+        Phase ph = new Phase((done - d0) / secs, (CpuMeter.processSeconds(broker) - b0) * scale,
+            engine > 0 ? (CpuMeter.processSeconds(engine) - e0) * scale : 0, (CpuMeter.processSeconds(proc.pid()) - o0) * scale,
+            (long) PromText.sum(page, E2eBench.HEAP_PEAK, Map.of()));
+        out.info(String.format("%s: %.0f msg/s (the last %d in %.1f s; from the first ack: %.0f msg/s, %.2f CPU-s per 100k"
+                + " against %.2f), peak heap %d MiB", label, ph.rate(), done - d0, secs, whole, wholeCpu,
+            ph.ownCpu() / rows.size() * 100_000, ph.peakHeap() >> 20));
+        return ph;
+      } finally {
+        proc.terminate(60);
+      }
+    }
+
+    /**
+     * Rates are of the steady state: measured from the delivery that ends the first fifth of a drain to the last,
+     * in every phase alike, as a JMH warm-up would (each sink process is a fresh JVM, the baselines run in this warm
+     * one). Measured on a quiet machine, the rate from the first ack differs by 1-3 %; the progress line prints both.
+     * A service runs for days; its start-up is measured where it matters (chaos: restart → first ack).
+     */
+    static final double WARM_UP_SHARE = 0.2;
+
+    static long warmedUpAfter(int messages) {
+      return Math.max(1, (long) (messages * WARM_UP_SHARE));
+    }
+
+    /** The /metrics page of the last sink process, read before it stopped. */
+    List<String> lastPage = List.of();
+
+    void extra(LocalStack stack, Map<String, Object> r, int phases) throws Exception {}
+
+    double per100k(double cpuSeconds) {
+      return Math.round(cpuSeconds / messages * 100_000 * 100) / 100.0;
+    }
+
+    record Phase(double rate, double brokerCpu, double engineCpu, double ownCpu, long peakHeap) {}
+
+    /** Preloads the sink's queues of a fresh pipeline, then measures one consumer + sink draining them. */
+    Phase drain(LocalStack stack, List<Telemetry> rows, String label, Function<IotpipeConfig, Sink> sinkFor, long broker, long engine)
+        throws Exception {
+      IotpipeConfig cfg = pipeline(stack, "bench" + System.nanoTime() % 100000, "bench-" + label.hashCode() + ".yaml");
+      preload(cfg, rows);
+      long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
+      while (stack.depth(cfg, sink()) < rows.size() && System.nanoTime() < deadline) {
+        TimeUnit.MILLISECONDS.sleep(500); // the management API lags: poll until the preload is visible
+      }
+      CpuMeter.resetPeakHeap();
+      double b0 = 0;
+      double e0 = 0;
+      double o0 = 0;
+      long t0 = 0;
+      long d0 = 0;
+      long warm = warmedUpAfter(rows.size());
+      Sink sink = sinkFor.apply(cfg);
+      List<String> queues = new ArrayList<>();
+      for (int p = 0; p < cfg.topology().partitions(); p++) {
+        queues.add(cfg.topology().names().sinkQueue(sink(), p));
+      }
+      var settings = sink().equals("elk") ? cfg.indexer().consumer() : cfg.storage().consumer();
+      try (SinkConsumer c = new SinkConsumer(cfg.sinkBroker(), queues, sink, new TelemetryCodec(cfg.contract(), Clock.systemUTC()),
+          settings, cfg.topology().names(), new SimpleMeterRegistry()).start()) {
+        long done;
+        while ((done = c.stats().delivered()) < rows.size()) {
+          if (t0 == 0 && done >= warm) {
+            t0 = System.nanoTime();
+            d0 = done;
+            b0 = CpuMeter.processSeconds(broker);
+            e0 = engine > 0 ? CpuMeter.processSeconds(engine) : 0;
+            o0 = CpuMeter.ownSeconds();
+          }
+          if (System.nanoTime() > deadline) {
+            throw new IllegalStateException(label + ": drained only " + c.stats().delivered() + " of " + rows.size() + " in time: " + c.stats());
+          }
+          out.progress(String.format("%s: %d / %d", label, c.stats().delivered(), rows.size()));
+          TimeUnit.MILLISECONDS.sleep(50); // polling the drain counter; the measured interval ends at the first poll after
+        }
+        if (t0 == 0) {
+          throw new IllegalStateException(label + ": drained before the first poll; use more --messages");
+        }
+        double secs = (System.nanoTime() - t0) / 1e9;
+        out.endProgress();
+        out.info(label + ": " + c.stats());
+        double scale = (double) rows.size() / Math.max(1, done - d0);
+        Phase ph = new Phase((done - d0) / secs, (CpuMeter.processSeconds(broker) - b0) * scale,
+            engine > 0 ? (CpuMeter.processSeconds(engine) - e0) * scale : 0, (CpuMeter.ownSeconds() - o0) * scale, CpuMeter.peakHeapBytes());
+        out.info(String.format("%s: %.0f msg/s (the last %d in %.1f s)", label, ph.rate(), done - d0, secs));
+        sink.close();
+        return ph;
+      }
+    }
+  }
+
+  /** Readings of 1000 devices, in seq order per device, with realistic values. */
+  static List<Telemetry> rows(int n) {
+    SplittableRandom rnd = new SplittableRandom(42);
+    List<Telemetry> out = new ArrayList<>(n);
+    Instant t = Instant.now().minusSeconds(3600);
+    for (int i = 0; i < n; i++) {
+      int d = i % 1000;
+      Map<String, Double> m = new LinkedHashMap<>();
+      m.put("powerKw", Math.round(rnd.nextDouble(0, 150) * 100) / 100.0);
+      m.put("energyKwh", Math.round((1000 + i * 0.01) * 100) / 100.0);
+      m.put("soc", Math.round(rnd.nextDouble(5, 100) * 10) / 10.0);
+      m.put("tempC", Math.round(rnd.nextDouble(15, 45) * 10) / 10.0);
+      out.add(new Telemetry("bench-" + d, i / 1000 + 1, t.plusMillis(i * 10L), "site-" + d % 20, "eu-west", "CHARGING", null, m));
+    }
+    return out;
+  }
+
+  static void preload(IotpipeConfig cfg, List<Telemetry> rows) throws Exception {
+    TelemetryCodec codec = new TelemetryCodec();
+    try (var conn = Amqp.connect(cfg.broker(cfg.topology().balancer()), "bench-preload");
+         ConfirmingPublisher pub = new ConfirmingPublisher(conn.createChannel(), 5000)) {
+      List<CompletableFuture<Void>> fs = new ArrayList<>(rows.size());
+      var props = new com.rabbitmq.client.AMQP.BasicProperties.Builder().deliveryMode(2).contentType("application/json").build();
+      for (Telemetry t : rows) {
+        fs.add(pub.publish(cfg.topology().names().cloudIngress(), "telemetry." + t.deviceId(), props, codec.encode(t)));
+      }
+      CompletableFuture.allOf(fs.toArray(CompletableFuture[]::new)).join();
+    }
+  }
+
+  @Command(name = "index", mixinStandardHelpOptions = true,
+      description = "Indexer vs. broker alone vs. raw bulk loading, same documents, same run.")
+  static final class Index extends Base {
+    @Override
+    String sink() {
+      return "elk";
+    }
+
+    @Override
+    boolean needsSearch() {
+      return true;
+    }
+
+    @Option(names = "--latest-state", arity = "1", defaultValue = "true", paramLabel = "true|false",
+        description = "indexer.latestState for the run: the indexer and the engine-alone baseline both write the"
+            + " latest-state documents, or both do not (default: ${DEFAULT-VALUE}, the config default).")
+    boolean latestState;
+
+    @Override
+    String commandSuffix() {
+      return latestState ? "" : " --latest-state false";
+    }
+
+    @Override
+    String editYaml(String yaml) {
+      return latestState ? yaml : yaml.replaceFirst("(?m)^(  indexPrefix: .*)$", "$1\n  latestState: false");
+    }
+
+    @Override
+    double engineAlone(LocalStack stack, IotpipeConfig cfg, List<Telemetry> rows) {
+      return RawBulkLoader.load(cfg.indexer(), rows, cfg.indexer().consumer().batchMax());
+    }
+
+    @Override
+    void extra(LocalStack stack, Map<String, Object> r, int phases) {
+      r.put("latestState", latestState);
+      r.put("engineAloneWrites", latestState ? "events + one latest-state document per device per bulk (as the indexer)" : "events only (as the indexer)");
+    }
+  }
+
+  @Command(name = "store", mixinStandardHelpOptions = true,
+      description = "Storage writer vs. broker alone vs. Parquet writer from memory, same rows, same run.")
+  static final class Store extends Base {
+    @Override
+    String sink() {
+      return "storage";
+    }
+
+    @Override
+    boolean needsSearch() {
+      return false;
+    }
+
+    @Override
+    double engineAlone(LocalStack stack, IotpipeConfig cfg, List<Telemetry> rows) throws Exception {
+      ParquetFormat f = new ParquetFormat(new StoreSchema(cfg.storage().metrics()));
+      Path tmp = Files.createTempDirectory("bench-parquet");
+      long t0 = System.nanoTime();
+      // Files as big as the sink's (it rolls at a share of the prefetch), so both do the same per-file work.
+      int chunk = (int) Math.min(cfg.storage().rollRows(), (long) (cfg.storage().consumer().prefetch() * StorageSink.ROLL_SHARE_OF_PREFETCH));
+      for (int i = 0; i < rows.size(); i += chunk) {
+        Path file = tmp.resolve("f" + i + ".parquet");
+        f.write(file, rows.subList(i, Math.min(rows.size(), i + chunk)), System.currentTimeMillis());
+      }
+      return rows.size() / ((System.nanoTime() - t0) / 1e9);
+    }
+
+    @Override
+    void extra(LocalStack stack, Map<String, Object> r, int phases) throws Exception {
+      long bytes = 0;
+      long files = 0;
+      for (Path dir : Files.list(stack.dir()).filter(p -> p.getFileName().toString().endsWith("-store")).toList()) {
+        for (Path f : StorageSink.dataFiles(dir, "parquet")) {
+          bytes += Files.size(f);
+          files++;
+        }
+      }
+      r.put("parquetFilesPerPhase", files / Math.max(1, phases));
+      Map<String, Object> c = new LinkedHashMap<>();
+      double count = PromText.sum(lastPage, "iotpipe_storage_commit_seconds_count", Map.of());
+      c.put("count", Math.round(count));
+      c.put("meanMs", count == 0 ? 0 : Math.round(PromText.sum(lastPage, "iotpipe_storage_commit_seconds_sum", Map.of()) / count * 1000));
+      c.put("maxMs", Math.round(PromText.sum(lastPage, "iotpipe_storage_commit_seconds_max", Map.of()) * 1000));
+      r.put("commitTimesOfLastPhase", c);
+      r.put("bytesPerRowOnDisk", Math.round(bytes * 10.0 / ((long) messages * phases)) / 10.0);
+    }
+  }
+}

@@ -39,7 +39,7 @@ public final class QueryCommand implements IotpipeCommand, Callable<Integer> {
 
   @Override
   public Integer call() {
-    var cfg = config.load();
+    var cfg = config.loadSections("storage");
     StoreQuery.Result r;
     try (StoreQuery q = new StoreQuery(cfg.storage().dir())) {
       r = q.query(sql);

@@ -40,7 +40,7 @@ public final class StorageCommand implements IotpipeCommand, Runnable {
 
     @Override
     public Integer call() throws Exception {
-      IotpipeConfig cfg = config.load();
+      IotpipeConfig cfg = config.loadSections("storage");
       Duration age = DurationOption.parse("--min-age", minAge);
       Compactor.Result r = Compactor.compact(cfg.storage().dir(), cfg.storage().metrics(), age, Clock.systemUTC());
       if (json) {
@@ -65,7 +65,7 @@ public final class StorageCommand implements IotpipeCommand, Runnable {
 
     @Override
     public Integer call() throws Exception {
-      IotpipeConfig cfg = config.load();
+      IotpipeConfig cfg = config.loadSections("storage");
       Duration k = keep != null ? DurationOption.parse("--keep", keep) : cfg.storage().retention();
       if (k == null) {
         System.out.println("storage.retention is not set: keeping everything");

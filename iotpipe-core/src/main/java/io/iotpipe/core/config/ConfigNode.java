@@ -65,12 +65,23 @@ public final class ConfigNode {
   private final JsonNode node;
   private final List<ConfigError> errors;
   private final Function<String, String> env;
+  /**
+   * Whether {@code ${ENV}} references under a key path are resolved: a command resolves only the sections it uses
+   * (least privilege: {@code query} must not need the brokers' passwords). Out of scope, a reference counts as unset.
+   */
+  private final java.util.function.Predicate<String> inScope;
   /** Non-null only in describe mode: every getter records its key here. */
   private final Map<String, ConfigKey> catalog;
   private final Set<String> used = new LinkedHashSet<>();
 
   private ConfigNode(String path, JsonNode node, List<ConfigError> errors, Function<String, String> env,
                      Map<String, ConfigKey> catalog) {
+    this(path, node, errors, env, catalog, p -> true);
+  }
+
+  private ConfigNode(String path, JsonNode node, List<ConfigError> errors, Function<String, String> env,
+                     Map<String, ConfigKey> catalog, java.util.function.Predicate<String> inScope) {
+    this.inScope = inScope;
     this.path = path;
     this.node = node == null ? MissingNode.getInstance() : node;
     this.errors = errors;
@@ -83,6 +94,12 @@ public final class ConfigNode {
 
   public static ConfigNode root(JsonNode node, List<ConfigError> errors, Function<String, String> env) {
     return new ConfigNode("", node, errors, env, null);
+  }
+
+  /** A root that resolves environment references only under the key paths {@code inScope} accepts. */
+  public static ConfigNode root(JsonNode node, List<ConfigError> errors, Function<String, String> env,
+                                java.util.function.Predicate<String> inScope) {
+    return new ConfigNode("", node, errors, env, null, inScope);
   }
 
   /** A root over nothing that records every key the read methods ask for into {@code catalog} (errors are dropped). */
@@ -144,7 +161,7 @@ public final class ConfigNode {
   }
 
   public ConfigNode child(String key) {
-    return new ConfigNode(keyPath(key), take(key), errors, env, catalog);
+    return new ConfigNode(keyPath(key), take(key), errors, env, catalog, inScope);
   }
 
   // ---- text ----
@@ -221,7 +238,7 @@ public final class ConfigNode {
     StringBuilder out = new StringBuilder();
     boolean ok = true;
     while (m.find()) {
-      String value = env.apply(m.group(1));
+      String value = inScope.test(keyPath(key)) ? env.apply(m.group(1)) : null;
       if (value == null) {
         value = m.group(2);
       }
@@ -593,7 +610,7 @@ public final class ConfigNode {
     JsonNode v = take(key);
     Map<String, ConfigNode> out = new LinkedHashMap<>();
     if (catalog != null) {
-      out.put(NAME_PLACEHOLDER, new ConfigNode(keyPath(key) + "." + NAME_PLACEHOLDER, null, errors, env, catalog));
+      out.put(NAME_PLACEHOLDER, new ConfigNode(keyPath(key) + "." + NAME_PLACEHOLDER, null, errors, env, catalog, inScope));
       return out;
     }
     if (v == null) {
@@ -604,7 +621,7 @@ public final class ConfigNode {
       return out;
     }
     for (Map.Entry<String, JsonNode> e : v.properties()) {
-      out.put(e.getKey(), new ConfigNode(keyPath(key) + "." + displayKey(e.getKey()), e.getValue(), errors, env, null));
+      out.put(e.getKey(), new ConfigNode(keyPath(key) + "." + displayKey(e.getKey()), e.getValue(), errors, env, null, inScope));
     }
     return out;
   }

@@ -50,16 +50,48 @@ public record IotpipeConfig(Map<String, BrokerConfig> brokers, TopologyConfig to
   }
 
   public static IotpipeConfig parse(String source, String yaml, Function<String, String> env) {
+    return parse(source, yaml, env, null);
+  }
+
+  /**
+   * Loads only what a command uses: the top-level sections in {@code sections} are checked and their environment
+   * references resolved; the others are read without their {@code ${ENV}} values and their errors are not reported
+   * (least privilege: a data scientist's {@code query} needs the store's settings, not the brokers' passwords).
+   * Such a config must not be used for the other sections. {@code null}: every section.
+   */
+  public static IotpipeConfig load(Path file, Function<String, String> env, java.util.Set<String> sections) {
+    return sections == null ? load(file, env) : reparse(file, env, sections);
+  }
+
+  private static IotpipeConfig reparse(Path file, Function<String, String> env, java.util.Set<String> sections) {
+    try {
+      return parse(file.toString(), Files.readString(file), env, sections);
+    } catch (IOException e) {
+      return load(file, env); // reports the file problem the usual way
+    }
+  }
+
+  public static IotpipeConfig parse(String source, String yaml, Function<String, String> env, java.util.Set<String> sections) {
     List<ConfigError> errors = new ArrayList<>();
     JsonNode tree = YamlTree.parse(yaml, errors);
     if (tree == null) {
       throw new ConfigException(source, errors); // a syntax error: the tree says nothing more worth reporting
     }
-    IotpipeConfig cfg = read(ConfigNode.root(tree, errors, env));
+    java.util.function.Predicate<String> inScope = sections == null ? p -> true : p -> inSections(p, sections);
+    IotpipeConfig cfg = read(ConfigNode.root(tree, errors, env, inScope));
+    errors.removeIf(e -> !e.path().startsWith("(") && !inScope.test(e.path()));
     if (!errors.isEmpty()) {
       throw new ConfigException(source, errors);
     }
     return cfg;
+  }
+
+  private static boolean inSections(String path, java.util.Set<String> sections) {
+    int end = 0;
+    while (end < path.length() && path.charAt(end) != '.' && path.charAt(end) != '[') {
+      end++;
+    }
+    return path.isEmpty() || sections.contains(path.substring(0, end));
   }
 
   /**

@@ -68,7 +68,7 @@ class CliTest {
     assertThat(r.exit()).isEqualTo(2);
     assertThat(r.err()).contains("has 4 errors")
         .contains("brokers.cloud.pasword: unknown key")
-        .contains("topology.balancer: unknown broker \"nowhere\"")
+        .contains("topology.balancer: must name a broker under brokers:, was \"nowhere\"")
         .contains("topology.partitions: must be between 1 and 1024, was -1")
         .contains("storage.formats[1]: \"orc\" is not one of [parquet, feather, hdf5, jsonl]");
   }

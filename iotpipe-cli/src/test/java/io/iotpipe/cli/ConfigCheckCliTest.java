@@ -47,7 +47,7 @@ class ConfigCheckCliTest {
       rollAge in days          | 'SOUNDstorage: {rollAge: 999999999999999d}'      | storage.rollAge: must be between 0s and 36500d, was 999999999999999d
       rollBytes in MiB         | 'SOUNDstorage: {rollBytes: 99999999999999999999MiB}' | storage.rollBytes: must be between 1 and 1PiB, was 99999999999999999999MiB
       rollBytes in GiB         | 'SOUNDstorage: {rollBytes: 99999999999GiB}'      | storage.rollBytes: must be between 1 and 1PiB, was 99999999999GiB
-      a dangling broker        | 'SOUNDsimulator: {edge: nowhere}'                | simulator.edge: unknown broker "nowhere" (defined: edge, cloud)
+      a dangling broker        | 'SOUNDsimulator: {edge: nowhere}'                | simulator.edge: must name a broker under brokers:, was "nowhere" (defined: edge, cloud)
       a syntax error           | 'brokers: {edge: [}\\n'                          | line 1, column 18: while parsing a flow node; expected the node content
       """)
   void invalidInputExits2WithItsKeyPathAndNoStackTrace(String what, String yaml, String expected) throws Exception {

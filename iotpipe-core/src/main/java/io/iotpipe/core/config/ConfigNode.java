@@ -156,8 +156,27 @@ public final class ConfigNode {
   /** Describe mode: records what {@code key} is. {@code dflt} is shown as the default ({@code null}: none). */
   private void describe(String key, String type, Object dflt) {
     if (catalog != null) {
-      catalog.put(keyPath(key), new ConfigKey(keyPath(key), type, dflt == null ? null : show(dflt), false));
+      ConfigKey k = new ConfigKey(keyPath(key), type, dflt == null ? null : show(dflt), false);
+      catalog.merge(keyPath(key), k, (earlier, now) -> now.mergedWith(earlier));
     }
+  }
+
+  /**
+   * A rule of {@code key} beyond its type and range, declared where it is checked: in describe mode it goes into the
+   * reference (so {@code config reference} shows every rule {@code config check} enforces); otherwise, when it does
+   * not hold, the error is the rule itself and what was found. Returns whether it holds.
+   *
+   * @param found what the file says, for the message (null: nothing to quote)
+   */
+  public boolean check(String key, String rule, boolean holds, String found) {
+    if (catalog != null) {
+      catalog.merge(keyPath(key), new ConfigKey(keyPath(key), "", null, false).withRule(rule), (earlier, now) -> earlier.withRule(rule));
+      return true;
+    }
+    if (!holds) {
+      error(key, found == null ? rule : rule + ", was " + found);
+    }
+    return holds;
   }
 
   public ConfigNode child(String key) {

@@ -181,7 +181,8 @@ public final class ConfigReference {
     b.append("| key | type | default | description |\n");
     b.append("|---|---|---|---|\n");
     for (Entry e : entries()) {
-      b.append("| `").append(cell(e.key().path())).append("` | ").append(cell(e.key().type())).append(" | ")
+      String type = e.key().type() + (e.key().rules().isEmpty() ? "" : "; " + String.join("; ", e.key().rules()));
+      b.append("| `").append(cell(e.key().path())).append("` | ").append(cell(type)).append(" | ")
           .append(cell(e.defaultText())).append(" | ").append(cell(e.description() == null ? "" : e.description())).append(" |\n");
     }
     return b.toString();

@@ -36,8 +36,8 @@ public record ConsumerSettings(int prefetch, int batchMax, long batchBytes, Dura
     Duration initial = b.duration("initial", Backoff.DEFAULT.initial(), Duration.ofMillis(1), ConfigNode.MAX_DURATION);
     Duration max = b.duration("max", Backoff.DEFAULT.max());
     b.finish();
-    if (max.compareTo(initial) < 0) {
-      b.error("max", "must be at least initial (" + ConfigNode.formatDuration(initial) + "), was " + ConfigNode.formatDuration(max));
+    if (!b.check("max", "must be at least backoff.initial", max.compareTo(initial) >= 0,
+        ConfigNode.formatDuration(max) + " with initial " + ConfigNode.formatDuration(initial))) {
       initial = Backoff.DEFAULT.initial();
       max = Backoff.DEFAULT.max();
     }

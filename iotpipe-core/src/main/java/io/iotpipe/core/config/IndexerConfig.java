@@ -46,19 +46,13 @@ public record IndexerConfig(List<URI> urls, String username, Secret password, Se
     String username = c.string("username", null);
     Secret password = c.secret("password");
     Secret apiKey = c.secret("apiKey");
-    if (apiKey.isSet() && (username != null || password.isSet())) {
-      c.error("apiKey", "use either apiKey or username/password, not both");
-    }
-    if (password.isSet() && username == null) {
-      c.error("password", "a password needs a username (indexer.username)");
-    }
+    c.check("apiKey", "use either apiKey or username/password, not both", !(apiKey.isSet() && (username != null || password.isSet())), null);
+    c.check("password", "a password needs a username (indexer.username)", !(password.isSet() && username == null), null);
     Path caFile = c.path("caFile", null);
-    if (caFile != null) {
-      if (!Files.isReadable(caFile)) {
-        c.error("caFile", "cannot read " + io.iotpipe.core.Reasons.sanitize(caFile.toString(), 200) + " (a PEM file with the CA certificate that signed the search engine's certificate)");
-      } else if (urls.stream().noneMatch(u -> u.getScheme().equals("https"))) {
-        c.error("caFile", "is set but no indexer.urls entry uses https: write https://... to encrypt the connection");
-      }
+    if (c.check("caFile", "must be a readable PEM file (the CA certificate that signed the search engine's certificate)",
+        caFile == null || Files.isReadable(caFile), caFile == null ? null : io.iotpipe.core.Reasons.quote(caFile.toString(), 200))) {
+      c.check("caFile", "only with an https:// entry in indexer.urls (write https://... to encrypt the connection)",
+          caFile == null || urls.stream().anyMatch(u -> u.getScheme().equals("https")), null);
     }
     String prefix = c.matching("indexPrefix", "telemetry", INDEX, "lower-case index name");
     IndexPeriod period = c.enumValue("period", IndexPeriod.class, IndexPeriod.DAILY);
@@ -69,11 +63,7 @@ public record IndexerConfig(List<URI> urls, String username, Secret password, Se
       latest = null;
     }
     int inFlight = c.integer("maxInFlight", 2, 1, 64);
-    long inFlightBytes = c.bytes("maxInFlightBytes", 32L << 20);
-    if (inFlightBytes < 1 << 20 || inFlightBytes > 1L << 40) {
-      c.error("maxInFlightBytes", "must be between 1MiB and 1TiB, was " + inFlightBytes);
-      inFlightBytes = 32L << 20;
-    }
+    long inFlightBytes = c.bytes("maxInFlightBytes", 32L << 20, 1L << 20, 1L << 40);
     Duration timeout = c.duration("requestTimeout", Duration.ofSeconds(30));
     ConsumerSettings consumer = ConsumerSettings.read(c.child("consumer"), 2000, 1000, Duration.ofMillis(200));
     c.finish();

@@ -120,23 +120,20 @@ public record IotpipeConfig(Map<String, BrokerConfig> brokers, TopologyConfig to
     for (int i = 0; i < topology.failover().size(); i++) {
       checkRef(topoNode, "failover[" + i + "]", topology.failover().get(i), brokers);
     }
-    if (topology.balancer() != null && topology.edges().contains(topology.balancer())) {
-      topoNode.error("edges", "the balancer broker " + ConfigNode.quote(topology.balancer()) + " cannot also be an edge");
+    for (String listed : List.of("fanout", "edges", "failover")) {
+      topoNode.check(listed, BROKER_REF_RULE, true, null); // declared for the reference: each entry is checked above
     }
-    for (String e : topology.edges()) {
-      BrokerConfig b = brokers.get(e);
-      ConfigNode node = brokerNodes.get(e);
-      if (b != null && b.management() == null && !node.hasErrorAt("management")) {
-        node.error("management", "required for an edge broker: the shovel to the cloud is declared through the management API");
-      }
-    }
-    if (topology.fanout() != null && topology.balancer() != null && !topology.fanout().equals(topology.balancer())) {
-      BrokerConfig b = brokers.get(topology.balancer());
-      ConfigNode node = brokerNodes.get(topology.balancer());
-      if (b != null && b.management() == null && !node.hasErrorAt("management")) {
-        node.error("management", "required when fanout is on another broker: partition shovels are declared through the management API");
-      }
-    }
+    topoNode.check("edges", "the balancer broker cannot also be an edge",
+        topology.balancer() == null || !topology.edges().contains(topology.balancer()), ConfigNode.quote(String.valueOf(topology.balancer())));
+    String edgeRule = "required for an edge broker: the shovel to the cloud is declared through the management API";
+    String fanoutRule = "required for the balancer when fanout is on another broker: partition shovels are declared through the management API";
+    brokerNodes.forEach((name, node) -> {
+      BrokerConfig b = brokers.get(name);
+      boolean noManagement = b != null && b.management() == null && !node.hasErrorAt("management");
+      node.check("management", edgeRule, !(noManagement && topology.edges().contains(name)), null);
+      node.check("management", fanoutRule, !(noManagement && name.equals(topology.balancer()) && topology.fanout() != null
+          && !topology.fanout().equals(topology.balancer())), null);
+    });
 
     ConfigNode contractNode = root.child("contract");
     ContractLimits contract = new ContractLimits(
@@ -153,6 +150,7 @@ public record IotpipeConfig(Map<String, BrokerConfig> brokers, TopologyConfig to
     if (simulator.edge() != null && simNode.has("edge")) {
       checkRef(simNode, "edge", simulator.edge(), brokers); // the default (the first edge) is checked above
     }
+    simNode.check("edge", BROKER_REF_RULE, true, null); // declared for the reference
     ObservabilityConfig obs = ObservabilityConfig.read(root.child("observability"));
     SloConfig slo = SloConfig.read(root.child("slo"), topology.sinks(), storage.rollAge());
     ConfigNode secNode = root.child("security");
@@ -172,11 +170,11 @@ public record IotpipeConfig(Map<String, BrokerConfig> brokers, TopologyConfig to
     return new IotpipeConfig(brokers, topology, contract, indexer, storage, simulator, obs, slo, security);
   }
 
+  static final String BROKER_REF_RULE = "must name a broker under brokers:";
+
   private static void checkRef(ConfigNode node, String key, String ref, Map<String, BrokerConfig> brokers) {
-    if (ref != null && !brokers.containsKey(ref)) {
-      node.error(key, "unknown broker " + ConfigNode.quote(ref) + " (defined: "
-          + (brokers.isEmpty() ? "none" : brokers.keySet().stream().map(ConfigNode::displayKey).collect(Collectors.joining(", "))) + ")");
-    }
+    node.check(key, BROKER_REF_RULE, ref == null || brokers.containsKey(ref), ConfigNode.quote(String.valueOf(ref)) + " (defined: "
+        + (brokers.isEmpty() ? "none" : brokers.keySet().stream().map(ConfigNode::displayKey).collect(Collectors.joining(", "))) + ")");
   }
 
   public BrokerConfig broker(String name) {

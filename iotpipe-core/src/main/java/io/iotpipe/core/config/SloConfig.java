@@ -41,10 +41,8 @@ public record SloConfig(Duration window, Completeness completeness, Map<String, 
   }
 
   static SloConfig read(ConfigNode c, List<String> sinks, Duration rollAge) {
-    Duration window = c.duration("window", Duration.ofDays(30));
-    if (window != null && window.compareTo(Duration.ofDays(1)) < 0) {
-      c.error("window", "must be at least 1d (the slowest alert looks back 3d; 28d or 30d is usual), was " + window);
-    }
+    // at least 1d: the slowest alert looks back 3d; 28d or 30d is usual
+    Duration window = c.duration("window", Duration.ofDays(30), Duration.ofDays(1), ConfigNode.MAX_DURATION);
     ConfigNode cn = c.child("completeness");
     Completeness completeness = new Completeness(percent(cn, "target", 0.9999),
         cn.duration("grace", Duration.ofMinutes(5)), cn.integer("maxDevices", 200_000, 100, 50_000_000));
@@ -75,9 +73,12 @@ public record SloConfig(Duration window, Completeness completeness, Map<String, 
   }
 
   /** A target as {@code 99.9%}, {@code 99.9} (percent) or {@code 0.999}; must leave some budget (below 100 %). */
+  private static final String PERCENT_RULE = "must be above 0 and below 100% (100% leaves no error budget)";
+
   private static double percent(ConfigNode c, String key, double fallback) {
     String s = c.string(key, null);
     if (s == null) {
+      c.check(key, PERCENT_RULE, true, null); // declared for the reference even when the key is absent
       return fallback;
     }
     String t = s.trim();
@@ -86,8 +87,8 @@ public record SloConfig(Duration window, Completeness completeness, Map<String, 
       // decimal arithmetic: 99.9 / 100 in doubles is 0.9990000000000001, which would show in rules and reports
       java.math.BigDecimal v = new java.math.BigDecimal(pct ? t.substring(0, t.length() - 1).trim() : t);
       double ratio = (pct || v.compareTo(java.math.BigDecimal.ONE) > 0 ? v.movePointLeft(2) : v).doubleValue();
-      if (!(ratio > 0 && ratio < 1)) {
-        c.error(key, "must be above 0 and below 100% (100% leaves no error budget), was " + io.iotpipe.core.Reasons.quote(s, 40));
+      if (!c.check(key, PERCENT_RULE, ratio > 0 && ratio < 1,
+          io.iotpipe.core.Reasons.quote(s, 40))) {
         return fallback;
       }
       return ratio;

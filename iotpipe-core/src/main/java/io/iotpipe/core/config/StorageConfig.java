@@ -58,18 +58,18 @@ public record StorageConfig(Path dir, List<Format> formats, long rollRows, long 
       Map<String, Action> columns = new java.util.LinkedHashMap<>();
       for (String col : COLUMNS) {
         Action a = cols.enumValue(col, Action.class, Action.KEEP);
-        if (col.equals("deviceId") && a == Action.DROP) {
-          cols.error(col, "cannot be dropped: (deviceId, seq) keeps readings unique in the store; use pseudonymise");
+        if (col.equals("deviceId") && !cols.check(col, "cannot be dropped: (deviceId, seq) keeps readings unique in the store; use pseudonymise",
+            a != Action.DROP, null)) {
           a = Action.PSEUDONYMISE;
         }
         columns.put(col, a);
       }
       cols.finish();
       boolean pseudonyms = columns.containsValue(Action.PSEUDONYMISE);
-      if (pseudonyms && !key.isSet()) {
-        c.error("key", "required to pseudonymise: key: ${IOTPIPE_PSEUDONYM_KEY} (at least 32 bytes, e.g. openssl rand -base64 48)");
-      } else if (pseudonyms && key.reveal().strip().getBytes(java.nio.charset.StandardCharsets.UTF_8).length < 32) {
-        c.error("key", "must be at least 32 bytes (e.g. openssl rand -base64 48)");
+      if (c.check("key", "required to pseudonymise: key: ${IOTPIPE_PSEUDONYM_KEY} (at least 32 bytes, e.g. openssl rand -base64 48)",
+          !pseudonyms || key.isSet(), null)) {
+        c.check("key", "must be at least 32 bytes (e.g. openssl rand -base64 48)",
+            !pseudonyms || key.reveal().strip().getBytes(java.nio.charset.StandardCharsets.UTF_8).length >= 32, null);
       }
       c.finish();
       return new Privacy(key, Map.copyOf(columns));
@@ -100,9 +100,7 @@ public record StorageConfig(Path dir, List<Format> formats, long rollRows, long 
   static StorageConfig read(ConfigNode c) {
     Path dir = c.path("dir", Path.of("data/store"));
     List<Format> formats = c.enumValues("formats", Format.class, List.of(Format.PARQUET));
-    if (formats.isEmpty() && c.has("formats")) {
-      c.error("formats", "at least one format is required");
-    }
+    c.check("formats", "at least one format is required", !(formats.isEmpty() && c.has("formats")), null);
     long rollRows = c.longValue("rollRows", 500_000, 1, 100_000_000);
     long rollBytes = c.bytes("rollBytes", 128L << 20, 1, ConfigNode.MAX_BYTES);
     Duration rollAge = c.duration("rollAge", Duration.ofSeconds(60));

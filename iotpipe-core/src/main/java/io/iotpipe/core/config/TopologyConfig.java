@@ -44,14 +44,9 @@ public record TopologyConfig(String prefix, List<String> edges, String balancer,
     List<String> failover = c.strings("failover", List.of());
     int partitions = c.integer("partitions", 4, 1, 1024);
     List<String> sinks = c.strings("sinks", List.of("elk", "storage"));
-    for (int i = 0; i < sinks.size(); i++) {
-      if (!NAME.matcher(sinks.get(i)).matches()) {
-        c.error("sinks[" + i + "]", ConfigNode.quote(sinks.get(i)) + " must match " + NAME.pattern());
-      }
-    }
-    if (sinks.stream().distinct().count() != sinks.size()) {
-      c.error("sinks", "names must be unique");
-    }
+    String badName = sinks.stream().filter(n -> !NAME.matcher(n).matches()).findFirst().orElse(null);
+    c.check("sinks", "each must match " + NAME.pattern(), badName == null, badName == null ? null : ConfigNode.quote(badName));
+    c.check("sinks", "names must be unique", sinks.stream().distinct().count() == sinks.size(), null);
     QueueType type = c.enumValue("queueType", QueueType.class, QueueType.QUORUM);
     ConfigNode buffer = c.child("edgeBuffer");
     long maxMessages = buffer.longValue("maxMessages", 1_000_000, 1, Long.MAX_VALUE);

@@ -43,8 +43,8 @@ class ConfigReferenceTest {
         .contains("| `indexer.consumer.batchWait` | duration | `200ms` |")
         .contains("| `storage.consumer.batchWait` | duration | `5ms` |")
         .contains("| `brokers.<name>.uris` | list of URIs (amqp, amqps) | required |")
-        .contains("| `topology.balancer` | text | required |")
-        .contains("| `topology.fanout` | text | the balancer |");
+        .contains("| `topology.balancer` | text; must name a broker under brokers: | required |")
+        .contains("| `topology.fanout` | text; must name a broker under brokers: | the balancer |");
   }
 
   @Test

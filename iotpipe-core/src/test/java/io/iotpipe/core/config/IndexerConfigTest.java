@@ -51,14 +51,14 @@ class IndexerConfigTest {
     ConfigException e = catchThrowableOfType(ConfigException.class, () -> parse(
         "{urls: [http://es:9200], caFile: " + ca + ", password: '${ES_PW}', apiKey: '${ES_KEY}', maxInFlightBytes: 10KiB}"));
     assertThat(e.getMessage())
-        .contains("indexer.caFile: is set but no indexer.urls entry uses https")
+        .contains("indexer.caFile: only with an https:// entry in indexer.urls")
         .contains("indexer.apiKey: use either apiKey or username/password")
         .contains("indexer.password: a password needs a username")
         .contains("indexer.maxInFlightBytes: must be between 1MiB")
         .doesNotContain("pw-not-to-be-printed").doesNotContain("a2V5LWlkOmtleQ==");
     ConfigException missing = catchThrowableOfType(ConfigException.class, () -> parse(
         "{urls: [https://es:9200], caFile: " + dir.resolve("nope.pem") + "}"));
-    assertThat(missing.getMessage()).contains("indexer.caFile: cannot read " + dir.resolve("nope.pem"));
+    assertThat(missing.getMessage()).contains("indexer.caFile: must be a readable PEM file").contains(dir.resolve("nope.pem").toString());
   }
 
   @Test

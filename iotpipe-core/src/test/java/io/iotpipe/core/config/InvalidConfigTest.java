@@ -138,11 +138,11 @@ class InvalidConfigTest {
     assertThat(errors(SOUND.replace("topology: {edges: [edge], balancer: cloud}",
         "topology: {edges: [edge, nowhere], balancer: clowd, fanout: elsewhere, failover: [dr]}") + "simulator: {edge: edje}\n"))
         .containsExactlyInAnyOrder(
-            "topology.balancer: unknown broker \"clowd\" (defined: edge, cloud)",
-            "topology.fanout: unknown broker \"elsewhere\" (defined: edge, cloud)",
-            "topology.edges[1]: unknown broker \"nowhere\" (defined: edge, cloud)",
-            "topology.failover[0]: unknown broker \"dr\" (defined: edge, cloud)",
-            "simulator.edge: unknown broker \"edje\" (defined: edge, cloud)");
+            "topology.balancer: must name a broker under brokers:, was \"clowd\" (defined: edge, cloud)",
+            "topology.fanout: must name a broker under brokers:, was \"elsewhere\" (defined: edge, cloud)",
+            "topology.edges[1]: must name a broker under brokers:, was \"nowhere\" (defined: edge, cloud)",
+            "topology.failover[0]: must name a broker under brokers:, was \"dr\" (defined: edge, cloud)",
+            "simulator.edge: must name a broker under brokers:, was \"edje\" (defined: edge, cloud)");
   }
 
   @Test
@@ -157,7 +157,7 @@ class InvalidConfigTest {
     assertThat(errors("brokers: [edge]\ntopology: {balancer: cloud}\n")).containsExactly(
         "brokers: expected a mapping of names, was a list",
         "brokers: define at least one broker (an edge and a cloud broker)",
-        "topology.balancer: unknown broker \"cloud\" (defined: none)");
+        "topology.balancer: must name a broker under brokers:, was \"cloud\" (defined: none)");
   }
 
   @Test
@@ -190,6 +190,6 @@ class InvalidConfigTest {
     assertThat(errors(SOUND + "indexer: {consumer: {backoff: {initial: 0ms, max: 1s}}}\n"))
         .containsExactly("indexer.consumer.backoff.initial: must be between 1ms and 36500d, was 0ms");
     assertThat(errors(SOUND + "indexer: {consumer: {backoff: {initial: 5s, max: 1s}}}\n"))
-        .containsExactly("indexer.consumer.backoff.max: must be at least initial (5s), was 1s");
+        .containsExactly("indexer.consumer.backoff.max: must be at least backoff.initial, was 1s with initial 5s");
   }
 }

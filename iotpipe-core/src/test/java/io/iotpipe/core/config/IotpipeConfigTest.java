@@ -62,7 +62,7 @@ class IotpipeConfigTest {
         "topology.queueType", "indexer.period", "indexer.consumer.prefetch", "indexer.consumer.batchWait",
         "storage.formats[1]", "storage.rollBytes", "colour");
     assertThat(e.getMessage()).contains("has " + e.errors().size() + " errors")
-        .contains("topology.edges[1]: unknown broker \"nowhere\" (defined: edge, cloud)")
+        .contains("topology.edges[1]: must name a broker under brokers:, was \"nowhere\" (defined: edge, cloud)")
         .contains("topology.partitions: must be between 1 and 1024, was 0");
   }
 

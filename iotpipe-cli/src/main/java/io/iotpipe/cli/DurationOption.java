@@ -9,7 +9,7 @@ public final class DurationOption {
 
   /** {@code value} as a duration, or a usage error naming {@code option} and the accepted form. */
   public static Duration parse(String option, String value) {
-    Duration d = io.iotpipe.core.config.ConfigNode.parseDuration(value);
+    Duration d = io.iotpipe.core.config.ConfigUnits.parseDuration(value);
     if (d == null) {
       throw new CommandFailure(ExitCode.USAGE, option + " " + value + " is not a duration (write e.g. 90s, 5m, 1h)");
     }

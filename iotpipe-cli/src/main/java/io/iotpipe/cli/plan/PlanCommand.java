@@ -4,7 +4,7 @@ import io.iotpipe.cli.CommandFailure;
 import io.iotpipe.cli.ExitCode;
 import io.iotpipe.cli.IotpipeCommand;
 import io.iotpipe.cli.Output;
-import io.iotpipe.core.config.ConfigNode;
+import io.iotpipe.core.config.ConfigUnits;
 import io.iotpipe.slo.plan.BenchProfile;
 import io.iotpipe.slo.plan.CapacityPlanner;
 import io.iotpipe.slo.plan.Profile;
@@ -157,7 +157,7 @@ public final class PlanCommand implements IotpipeCommand, Callable<Integer> {
   }
 
   private static Duration duration(String option, String v) {
-    Duration d = ConfigNode.parseDuration(v);
+    Duration d = ConfigUnits.parseDuration(v);
     if (d == null) {
       throw new IllegalArgumentException(option + ": expected a duration like 10s, 5m, 2h or 90d, was \"" + v + "\"");
     }
@@ -165,7 +165,7 @@ public final class PlanCommand implements IotpipeCommand, Callable<Integer> {
   }
 
   private static long bytes(String option, String v) {
-    Long b = ConfigNode.parseBytes(v);
+    Long b = ConfigUnits.parseBytes(v);
     if (b == null) {
       throw new IllegalArgumentException(option + ": expected a size like 250B or 2KiB, was \"" + v + "\"");
     }

@@ -5,7 +5,7 @@ import io.iotpipe.cli.ConfigOption;
 import io.iotpipe.cli.ExitCode;
 import io.iotpipe.cli.IotpipeCommand;
 import io.iotpipe.cli.Output;
-import io.iotpipe.core.config.ConfigNode;
+import io.iotpipe.core.config.ConfigUnits;
 import io.iotpipe.core.config.IotpipeConfig;
 import io.iotpipe.slo.Slos;
 import io.iotpipe.slo.dashboard.GrafanaDashboard;
@@ -53,7 +53,7 @@ public final class SloCommand implements IotpipeCommand, Runnable {
   }
 
   static Duration duration(String option, String value) {
-    Duration d = value == null ? null : ConfigNode.parseDuration(value);
+    Duration d = value == null ? null : ConfigUnits.parseDuration(value);
     if (d == null) {
       throw new CommandFailure(ExitCode.USAGE, option + ": expected a duration like 0s, 30s or 2m, was \"" + value + "\"");
     }

@@ -49,13 +49,6 @@ import java.util.stream.Collectors;
  */
 public final class ConfigNode {
 
-  private static final Pattern ENV = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?}");
-  private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)");
-  private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB|PB|PiB)?", Pattern.CASE_INSENSITIVE);
-  /** Longer than anything this pipeline waits for, and short enough that {@link Duration#toNanos()} never overflows. */
-  public static final Duration MAX_DURATION = Duration.ofDays(36_500);
-  /** Larger than any buffer, batch or file this pipeline handles (sizes are compared with counters in a long). */
-  public static final long MAX_BYTES = 1L << 50;
   private static final int MAX_SHOWN = 80;
   private static final Pattern PLAIN_KEY = Pattern.compile("[\\p{L}\\p{N}_<>-]+(\\[\\d+])?");
   /** The placeholder under which {@link #entries} describes its (user-named) members. */
@@ -253,23 +246,10 @@ public final class ConfigNode {
   }
 
   private String expand(String key, String raw, String fallback) {
-    Matcher m = ENV.matcher(raw);
-    StringBuilder out = new StringBuilder();
-    boolean ok = true;
-    while (m.find()) {
-      String value = inScope.test(keyPath(key)) ? env.apply(m.group(1)) : null;
-      if (value == null) {
-        value = m.group(2);
-      }
-      if (value == null) {
-        error(key, "environment variable " + m.group(1) + " is not set (export it, or write ${" + m.group(1) + ":-default})");
-        ok = false;
-        value = "";
-      }
-      m.appendReplacement(out, Matcher.quoteReplacement(value));
-    }
-    m.appendTail(out);
-    return ok ? out.toString() : fallback;
+    java.util.function.Function<String, String> lookup = inScope.test(keyPath(key)) ? env : name -> null;
+    String value = EnvReferences.expand(raw, lookup, name ->
+        error(key, "environment variable " + name + " is not set (export it, or write ${" + name + ":-default})"));
+    return value == null ? fallback : value;
   }
 
   /**
@@ -284,12 +264,12 @@ public final class ConfigNode {
     }
     // The value is never quoted back: it may be the very password we refuse.
     String raw = v.isValueNode() ? v.asText() : "";
-    if (!ENV.matcher(raw).matches()) {
+    if (!EnvReferences.isReference(raw)) {
       error(key, "credentials must reference an environment variable, e.g. ${IOTPIPE_PASSWORD} (literal values are not accepted)");
       return Secret.NONE;
     }
     String value = expand(key, raw, null);
-    return value == null ? Secret.NONE : new Secret(raw.replaceAll(":-[^}]*}", "}"), value);
+    return value == null ? Secret.NONE : new Secret(EnvReferences.withoutDefaults(raw), value);
   }
 
   // ---- numbers ----
@@ -371,72 +351,40 @@ public final class ConfigNode {
 
   // ---- durations and sizes ----
 
-  /** A duration such as {@code 250ms}, {@code 30s}, {@code 5m}, {@code 2h}, {@code 90d}, from 0 to {@link #MAX_DURATION}. */
+  /** A duration such as {@code 250ms}, {@code 30s}, {@code 5m}, {@code 2h}, {@code 90d}, from 0 to {@link ConfigUnits#MAX_DURATION}. */
   public Duration duration(String key, Duration fallback) {
-    return duration(key, fallback, Duration.ZERO, MAX_DURATION);
+    return duration(key, fallback, Duration.ZERO, ConfigUnits.MAX_DURATION);
   }
 
   /** A duration between {@code min} and {@code max} (both inclusive). */
   public Duration duration(String key, Duration fallback, Duration min, Duration max) {
-    describe(key, "duration" + range(min.isPositive(), max.compareTo(MAX_DURATION) < 0, formatDuration(min), formatDuration(max)), fallback);
+    describe(key, "duration" + range(min.isPositive(), max.compareTo(ConfigUnits.MAX_DURATION) < 0, ConfigUnits.formatDuration(min), ConfigUnits.formatDuration(max)), fallback);
     String s = text(key, null);
     if (s == null) {
       return fallback;
     }
-    Matcher m = DURATION.matcher(s.trim());
+    Matcher m = ConfigUnits.DURATION.matcher(s.trim());
     if (!m.matches()) {
       error(key, "expected a duration like 500ms, 30s, 5m, 2h or 90d, was " + quote(s)
           + (s.trim().matches("\\d+") ? " (add a unit)" : ""));
       return fallback;
     }
-    BigInteger millis = new BigInteger(m.group(1)).multiply(BigInteger.valueOf(unitMillis(m.group(2))));
+    BigInteger millis = new BigInteger(m.group(1)).multiply(BigInteger.valueOf(ConfigUnits.unitMillis(m.group(2))));
     if (millis.compareTo(BigInteger.valueOf(min.toMillis())) < 0 || millis.compareTo(BigInteger.valueOf(max.toMillis())) > 0) {
-      error(key, "must be between " + formatDuration(min) + " and " + formatDuration(max) + ", was " + shorten(s.trim()));
+      error(key, "must be between " + ConfigUnits.formatDuration(min) + " and " + ConfigUnits.formatDuration(max) + ", was " + shorten(s.trim()));
       return fallback;
     }
     return Duration.ofMillis(millis.longValueExact());
   }
 
-  /** Parses a duration ({@code 90s}, {@code 5m}, ...); null when it is not one or exceeds {@link #MAX_DURATION}. */
-  public static Duration parseDuration(String s) {
-    Matcher m = DURATION.matcher(s.trim());
-    if (!m.matches()) {
-      return null;
-    }
-    BigInteger millis = new BigInteger(m.group(1)).multiply(BigInteger.valueOf(unitMillis(m.group(2))));
-    return millis.compareTo(BigInteger.valueOf(MAX_DURATION.toMillis())) > 0 ? null : Duration.ofMillis(millis.longValueExact());
-  }
-
-  private static long unitMillis(String unit) {
-    return switch (unit) {
-      case "ms" -> 1;
-      case "s" -> 1000;
-      case "m" -> 60_000;
-      case "h" -> 3_600_000;
-      default -> 86_400_000;
-    };
-  }
-
-  /** The config syntax of {@code d}, in its largest exact unit ({@code 90d}, {@code 200ms}). */
-  public static String formatDuration(Duration d) {
-    long ms = d.toMillis();
-    for (String unit : new String[] {"d", "h", "m", "s"}) {
-      long u = unitMillis(unit);
-      if (ms != 0 && ms % u == 0) {
-        return ms / u + unit;
-      }
-    }
-    return ms == 0 ? "0s" : ms + "ms";
-  }
-
-  /** A size such as {@code 512KiB}, {@code 64MiB}, {@code 1GB}, or a plain number of bytes, from 0 to {@link #MAX_BYTES}. */
+  /** A size such as {@code 512KiB}, {@code 64MiB}, {@code 1GB}, or a plain number of bytes, from 0 to {@link ConfigUnits#MAX_BYTES}. */
   public long bytes(String key, long fallback) {
-    return bytes(key, fallback, 0, MAX_BYTES);
+    return bytes(key, fallback, 0, ConfigUnits.MAX_BYTES);
   }
 
   /** A size between {@code min} and {@code max} bytes (both inclusive). */
   public long bytes(String key, long fallback, long min, long max) {
-    describe(key, "size" + range(min > 0, max < MAX_BYTES, formatBytes(min), formatBytes(max)), new Size(fallback));
+    describe(key, "size" + range(min > 0, max < ConfigUnits.MAX_BYTES, ConfigUnits.formatBytes(min), ConfigUnits.formatBytes(max)), new Size(fallback));
     JsonNode v = take(key);
     if (v == null) {
       return fallback;
@@ -445,7 +393,7 @@ public final class ConfigNode {
     if (v.isNumber() && v.canConvertToExactIntegral()) {
       n = v.isIntegralNumber() ? v.bigIntegerValue() : v.decimalValue().toBigInteger();
     } else if (v.isTextual()) {
-      n = exactBytes(v.asText());
+      n = ConfigUnits.exactBytes(v.asText());
       if (n == null) {
         error(key, "expected a size like 16KiB, 64MiB or 1GiB, was " + quote(v.asText()));
         return fallback;
@@ -455,57 +403,17 @@ public final class ConfigNode {
       return fallback;
     }
     if (n.compareTo(BigInteger.valueOf(min)) < 0 || n.compareTo(BigInteger.valueOf(max)) > 0) {
-      error(key, "must be between " + formatBytes(min) + " and " + formatBytes(max) + ", was " + shorten(v.asText()));
+      error(key, "must be between " + ConfigUnits.formatBytes(min) + " and " + ConfigUnits.formatBytes(max) + ", was " + shorten(v.asText()));
       return fallback;
     }
     return n.longValueExact();
-  }
-
-  /** Parses a size ({@code 64MiB}, {@code 1GB}, {@code 512}); null when it is not one or exceeds {@link #MAX_BYTES}. */
-  public static Long parseBytes(String s) {
-    BigInteger n = exactBytes(s);
-    return n == null || n.compareTo(BigInteger.valueOf(MAX_BYTES)) > 0 ? null : n.longValueExact();
-  }
-
-  private static BigInteger exactBytes(String s) {
-    Matcher m = SIZE.matcher(s.trim());
-    if (!m.matches()) {
-      return null;
-    }
-    String unit = m.group(2) == null ? "B" : m.group(2).toUpperCase(Locale.ROOT);
-    long mult = switch (unit) {
-      case "KB" -> 1000L;
-      case "KIB" -> 1L << 10;
-      case "MB" -> 1000_000L;
-      case "MIB" -> 1L << 20;
-      case "GB" -> 1000_000_000L;
-      case "GIB" -> 1L << 30;
-      case "TB" -> 1000_000_000_000L;
-      case "TIB" -> 1L << 40;
-      case "PB" -> 1000_000_000_000_000L;
-      case "PIB" -> 1L << 50;
-      default -> 1L;
-    };
-    return new BigInteger(m.group(1)).multiply(BigInteger.valueOf(mult));
-  }
-
-  /** The config syntax of a size in its largest exact binary unit ({@code 128MiB}); plain bytes otherwise. */
-  public static String formatBytes(long n) {
-    String[] units = {"PiB", "TiB", "GiB", "MiB", "KiB"};
-    for (int i = 0; i < units.length; i++) {
-      long u = 1L << (10 * (5 - i));
-      if (n != 0 && n % u == 0) {
-        return n / u + units[i];
-      }
-    }
-    return Long.toString(n);
   }
 
   /** A size as a default in the reference (a bare long would print as plain bytes). */
   private record Size(long bytes) {
     @Override
     public String toString() {
-      return formatBytes(bytes);
+      return ConfigUnits.formatBytes(bytes);
     }
   }
 
@@ -710,7 +618,7 @@ public final class ConfigNode {
 
   private static String show(Object v) {
     if (v instanceof Duration d) {
-      return formatDuration(d);
+      return ConfigUnits.formatDuration(d);
     }
     if (v instanceof List<?> l) {
       return l.stream().map(ConfigNode::show).collect(Collectors.joining(", ", "[", "]"));

@@ -30,14 +30,14 @@ public record ConsumerSettings(int prefetch, int batchMax, long batchBytes, Dura
   static ConsumerSettings read(ConfigNode c, int defaultPrefetch, int defaultBatch, Duration defaultWait) {
     int prefetch = c.integer("prefetch", defaultPrefetch, 1, 65_535);
     int batchMax = c.integer("batchMax", defaultBatch, 1, 100_000);
-    long batchBytes = c.bytes("batchBytes", 5L << 20, 1, ConfigNode.MAX_BYTES);
+    long batchBytes = c.bytes("batchBytes", 5L << 20, 1, ConfigUnits.MAX_BYTES);
     Duration batchWait = c.duration("batchWait", defaultWait);
     ConfigNode b = c.child("backoff");
-    Duration initial = b.duration("initial", Backoff.DEFAULT.initial(), Duration.ofMillis(1), ConfigNode.MAX_DURATION);
+    Duration initial = b.duration("initial", Backoff.DEFAULT.initial(), Duration.ofMillis(1), ConfigUnits.MAX_DURATION);
     Duration max = b.duration("max", Backoff.DEFAULT.max());
     b.finish();
     if (!b.check("max", "must be at least backoff.initial", max.compareTo(initial) >= 0,
-        ConfigNode.formatDuration(max) + " with initial " + ConfigNode.formatDuration(initial))) {
+        ConfigUnits.formatDuration(max) + " with initial " + ConfigUnits.formatDuration(initial))) {
       initial = Backoff.DEFAULT.initial();
       max = Backoff.DEFAULT.max();
     }

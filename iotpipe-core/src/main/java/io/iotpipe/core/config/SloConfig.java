@@ -42,7 +42,7 @@ public record SloConfig(Duration window, Completeness completeness, Map<String, 
 
   static SloConfig read(ConfigNode c, List<String> sinks, Duration rollAge) {
     // at least 1d: the slowest alert looks back 3d; 28d or 30d is usual
-    Duration window = c.duration("window", Duration.ofDays(30), Duration.ofDays(1), ConfigNode.MAX_DURATION);
+    Duration window = c.duration("window", Duration.ofDays(30), Duration.ofDays(1), ConfigUnits.MAX_DURATION);
     ConfigNode cn = c.child("completeness");
     Completeness completeness = new Completeness(percent(cn, "target", 0.9999),
         cn.duration("grace", Duration.ofMinutes(5)), cn.integer("maxDevices", 200_000, 100, 50_000_000));

@@ -89,7 +89,7 @@ public record StorageConfig(Path dir, List<Format> formats, long rollRows, long 
     static Compaction read(ConfigNode c) {
       boolean enabled = c.bool("enabled", true);
       Duration after = c.duration("after", Duration.ofMinutes(15));
-      Duration every = c.duration("every", Duration.ofMinutes(10), Duration.ofSeconds(1), ConfigNode.MAX_DURATION);
+      Duration every = c.duration("every", Duration.ofMinutes(10), Duration.ofSeconds(1), ConfigUnits.MAX_DURATION);
       c.finish();
       return new Compaction(enabled, after, every);
     }
@@ -102,7 +102,7 @@ public record StorageConfig(Path dir, List<Format> formats, long rollRows, long 
     List<Format> formats = c.enumValues("formats", Format.class, List.of(Format.PARQUET));
     c.check("formats", "at least one format is required", !(formats.isEmpty() && c.has("formats")), null);
     long rollRows = c.longValue("rollRows", 500_000, 1, 100_000_000);
-    long rollBytes = c.bytes("rollBytes", 128L << 20, 1, ConfigNode.MAX_BYTES);
+    long rollBytes = c.bytes("rollBytes", 128L << 20, 1, ConfigUnits.MAX_BYTES);
     Duration rollAge = c.duration("rollAge", Duration.ofSeconds(60));
     List<String> metrics = c.strings("metrics", List.of("powerKw", "energyKwh", "soc", "tempC", "voltageV", "currentA"));
     Duration retention = c.duration("retention", null);

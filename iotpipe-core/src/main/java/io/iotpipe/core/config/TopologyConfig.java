@@ -50,7 +50,7 @@ public record TopologyConfig(String prefix, List<String> edges, String balancer,
     QueueType type = c.enumValue("queueType", QueueType.class, QueueType.QUORUM);
     ConfigNode buffer = c.child("edgeBuffer");
     long maxMessages = buffer.longValue("maxMessages", 1_000_000, 1, Long.MAX_VALUE);
-    long maxBytes = buffer.bytes("maxBytes", 1L << 30, 1, ConfigNode.MAX_BYTES);
+    long maxBytes = buffer.bytes("maxBytes", 1L << 30, 1, ConfigUnits.MAX_BYTES);
     buffer.finish();
     int deliveryLimit = c.integer("deliveryLimit", 20, 1, 10_000);
     Duration reconnect = c.duration("shovelReconnectDelay", Duration.ofSeconds(2));

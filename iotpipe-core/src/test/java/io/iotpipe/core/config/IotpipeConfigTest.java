@@ -92,10 +92,10 @@ class IotpipeConfigTest {
 
   @Test
   void parsesSizesAndDurations() {
-    assertThat(ConfigNode.parseBytes("64MiB")).isEqualTo(64L << 20);
-    assertThat(ConfigNode.parseBytes("1GB")).isEqualTo(1_000_000_000L);
-    assertThat(ConfigNode.parseDuration("90d")).isEqualTo(Duration.ofDays(90));
-    assertThat(ConfigNode.parseDuration("250ms")).isEqualTo(Duration.ofMillis(250));
-    assertThat(ConfigNode.parseDuration("soon")).isNull();
+    assertThat(ConfigUnits.parseBytes("64MiB")).isEqualTo(64L << 20);
+    assertThat(ConfigUnits.parseBytes("1GB")).isEqualTo(1_000_000_000L);
+    assertThat(ConfigUnits.parseDuration("90d")).isEqualTo(Duration.ofDays(90));
+    assertThat(ConfigUnits.parseDuration("250ms")).isEqualTo(Duration.ofMillis(250));
+    assertThat(ConfigUnits.parseDuration("soon")).isNull();
   }
 }

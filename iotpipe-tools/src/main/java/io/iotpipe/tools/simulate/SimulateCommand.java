@@ -90,7 +90,7 @@ public final class SimulateCommand implements IotpipeCommand, Callable<Integer> 
   }
 
   public static Duration parseDuration(String s) {
-    Duration d = io.iotpipe.core.config.ConfigNode.parseDuration(s);
+    Duration d = io.iotpipe.core.config.ConfigUnits.parseDuration(s);
     if (d == null) {
       throw new CommandFailure(ExitCode.USAGE, "--duration " + s + " is not a duration (write e.g. 90s, 5m, 1h)");
     }

@@ -71,7 +71,7 @@ class PipelineIT {
 
   static Simulation simulation(IotpipeConfig cfg, int devices, double rate, Duration duration) {
     return Simulation.create(cfg, Simulation.Options.from(cfg.simulator()).with(devices, rate, duration, 0)
-        .withProfile(SimulatorConfig.Profile.FLAT, SimulatorConfig.Protocol.AMQP));
+        .withProfile(SimulatorConfig.LoadShape.FLAT, SimulatorConfig.Protocol.AMQP));
   }
 
   /**

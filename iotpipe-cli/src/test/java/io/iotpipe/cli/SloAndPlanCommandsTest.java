@@ -66,7 +66,7 @@ class SloAndPlanCommandsTest {
 
   @Test
   void planChecksTheProfileAgainstWhatBenchMeasured(@TempDir Path dir) throws Exception {
-    double ref = io.iotpipe.slo.plan.Profile.reference().get("indexerMsgPerSec");
+    double ref = io.iotpipe.capacity.CapacityProfile.reference().get("indexerMsgPerSec");
     Path near = dir.resolve("near.json");
     Files.writeString(near, "{\"schema\": \"iotpipe-bench-profile/1\", \"indexerMsgsPerSecPerInstance\": " + Math.round(ref * 1.1) + "}");
     CliTest.Result ok = CliTest.run("plan", "--check-profile", near.toString(), "--json");

@@ -8,7 +8,7 @@ import io.iotpipe.core.config.IotpipeConfig;
 import io.iotpipe.core.config.Names;
 import io.iotpipe.core.config.Secret;
 import io.iotpipe.core.config.SecretFiles;
-import io.iotpipe.topology.Planner;
+import io.iotpipe.topology.TopologyPlanner;
 import io.iotpipe.topology.ServiceAccounts;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -81,7 +81,7 @@ public final class SecureLocalStack implements AutoCloseable {
       // The service accounts and no guest, declared from the config's security: section by the topology planner
       // (the one path every config uses; the full apply later finds them unchanged).
       IotpipeConfig cfg = IotpipeConfig.parse("secure-local-stack", s.configYaml(admin, 1, null), s.env(admin));
-      Planner planner = new Planner();
+      TopologyPlanner planner = new TopologyPlanner();
       planner.apply(cfg, planner.planAccounts(cfg));
     } catch (RuntimeException e) {
       nodes.close();
@@ -222,7 +222,7 @@ public final class SecureLocalStack implements AutoCloseable {
     }
     // The same path as start() and any config with security:: the planner declares the pipeline's accounts.
     IotpipeConfig cfg = IotpipeConfig.parse("secure-local-stack", configYaml(prefix, admin, 1, null), env(admin));
-    Planner planner = new Planner();
+    TopologyPlanner planner = new TopologyPlanner();
     planner.apply(cfg, planner.planAccounts(cfg));
   }
 

@@ -22,7 +22,7 @@ import io.iotpipe.core.config.SecretFiles;
 import io.iotpipe.topology.Change;
 import io.iotpipe.topology.Declaration;
 import io.iotpipe.topology.Plan;
-import io.iotpipe.topology.Planner;
+import io.iotpipe.topology.TopologyPlanner;
 import io.iotpipe.topology.ServiceAccounts;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -74,7 +74,7 @@ class SecureBrokerIT {
   static AdminApi cloudApi;
   static Secret admin;
   static IotpipeConfig cfg;
-  static final Planner planner = new Planner();
+  static final TopologyPlanner planner = new TopologyPlanner();
   static long applyTwiceMillis;
   static final Names NAMES = new Names("iotpipe");
   static final String ADMIN = ServiceAccounts.admin(NAMES);

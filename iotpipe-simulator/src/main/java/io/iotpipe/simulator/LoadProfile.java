@@ -12,9 +12,9 @@ import io.iotpipe.core.config.SimulatorConfig;
  */
 final class LoadProfile {
 
-  private final SimulatorConfig.Profile profile;
+  private final SimulatorConfig.LoadShape profile;
 
-  LoadProfile(SimulatorConfig.Profile profile) {
+  LoadProfile(SimulatorConfig.LoadShape profile) {
     this.profile = profile;
   }
 

@@ -31,7 +31,7 @@ public final class Simulation implements AutoCloseable {
    * @param messagesPerDevice stop a device after this many readings (0: no limit)
    * @param drainTimeout      after generation stops, how long unconfirmed readings are still retried
    */
-  public record Options(int devices, double rate, Duration duration, long messagesPerDevice, SimulatorConfig.Profile profile,
+  public record Options(int devices, double rate, Duration duration, long messagesPerDevice, SimulatorConfig.LoadShape profile,
                         SimulatorConfig.Protocol protocol, int maxInFlight, List<SimulatorConfig.Region> regions, String runId,
                         Duration drainTimeout, long seed) {
 
@@ -44,7 +44,7 @@ public final class Simulation implements AutoCloseable {
       return new Options(devices, rate, duration, perDevice, profile, protocol, maxInFlight, regions, runId, drainTimeout, seed);
     }
 
-    public Options withProfile(SimulatorConfig.Profile p, SimulatorConfig.Protocol proto) {
+    public Options withProfile(SimulatorConfig.LoadShape p, SimulatorConfig.Protocol proto) {
       return new Options(devices, rate, duration, messagesPerDevice, p, proto, maxInFlight, regions, runId, drainTimeout, seed);
     }
   }

@@ -2,7 +2,7 @@ package io.iotpipe.testkit;
 
 import io.iotpipe.broker.LocalDeployment;
 import io.iotpipe.core.config.IotpipeConfig;
-import io.iotpipe.topology.Planner;
+import io.iotpipe.topology.TopologyPlanner;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -76,7 +76,7 @@ public final class LocalNodes implements BeforeAllCallback, AfterAllCallback {
   /** {@link #config(int)} with its topology declared on the nodes. */
   public IotpipeConfig applied(int partitions) {
     IotpipeConfig cfg = config(partitions);
-    Planner p = new Planner();
+    TopologyPlanner p = new TopologyPlanner();
     p.apply(cfg, p.plan(cfg));
     return cfg;
   }

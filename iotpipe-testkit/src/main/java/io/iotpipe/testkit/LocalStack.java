@@ -13,7 +13,7 @@ import io.iotpipe.simulator.Simulation;
 import io.iotpipe.opensearch.EmbeddedOpenSearch;
 import io.iotpipe.topology.ManagementClient;
 import io.iotpipe.topology.Plan;
-import io.iotpipe.topology.Planner;
+import io.iotpipe.topology.TopologyPlanner;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -200,7 +200,7 @@ public final class LocalStack implements AutoCloseable {
       cfg = IotpipeConfig.load(path, secured.env(secured.adminUser()));
     }
     configFiles.put(prefix, path);
-    Planner p = new Planner();
+    TopologyPlanner p = new TopologyPlanner();
     Plan plan = p.plan(cfg);
     p.apply(cfg, plan);
     if (prefix.equals(MAIN)) {

@@ -2,7 +2,7 @@ package io.iotpipe.testkit;
 
 import io.iotpipe.topology.Change;
 import io.iotpipe.topology.Plan;
-import io.iotpipe.topology.Planner;
+import io.iotpipe.topology.TopologyPlanner;
 import io.iotpipe.topology.ManagementClient;
 import io.iotpipe.topology.TopologyException;
 import io.iotpipe.topology.BrokerTopology;
@@ -25,7 +25,7 @@ class ClusterTopologyIT {
   void partitionQueuesAreQuorumQueuesWithMembersOnAllThreeNodes(@TempDir Path dir) {
     try (LocalDeployment nodes = LocalDeployment.start(dir, 3)) {
       IotpipeConfig cfg = IotpipeConfig.parse("test", nodes.configYaml("c3", 2, null), k -> null);
-      Planner planner = new Planner();
+      TopologyPlanner planner = new TopologyPlanner();
       planner.apply(cfg, planner.plan(cfg));
       List<String> names = nodes.cloud().nodes().stream().map(LocalNode::nodeName).toList();
       // Any node's management API answers for the whole cluster.

@@ -57,7 +57,7 @@ class CommitFaultsIT {
 
   static IotpipeConfig pipeline(Path store) {
     IotpipeConfig cfg = nodes.config(2, y -> y + "storage:\n  dir: " + store + "\n  rollAge: 1s\n  compaction: {enabled: false}\n");
-    var planner = new io.iotpipe.topology.Planner();
+    var planner = new io.iotpipe.topology.TopologyPlanner();
     planner.apply(cfg, planner.plan(cfg));
     return cfg;
   }

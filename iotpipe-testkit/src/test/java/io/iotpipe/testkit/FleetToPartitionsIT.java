@@ -37,7 +37,7 @@ class FleetToPartitionsIT {
   static Simulation.Options options(IotpipeConfig cfg, int devices, double rate, Duration duration, long perDevice,
                                     SimulatorConfig.Protocol protocol) {
     return Simulation.Options.from(cfg.simulator()).with(devices, rate, duration, perDevice)
-        .withProfile(SimulatorConfig.Profile.FLAT, protocol);
+        .withProfile(SimulatorConfig.LoadShape.FLAT, protocol);
   }
 
   long depth(IotpipeConfig cfg, String sink) {

@@ -54,7 +54,7 @@ class PluginLifecycleIT {
     SimulationResult result;
     try (PipelineRunner runner = new PipelineRunner(cfg, Set.of(probe), "it-probe", new SimpleMeterRegistry()).start();
          Simulation sim = Simulation.create(cfg, Simulation.Options.from(cfg.simulator()).with(10, 50, Duration.ofSeconds(4), 0)
-             .withProfile(SimulatorConfig.Profile.FLAT, SimulatorConfig.Protocol.AMQP))) {
+             .withProfile(SimulatorConfig.LoadShape.FLAT, SimulatorConfig.Protocol.AMQP))) {
       result = sim.run(null);
       assertThat(result.confirmed()).isPositive();
       await("every confirmed reading acked by the probe role").atMost(Duration.ofSeconds(60))

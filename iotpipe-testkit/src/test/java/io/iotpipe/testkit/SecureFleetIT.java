@@ -13,7 +13,7 @@ import io.iotpipe.core.config.SimulatorConfig;
 import io.iotpipe.security.Enrollment;
 import io.iotpipe.security.SecureLocalStack;
 import io.iotpipe.topology.ServiceAccounts;
-import io.iotpipe.topology.Planner;
+import io.iotpipe.topology.TopologyPlanner;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -36,7 +36,7 @@ class SecureFleetIT {
   static void start() {
     stack = SecureLocalStack.start(dir, 1, "iotpipe", List.of("elk", "storage"));
     admin = IotpipeConfig.parse("secure", stack.configYaml(stack.adminUser(), PARTITIONS, null), stack.env(stack.adminUser()));
-    Planner p = new Planner();
+    TopologyPlanner p = new TopologyPlanner();
     p.apply(admin, p.plan(admin));
     // The shovel runs as its own least-privilege account, not as the administrator the config logs in as; a second
     // plan finds nothing to do (the shovel's stored URI is what the compiler declares).
@@ -57,7 +57,7 @@ class SecureFleetIT {
 
   static Simulation.Options options(int devices, long perDevice, SimulatorConfig.Protocol protocol) {
     return Simulation.Options.from(admin.simulator()).with(devices, 2000, null, perDevice)
-        .withProfile(SimulatorConfig.Profile.FLAT, protocol);
+        .withProfile(SimulatorConfig.LoadShape.FLAT, protocol);
   }
 
   long depth(String sink) {

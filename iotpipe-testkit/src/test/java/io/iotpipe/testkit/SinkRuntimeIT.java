@@ -118,7 +118,7 @@ class SinkRuntimeIT {
         new SimpleMeterRegistry()).start();
          // Readings keep flowing for 10 s while the poison one is retried: 20 devices, 40 readings/s.
          Simulation sim = Simulation.create(cfg, Simulation.Options.from(cfg.simulator()).with(20, 40, Duration.ofSeconds(10), 0)
-             .withProfile(SimulatorConfig.Profile.FLAT, SimulatorConfig.Protocol.AMQP));
+             .withProfile(SimulatorConfig.LoadShape.FLAT, SimulatorConfig.Protocol.AMQP));
          var c = Amqp.connect(cfg.broker("cloud"), "it-poison"); Channel ch = c.createChannel()) {
       SimulationResult result = sim.run(null);
       await().atMost(Duration.ofSeconds(60)).untilAsserted(() ->
@@ -147,7 +147,7 @@ class SinkRuntimeIT {
     assertThat(cfg.indexer().consumer().retry()).isEqualTo(new RetryBudget(3, Duration.ofSeconds(10)));
     try (PipelineRunner runner = new PipelineRunner(cfg, java.util.Set.of(Role.of("index")), "it", new SimpleMeterRegistry()).start();
          Simulation sim = Simulation.create(cfg, Simulation.Options.from(cfg.simulator()).with(20, 20, Duration.ofSeconds(60), 0)
-             .withProfile(SimulatorConfig.Profile.FLAT, SimulatorConfig.Protocol.AMQP))) {
+             .withProfile(SimulatorConfig.LoadShape.FLAT, SimulatorConfig.Protocol.AMQP))) {
       SinkConsumer indexer = runner.consumers().get(Role.of("index"));
       CompletableFuture<SimulationResult> run = new CompletableFuture<>();
       Thread.ofPlatform().daemon().start(() -> run.complete(sim.run(null)));

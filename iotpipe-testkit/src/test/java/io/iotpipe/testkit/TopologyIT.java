@@ -2,7 +2,7 @@ package io.iotpipe.testkit;
 
 import io.iotpipe.topology.Change;
 import io.iotpipe.topology.Plan;
-import io.iotpipe.topology.Planner;
+import io.iotpipe.topology.TopologyPlanner;
 import io.iotpipe.topology.ManagementClient;
 import io.iotpipe.topology.TopologyException;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -41,7 +41,7 @@ class TopologyIT {
   void applyDeclaresEverythingAndASecondApplyChangesNothing() {
     String prefix = prefix();
     IotpipeConfig cfg = config(nodes.configYaml(prefix, 4, null));
-    Planner planner = new Planner();
+    TopologyPlanner planner = new TopologyPlanner();
 
     Plan first = planner.plan(cfg);
     assertThat(first.conflicts()).isEmpty();
@@ -81,7 +81,7 @@ class TopologyIT {
     try (var c = f.newConnection(); var ch = c.createChannel()) {
       ch.queueDeclare(prefix + ".elk.p0", true, false, false, Map.of("x-max-length", 10));
     }
-    Planner planner = new Planner();
+    TopologyPlanner planner = new TopologyPlanner();
     Plan plan = planner.plan(cfg);
     assertThat(plan.conflicts()).singleElement().satisfies(ch -> {
       assertThat(ch.declaration().key()).isEqualTo("queue " + prefix + ".elk.p0");
@@ -98,7 +98,7 @@ class TopologyIT {
     String prefix = prefix();
     // The partitions' fanout stage lives on the "edge" node here: the compiler must bridge with shovels.
     IotpipeConfig cfg = config(nodes.configYaml(prefix, 2, null).replace("balancer: cloud", "balancer: cloud\n  fanout: edge"));
-    Planner planner = new Planner();
+    TopologyPlanner planner = new TopologyPlanner();
     planner.apply(cfg, planner.plan(cfg));
     ManagementClient cloud = new ManagementClient(cfg.broker("cloud"));
     JsonNode shovel = cloud.get("parameters/shovel/%2F/" + prefix + ".p1.transfer");
@@ -111,7 +111,7 @@ class TopologyIT {
   @Test
   void unreachableBrokerGivesOneClearMessage() {
     String yaml = nodes.configYaml(prefix(), 2, null).replace(nodes.cloud().managementUri().toString(), "http://127.0.0.1:1");
-    assertThatThrownBy(() -> new Planner().plan(config(yaml))).isInstanceOf(TopologyException.class)
+    assertThatThrownBy(() -> new TopologyPlanner().plan(config(yaml))).isInstanceOf(TopologyException.class)
         .hasMessageContaining("cannot reach the management API of broker \"cloud\"").hasMessageContaining("nothing was declared");
   }
 }

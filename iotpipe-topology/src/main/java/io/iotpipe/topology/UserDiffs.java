@@ -33,7 +33,7 @@ final class UserDiffs {
 
   private UserDiffs() {}
 
-  static Change user(BrokerTopology t, Planner.Accounts a, Declaration.User u, ExistingUsers existing) {
+  static Change user(BrokerTopology t, TopologyPlanner.Accounts a, Declaration.User u, ExistingUsers existing) {
     JsonNode found = a.users().get(u.name());
     boolean hasFile = u.passwordFile() == null || Files.isRegularFile(u.passwordFile());
     if (found == null) {
@@ -41,7 +41,7 @@ final class UserDiffs {
     }
     List<String> diffs = new ArrayList<>();
     Set<String> wantTags = tags(u.tags());
-    Set<String> foundTags = Planner.Accounts.tags(found);
+    Set<String> foundTags = TopologyPlanner.Accounts.tags(found);
     if (!wantTags.equals(foundTags)) {
       diffs.add("tags: wanted " + (wantTags.isEmpty() ? "none" : wantTags) + ", found " + (foundTags.isEmpty() ? "none" : foundTags));
     }
@@ -54,7 +54,7 @@ final class UserDiffs {
     return existingChange(u, diffs, existing);
   }
 
-  static Change permission(Planner.Accounts a, Declaration.Permission p, ExistingUsers existing) {
+  static Change permission(TopologyPlanner.Accounts a, Declaration.Permission p, ExistingUsers existing) {
     JsonNode found = a.permissions().get(p.user());
     if (!a.users().containsKey(p.user())) {
       return new Change(Change.Action.CREATE, p, null);
@@ -83,7 +83,7 @@ final class UserDiffs {
     return new Change(existing == ExistingUsers.REFUSE ? Change.Action.CONFLICT : Change.Action.UPDATE, d, String.join("; ", diffs));
   }
 
-  static Change devices(Planner.Accounts a, Declaration.DevicePermissions dp, ExistingUsers existing) {
+  static Change devices(TopologyPlanner.Accounts a, Declaration.DevicePermissions dp, ExistingUsers existing) {
     List<String> devices = devices(a);
     Map<String, String> drift = drift(a, dp, devices);
     if (drift.isEmpty()) {
@@ -95,13 +95,13 @@ final class UserDiffs {
             + (drift.size() > SHOWN ? "; ..." : ""));
   }
 
-  private static List<String> devices(Planner.Accounts a) {
-    return a.users().entrySet().stream().filter(e -> Planner.Accounts.tags(e.getValue()).contains(ServiceAccounts.DEVICE_TAG))
+  private static List<String> devices(TopologyPlanner.Accounts a) {
+    return a.users().entrySet().stream().filter(e -> TopologyPlanner.Accounts.tags(e.getValue()).contains(ServiceAccounts.DEVICE_TAG))
         .map(Map.Entry::getKey).sorted().toList();
   }
 
   /** Device -> what differs from the template, in name order. */
-  private static Map<String, String> drift(Planner.Accounts a, Declaration.DevicePermissions dp, List<String> devices) {
+  private static Map<String, String> drift(TopologyPlanner.Accounts a, Declaration.DevicePermissions dp, List<String> devices) {
     Map<String, String> out = new java.util.LinkedHashMap<>();
     for (String d : devices) {
       List<String> diffs = new ArrayList<>();
@@ -128,7 +128,7 @@ final class UserDiffs {
     return out;
   }
 
-  static Change absent(BrokerTopology t, Planner.Accounts a, Declaration.UserAbsent u) {
+  static Change absent(BrokerTopology t, TopologyPlanner.Accounts a, Declaration.UserAbsent u) {
     if (!a.users().containsKey(u.name())) {
       return new Change(Change.Action.UNCHANGED, u, null);
     }
@@ -151,7 +151,7 @@ final class UserDiffs {
 
   /** Re-reads the devices and sets the template on each that drifted, in one definitions import. */
   static void repairDevices(ManagementClient mc, Declaration.DevicePermissions dp) {
-    Planner.Accounts a = Planner.Accounts.read(mc);
+    TopologyPlanner.Accounts a = TopologyPlanner.Accounts.read(mc);
     Map<String, String> drift = drift(a, dp, devices(a));
     if (drift.isEmpty()) {
       return;

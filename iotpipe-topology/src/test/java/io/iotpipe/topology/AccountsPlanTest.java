@@ -85,8 +85,8 @@ class AccountsPlanTest {
       return this;
     }
 
-    Planner.BrokerState state() {
-      return new Planner.BrokerState(Map.of(), Map.of(), new HashSet<>(), Map.of(), new Planner.Accounts(users, perms, topics));
+    TopologyPlanner.BrokerState state() {
+      return new TopologyPlanner.BrokerState(Map.of(), Map.of(), new HashSet<>(), Map.of(), new TopologyPlanner.Accounts(users, perms, topics));
     }
 
     /** What the broker holds after apply sent the pending changes (the management API's semantics). */
@@ -101,7 +101,7 @@ class AccountsPlanTest {
           case Declaration.Permission p -> perm(p.user(), p.configure(), p.write(), p.read());
           case Declaration.UserAbsent a -> users.remove(a.name());
           case Declaration.DevicePermissions dp -> users.values().stream()
-              .filter(u -> Planner.Accounts.tags(u).contains(ServiceAccounts.DEVICE_TAG)).map(u -> u.path("name").asText())
+              .filter(u -> TopologyPlanner.Accounts.tags(u).contains(ServiceAccounts.DEVICE_TAG)).map(u -> u.path("name").asText())
               .toList().forEach(d -> {
                 perm(d, dp.configure(), dp.write(), dp.read());
                 dp.topics().forEach((x, wr) -> topic(d, x, wr.get(0), wr.get(1)));
@@ -129,7 +129,7 @@ class AccountsPlanTest {
 
   static Plan plan(BrokerTopology t, Broker b, ExistingUsers existing) {
     Map<String, List<Change>> m = new LinkedHashMap<>();
-    m.put(t.broker().name(), Planner.diff(t, b.state(), existing));
+    m.put(t.broker().name(), TopologyPlanner.diff(t, b.state(), existing));
     return new Plan(m);
   }
 
@@ -227,7 +227,7 @@ class AccountsPlanTest {
     assertThat(change(p, "permissions iotpipe-elk on vhost /").action()).isEqualTo(Change.Action.CONFLICT);
     // Accounts that do not exist yet are still created: refuse protects existing users only.
     assertThat(change(p, "user iotpipe-shovel").action()).isEqualTo(Change.Action.CREATE);
-    assertThatThrownBy(() -> new Planner(t -> { throw new AssertionError("nothing may be sent"); }).apply(refuse, p))
+    assertThatThrownBy(() -> new TopologyPlanner(t -> { throw new AssertionError("nothing may be sent"); }).apply(refuse, p))
         .hasMessageContaining("nothing was declared").hasMessageContaining("permissions iotpipe-elk on vhost /")
         .hasMessageContaining("security.existingUsers is refuse");
   }

@@ -5,9 +5,9 @@ import io.iotpipe.cli.ExitCode;
 import io.iotpipe.cli.IotpipeCommand;
 import io.iotpipe.cli.Output;
 import io.iotpipe.core.config.ConfigUnits;
-import io.iotpipe.slo.plan.BenchProfile;
-import io.iotpipe.slo.plan.CapacityPlanner;
-import io.iotpipe.slo.plan.Profile;
+import io.iotpipe.capacity.MeasuredProfile;
+import io.iotpipe.capacity.CapacityPlanner;
+import io.iotpipe.capacity.CapacityProfile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -60,7 +60,7 @@ public final class PlanCommand implements IotpipeCommand, Callable<Integer> {
   @Option(names = "--sinks", defaultValue = "2", description = "Sink queues per partition (default: ${DEFAULT-VALUE}: elk, storage).")
   int sinks;
 
-  @Option(names = "--profile", paramLabel = "FILE", description = "Profile of constants (JSON or YAML), e.g. one saved by bench.")
+  @Option(names = "--profile", paramLabel = "FILE", description = "CapacityProfile of constants (JSON or YAML), e.g. one saved by bench.")
   Path profile;
 
   @Option(names = "--json", description = "Print the plan as JSON.")
@@ -84,7 +84,7 @@ public final class PlanCommand implements IotpipeCommand, Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new CommandFailure(ExitCode.USAGE, e.getMessage());
     }
-    Profile prof = profile();
+    CapacityProfile prof = profile();
     CapacityPlanner.Plan plan = CapacityPlanner.plan(in, prof);
     if (json) {
       Map<String, Object> out = new LinkedHashMap<>();
@@ -104,51 +104,51 @@ public final class PlanCommand implements IotpipeCommand, Callable<Integer> {
     return ExitCode.OK;
   }
 
-  private Profile profile() {
+  private CapacityProfile profile() {
     if (profile == null) {
-      return Profile.reference();
+      return CapacityProfile.reference();
     }
     if (!Files.exists(profile)) {
       throw new CommandFailure(ExitCode.USAGE, "profile " + profile.toAbsolutePath() + " does not exist");
     }
     try {
-      return Profile.load(profile);
-    } catch (Profile.ProfileException e) {
+      return CapacityProfile.load(profile);
+    } catch (CapacityProfile.ProfileException e) {
       throw new CommandFailure(ExitCode.USAGE, e.getMessage());
     }
   }
 
   /** The profile's per-worker figures against a bench measurement (issue 13: "show that it predicts"). */
-  private int check(Profile predicted) {
+  private int check(CapacityProfile predicted) {
     if (!Files.exists(checkProfile)) {
       throw new CommandFailure(ExitCode.USAGE, "bench profile " + checkProfile.toAbsolutePath() + " does not exist:"
           + " measure it with ./iotpipe bench index --save-profile " + checkProfile + " (and bench store)");
     }
-    BenchProfile measured;
+    MeasuredProfile measured;
     try {
       var root = Output.json().readTree(checkProfile.toFile());
-      if (!BenchProfile.isBenchProfile(root)) {
+      if (!MeasuredProfile.isBenchProfile(root)) {
         throw new CommandFailure(ExitCode.USAGE, checkProfile + " is not a file bench --save-profile wrote (schema "
-            + BenchProfile.SCHEMA + "); to plan with a profile of constants use --profile");
+            + MeasuredProfile.SCHEMA + "); to plan with a profile of constants use --profile");
       }
-      measured = BenchProfile.parse(checkProfile.toString(), root);
+      measured = MeasuredProfile.parse(checkProfile.toString(), root);
     } catch (java.io.IOException e) {
       throw new CommandFailure(ExitCode.USAGE, "cannot read " + checkProfile + ": " + e.getMessage());
-    } catch (Profile.ProfileException e) {
+    } catch (CapacityProfile.ProfileException e) {
       throw new CommandFailure(ExitCode.USAGE, e.getMessage());
     }
     var checks = measured.check(predicted);
-    boolean ok = checks.stream().allMatch(BenchProfile.Check::withinBand);
+    boolean ok = checks.stream().allMatch(MeasuredProfile.Check::withinBand);
     if (json) {
       Map<String, Object> out = new LinkedHashMap<>();
       out.put("profile", predicted.name());
-      out.put("band", BenchProfile.BAND);
+      out.put("band", MeasuredProfile.BAND);
       out.put("checks", checks);
       out.put("machineBusy", measured.busy());
       out.put("withinBand", ok);
       new Output().printJson(out);
     } else {
-      System.out.print(BenchProfile.text(predicted.name(), checks));
+      System.out.print(MeasuredProfile.text(predicted.name(), checks));
       System.out.println(ok ? "the profile predicts these measurements within ±25 %"
           : "NOT within ±25 %: plan with the measured constants (--profile " + checkProfile + ") or re-measure on a quiet machine"
               + (measured.busy().startsWith("yes") ? " (bench says the machine was busy)" : ""));

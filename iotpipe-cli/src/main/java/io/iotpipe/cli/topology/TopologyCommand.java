@@ -2,7 +2,7 @@ package io.iotpipe.cli.topology;
 
 import io.iotpipe.topology.Change;
 import io.iotpipe.topology.Plan;
-import io.iotpipe.topology.Planner;
+import io.iotpipe.topology.TopologyPlanner;
 
 import io.iotpipe.cli.ConfigOption;
 import io.iotpipe.cli.ExitCode;
@@ -41,7 +41,7 @@ public final class TopologyCommand implements IotpipeCommand, Runnable {
     @Override
     public Integer call() {
       IotpipeConfig cfg = config.load();
-      Plan plan = new Planner().plan(cfg);
+      Plan plan = new TopologyPlanner().plan(cfg);
       if (json) {
         new Output().printJson(plan.toJson());
       } else {
@@ -63,7 +63,7 @@ public final class TopologyCommand implements IotpipeCommand, Runnable {
     @Override
     public Integer call() {
       IotpipeConfig cfg = config.load();
-      Planner planner = new Planner();
+      TopologyPlanner planner = new TopologyPlanner();
       Plan plan = planner.plan(cfg);
       int sent = planner.apply(cfg, plan);
       if (json) {

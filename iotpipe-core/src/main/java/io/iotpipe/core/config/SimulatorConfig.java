@@ -18,10 +18,10 @@ import java.util.Set;
  * @param maxInFlight unconfirmed publishes allowed at once (back-pressure beyond)
  * @param regions     regions the fleet is spread over, with their UTC offset (so rush hours differ)
  */
-public record SimulatorConfig(String edge, URI mqtt, int devices, double rate, Duration duration, Profile profile,
+public record SimulatorConfig(String edge, URI mqtt, int devices, double rate, Duration duration, LoadShape profile,
                               Protocol protocol, int maxInFlight, List<Region> regions) {
 
-  public enum Profile { FLAT, DIURNAL, BURST }
+  public enum LoadShape { FLAT, DIURNAL, BURST }
 
   public enum Protocol { AMQP, MQTT }
 
@@ -33,7 +33,7 @@ public record SimulatorConfig(String edge, URI mqtt, int devices, double rate, D
     int devices = c.integer("devices", 300, 1, 10_000_000);
     double rate = c.decimal("rate", 500, 0.001, 10_000_000);
     Duration duration = c.duration("duration", Duration.ofSeconds(60));
-    Profile profile = c.enumValue("profile", Profile.class, Profile.DIURNAL);
+    LoadShape profile = c.enumValue("profile", LoadShape.class, LoadShape.DIURNAL);
     Protocol protocol = c.enumValue("protocol", Protocol.class, Protocol.AMQP);
     int inFlight = c.integer("maxInFlight", 2000, 1, 1_000_000);
     List<Region> regions = List.of(new Region("eu-west", 1), new Region("us-east", -5), new Region("ap-southeast", 8));

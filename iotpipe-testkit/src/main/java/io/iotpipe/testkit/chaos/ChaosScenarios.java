@@ -10,8 +10,8 @@ import io.iotpipe.audit.Completeness;
 import io.iotpipe.simulator.Ledger;
 import io.iotpipe.simulator.Simulation;
 import io.iotpipe.simulator.SimulationResult;
-import io.iotpipe.slo.plan.CapacityPlanner;
-import io.iotpipe.slo.plan.Profile;
+import io.iotpipe.capacity.CapacityPlanner;
+import io.iotpipe.capacity.CapacityProfile;
 import io.iotpipe.testkit.FaultyLink;
 import io.iotpipe.testkit.LocalStack;
 import io.iotpipe.testkit.RoleProcess;
@@ -205,7 +205,7 @@ public final class ChaosScenarios {
            PipelineRunner home = watch.serve(new PipelineRunner(cfg, Role.configured(cfg), prefix + "-a", homeMetrics).start(), homeMetrics);
            PipelineRunner away = watch.serve(new PipelineRunner(inB, Role.configured(inB), prefix + "-b", awayMetrics).start(), awayMetrics);
            Simulation sim = Simulation.create(cfg, Simulation.Options.from(cfg.simulator()).with(100, rate, load, 0)
-               .withProfile(SimulatorConfig.Profile.FLAT, SimulatorConfig.Protocol.AMQP))) {
+               .withProfile(SimulatorConfig.LoadShape.FLAT, SimulatorConfig.Protocol.AMQP))) {
         CompletableFuture<SimulationResult> simRun = runAsync(sim, "chaos-sim");
         java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
         List<String> moves = java.util.Collections.synchronizedList(new ArrayList<>());
@@ -291,9 +291,9 @@ public final class ChaosScenarios {
     try (watch;
          PipelineRunner runner = watch.serve(new PipelineRunner(cfg, Role.configured(cfg), prefix, metrics).start(), metrics);
          Simulation base = Simulation.create(cfg, Simulation.Options.from(cfg.simulator()).with(100, normal, total, 0)
-             .withProfile(SimulatorConfig.Profile.FLAT, SimulatorConfig.Protocol.AMQP));
+             .withProfile(SimulatorConfig.LoadShape.FLAT, SimulatorConfig.Protocol.AMQP));
          Simulation rush = Simulation.create(cfg, Simulation.Options.from(cfg.simulator()).with(300, 3 * capacity - normal, burst, 0)
-             .withProfile(SimulatorConfig.Profile.FLAT, SimulatorConfig.Protocol.AMQP))) {
+             .withProfile(SimulatorConfig.LoadShape.FLAT, SimulatorConfig.Protocol.AMQP))) {
       CompletableFuture<SimulationResult> baseRun = runAsync(base, "chaos-sim");
       waitFor(Duration.ofSeconds(60), () -> base.progress().confirmed() > normal * 5);
       watch.start(stack, cfg, prefix);
@@ -343,7 +343,7 @@ public final class ChaosScenarios {
     Duration load = outage.plusMinutes(6).plusSeconds(30);
     try (watch;
          Simulation sim = Simulation.create(cfg, Simulation.Options.from(cfg.simulator()).with(50, 50, load, 0)
-             .withProfile(SimulatorConfig.Profile.FLAT, SimulatorConfig.Protocol.AMQP))) {
+             .withProfile(SimulatorConfig.LoadShape.FLAT, SimulatorConfig.Protocol.AMQP))) {
       CompletableFuture<SimulationResult> simRun = runAsync(sim, "chaos-sim");
       waitFor(Duration.ofSeconds(90), () -> index.delivered() > 0 && store.delivered() > 0);
       watch.start(stack, cfg, prefix);
@@ -462,7 +462,7 @@ public final class ChaosScenarios {
     Duration ride = wanCut().plus(stack.config().topology().shovelReconnectDelay());
     CapacityPlanner.Input in = new CapacityPlanner.Input(DEVICES, Duration.ofNanos(Math.round(DEVICES / rate() * 1e9)), 250, 1,
         Map.of("edge", 1.0), Duration.ofDays(1), 0, ride, CapacityPlanner.Protocol.AMQP, false, 2);
-    CapacityPlanner.Line line = CapacityPlanner.plan(in, Profile.reference()).line("region.edge.site.edgeBufferMessages");
+    CapacityPlanner.Line line = CapacityPlanner.plan(in, CapacityProfile.reference()).line("region.edge.site.edgeBufferMessages");
     long planned = Math.round(line.value());
     log.accept("chaos: wan-cut-planned: the planner's edge buffer for a " + ride.toSeconds() + " s ride-through at "
         + Math.round(rate()) + " msg/s: " + planned + " messages (" + line.how() + ")");
@@ -528,7 +528,7 @@ public final class ChaosScenarios {
     double rate = rate();
     Duration load = quick ? Duration.ofSeconds(25) : Duration.ofSeconds(60);
     Simulation sim = Simulation.create(cfg, Simulation.Options.from(cfg.simulator()).with(devices, rate, load, 0)
-        .withProfile(SimulatorConfig.Profile.FLAT, SimulatorConfig.Protocol.AMQP));
+        .withProfile(SimulatorConfig.LoadShape.FLAT, SimulatorConfig.Protocol.AMQP));
     CompletableFuture<SimulationResult> simRun = runAsync(sim, "chaos-sim");
     String note = "";
     long poisoned = 0;

@@ -78,7 +78,7 @@ final class Spoofing {
     double rate = quick ? 300 : 500;
     Duration load = quick ? Duration.ofSeconds(15) : Duration.ofSeconds(60);
     Simulation.Options o = Simulation.Options.from(cfg.simulator()).with(100, rate, load, 0)
-        .withProfile(SimulatorConfig.Profile.FLAT, SimulatorConfig.Protocol.AMQP);
+        .withProfile(SimulatorConfig.LoadShape.FLAT, SimulatorConfig.Protocol.AMQP);
     List<String> victims = Simulation.deviceIds(o);
     String attackerId = "attacker-" + prefix;
     stack.enroll(cfg, List.of(attackerId));

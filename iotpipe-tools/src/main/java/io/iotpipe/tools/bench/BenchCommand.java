@@ -124,7 +124,7 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
       Path base = dir != null ? dir : Path.of("data", "bench-" + UUID.randomUUID().toString().substring(0, 6));
       List<Telemetry> rows = rows(messages);
       Map<String, Object> r = new LinkedHashMap<>();
-      r.put("machine", Profile.machine());
+      r.put("machine", MeasuredProfileFile.machine());
       try (LocalStack stack = LocalStack.start(base.toAbsolutePath(), 1, partitions, storageYaml(), needsSearch(), out::info)) {
         long broker = stack.brokers().cloud().node(0).pid();
         long engine = stack.search() == null ? -1 : stack.search().pid();
@@ -216,7 +216,7 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
           if (r.get("bytesPerRowOnDisk") != null) {
             p.put("parquetBytesPerRow", r.get("bytesPerRowOnDisk"));
           }
-          Profile.save(saveProfile, "bench " + role(), p);
+          MeasuredProfileFile.save(saveProfile, "bench " + role(), p);
           out.info("profile: " + p.keySet() + " written to " + saveProfile);
         }
       }

@@ -10,7 +10,7 @@ import io.iotpipe.security.Enrollment;
 import io.iotpipe.security.SecureLocalStack;
 import io.iotpipe.simulator.DeviceCredentials;
 import io.iotpipe.simulator.MqttDeviceFleet;
-import io.iotpipe.topology.Planner;
+import io.iotpipe.topology.TopologyPlanner;
 import java.lang.management.ManagementFactory;
 import java.net.URI;
 import java.nio.file.Path;
@@ -98,7 +98,7 @@ final class DevicesCommand implements Callable<Integer> {
     r.put("command", "./iotpipe bench devices --devices " + devices + " --interval " + intervalSeconds + " --hold " + holdSeconds
         + (findMax ? " --find-max --step-devices " + stepDevices + " --max-devices " + maxDevices : "")
         + " --connect-parallelism " + parallelism + " --event-loops " + eventLoops + " --credential " + credential);
-    r.put("machine", Profile.machine());
+    r.put("machine", MeasuredProfileFile.machine());
     long self = ProcessHandle.current().pid();
     long t0 = System.nanoTime();
     out.info("starting a secured edge node and a cloud node (TLS only, fleet PKI, no sinks) ...");
@@ -106,7 +106,7 @@ final class DevicesCommand implements Callable<Integer> {
       // No sinks: the cloud routes the readings to nothing and drops them, so no queue grows during a long run.
       String yaml = stack.configYaml(stack.adminUser(), 1, null).replaceFirst("(?m)^  sinks: \\[.*]$", "  sinks: []");
       IotpipeConfig cfg = IotpipeConfig.parse("bench-devices", yaml, stack.env(stack.adminUser()));
-      Planner planner = new Planner();
+      TopologyPlanner planner = new TopologyPlanner();
       planner.apply(cfg, planner.plan(cfg));
       double stackSeconds = (System.nanoTime() - t0) / 1e9;
       var edge = stack.nodes().edge();

@@ -220,7 +220,7 @@ final class E2eBench {
       var sc = cfg.simulator();
       // Secured stack: the step's fleet is enrolled first and each device connects with its own certificate over TLS
       // (before the CPU meters start: enrolment and connection set-up are not part of the step's cost).
-      Simulation sim = stack.simulation(cfg, new Simulation.Options(s.devices(), target, length, 0, SimulatorConfig.Profile.FLAT,
+      Simulation sim = stack.simulation(cfg, new Simulation.Options(s.devices(), target, length, 0, SimulatorConfig.LoadShape.FLAT,
           SimulatorConfig.Protocol.AMQP, sc.maxInFlight(), sc.regions(), UUID.randomUUID().toString().substring(0, 6),
           Duration.ofSeconds(10), System.nanoTime()), null);
       Map<String, Double> cpu0 = cpu();

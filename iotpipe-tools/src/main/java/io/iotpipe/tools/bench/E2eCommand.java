@@ -126,7 +126,7 @@ final class E2eCommand implements Callable<Integer> {
     r.put("command", "./iotpipe bench e2e --rounds " + rounds + " --partitions " + partitions + " --instances " + instances + " --xmx " + xmx
         + " --start-rate " + Math.round(startRate) + " --factor " + factor + " --step " + stepSeconds + " --devices " + devices
         + " --roll-age-ms " + rollAgeMs + " --security " + mode);
-    r.put("machine", Profile.machine());
+    r.put("machine", MeasuredProfileFile.machine());
     Map<String, Map<String, Object>> byMode = new LinkedHashMap<>();
     for (LocalStack.Security sec : modes) {
       out.info("=== " + sec.mode() + " stack ===");
@@ -278,7 +278,7 @@ final class E2eCommand implements Callable<Integer> {
         // store's files at its rollAge, and small files cost more bytes per row (35 vs 16 B measured). bench store owns it.
         p.put("e2eParquetBytesPerRow", bytesPerRow);
       }
-      Profile.save(saveProfile, "bench e2e", p);
+      MeasuredProfileFile.save(saveProfile, "bench e2e", p);
       out.info("profile: " + p.keySet() + " written to " + saveProfile);
     }
     return r;

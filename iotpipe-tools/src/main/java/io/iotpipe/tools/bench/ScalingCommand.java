@@ -98,7 +98,7 @@ final class ScalingCommand implements Callable<Integer> {
     Map<String, Object> res = new LinkedHashMap<>();
     res.put("command", "./iotpipe bench scaling --partitions " + join(partitions) + " --instances " + join(instances) + " --xmx " + xmx
         + " --start-rate " + Math.round(startRate) + " --factor " + factor + " --step " + stepSeconds);
-    res.put("machine", Profile.machine());
+    res.put("machine", MeasuredProfileFile.machine());
     res.put("minutes", Stats.round((System.nanoTime() - t0) / 60e9, 1));
     res.put("rows", rows);
     if (json) {

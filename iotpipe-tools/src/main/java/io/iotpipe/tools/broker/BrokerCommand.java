@@ -151,7 +151,7 @@ public final class BrokerCommand implements IotpipeCommand, Runnable {
           Files.writeString(dir.resolve(CONFIG_FILE.replace(".yaml", "." + sink + ".yaml")), s.configYaml(account, partitions, null));
         }
         io.iotpipe.core.config.IotpipeConfig cfg = io.iotpipe.core.config.IotpipeConfig.load(cfgFile, s.env(s.adminUser()));
-        io.iotpipe.topology.Planner planner = new io.iotpipe.topology.Planner();
+        io.iotpipe.topology.TopologyPlanner planner = new io.iotpipe.topology.TopologyPlanner();
         planner.apply(cfg, planner.plan(cfg));
         int shovels = s.shovelUsers(cfg).size();
         print(describe(s.nodes()));

@@ -54,7 +54,7 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
   String duration;
 
   @Option(names = "--profile", defaultValue = "diurnal", description = "flat | diurnal | burst; diurnal compresses a day into the run (default: ${DEFAULT-VALUE}).")
-  SimulatorConfig.Profile profile;
+  SimulatorConfig.LoadShape profile;
 
   @Option(names = "--protocol", defaultValue = "amqp", description = "amqp | mqtt (default: ${DEFAULT-VALUE}).")
   SimulatorConfig.Protocol protocol;

@@ -37,7 +37,7 @@ public final class SimulateCommand implements IotpipeCommand, Callable<Integer> 
   long perDevice;
 
   @Option(names = "--profile", description = "flat | diurnal | burst (default: simulator.profile).")
-  SimulatorConfig.Profile profile;
+  SimulatorConfig.LoadShape profile;
 
   @Option(names = "--protocol", description = "amqp | mqtt (default: simulator.protocol).")
   SimulatorConfig.Protocol protocol;

@@ -1,4 +1,4 @@
-package io.iotpipe.slo.plan;
+package io.iotpipe.capacity;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
  */
 class ProtocolOverheadTest {
 
-  private final Profile ref = Profile.reference();
+  private final CapacityProfile ref = CapacityProfile.reference();
 
   @Test
   void amqpPublishAndConfirmFramesMatchTheProfile() throws Exception {

@@ -1,4 +1,4 @@
-package io.iotpipe.slo.plan;
+package io.iotpipe.capacity;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -8,7 +8,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** A file `bench --save-profile` wrote, used by the planner and checked against its predictions. */
-class BenchProfileTest {
+class MeasuredProfileTest {
 
   static final String BENCH = """
       {"schema": "iotpipe-bench-profile/1",
@@ -19,8 +19,8 @@ class BenchProfileTest {
 
   @Test
   void theMeasuredConstantsReplaceTheReferenceOnesAndTheRestStays() {
-    Profile p = Profile.parse("profile.json", BENCH.getBytes(StandardCharsets.UTF_8));
-    Profile ref = Profile.reference();
+    CapacityProfile p = CapacityProfile.parse("profile.json", BENCH.getBytes(StandardCharsets.UTF_8));
+    CapacityProfile ref = CapacityProfile.reference();
     assertThat(p.get("indexerMsgPerSec")).isEqualTo(13087);
     assertThat(p.get("storeMsgPerSec")).isEqualTo(30000);
     assertThat(p.get("searchBytesPerDoc")).isEqualTo(ref.get("searchBytesPerDoc"));
@@ -35,20 +35,20 @@ class BenchProfileTest {
   @Test
   void checkGivesRatioOfMeasuredToPredictedAndTheBand() throws Exception {
     var root = new com.fasterxml.jackson.databind.ObjectMapper().readTree(BENCH);
-    Profile ref = Profile.reference();
-    List<BenchProfile.Check> checks = BenchProfile.parse("profile.json", root).check(ref);
+    CapacityProfile ref = CapacityProfile.reference();
+    List<MeasuredProfile.Check> checks = MeasuredProfile.parse("profile.json", root).check(ref);
     var indexer = checks.stream().filter(c -> c.constant().equals("indexerMsgPerSec")).findFirst().orElseThrow();
     assertThat(indexer.predicted()).isEqualTo(ref.get("indexerMsgPerSec"));
     assertThat(indexer.ratio()).isEqualTo(13087 / ref.get("indexerMsgPerSec"));
     assertThat(indexer.withinBand()).isEqualTo(Math.abs(indexer.ratio() - 1) <= 0.25);
     var store = checks.stream().filter(c -> c.constant().equals("storeMsgPerSec")).findFirst().orElseThrow();
     assertThat(store.withinBand()).isEqualTo(Math.abs(30000 / ref.get("storeMsgPerSec") - 1) <= 0.25);
-    assertThat(BenchProfile.text(ref.name(), checks)).contains("indexerMsgPerSec", "predicted", "measured", "ratio");
+    assertThat(MeasuredProfile.text(ref.name(), checks)).contains("indexerMsgPerSec", "predicted", "measured", "ratio");
   }
 
   @Test
   void aBenchFileWithoutThroughputSaysWhatToRun() {
-    assertThatThrownBy(() -> Profile.parse("p.json", "{\"schema\": \"iotpipe-bench-profile/1\", \"indexerHeapCap\": \"256m\"}"
+    assertThatThrownBy(() -> CapacityProfile.parse("p.json", "{\"schema\": \"iotpipe-bench-profile/1\", \"indexerHeapCap\": \"256m\"}"
         .getBytes(StandardCharsets.UTF_8))).hasMessageContaining("bench index|store --save-profile p.json");
   }
 }

@@ -1,4 +1,4 @@
-package io.iotpipe.slo.plan;
+package io.iotpipe.capacity;
 
 import io.iotpipe.slo.Slos;
 import java.time.Duration;
@@ -9,7 +9,7 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * Sizes a deployment from a fleet description and a {@link Profile}: pure arithmetic, every figure a {@link Line}
+ * Sizes a deployment from a fleet description and a {@link CapacityProfile}: pure arithmetic, every figure a {@link Line}
  * that names the constants it used, so a reader can check (or redo) each one by hand.
  *
  * <p>Rates: the average is {@code devices / interval}; the peak is the average times {@code peak}, for the cloud as a
@@ -82,14 +82,14 @@ public final class CapacityPlanner {
     }
   }
 
-  private final Profile p;
+  private final CapacityProfile p;
   private final List<Line> lines = new ArrayList<>();
 
-  private CapacityPlanner(Profile profile) {
+  private CapacityPlanner(CapacityProfile profile) {
     this.p = profile;
   }
 
-  public static Plan plan(Input in, Profile profile) {
+  public static Plan plan(Input in, CapacityProfile profile) {
     CapacityPlanner c = new CapacityPlanner(profile);
     c.compute(in);
     return new Plan(profile.name(), in, List.copyOf(c.lines));

@@ -1,12 +1,12 @@
-package io.iotpipe.slo.plan;
+package io.iotpipe.capacity;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
-import io.iotpipe.slo.plan.CapacityPlanner.Input;
-import io.iotpipe.slo.plan.CapacityPlanner.Plan;
-import io.iotpipe.slo.plan.CapacityPlanner.Protocol;
+import io.iotpipe.capacity.CapacityPlanner.Input;
+import io.iotpipe.capacity.CapacityPlanner.Plan;
+import io.iotpipe.capacity.CapacityPlanner.Protocol;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -29,7 +29,7 @@ class CapacityPlannerTest {
   void theIssuesExampleOnTheReferenceProfile() {
     Plan plan = CapacityPlanner.plan(new Input(100_000, Duration.ofSeconds(10), 250, 3,
         regions("eu", 0.5, "us", 0.3, "ap", 0.2), Duration.ofDays(90), 1, Duration.ofHours(2), Protocol.AMQP, true, 2),
-        Profile.reference());
+        CapacityProfile.reference());
 
     // 100,000 / 10 s = 10,000 msg/s; x3 = 30,000
     assertThat(plan.value("cloud.averageMsgPerSec")).isEqualTo(10_000);
@@ -68,7 +68,7 @@ class CapacityPlannerTest {
   }
 
   /** A profile of round numbers, to check each formula on its own. */
-  private static final Profile ROUND = Profile.parse("round", """
+  private static final CapacityProfile ROUND = CapacityProfile.parse("round", """
       name: round numbers
       constants:
         indexerMsgPerSec: {value: 1000, source: test}
@@ -149,13 +149,13 @@ class CapacityPlannerTest {
   @Test
   void everyLineNamesTheConstantsThatDroveIt() {
     Plan plan = CapacityPlanner.plan(new Input(100_000, Duration.ofSeconds(10), 250, 3, regions("eu", 0.5, "us", 0.5),
-        Duration.ofDays(90), 1, Duration.ofHours(2), Protocol.AMQP, true, 2), Profile.reference());
+        Duration.ofDays(90), 1, Duration.ofHours(2), Protocol.AMQP, true, 2), CapacityProfile.reference());
     for (CapacityPlanner.Line l : plan.lines()) {
       assertThat(l.how()).as(l.key()).isNotBlank();
       if (!l.key().endsWith("MsgPerSec") && !l.key().endsWith(".devices")) {
         assertThat(l.constants()).as("constants behind %s", l.key()).isNotEmpty();
       }
-      l.constants().forEach((k, v) -> assertThat(Profile.reference().get(k)).isEqualTo(v));
+      l.constants().forEach((k, v) -> assertThat(CapacityProfile.reference().get(k)).isEqualTo(v));
     }
     String text = CapacityPlanner.text(plan);
     assertThat(text).contains("cloud.rabbitmqNodes", "brokerQueueWritesPerSecPerNode=9,600", "region.eu.site.edgeBufferMessages");
@@ -163,17 +163,17 @@ class CapacityPlannerTest {
 
   @Test
   void theReferenceProfileNamesTheSourceOfEveryConstant() {
-    Profile ref = Profile.reference();
-    assertThat(ref.constants().keySet()).containsAll(Profile.REQUIRED);
+    CapacityProfile ref = CapacityProfile.reference();
+    assertThat(ref.constants().keySet()).containsAll(CapacityProfile.REQUIRED);
     ref.constants().forEach((k, c) -> assertThat(c.source()).as(k).isNotBlank());
     assertThat(ref.constants().get("indexerMsgPerSec").source()).contains("bench index").contains("median");
   }
 
   @Test
   void aSavedProfileReadsBackAndDrivesThePlan() {
-    Profile measured = Profile.reference().named("bench on host x")
+    CapacityProfile measured = CapacityProfile.reference().named("bench on host x")
         .with("indexerMsgPerSec", 10_000, "msg/s per indexer instance", "bench index, median of 3 rounds");
-    Profile back = Profile.parse("saved", measured.toJson().getBytes(StandardCharsets.UTF_8));
+    CapacityProfile back = CapacityProfile.parse("saved", measured.toJson().getBytes(StandardCharsets.UTF_8));
     assertThat(back.name()).isEqualTo("bench on host x");
     assertThat(back.constants()).isEqualTo(measured.constants());
     Plan plan = CapacityPlanner.plan(new Input(100_000, Duration.ofSeconds(10), 250, 3, regions("eu", 1.0), Duration.ofDays(1), 0,
@@ -184,7 +184,7 @@ class CapacityPlannerTest {
 
   @Test
   void aBrokenProfileListsEveryProblemByKey() {
-    assertThatThrownBy(() -> Profile.parse("mine.yaml", """
+    assertThatThrownBy(() -> CapacityProfile.parse("mine.yaml", """
         constants:
           indexerMsgPerSec: {value: -3, source: bench}
           storeMsgPerSec: {value: 100}

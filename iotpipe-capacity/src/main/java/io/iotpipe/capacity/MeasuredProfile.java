@@ -1,4 +1,4 @@
-package io.iotpipe.slo.plan;
+package io.iotpipe.capacity;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
@@ -12,7 +12,7 @@ import java.util.Map;
  * keys, a {@code measuredBy} note per key, the machine and whether it was busy), read as planner constants: they
  * replace the reference profile's, and {@link #check} says whether the planner's figures predicted them.
  */
-public record BenchProfile(String source, Map<String, Profile.Constant> measured, String busy) {
+public record MeasuredProfile(String source, Map<String, CapacityProfile.Constant> measured, String busy) {
 
   public static final String SCHEMA = "iotpipe-bench-profile/1";
 
@@ -34,28 +34,28 @@ public record BenchProfile(String source, Map<String, Profile.Constant> measured
   }
 
   /** The planner constants in a bench profile file; {@code source} names the file in messages. */
-  public static BenchProfile parse(String source, JsonNode root) {
-    Map<String, Profile.Constant> m = new LinkedHashMap<>();
+  public static MeasuredProfile parse(String source, JsonNode root) {
+    Map<String, CapacityProfile.Constant> m = new LinkedHashMap<>();
     String busy = root.path("machine").path("busy").asText("unknown");
-    Profile reference = Profile.reference();
+    CapacityProfile reference = CapacityProfile.reference();
     KEYS.forEach((benchKey, constant) -> {
       JsonNode v = root.get(benchKey);
       if (v != null && v.isNumber() && v.asDouble() > 0) {
         String by = root.path("measuredBy").path(benchKey).asText("bench");
-        m.put(constant, new Profile.Constant(v.asDouble(), reference.constants().get(constant).unit(),
+        m.put(constant, new CapacityProfile.Constant(v.asDouble(), reference.constants().get(constant).unit(),
             by + " (" + source + "; machine busy: " + busy + ")"));
       }
     });
     if (m.isEmpty()) {
-      throw new Profile.ProfileException(source + ": a bench profile without any of " + KEYS.keySet()
+      throw new CapacityProfile.ProfileException(source + ": a bench profile without any of " + KEYS.keySet()
           + ": run bench index|store --save-profile " + source + " first");
     }
-    return new BenchProfile(source, m, busy);
+    return new MeasuredProfile(source, m, busy);
   }
 
   /** {@code base} with the measured constants in place of its own. */
-  public Profile over(Profile base) {
-    Profile p = base;
+  public CapacityProfile over(CapacityProfile base) {
+    CapacityProfile p = base;
     for (var e : measured.entrySet()) {
       p = p.with(e.getKey(), e.getValue().value(), e.getValue().unit(), e.getValue().source());
     }
@@ -63,10 +63,10 @@ public record BenchProfile(String source, Map<String, Profile.Constant> measured
   }
 
   /** Each measured constant against {@code predicted}'s figure: ratio measured / predicted, within {@link #BAND}? */
-  public List<Check> check(Profile predicted) {
+  public List<Check> check(CapacityProfile predicted) {
     List<Check> out = new ArrayList<>();
     for (var e : measured.entrySet()) {
-      Profile.Constant p = predicted.constants().get(e.getKey());
+      CapacityProfile.Constant p = predicted.constants().get(e.getKey());
       double ratio = e.getValue().value() / p.value();
       out.add(new Check(e.getKey(), p.unit(), p.value(), e.getValue().value(), ratio, Math.abs(ratio - 1) <= BAND + 1e-9,
           p.source(), e.getValue().source()));

@@ -14,9 +14,9 @@ import java.util.Map;
  * The measured constants the capacity planner reads ({@code --save-profile FILE}). Each bench command adds its own keys
  * to the file and keeps the others, so {@code bench index}, {@code bench store} and {@code bench e2e} build one profile.
  */
-final class Profile {
+final class MeasuredProfileFile {
 
-  private Profile() {}
+  private MeasuredProfileFile() {}
 
   /** The machine the figures were measured on (they are only valid for it). */
   static Map<String, Object> machine() {

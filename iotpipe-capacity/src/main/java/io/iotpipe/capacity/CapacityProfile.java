@@ -1,4 +1,4 @@
-package io.iotpipe.slo.plan;
+package io.iotpipe.capacity;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -18,7 +18,7 @@ import java.util.Map;
  * measurement note, a protocol specification or a sizing policy). A profile is JSON or YAML; the reference profile,
  * measured on the project's own machines, ships as a resource.
  */
-public record Profile(String name, Map<String, Constant> constants) {
+public record CapacityProfile(String name, Map<String, Constant> constants) {
 
   public record Constant(double value, String unit, String source) {}
 
@@ -30,7 +30,7 @@ public record Profile(String name, Map<String, Constant> constants) {
       "mqttPublishOverheadBytes", "mqttPubackBytes", "tlsRecordOverheadBytes", "tlsMaxRecordBytes", "tcpIpHeaderBytes",
       "tcpMssBytes");
 
-  public static final String REFERENCE = "/io/iotpipe/slo/plan/reference-profile.json";
+  public static final String REFERENCE = "/io/iotpipe/capacity/reference-profile.json";
 
   /** Thrown with every problem of a profile file, each naming its key. */
   public static final class ProfileException extends IllegalArgumentException {
@@ -39,15 +39,15 @@ public record Profile(String name, Map<String, Constant> constants) {
     }
   }
 
-  public static Profile reference() {
-    try (InputStream in = Profile.class.getResourceAsStream(REFERENCE)) {
+  public static CapacityProfile reference() {
+    try (InputStream in = CapacityProfile.class.getResourceAsStream(REFERENCE)) {
       return parse("reference profile", in.readAllBytes());
     } catch (IOException e) {
       throw new IllegalStateException("the reference profile is missing from the jar: " + e.getMessage(), e);
     }
   }
 
-  public static Profile load(Path file) {
+  public static CapacityProfile load(Path file) {
     try {
       return parse(file.toString(), Files.readAllBytes(file));
     } catch (IOException e) {
@@ -55,17 +55,17 @@ public record Profile(String name, Map<String, Constant> constants) {
     }
   }
 
-  /** JSON or YAML (YAML reads both); a file {@code bench --save-profile} wrote is read as {@link BenchProfile}. */
-  public static Profile parse(String source, byte[] text) {
+  /** JSON or YAML (YAML reads both); a file {@code bench --save-profile} wrote is read as {@link MeasuredProfile}. */
+  public static CapacityProfile parse(String source, byte[] text) {
     JsonNode root;
     try {
       root = new ObjectMapper(new YAMLFactory()).readTree(text);
     } catch (IOException e) {
       throw new ProfileException(source + ": not valid JSON/YAML: " + e.getMessage().lines().findFirst().orElse(""));
     }
-    if (BenchProfile.isBenchProfile(root)) {
+    if (MeasuredProfile.isBenchProfile(root)) {
       // what bench --save-profile writes: its measurements over the reference profile's other constants
-      return BenchProfile.parse(source, root).over(reference());
+      return MeasuredProfile.parse(source, root).over(reference());
     }
     List<String> errors = new ArrayList<>();
     Map<String, Constant> constants = new LinkedHashMap<>();
@@ -94,21 +94,21 @@ public record Profile(String name, Map<String, Constant> constants) {
     if (!errors.isEmpty()) {
       throw new ProfileException(source + ":\n  " + String.join("\n  ", errors));
     }
-    return new Profile(root.path("name").asText(source), constants);
+    return new CapacityProfile(root.path("name").asText(source), constants);
   }
 
   /**
    * A copy with one constant replaced or added: how {@code bench ... --save-profile} turns its measurements into a
    * profile (start from {@link #reference()}, replace what it measured, saying how, then {@link #toJson()}).
    */
-  public Profile with(String constant, double value, String unit, String source) {
+  public CapacityProfile with(String constant, double value, String unit, String source) {
     Map<String, Constant> m = new LinkedHashMap<>(constants);
     m.put(constant, new Constant(value, unit, source));
-    return new Profile(name, m);
+    return new CapacityProfile(name, m);
   }
 
-  public Profile named(String newName) {
-    return new Profile(newName, constants);
+  public CapacityProfile named(String newName) {
+    return new CapacityProfile(newName, constants);
   }
 
   /** The profile as JSON, readable by {@link #load} and {@code iotpipe plan --profile}. */

@@ -9,13 +9,13 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class ProfileTest {
+class MeasuredProfileFileTest {
 
   @Test
   void eachCommandAddsItsKeysAndKeepsTheOthers(@TempDir Path dir) throws Exception {
     Path f = dir.resolve("sub/profile.json");
-    Profile.save(f, "bench index", Map.of("indexerMsgsPerSecPerInstance", 25000));
-    Profile.save(f, "bench store", Map.of("storeMsgsPerSecPerInstance", 31000, "parquetBytesPerRow", 12.5));
+    MeasuredProfileFile.save(f, "bench index", Map.of("indexerMsgsPerSecPerInstance", 25000));
+    MeasuredProfileFile.save(f, "bench store", Map.of("storeMsgsPerSecPerInstance", 31000, "parquetBytesPerRow", 12.5));
     var root = Output.json().readTree(f.toFile());
     assertThat(root.path("indexerMsgsPerSecPerInstance").asLong()).isEqualTo(25000);
     assertThat(root.path("storeMsgsPerSecPerInstance").asLong()).isEqualTo(31000);

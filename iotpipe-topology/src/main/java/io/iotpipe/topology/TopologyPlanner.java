@@ -18,17 +18,17 @@ import java.util.function.Function;
  * any of them, so a bad plan leaves nothing half-declared. Reading uses the management API's list endpoints (four
  * requests per broker, whatever the number of partitions).
  */
-public final class Planner {
+public final class TopologyPlanner {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final Function<BrokerTopology, ManagementClient> clients;
 
-  public Planner() {
+  public TopologyPlanner() {
     this(t -> new ManagementClient(t.broker()));
   }
 
-  Planner(Function<BrokerTopology, ManagementClient> clients) {
+  TopologyPlanner(Function<BrokerTopology, ManagementClient> clients) {
     this.clients = clients;
   }
 

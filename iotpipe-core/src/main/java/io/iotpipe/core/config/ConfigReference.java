@@ -129,6 +129,11 @@ public final class ConfigReference {
 
     doc("observability.port", "HTTP port of `/health` and `/metrics` (Prometheus); 0 turns them off");
     doc("observability.bind", "address the endpoint listens on");
+
+    // Sections of plugin modules describe their own keys (ConfigSection.docs), next to where they read them.
+    for (ConfigSection<?> section : ConfigSection.installed()) {
+      section.docs().forEach((path, text) -> doc(path.isEmpty() ? section.name() : section.name() + "." + path, text));
+    }
   }
 
   /** A key of the reference with its description. */

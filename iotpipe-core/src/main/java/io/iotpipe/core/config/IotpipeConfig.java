@@ -24,7 +24,18 @@ import java.util.stream.Collectors;
  */
 public record IotpipeConfig(Map<String, BrokerConfig> brokers, TopologyConfig topology, ContractLimits contract,
                             IndexerConfig indexer, StorageConfig storage, SimulatorConfig simulator,
-                            ObservabilityConfig observability, SloConfig slo, SecurityConfig security) {
+                            ObservabilityConfig observability, SloConfig slo, SecurityConfig security,
+                            Map<String, Object> plugins) {
+
+  /** The settings of a plugin's own section ({@link ConfigSection}), read with the rest of the file. */
+  @SuppressWarnings("unchecked")
+  public <T> T section(ConfigSection<T> section) {
+    Object v = plugins.get(section.name());
+    if (v == null) {
+      throw new IllegalStateException("the config section " + section.name() + " was not read: is its module on the class path?");
+    }
+    return (T) v;
+  }
 
   public static IotpipeConfig load(Path file) {
     return load(file, System::getenv);
@@ -99,6 +110,11 @@ public record IotpipeConfig(Map<String, BrokerConfig> brokers, TopologyConfig to
    * that parsed (a missing or invalid one has been reported already and must not cause a second, confusing error).
    */
   static IotpipeConfig read(ConfigNode root) {
+    return read(root, ConfigSection.installed());
+  }
+
+  /** As {@link #read(ConfigNode)} with these plugin sections (tests name theirs). */
+  static IotpipeConfig read(ConfigNode root, List<ConfigSection<?>> sections) {
     Map<String, BrokerConfig> brokers = new LinkedHashMap<>();
     Map<String, ConfigNode> brokerNodes = root.entries("brokers");
     brokerNodes.forEach((name, node) -> brokers.put(name, BrokerConfig.read(name, node)));
@@ -166,8 +182,14 @@ public record IotpipeConfig(Map<String, BrokerConfig> brokers, TopologyConfig to
         }
       });
     }
+    Map<String, Object> plugins = new LinkedHashMap<>();
+    for (ConfigSection<?> section : sections) {
+      ConfigNode node = root.child(section.name());
+      plugins.put(section.name(), section.read(node));
+      node.finish();
+    }
     root.finish();
-    return new IotpipeConfig(brokers, topology, contract, indexer, storage, simulator, obs, slo, security);
+    return new IotpipeConfig(brokers, topology, contract, indexer, storage, simulator, obs, slo, security, Map.copyOf(plugins));
   }
 
   static final String BROKER_REF_RULE = "must name a broker under brokers:";
@@ -203,7 +225,7 @@ public record IotpipeConfig(Map<String, BrokerConfig> brokers, TopologyConfig to
       throw new IllegalArgumentException("no region " + region + ": the balancer is " + topology.balancer()
           + ", topology.failover lists " + topology.failover());
     }
-    return new IotpipeConfig(brokers, topology.inRegion(region), contract, indexer, storage, simulator, observability, slo, security);
+    return new IotpipeConfig(brokers, topology.inRegion(region), contract, indexer, storage, simulator, observability, slo, security, plugins);
   }
 
   /** Returns a copy with another storage directory (the demo and tests place data under their own dir). */
@@ -211,7 +233,7 @@ public record IotpipeConfig(Map<String, BrokerConfig> brokers, TopologyConfig to
     StorageConfig s = storage;
     return new IotpipeConfig(brokers, topology, contract, indexer,
         new StorageConfig(dir, s.formats(), s.rollRows(), s.rollBytes(), s.rollAge(), s.metrics(), s.retention(), s.compaction(), s.consumer(), s.privacy()),
-        simulator, observability, slo, security);
+        simulator, observability, slo, security, plugins);
   }
 
   static Duration orDefault(Duration d, Duration def) {

@@ -107,11 +107,9 @@ public final class StorageSink implements Sink {
   private final List<FormatWriter> writers;
   private final long rollRows;
   /** Rows (estimated bytes) the sink may hold in open files and commits in progress, all partitions together. */
-  private final long budgetBytes;
+  private final MemoryBudget budget;
   /** An open file is committed at this size (estimated): a few of them in commit at once stay within the budget. */
   private final long fileBytes;
-  private final AtomicLong held = new AtomicLong();
-  private final AtomicLong heldPeak = new AtomicLong();
   private final Map<String, Partition> partitions = new ConcurrentHashMap<>();
   /** The runtime's threads for commits (see {@link SinkContext#workers()}). */
   private final java.util.concurrent.Executor committers;
@@ -201,7 +199,7 @@ public final class StorageSink implements Sink {
     StoreSchema schema = new StoreSchema(cfg.metrics());
     this.writers = cfg.formats().stream().map(f -> FormatWriter.of(f, schema)).toList();
     this.rollRows = Math.max(1, Math.min(cfg.rollRows(), (long) (cfg.consumer().prefetch() * ROLL_SHARE_OF_PREFETCH)));
-    this.budgetBytes = budgetBytes;
+    this.budget = new MemoryBudget(budgetBytes, registry);
     this.fileBytes = Math.max(1, Math.min(cfg.rollBytes(), budgetBytes / (COMMIT_THREADS + 1)));
     this.files = registry.counter("iotpipe.storage.files");
     this.rows = registry.counter("iotpipe.storage.rows");
@@ -214,7 +212,6 @@ public final class StorageSink implements Sink {
         .description("readings rejected because their (deviceId, seq) is stored with different content").register(registry);
     this.alarmCount = Counter.builder("iotpipe.storage.commit_alarms")
         .description("committed files found missing (neither final nor temp name): their readings are not acked").register(registry);
-    registry.gauge("iotpipe.storage.held.bytes", held);
     this.commitTime = Timer.builder("iotpipe.storage.commit")
         .description("time to write, fsync and commit one roll of a partition").publishPercentiles(0.5, 0.99).register(registry);
     this.commitPointTime = Timer.builder("iotpipe.storage.commit.point")
@@ -293,7 +290,7 @@ public final class StorageSink implements Sink {
         p.closed = true;
         Outcome retry = Outcome.retry("partition " + partition + " closed before its file was committed");
         p.buffer.values().forEach(pe -> pe.outcome.complete(retry));
-        release(p.bytes);
+        budget.release(p.bytes);
         p.buffer.clear();
         p.bytes = 0;
       }
@@ -352,7 +349,7 @@ public final class StorageSink implements Sink {
     }
     verifyStored(unverifiedRows);
     full.stream().distinct().forEach(this::queueRoll);
-    if (held.get() >= budgetBytes) {
+    if (budget.spent()) {
       partitions.values().forEach(this::queueRoll);
     }
     return done(out);
@@ -393,7 +390,7 @@ public final class StorageSink implements Sink {
       Pending pe = new Pending(t, fp, 2L * r.body().length + 256);
       p.buffer.put(t.id(), pe);
       p.bytes += pe.size;
-      hold(pe.size);
+      budget.hold(pe.size);
       p.oldest = Math.min(p.oldest, clock.millis());
       if (p.buffer.size() >= rollRows || p.bytes >= fileBytes) {
         full.add(p);
@@ -420,45 +417,17 @@ public final class StorageSink implements Sink {
     };
   }
 
-  private void hold(long n) {
-    long now = held.addAndGet(n);
-    heldPeak.accumulateAndGet(now, Math::max);
-  }
-
-  private void release(long n) {
-    if (held.addAndGet(-n) < budgetBytes) {
-      synchronized (held) {
-        held.notifyAll();
-      }
-    }
-  }
-
   /**
-   * Backpressure by bytes: while the rows held reach the budget, the caller (the consumer thread) waits for commits
-   * to release some, so the broker's count-based prefetch cannot pile up large readings here. Commits always end
-   * (delivered or retry), so the wait does too; the time bound is a guard only.
+   * Backpressure by bytes: while the rows held reach the budget, the caller (the consumer thread) asks every
+   * partition to commit and waits for commits to release some.
    */
   private void awaitRoom() {
-    if (held.get() < budgetBytes) {
-      return;
-    }
-    partitions.values().forEach(this::queueRoll);
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    synchronized (held) {
-      while (held.get() >= budgetBytes && System.nanoTime() < deadline && !closed.get()) {
-        try {
-          held.wait(100);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          return;
-        }
-      }
-    }
+    budget.awaitRoom(() -> partitions.values().forEach(this::queueRoll), closed::get);
   }
 
   /** Highest estimated bytes of rows held at once (for tests). */
   long heldPeak() {
-    return heldPeak.get();
+    return budget.peak();
   }
 
   /** A tick of the runtime's commit clock: rolls the partitions whose oldest row reached its age. */
@@ -586,7 +555,7 @@ public final class StorageSink implements Sink {
       taken.forEach(pe -> pe.outcome.complete(retry));
       return true;
     } finally {
-      release(takenBytes);
+      budget.release(takenBytes);
     }
   }
 

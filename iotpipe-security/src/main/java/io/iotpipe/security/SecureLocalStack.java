@@ -56,6 +56,25 @@ public final class SecureLocalStack implements AutoCloseable {
 
   /** Starts everything (see the class comment); {@code sinks} as in {@code topology.sinks} (e.g. elk, storage). */
   public static SecureLocalStack start(Path dir, int cloudNodes, String prefix, List<String> sinks) {
+    SecureLocalStack s = startWithoutAccounts(dir, cloudNodes, prefix, sinks);
+    try {
+      // The service accounts and no guest, declared from the config's security: section by the topology planner
+      // (the one path every config uses; the full apply later finds them unchanged).
+      IotpipeConfig cfg = IotpipeConfig.parse("secure-local-stack", s.configYaml(s.admin, 1, null), s.env(s.admin));
+      TopologyPlanner planner = new TopologyPlanner();
+      planner.apply(cfg, planner.planAccounts(cfg));
+    } catch (RuntimeException e) {
+      s.nodes.close();
+      throw e;
+    }
+    return s;
+  }
+
+  /**
+   * The PKI (service accounts' certificates included) and secured nodes holding only their bootstrap administrator,
+   * as a freshly installed secured broker does: no service account, no topology (e.g. to import definitions into).
+   */
+  public static SecureLocalStack startWithoutAccounts(Path dir, int cloudNodes, String prefix, List<String> sinks) {
     Names names = new Names(prefix);
     Pki pki = Pki.init(dir.resolve("pki"), prefix);
     Enrollment enrollment = new Enrollment(pki, names, "/");
@@ -76,18 +95,7 @@ public final class SecureLocalStack implements AutoCloseable {
     LocalNode.Tls edgeTls = new LocalNode.Tls(pki.caCert(), pki.serverCert(), pki.serverKey(), false, admin, adminPassword);
     LocalNode.Tls cloudTls = new LocalNode.Tls(pki.caCert(), pki.serverCert(), pki.serverKey(), true, admin, adminPassword);
     LocalDeployment nodes = LocalDeployment.start(dir.resolve("nodes"), cloudNodes, edgeTls, cloudTls);
-    SecureLocalStack s = new SecureLocalStack(pki, nodes, names, admin, sinks);
-    try {
-      // The service accounts and no guest, declared from the config's security: section by the topology planner
-      // (the one path every config uses; the full apply later finds them unchanged).
-      IotpipeConfig cfg = IotpipeConfig.parse("secure-local-stack", s.configYaml(admin, 1, null), s.env(admin));
-      TopologyPlanner planner = new TopologyPlanner();
-      planner.apply(cfg, planner.planAccounts(cfg));
-    } catch (RuntimeException e) {
-      nodes.close();
-      throw e;
-    }
-    return s;
+    return new SecureLocalStack(pki, nodes, names, admin, sinks);
   }
 
   public Pki pki() {

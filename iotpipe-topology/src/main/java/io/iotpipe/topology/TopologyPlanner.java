@@ -260,6 +260,11 @@ public final class TopologyPlanner {
             yield new Change(Change.Action.CREATE, d, null);
           }
           List<String> diffs = argumentDiffs(sh.value(), found.path("value"), null);
+          if (!diffs.isEmpty() && argumentDiffs(DefinitionsExport.withoutPasswords(sh.value()), found.path("value"), null).isEmpty()) {
+            // Said plainly rather than as two masked URIs that look alike.
+            yield new Change(Change.Action.UPDATE, d, "its destination URIs carry no password (definitions exports hold "
+                + "no secrets): apply stores them with the password");
+          }
           // A shovel is a runtime parameter: replacing it restarts the shovel, which is safe with on-confirm acks.
           yield diffs.isEmpty() ? new Change(Change.Action.UNCHANGED, d, null)
               : new Change(Change.Action.UPDATE, d, Declaration.Shovel.masked(String.join("; ", diffs)));

@@ -49,7 +49,8 @@ final class UserDiffs {
       diffs.add("password: no file " + u.passwordFile() + " (apply writes a new random one and sets it)");
     } else if (!RabbitPasswords.matches(password(t.broker(), u), found.path("password_hash").asText(null),
         found.path("hashing_algorithm").asText(null))) {
-      diffs.add("password: the broker's differs from " + (u.passwordFile() == null ? "the configured one" : u.passwordFile().toString()));
+      diffs.add("password: the broker's differs from " + (u.passwordFile() == null ? "the configured one" : u.passwordFile().toString())
+          + " (a user imported from definitions without a hash has a random one): apply sets it");
     }
     return existingChange(u, diffs, existing);
   }

@@ -17,12 +17,12 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
- * {@code iotpipe topology plan|apply}: the pipeline's exchanges, queues, bindings and shovels, and with {@code security:}
- * its users and permissions, declared from the config.
+ * {@code iotpipe topology plan|apply|export}: the pipeline's exchanges, queues, bindings and shovels, and with
+ * {@code security:} its users and permissions, declared from the config (or exported as definitions, {@link ExportCmd}).
  */
 @Command(name = "topology", mixinStandardHelpOptions = true,
-    description = "Show (plan) or declare (apply) the RabbitMQ topology of every broker in the config.",
-    subcommands = {TopologyCommand.PlanCmd.class, TopologyCommand.Apply.class})
+    description = "Show (plan), declare (apply) or export as definitions (export) the RabbitMQ topology of every broker in the config.",
+    subcommands = {TopologyCommand.PlanCmd.class, TopologyCommand.Apply.class, ExportCmd.class})
 public final class TopologyCommand implements IotpipeCommand, Runnable {
 
   @Override

@@ -26,9 +26,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code /health} as an orchestrator sees it, for a store role on a real node: UP and 200 while consuming, DEGRADED
- * and still 200 while the broker is away (restarting the process would only add a redelivery storm), DOWN and 503
- * once it has been away for ten times {@code degradedAfter}, and UP again by itself when the node is back.
+ * {@code /health} as an orchestrator sees it, for a role on a real node (its sink, {@link HealthProbePlugin}, comes
+ * through the same ServiceLoader path as the real ones): UP and 200 while consuming, DOWN and 503 while the sink
+ * raises its own alarm, DEGRADED and still 200 while the broker is away (restarting the process would only add a
+ * redelivery storm), DOWN and 503 once it has been away for ten times {@code degradedAfter}, and UP again by itself
+ * when the node is back.
  */
 class HealthServerIT {
 
@@ -55,8 +57,8 @@ class HealthServerIT {
       return body.path("status").asText();
     }
 
-    JsonNode storage() {
-      return body.path("sinks").path("storage");
+    JsonNode sink() {
+      return body.path("sinks").path("hprobe");
     }
   }
 
@@ -78,23 +80,17 @@ class HealthServerIT {
     IotpipeConfig cfg = IotpipeConfig.parse("health.yaml", """
         brokers:
           cloud: {uris: [amqp://127.0.0.1:%d]}
-        topology: {balancer: cloud, prefix: %s, partitions: 2, sinks: [storage], queueType: classic}
-        storage:
-          dir: %s
-          compaction: {enabled: false}
-          consumer:
-            degradedAfter: 1s
-            backoff: {initial: 100ms, max: 500ms}
-        """.formatted(node.ports().amqp(), prefix, dir.resolve("store")), k -> null);
+        topology: {balancer: cloud, prefix: %s, partitions: 2, sinks: [hprobe], queueType: classic}
+        """.formatted(node.ports().amqp(), prefix), k -> null);
     ConnectionFactory f = new ConnectionFactory();
     f.setPort(node.ports().amqp());
     try (Connection c = f.newConnection("health-it-setup"); var ch = c.createChannel()) {
       for (int p = 0; p < 2; p++) {
-        ch.queueDeclare(cfg.topology().names().sinkQueue("storage", p), true, false, false, Map.of());
+        ch.queueDeclare(cfg.topology().names().sinkQueue("hprobe", p), true, false, false, Map.of());
       }
     }
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    try (PipelineRunner runner = new PipelineRunner(cfg, Set.of(Role.STORE), "it", registry).start();
+    try (PipelineRunner runner = new PipelineRunner(cfg, Set.of(Role.of("health-probe")), "it", registry).start();
          HealthServer server = new HealthServer("127.0.0.1", 0, runner, registry)) {
       int port = server.port();
 
@@ -102,9 +98,18 @@ class HealthServerIT {
       Health up = get(port);
       assertThat(up.code()).isEqualTo(200);
       assertThat(up.body().has("reason")).as("no reason while all is well").isFalse();
-      assertThat(up.storage().path("status").asText()).isEqualTo("UP");
-      assertThat(up.storage().path("connected").asBoolean()).isTrue();
-      assertThat(metrics(port)).contains("iotpipe_sink_health{sink=\"storage\"} 0.0");
+      assertThat(up.sink().path("status").asText()).isEqualTo("UP");
+      assertThat(up.sink().path("connected").asBoolean()).isTrue();
+      assertThat(metrics(port)).contains("iotpipe_sink_health{sink=\"hprobe\"} 0.0");
+
+      // the sink's own alarm: an operator is needed, restarting would not help either, but the probe must say so
+      HealthProbePlugin.alarm = io.iotpipe.sink.SinkHealth.down("committed file vanished: p0/x.parquet");
+      Health alarmed = get(port);
+      assertThat(alarmed.code()).isEqualTo(503);
+      assertThat(alarmed.status()).isEqualTo("DOWN");
+      assertThat(alarmed.body().path("reason").asText()).isEqualTo("committed file vanished: p0/x.parquet");
+      HealthProbePlugin.alarm = io.iotpipe.sink.SinkHealth.UP;
+      assertThat(get(port).code()).isEqualTo(200);
 
       node.kill();
 
@@ -113,22 +118,22 @@ class HealthServerIT {
       assertThat(degraded.status()).isEqualTo("DEGRADED");
       assertThat(degraded.code()).as("a process riding out an outage is not restarted").isEqualTo(200);
       assertThat(degraded.body().path("reason").asText()).contains("not consuming from the broker");
-      assertThat(degraded.storage().path("status").asText()).isEqualTo("DEGRADED");
-      assertThat(degraded.storage().path("connected").asBoolean()).isFalse();
+      assertThat(degraded.sink().path("status").asText()).isEqualTo("DEGRADED");
+      assertThat(degraded.sink().path("connected").asBoolean()).isFalse();
 
       // ten times degradedAfter (1 s) without a subscription
       await().atMost(Duration.ofSeconds(60)).until(() -> get(port).status().equals("DOWN"));
       Health down = get(port);
       assertThat(down.code()).isEqualTo(503);
       assertThat(down.body().path("reason").asText()).contains("not consuming from the broker");
-      assertThat(down.storage().path("status").asText()).isEqualTo("DOWN");
-      assertThat(metrics(port)).contains("iotpipe_sink_health{sink=\"storage\"} 2.0");
+      assertThat(down.sink().path("status").asText()).isEqualTo("DOWN");
+      assertThat(metrics(port)).contains("iotpipe_sink_health{sink=\"hprobe\"} 2.0");
 
       node.start();
 
       await().atMost(Duration.ofSeconds(90)).until(() -> get(port).status().equals("UP"));
       assertThat(get(port).code()).isEqualTo(200);
-      assertThat(get(port).storage().path("connected").asBoolean()).isTrue();
+      assertThat(get(port).sink().path("connected").asBoolean()).isTrue();
     }
   }
 }

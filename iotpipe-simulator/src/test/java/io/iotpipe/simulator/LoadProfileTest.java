@@ -3,7 +3,7 @@ package io.iotpipe.simulator;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import io.iotpipe.core.config.SimulatorConfig.Profile;
+import io.iotpipe.core.config.SimulatorConfig.LoadShape;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.constraints.DoubleRange;
@@ -13,9 +13,9 @@ import org.junit.jupiter.api.Test;
 /** What each load profile promises about the rate over a run, as a factor of the configured peak rate. */
 class LoadProfileTest {
 
-  private static final LoadProfile DIURNAL = new LoadProfile(Profile.DIURNAL);
-  private static final LoadProfile BURST = new LoadProfile(Profile.BURST);
-  private static final LoadProfile FLAT = new LoadProfile(Profile.FLAT);
+  private static final LoadProfile DIURNAL = new LoadProfile(LoadShape.DIURNAL);
+  private static final LoadProfile BURST = new LoadProfile(LoadShape.BURST);
+  private static final LoadProfile FLAT = new LoadProfile(LoadShape.FLAT);
   private static final int STEPS = 24 * 60; // one step per compressed minute of the day
 
   @Property(tries = 27)

@@ -26,7 +26,7 @@ class SimulationTest {
   private final TelemetryCodec codec = new TelemetryCodec();
 
   static Simulation.Options options(int devices, double rate, Duration duration, long perDevice,
-                                    SimulatorConfig.Profile profile, Duration drain) {
+                                    SimulatorConfig.LoadShape profile, Duration drain) {
     return new Simulation.Options(devices, rate, duration, perDevice, profile, SimulatorConfig.Protocol.AMQP, 100,
         REGIONS, UUID.randomUUID().toString().substring(0, 6), drain, 42);
   }
@@ -43,7 +43,7 @@ class SimulationTest {
 
   @Test
   void everyDeviceNumbersItsReadingsFromOneWithoutGapsAndOnItsOwn() {
-    Simulation.Options o = options(9, 100_000, null, 25, SimulatorConfig.Profile.FLAT, Duration.ofSeconds(5));
+    Simulation.Options o = options(9, 100_000, null, 25, SimulatorConfig.LoadShape.FLAT, Duration.ofSeconds(5));
     FakeTransport edge = FakeTransport.confirmingAll();
 
     SimulationResult r = run(o, edge);
@@ -86,7 +86,7 @@ class SimulationTest {
       return null;
     };
     FakeTransport edge = new FakeTransport(verdict);
-    Simulation.Options o = options(3, 100_000, null, 10, SimulatorConfig.Profile.FLAT, Duration.ofSeconds(10));
+    Simulation.Options o = options(3, 100_000, null, 10, SimulatorConfig.LoadShape.FLAT, Duration.ofSeconds(10));
 
     SimulationResult r = run(o, edge);
 
@@ -112,7 +112,7 @@ class SimulationTest {
 
   @Test
   void theLedgerHoldsOnlyWhatTheEdgeConfirmed() {
-    Simulation.Options o = options(4, 100_000, Duration.ofMillis(1500), 5, SimulatorConfig.Profile.FLAT, Duration.ofMillis(800));
+    Simulation.Options o = options(4, 100_000, Duration.ofMillis(1500), 5, SimulatorConfig.LoadShape.FLAT, Duration.ofMillis(800));
     String stuck = Simulation.deviceIds(o).get(1);
     FakeTransport edge = new FakeTransport((t, n) ->
         t.deviceId().equals(stuck) && t.seq() == 3 ? "edge connection down, reconnecting" : null);
@@ -140,19 +140,19 @@ class SimulationTest {
     // 20 devices at 300 readings/s for 2 s: 600 readings, the rate the user asked for (plus at most one reading per
     // device from the random start phase). Bounds leave room for a busy machine but not for a wrong rate.
     FakeTransport flatEdge = FakeTransport.confirmingAll();
-    SimulationResult flat = run(options(20, 300, Duration.ofSeconds(2), 0, SimulatorConfig.Profile.FLAT, Duration.ofSeconds(5)), flatEdge);
+    SimulationResult flat = run(options(20, 300, Duration.ofSeconds(2), 0, SimulatorConfig.LoadShape.FLAT, Duration.ofSeconds(5)), flatEdge);
     assertThat(flat.published()).isBetween(450L, 640L);
 
     // The burst profile runs at full rate a fifth of the time and at a quarter otherwise: 0.4 of the peak on average.
     FakeTransport burstEdge = FakeTransport.confirmingAll();
-    SimulationResult burst = run(options(20, 300, Duration.ofSeconds(2), 0, SimulatorConfig.Profile.BURST, Duration.ofSeconds(5)), burstEdge);
+    SimulationResult burst = run(options(20, 300, Duration.ofSeconds(2), 0, SimulatorConfig.LoadShape.BURST, Duration.ofSeconds(5)), burstEdge);
     assertThat(burst.published()).isBetween(180L, 280L);
   }
 
   @Test
   void fleetsOfDifferentRunsNeverShareADeviceIdAndSpreadEvenlyOverTheRegions() {
-    Simulation.Options a = options(30, 1, null, 1, SimulatorConfig.Profile.FLAT, Duration.ofSeconds(1));
-    Simulation.Options b = options(30, 1, null, 1, SimulatorConfig.Profile.FLAT, Duration.ofSeconds(1));
+    Simulation.Options a = options(30, 1, null, 1, SimulatorConfig.LoadShape.FLAT, Duration.ofSeconds(1));
+    Simulation.Options b = options(30, 1, null, 1, SimulatorConfig.LoadShape.FLAT, Duration.ofSeconds(1));
     // (deviceId, seq) identifies a reading in the sinks: a second run must not overwrite or collide with the first
     assertThat(Simulation.deviceIds(a)).doesNotContainAnyElementsOf(Simulation.deviceIds(b));
     assertThat(Simulation.deviceIds(a)).doesNotHaveDuplicates().allSatisfy(id -> assertThat(id).contains(a.runId()));

@@ -1,4 +1,4 @@
-package io.iotpipe.cli;
+package io.iotpipe.tools;
 
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

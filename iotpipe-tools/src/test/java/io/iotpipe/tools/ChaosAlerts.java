@@ -1,4 +1,4 @@
-package io.iotpipe.cli;
+package io.iotpipe.tools;
 
 import java.util.Arrays;
 import java.util.List;

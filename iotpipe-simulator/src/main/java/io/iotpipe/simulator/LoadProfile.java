@@ -26,7 +26,8 @@ final class LoadProfile {
     return switch (profile) {
       case FLAT -> 1.0;
       case BURST -> {
-        // Quiet most of the time, then a tenth of the run at full rate (e.g. a fleet reconnecting after an outage).
+        // Quiet most of the time, with five bursts at full rate that take a fifth of the run together (e.g. a fleet
+        // reconnecting after an outage).
         double phase = (progress * 5) % 1.0;
         yield phase < 0.2 ? 1.0 : 0.25;
       }

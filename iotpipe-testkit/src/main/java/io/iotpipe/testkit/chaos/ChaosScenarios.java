@@ -224,23 +224,26 @@ public final class ChaosScenarios {
           }
         });
         try {
-          waitFor(Duration.ofSeconds(60), () -> sim.progress().confirmed() > rate * 4);
+          waitFor(Duration.ofSeconds(60), loadStarted(rate * 4), () -> sim.progress().confirmed() > rate * 4);
           watch.start(stack, cfg, prefix);
           long awayBefore = delivered(away);
           Instant killed = Instant.now();
           for (var n : stack.brokers().cloud().nodes()) {
             n.kill();
           }
-          waitFor(Duration.ofSeconds(90), () -> delivered(away) > awayBefore);
+          waitFor(Duration.ofSeconds(90), "failover: a reading acked by region cloud-b's sinks after every home node was killed",
+              () -> delivered(away) > awayBefore);
           double failoverSeconds = Duration.between(killed, Instant.now()).toMillis() / 1000.0;
           pause(outage.minus(Duration.between(killed, Instant.now())));
           for (var n : stack.brokers().cloud().nodes()) {
             n.start();
           }
           Instant restarted = Instant.now();
-          waitFor(Duration.ofSeconds(120), () -> "cloud".equals(failover.current()) && moves.size() >= 2);
+          waitFor(Duration.ofSeconds(120), "failback: the failover controller moving the edge shovel back to the home cloud once it is healthy",
+              () -> "cloud".equals(failover.current()) && moves.size() >= 2);
           long homeAfterMove = delivered(home);
-          waitFor(Duration.ofSeconds(120), () -> delivered(home) > homeAfterMove);
+          waitFor(Duration.ofSeconds(120), "failback: a reading acked by the home region's sinks after the shovel moved home",
+              () -> delivered(home) > homeAfterMove);
           double failbackSeconds = Duration.between(restarted, Instant.now()).toMillis() / 1000.0;
           SimulationResult r = simRun.get(10, TimeUnit.MINUTES);
           Ledger ledger = sim.ledger();
@@ -295,7 +298,7 @@ public final class ChaosScenarios {
          Simulation rush = Simulation.create(cfg, Simulation.Options.from(cfg.simulator()).with(300, 3 * capacity - normal, burst, 0)
              .withProfile(SimulatorConfig.LoadShape.FLAT, SimulatorConfig.Protocol.AMQP))) {
       CompletableFuture<SimulationResult> baseRun = runAsync(base, "chaos-sim");
-      waitFor(Duration.ofSeconds(60), () -> base.progress().confirmed() > normal * 5);
+      waitFor(Duration.ofSeconds(60), loadStarted(normal * 5), () -> base.progress().confirmed() > normal * 5);
       watch.start(stack, cfg, prefix);
       pause(lead);
       Instant burstStart = Instant.now();
@@ -345,7 +348,8 @@ public final class ChaosScenarios {
          Simulation sim = Simulation.create(cfg, Simulation.Options.from(cfg.simulator()).with(50, 50, load, 0)
              .withProfile(SimulatorConfig.LoadShape.FLAT, SimulatorConfig.Protocol.AMQP))) {
       CompletableFuture<SimulationResult> simRun = runAsync(sim, "chaos-sim");
-      waitFor(Duration.ofSeconds(90), () -> index.delivered() > 0 && store.delivered() > 0);
+      waitFor(Duration.ofSeconds(90), "the first reading acked by both role processes (index and store)",
+          () -> index.delivered() > 0 && store.delivered() > 0);
       watch.start(stack, cfg, prefix);
       LocalObservability prom = watch.prometheus();
       pause(Duration.ofSeconds(15));
@@ -535,7 +539,7 @@ public final class ChaosScenarios {
     Instant faultEnd = null;
     Recovery recovery;
     try {
-      waitFor(Duration.ofSeconds(60), () -> sim.progress().confirmed() > rate * 4);
+      waitFor(Duration.ofSeconds(60), loadStarted(rate * 4), () -> sim.progress().confirmed() > rate * 4);
       long steady = Recovery.steadyDepth(stack, cfg, affected(name));
       watch.start(stack, cfg, prefix);
       Instant faultStart = Instant.now();
@@ -667,11 +671,20 @@ public final class ChaosScenarios {
     return n;
   }
 
-  static void waitFor(Duration max, BooleanSupplier cond) throws InterruptedException {
+  /** What the waits for a fleet's first confirms wait for, with the usual cause when they never come. */
+  static String loadStarted(double confirms) {
+    return String.format(java.util.Locale.ROOT, "the fleet's first %.0f confirmed readings (load did not start: is the topology applied?)", confirms);
+  }
+
+  /**
+   * Polls {@code cond} until it holds; after {@code max} fails naming {@code what} it waited for, so that a failover
+   * time-out does not read like a fleet that never started.
+   */
+  static void waitFor(Duration max, String what, BooleanSupplier cond) throws InterruptedException {
     long end = System.nanoTime() + max.toNanos();
     while (!cond.getAsBoolean()) {
       if (System.nanoTime() > end) {
-        throw new IllegalStateException("load did not start within " + max + ": is the topology applied?");
+        throw new IllegalStateException("chaos: gave up after " + max.toSeconds() + " s waiting for " + what);
       }
       TimeUnit.MILLISECONDS.sleep(200); // polling a progress counter
     }

@@ -86,7 +86,7 @@ final class Spoofing {
          Simulation sim = stack.simulation(cfg, o, null);
          Attacker attacker = new Attacker(cfg, stack.deviceCredentials(), attackerId)) {
       CompletableFuture<SimulationResult> simRun = ChaosScenarios.runAsync(sim, "chaos-sim");
-      ChaosScenarios.waitFor(Duration.ofSeconds(60), () -> sim.progress().confirmed() > rate * 2);
+      ChaosScenarios.waitFor(Duration.ofSeconds(60), ChaosScenarios.loadStarted(rate * 2), () -> sim.progress().confirmed() > rate * 2);
       for (int i = 0; sim.progress().generating() && !simRun.isDone(); i++) {
         String victim = victims.get(i % victims.size());
         attacker.withVictimsKey(victim);

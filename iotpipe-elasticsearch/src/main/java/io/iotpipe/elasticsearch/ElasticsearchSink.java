@@ -75,6 +75,8 @@ public final class ElasticsearchSink implements Sink {
   private final Timer latency;
   private final AtomicReference<Failing> failing = new AtomicReference<>();
   private final BulkSizer sizer;
+  /** Batches whose outcomes are not complete yet. */
+  private final java.util.Set<CompletableFuture<List<Outcome>>> pending = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private volatile boolean setupDone;
   private volatile String lastSetupError;
   /** The index setup tried early, while the consumer connects and subscribes (see {@link #open}); null before. */
@@ -251,8 +253,12 @@ public final class ElasticsearchSink implements Sink {
     }
     Merged merged = new Merged(local);
     long ingestMillis = clock.millis();
-    return run(batch, readings, BulkPart.of(sendable, readings, cfg.latestState()), ingestMillis, merged)
+    CompletableFuture<List<Outcome>> done = run(batch, readings, BulkPart.of(sendable, readings, cfg.latestState()), ingestMillis, merged)
         .thenApply(v -> count(merged.outcomes()));
+    // Between the parts of a split batch no request permit is held: close() waits for the batch itself.
+    pending.add(done);
+    done.whenComplete((out, e) -> pending.remove(done));
+    return done;
   }
 
   /**
@@ -629,8 +635,11 @@ public final class ElasticsearchSink implements Sink {
       if (inFlight.tryAcquire(cfg.maxInFlight(), cfg.requestTimeout().toMillis(), TimeUnit.MILLISECONDS)) {
         inFlight.release(cfg.maxInFlight());
       }
+      CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new)).get(cfg.requestTimeout().toMillis(), TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      // outcomes are the batches' own business; a batch still splitting after the timeout gets retries below
     }
     client.close();
   }

@@ -75,6 +75,9 @@ public final class ElasticsearchSink implements Sink {
   private final Timer latency;
   private final AtomicReference<Failing> failing = new AtomicReference<>();
   private final BulkSizer sizer;
+  /** Runs the continuations of bulks (splits after a 413), which may wait for permits; daemon threads, made on demand. */
+  private final java.util.concurrent.ExecutorService splitter = java.util.concurrent.Executors.newCachedThreadPool(
+      r -> Thread.ofPlatform().daemon().name("elk-bulk-split").unstarted(r));
   /** Batches whose outcomes are not complete yet. */
   private final java.util.Set<CompletableFuture<List<Outcome>>> pending = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private volatile boolean setupDone;
@@ -276,7 +279,10 @@ public final class ElasticsearchSink implements Sink {
     if (part.splittable() && body.length() > sizer.limit()) {
       return runHalves(batch, readings, part, ingestMillis, merged);
     }
-    return send(batch, part, body).thenCompose(v -> {
+    // Async on the sink's own threads: a split sends again and may wait for pipeline permits, which must never block
+    // the thread that completes responses (the JDK HttpClient completes on the common pool: one thread on 2 cores,
+    // whose blocking would keep every other response, and so every permit release, waiting).
+    return send(batch, part, body).thenComposeAsync(v -> {
       if (!v.tooLarge()) {
         merged.add(part, v);
         return CompletableFuture.<Void>completedFuture(null);
@@ -292,7 +298,7 @@ public final class ElasticsearchSink implements Sink {
       LOG.warn("{}", reason);
       merged.reject(i, reason);
       return CompletableFuture.<Void>completedFuture(null);
-    }).exceptionally(e -> {
+    }, splitter).exceptionally(e -> {
       // A surprise while splitting must not lose the batch: what is not decided yet is offered again.
       LOG.warn("bulk part of {} documents failed", part.documents(), e);
       merged.retryUndecided(part, "search sink failed: " + EsClient.unwrap(e));
@@ -305,7 +311,7 @@ public final class ElasticsearchSink implements Sink {
     List<BulkPart> halves = part.halves(readings);
     // One after the other: the halves of a refused bulk should not compete with each other for the pipeline.
     return run(batch, readings, halves.get(0), ingestMillis, merged)
-        .thenCompose(v -> run(batch, readings, halves.get(1), ingestMillis, merged));
+        .thenComposeAsync(v -> run(batch, readings, halves.get(1), ingestMillis, merged), splitter);
   }
 
   private DocumentEncoder.Bulk encode(List<SinkRecord> batch, BulkPart part, long ingestMillis) {
@@ -642,5 +648,6 @@ public final class ElasticsearchSink implements Sink {
       // outcomes are the batches' own business; a batch still splitting after the timeout gets retries below
     }
     client.close();
+    splitter.shutdown();
   }
 }

@@ -271,6 +271,29 @@ class ElasticsearchSinkTest {
   }
 
   @Test
+  void splittingWhileBulksArePipelinedNeverStallsThePipeline() throws Exception {
+    try (ElasticsearchSink sink = new ElasticsearchSink(config("  maxInFlight: 1"), new SimpleMeterRegistry())) {
+      sink.prepare();
+      maxBody.set(1600);
+      List<CompletableFuture<List<Outcome>>> pending = new ArrayList<>();
+      List<String> expected = new ArrayList<>();
+      // Submitted before any is awaited, as the consumer does: halves of refused bulks compete for the one permit.
+      for (int b = 0; b < 8; b++) {
+        List<SinkRecord> batch = new ArrayList<>();
+        for (int seq = b * 16 + 1; seq <= b * 16 + 16; seq++) {
+          batch.add(batch("piped", seq, "site").get(0));
+          expected.add("piped:" + seq);
+        }
+        pending.add(sink.write(batch).toCompletableFuture());
+      }
+      for (CompletableFuture<List<Outcome>> p : pending) {
+        assertThat(p.get(20, TimeUnit.SECONDS)).hasSize(16).containsOnly(Outcome.DELIVERED);
+      }
+      assertThat(indexedEvents()).containsExactlyInAnyOrderElementsOf(expected);
+    }
+  }
+
+  @Test
   void aReadingThatCanNeverFitIsRejectedWithTheReasonAndTheRestOfTheBatchIsDelivered() throws Exception {
     try (ElasticsearchSink sink = new ElasticsearchSink(config(""), new SimpleMeterRegistry())) {
       sink.prepare();

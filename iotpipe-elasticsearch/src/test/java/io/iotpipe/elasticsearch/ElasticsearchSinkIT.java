@@ -417,8 +417,9 @@ class ElasticsearchSinkIT {
           assertThat(write(sink, during)).hasSize(20).allSatisfy(o -> assertThat(o).isInstanceOfSatisfying(Outcome.Retry.class,
               r -> assertThat(r.reason()).contains("refused the indexer's credentials (HTTP 401 Unauthorized)")));
         }
-        assertThat(sink.health().state()).isEqualTo(io.iotpipe.core.sink.SinkHealth.State.DEGRADED);
-        assertThat(sink.health().reason()).contains("credentials").contains("indexer.username").doesNotContain("413");
+        // Refused credentials turn DOWN after ten times degradedAfter, here 0 ms: at once.
+        assertThat(sink.health().state()).isEqualTo(io.iotpipe.core.sink.SinkHealth.State.DOWN);
+        assertThat(sink.health().reason()).contains("refused the indexer's credentials").contains("indexer.username");
         assertThat(proxy.unauthorized.get()).isGreaterThanOrEqualTo(3);
         proxy.refuseCredentials.set(false);
         assertThat(write(sink, during)).containsOnly(Outcome.DELIVERED);

@@ -279,31 +279,39 @@ public final class ElasticsearchSink implements Sink {
     if (part.splittable() && body.length() > sizer.limit()) {
       return runHalves(batch, readings, part, ingestMillis, merged);
     }
-    // Async on the sink's own threads: a split sends again and may wait for pipeline permits, which must never block
-    // the thread that completes responses (the JDK HttpClient completes on the common pool: one thread on 2 cores,
-    // whose blocking would keep every other response, and so every permit release, waiting).
-    return send(batch, part, body).thenComposeAsync(v -> {
+    int bodyBytes = body.length();
+    return send(batch, part, body).thenCompose(v -> {
       if (!v.tooLarge()) {
         merged.add(part, v);
         return CompletableFuture.<Void>completedFuture(null);
       }
-      if (part.splittable()) {
-        LOG.info("search engine refused a bulk of {} documents ({} bytes) as too large (HTTP 413): halving it; bulks are"
-            + " now cut at {} bytes", part.documents(), body.length(), sizer.limit());
-        return runHalves(batch, readings, part, ingestMillis, merged);
-      }
-      boolean latestOnly = part.events().isEmpty();
-      int i = latestOnly ? part.latest().get(0) : part.events().get(0);
-      String reason = BulkOutcomes.documentTooLarge(readings.get(i).id(), latestOnly, body.length());
-      LOG.warn("{}", reason);
-      merged.reject(i, reason);
-      return CompletableFuture.<Void>completedFuture(null);
-    }, splitter).exceptionally(e -> {
+      // On the sink's own threads: a split sends again and may wait for pipeline permits, which must never block the
+      // thread that completes responses (the JDK HttpClient completes on the common pool: one thread on 2 cores, whose
+      // blocking would keep every other response, and so every permit release, waiting).
+      return CompletableFuture.supplyAsync(() -> tooLarge(batch, readings, part, ingestMillis, merged, bodyBytes), splitter)
+          .thenCompose(f -> f);
+    }).exceptionally(e -> {
       // A surprise while splitting must not lose the batch: what is not decided yet is offered again.
       LOG.warn("bulk part of {} documents failed", part.documents(), e);
       merged.retryUndecided(part, "search sink failed: " + EsClient.unwrap(e));
       return null;
     });
+  }
+
+  /** A part refused with 413: halved, or rejected when it is a single document. */
+  private CompletableFuture<Void> tooLarge(List<SinkRecord> batch, List<Telemetry> readings, BulkPart part, long ingestMillis,
+                                           Merged merged, int bodyBytes) {
+    if (part.splittable()) {
+      LOG.info("search engine refused a bulk of {} documents ({} bytes) as too large (HTTP 413): halving it; bulks are"
+          + " now cut at {} bytes", part.documents(), bodyBytes, sizer.limit());
+      return runHalves(batch, readings, part, ingestMillis, merged);
+    }
+    boolean latestOnly = part.events().isEmpty();
+    int i = latestOnly ? part.latest().get(0) : part.events().get(0);
+    String reason = BulkOutcomes.documentTooLarge(readings.get(i).id(), latestOnly, bodyBytes);
+    LOG.warn("{}", reason);
+    merged.reject(i, reason);
+    return CompletableFuture.completedFuture(null);
   }
 
   private CompletableFuture<Void> runHalves(List<SinkRecord> batch, List<Telemetry> readings, BulkPart part, long ingestMillis,

@@ -34,7 +34,6 @@ final class RefusingProxy implements AutoCloseable {
   final AtomicBoolean refuseCredentials = new AtomicBoolean();
   final AtomicInteger tooLarge = new AtomicInteger();
   final AtomicInteger unauthorized = new AtomicInteger();
-  final AtomicLong largestForwarded = new AtomicLong();
 
   private RefusingProxy(URI upstream) throws IOException {
     this.upstream = upstream;
@@ -71,7 +70,6 @@ final class RefusingProxy implements AutoCloseable {
         answer(ex, 413, "<html><head><title>413 Request Entity Too Large</title></head></html>");
         return;
       }
-      largestForwarded.accumulateAndGet(in.length, Math::max);
       HttpRequest.Builder rb = HttpRequest.newBuilder(upstream.resolve(ex.getRequestURI().getRawPath()
               + (ex.getRequestURI().getRawQuery() == null ? "" : "?" + ex.getRequestURI().getRawQuery())))
           .timeout(Duration.ofSeconds(30))

@@ -381,7 +381,7 @@ class ElasticsearchSinkIT {
         assertThat(rejected).singleElement().isInstanceOfSatisfying(Outcome.Reject.class, r -> assertThat(r.reason())
             .startsWith("document oversized:1 is too large for the search engine")
             .contains("HTTP 413 Request Entity Too Large"));
-        assertThat(sink.health()).isEqualTo(io.iotpipe.core.sink.SinkHealth.UP);
+        assertThat(sink.health()).isEqualTo(io.iotpipe.sink.SinkHealth.UP);
       }
       assertThat(proxy.tooLarge.get()).as("the proxy did refuse bulks").isPositive();
     }
@@ -417,12 +417,12 @@ class ElasticsearchSinkIT {
               r -> assertThat(r.reason()).contains("refused the indexer's credentials (HTTP 401 Unauthorized)")));
         }
         // Refused credentials turn DOWN after ten times degradedAfter, here 0 ms: at once.
-        assertThat(sink.health().state()).isEqualTo(io.iotpipe.core.sink.SinkHealth.State.DOWN);
+        assertThat(sink.health().state()).isEqualTo(io.iotpipe.sink.SinkHealth.State.DOWN);
         assertThat(sink.health().reason()).contains("refused the indexer's credentials").contains("indexer.username");
         assertThat(proxy.unauthorized.get()).isGreaterThanOrEqualTo(3);
         proxy.refuseCredentials.set(false);
         assertThat(write(sink, during)).containsOnly(Outcome.DELIVERED);
-        assertThat(sink.health()).isEqualTo(io.iotpipe.core.sink.SinkHealth.UP);
+        assertThat(sink.health()).isEqualTo(io.iotpipe.sink.SinkHealth.UP);
       }
     }
     assertThat(count(prefix + "-2*")).isEqualTo(40);

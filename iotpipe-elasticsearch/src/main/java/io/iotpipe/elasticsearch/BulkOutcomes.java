@@ -54,9 +54,40 @@ final class BulkOutcomes {
     return action.path("status").asInt(0) == 409;
   }
 
-  /** A whole-request status other than 200: the engine or a proxy refused the bulk as a whole, no record is at fault. */
+  /**
+   * A whole-request status other than 200: the engine or a proxy refused the bulk as a whole, no record is at fault.
+   * 401/403 name the credentials, so that nobody goes looking for bad data; 413 is handled before this by splitting
+   * the bulk (see {@link BulkSizer}) and only reaches here for the unit tests' view of a single response.
+   */
   static Outcome request(int status, String body) {
     String head = body.length() > 300 ? body.substring(0, 300) + "..." : body;
+    if (refusesCredentials(status)) {
+      return Outcome.retry(credentials(status) + ": " + head);
+    }
     return Outcome.retry("bulk request failed with HTTP " + status + ": " + head);
+  }
+
+  /** 401 (who are you?) and 403 (not allowed) to a whole request: the indexer's credentials or role, never the data. */
+  static boolean refusesCredentials(int status) {
+    return status == 401 || status == 403;
+  }
+
+  /** The body was too large for the engine ({@code http.max_content_length}) or a proxy in front of it. */
+  static boolean tooLarge(int status) {
+    return status == 413;
+  }
+
+  /** What to tell an operator about a refused login, without any secret. */
+  static String credentials(int status) {
+    return "search engine refused the indexer's credentials (HTTP " + status + (status == 401 ? " Unauthorized" : " Forbidden")
+        + "): check indexer.username / indexer.password or indexer.apiKey and the user's rights to write the indices;"
+        + " nothing is dead-lettered, writes are retried";
+  }
+
+  /** The reason a document that can never fit is dead-lettered with. */
+  static String documentTooLarge(String id, boolean latestState, long bodyBytes) {
+    return (latestState ? "latest-state document of " + id + " (its event is indexed)" : "document " + id)
+        + " is too large for the search engine: a bulk holding only it (" + bodyBytes + " bytes) was refused with HTTP 413"
+        + " Request Entity Too Large; raise the engine's http.max_content_length or the proxy's body limit, or shrink the reading";
   }
 }

@@ -74,14 +74,20 @@ public final class ElasticsearchSink implements Sink {
   private final Counter conflicting;
   private final Timer latency;
   private final AtomicReference<Failing> failing = new AtomicReference<>();
+  private final BulkSizer sizer;
+  /** Runs the continuations of bulks (splits after a 413), which may wait for permits; daemon threads, made on demand. */
+  private final java.util.concurrent.ExecutorService splitter = java.util.concurrent.Executors.newCachedThreadPool(
+      r -> Thread.ofPlatform().daemon().name("elk-bulk-split").unstarted(r));
+  /** Batches whose outcomes are not complete yet. */
+  private final java.util.Set<CompletableFuture<List<Outcome>>> pending = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private volatile boolean setupDone;
   private volatile String lastSetupError;
   /** The index setup tried early, while the consumer connects and subscribes (see {@link #open}); null before. */
   private volatile CompletableFuture<Void> earlySetup;
   private final java.util.concurrent.Executor workers;
 
-  /** Since when requests to the engine fail, and the latest reason. */
-  private record Failing(Instant since, String reason) {}
+  /** Since when requests to the engine fail, the latest reason, and whether that is a refused login (401/403). */
+  private record Failing(Instant since, String reason, boolean credentials) {}
 
   /** The sink run without the runtime (tests, tools): the index setup runs on a thread of its own. */
   public ElasticsearchSink(IndexerConfig cfg, MeterRegistry registry) {
@@ -102,6 +108,7 @@ public final class ElasticsearchSink implements Sink {
     this.budgetKiB = (int) Math.min(Integer.MAX_VALUE, Math.max(1, cfg.maxInFlightBytes() >> 10));
     this.inFlightKiB = new Semaphore(budgetKiB, true);
     this.clock = clock;
+    this.sizer = new BulkSizer(clock);
     this.requests = registry.counter("iotpipe.es.bulk.requests");
     this.delivered = registry.counter("iotpipe.es.bulk.items", "outcome", "delivered");
     this.retried = registry.counter("iotpipe.es.bulk.items", "outcome", "retry");
@@ -163,20 +170,27 @@ public final class ElasticsearchSink implements Sink {
 
   /**
    * DEGRADED once requests to the engine have failed as a whole (unreachable, TLS, credentials, 5xx) for longer than
-   * {@code indexer.consumer.degradedAfter}, with the reason and since when; UP again after the next success.
+   * {@code indexer.consumer.degradedAfter}, with the reason and since when; UP again after the next success. A
+   * refused login (401/403) says so and turns DOWN after ten times {@code degradedAfter}: waiting does not fix
+   * credentials, an operator does (and a restart picks up a rotated secret), while nothing is dead-lettered meanwhile.
    */
   @Override
   public SinkHealth health() {
     Failing f = failing.get();
-    if (f == null || Duration.between(f.since(), clock.instant()).compareTo(cfg.consumer().degradedAfter()) < 0) {
+    Duration failingFor = f == null ? Duration.ZERO : Duration.between(f.since(), clock.instant());
+    if (f == null || failingFor.compareTo(cfg.consumer().degradedAfter()) < 0) {
       return SinkHealth.UP;
     }
-    return SinkHealth.degraded("search engine failing since " + f.since().truncatedTo(ChronoUnit.SECONDS) + ": " + f.reason());
+    String reason = "search engine failing since " + f.since().truncatedTo(ChronoUnit.SECONDS) + ": " + f.reason();
+    if (f.credentials() && failingFor.compareTo(cfg.consumer().degradedAfter().multipliedBy(10)) >= 0) {
+      return SinkHealth.down(reason);
+    }
+    return SinkHealth.degraded(reason);
   }
 
-  private void failed(String reason) {
+  private void failed(String reason, boolean credentials) {
     Instant now = clock.instant();
-    failing.updateAndGet(f -> new Failing(f == null ? now : f.since(), reason));
+    failing.updateAndGet(f -> new Failing(f == null ? now : f.since(), reason, credentials));
   }
 
   private void succeeded() {
@@ -216,7 +230,7 @@ public final class ElasticsearchSink implements Sink {
       } catch (RuntimeException e) {
         // Engine down at start: the indexer keeps running and retries; it recovers without a restart.
         String msg = "search engine not ready: " + e.getMessage();
-        failed(msg);
+        failed(msg, e instanceof IndexSetup.CredentialsRefused);
         if (!msg.equals(lastSetupError)) {
           LOG.warn(msg);
           lastSetupError = msg;
@@ -224,31 +238,104 @@ public final class ElasticsearchSink implements Sink {
         return completed(batch.size(), Outcome.retry(msg));
       }
     }
-    DocumentEncoder.Bulk body = encoder.bulk(sizeHint(batch), clock.millis());
     Outcome[] local = new Outcome[batch.size()];
-    List<Integer> sent = new ArrayList<>(batch.size());
-    Map<String, Integer> latestOf = new LinkedHashMap<>();
+    List<Integer> sendable = new ArrayList<>(batch.size());
+    List<Telemetry> readings = new ArrayList<>(batch.size());
     for (int i = 0; i < batch.size(); i++) {
       Telemetry t = batch.get(i).telemetry();
+      readings.add(t);
       String bad = DocumentEncoder.unencodable(t);
       if (bad != null) {
         local[i] = Outcome.reject("cannot index " + t.id() + ": " + bad);
-        continue;
-      }
-      body.event(t);
-      sent.add(i);
-      if (cfg.latestState()) {
-        latestOf.merge(t.deviceId(), i, (a, b) -> batch.get(a).telemetry().seq() >= batch.get(b).telemetry().seq() ? a : b);
+      } else {
+        sendable.add(i);
       }
     }
-    if (sent.isEmpty()) {
+    if (sendable.isEmpty()) {
       return CompletableFuture.completedFuture(count(List.of(local)));
     }
-    List<Integer> latestIdx = new ArrayList<>(latestOf.values());
-    for (int i : latestIdx) {
+    Merged merged = new Merged(local);
+    long ingestMillis = clock.millis();
+    CompletableFuture<List<Outcome>> done = run(batch, readings, BulkPart.of(sendable, readings, cfg.latestState()), ingestMillis, merged)
+        .thenApply(v -> count(merged.outcomes()));
+    // Between the parts of a split batch no request permit is held: close() waits for the batch itself.
+    pending.add(done);
+    done.whenComplete((out, e) -> pending.remove(done));
+    return done;
+  }
+
+  /**
+   * Sends one part and whatever it has to be split into. A part larger than the size the engine is known to take is
+   * halved before it is sent; a part refused with 413 is halved and its halves sent one after the other; a single
+   * document refused with 413 can never fit and is rejected with the reason (dead-lettered by the runtime).
+   */
+  private CompletableFuture<Void> run(List<SinkRecord> batch, List<Telemetry> readings, BulkPart part, long ingestMillis,
+                                      Merged merged) {
+    if (part.events().isEmpty() && part.latest().stream().allMatch(merged::rejected)) {
+      // The latest state of a reading whose event was refused as too large: rejected already, nothing to send.
+      return CompletableFuture.completedFuture(null);
+    }
+    DocumentEncoder.Bulk body = encode(batch, part, ingestMillis);
+    if (part.splittable() && body.length() > sizer.limit()) {
+      return runHalves(batch, readings, part, ingestMillis, merged);
+    }
+    int bodyBytes = body.length();
+    return send(batch, part, body).thenCompose(v -> {
+      if (!v.tooLarge()) {
+        merged.add(part, v);
+        return CompletableFuture.<Void>completedFuture(null);
+      }
+      // On the sink's own threads: a split sends again and may wait for pipeline permits, which must never block the
+      // thread that completes responses (the JDK HttpClient completes on the common pool: one thread on 2 cores, whose
+      // blocking would keep every other response, and so every permit release, waiting).
+      return CompletableFuture.supplyAsync(() -> tooLarge(batch, readings, part, ingestMillis, merged, bodyBytes), splitter)
+          .thenCompose(f -> f);
+    }).exceptionally(e -> {
+      // A surprise while splitting must not lose the batch: what is not decided yet is offered again.
+      LOG.warn("bulk part of {} documents failed", part.documents(), e);
+      merged.retryUndecided(part, "search sink failed: " + EsClient.unwrap(e));
+      return null;
+    });
+  }
+
+  /** A part refused with 413: halved, or rejected when it is a single document. */
+  private CompletableFuture<Void> tooLarge(List<SinkRecord> batch, List<Telemetry> readings, BulkPart part, long ingestMillis,
+                                           Merged merged, int bodyBytes) {
+    if (part.splittable()) {
+      LOG.info("search engine refused a bulk of {} documents ({} bytes) as too large (HTTP 413): halving it; bulks are"
+          + " now cut at {} bytes", part.documents(), bodyBytes, sizer.limit());
+      return runHalves(batch, readings, part, ingestMillis, merged);
+    }
+    boolean latestOnly = part.events().isEmpty();
+    int i = latestOnly ? part.latest().get(0) : part.events().get(0);
+    String reason = BulkOutcomes.documentTooLarge(readings.get(i).id(), latestOnly, bodyBytes);
+    LOG.warn("{}", reason);
+    merged.reject(i, reason);
+    return CompletableFuture.completedFuture(null);
+  }
+
+  private CompletableFuture<Void> runHalves(List<SinkRecord> batch, List<Telemetry> readings, BulkPart part, long ingestMillis,
+                                            Merged merged) {
+    List<BulkPart> halves = part.halves(readings);
+    // One after the other: the halves of a refused bulk should not compete with each other for the pipeline.
+    return run(batch, readings, halves.get(0), ingestMillis, merged)
+        .thenComposeAsync(v -> run(batch, readings, halves.get(1), ingestMillis, merged), splitter);
+  }
+
+  private DocumentEncoder.Bulk encode(List<SinkRecord> batch, BulkPart part, long ingestMillis) {
+    DocumentEncoder.Bulk body = encoder.bulk(sizeHint(batch, part), ingestMillis);
+    for (int i : part.events()) {
+      body.event(batch.get(i).telemetry());
+    }
+    for (int i : part.latest()) {
       body.latest(batch.get(i).telemetry());
     }
-    body.finish();
+    return body.finish();
+  }
+
+  /** One {@code _bulk} request for a part: the verdict on its documents, conflicts resolved. */
+  private CompletableFuture<Verdict> send(List<SinkRecord> batch, BulkPart part, DocumentEncoder.Bulk body) {
+    Outcome[] none = new Outcome[batch.size()];
     // A bulk larger than the whole budget goes alone rather than never.
     int kib = Math.min(budgetKiB, (body.length() >> 10) + 1);
     try {
@@ -256,15 +343,15 @@ public final class ElasticsearchSink implements Sink {
       // back-pressure we want (the broker's prefetch then stops deliveries).
       long waitMs = cfg.requestTimeout().toMillis() * 2;
       if (!inFlight.tryAcquire(waitMs, TimeUnit.MILLISECONDS)) {
-        return completed(batch.size(), stuck());
+        return CompletableFuture.completedFuture(Verdict.all(none, part, stuck()));
       }
       if (!inFlightKiB.tryAcquire(kib, waitMs, TimeUnit.MILLISECONDS)) {
         inFlight.release();
-        return completed(batch.size(), stuck());
+        return CompletableFuture.completedFuture(Verdict.all(none, part, stuck()));
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      return completed(batch.size(), Outcome.retry("interrupted"));
+      return CompletableFuture.completedFuture(Verdict.all(none, part, Outcome.retry("interrupted")));
     }
     requests.increment();
     long start = System.nanoTime();
@@ -279,16 +366,82 @@ public final class ElasticsearchSink implements Sink {
     return response.handle((resp, err) -> {
       inFlightKiB.release(kib);
       latency.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
-      Verdict v = outcomes(local, sent, latestIdx, resp, err, client::explain);
-      if (v.requestFailure() != null) {
-        failed(v.requestFailure());
+      Verdict v = outcomes(none, part.events(), part.latest(), resp, err, client::explain);
+      if (v.tooLarge()) {
+        sizer.refused(body.length());
+        // The engine answers; a refused size is the bulk's fault, not an outage.
+        succeeded();
+      } else if (v.requestFailure() != null) {
+        failed(v.requestFailure(), v.credentials());
       } else {
+        sizer.passed(body.length());
         succeeded();
       }
       return v;
-    }).thenCompose(v -> resolveConflicts(batch, v)).thenApply(this::count)
+    }).thenCompose(v -> resolveConflicts(batch, v))
         // The count permit is held through the conflict check, so close() also waits for that.
         .whenComplete((out, e) -> inFlight.release());
+  }
+
+  /**
+   * The outcomes of a batch assembled from its parts: per record the outcome of its event document, and the retry
+   * its latest-state document needs, if any (the record is then redone so the state catches up).
+   */
+  private static final class Merged {
+    private final Outcome[] events;
+    private final Outcome[] latestFailed;
+
+    Merged(Outcome[] local) {
+      this.events = local.clone();
+      this.latestFailed = new Outcome[local.length];
+    }
+
+    synchronized void add(BulkPart part, Verdict v) {
+      for (int i : part.events()) {
+        events[i] = v.events()[i];
+      }
+      for (int i : part.latest()) {
+        if (v.latestFailed()[i] != null) {
+          latestFailed[i] = v.latestFailed()[i];
+        }
+      }
+    }
+
+    synchronized void reject(int i, String reason) {
+      // A latest-state document that never fits rejects its record even though the event is indexed: the reason says so.
+      latestFailed[i] = null;
+      events[i] = Outcome.reject(reason);
+    }
+
+    synchronized boolean rejected(int i) {
+      return events[i] instanceof Outcome.Reject;
+    }
+
+    synchronized void retryUndecided(BulkPart part, String reason) {
+      for (int i : part.events()) {
+        if (events[i] == null) {
+          events[i] = Outcome.retry(reason);
+        }
+      }
+      for (int i : part.latest()) {
+        if (latestFailed[i] == null) {
+          latestFailed[i] = Outcome.retry(reason);
+        }
+      }
+    }
+
+    synchronized List<Outcome> outcomes() {
+      Outcome[] out = events.clone();
+      for (int i = 0; i < out.length; i++) {
+        if (out[i] == null) {
+          // Cannot happen (every part decides its events); offered again rather than lost if it ever does.
+          out[i] = Outcome.retry("no outcome for this record (bug)");
+        } else if (latestFailed[i] != null && out[i] instanceof Outcome.Delivered) {
+          out[i] = latestFailed[i];
+        }
+      }
+      return Arrays.asList(out);
+    }
   }
 
   private Outcome stuck() {
@@ -296,18 +449,21 @@ public final class ElasticsearchSink implements Sink {
         + " MiB in flight for " + cfg.requestTimeout().multipliedBy(2).toSeconds() + " s");
   }
 
-  /** Room for the events and about as many latest-state documents, so a typical bulk never regrows its buffer. */
-  private int sizeHint(List<SinkRecord> batch) {
-    long bytes = 0;
-    for (SinkRecord r : batch) {
-      bytes += Math.max(r.body().length, 200) + 120;
+  /** Room for the part's events and latest-state documents, so a typical bulk never regrows its buffer. */
+  private static int sizeHint(List<SinkRecord> batch, BulkPart part) {
+    long bytes = 1024;
+    for (int i : part.events()) {
+      bytes += Math.max(batch.get(i).body().length, 200) + 120;
     }
-    return (int) Math.min(Integer.MAX_VALUE - 16, cfg.latestState() ? bytes * 3 / 2 : bytes + 1024);
+    for (int i : part.latest()) {
+      bytes += Math.max(batch.get(i).body().length, 200) + 120;
+    }
+    return (int) Math.min(Integer.MAX_VALUE - 16, bytes);
   }
 
-  private CompletionStage<List<Outcome>> resolveConflicts(List<SinkRecord> batch, Verdict v) {
+  private CompletionStage<Verdict> resolveConflicts(List<SinkRecord> batch, Verdict v) {
     if (v.conflicts().isEmpty()) {
-      return CompletableFuture.completedFuture(v.outcomes());
+      return CompletableFuture.completedFuture(v);
     }
     List<Telemetry> tried = v.conflicts().stream().map(i -> batch.get(i).telemetry()).toList();
     CompletableFuture<EsClient.Response> fetched;
@@ -326,7 +482,7 @@ public final class ElasticsearchSink implements Sink {
           LOG.warn("{}", r.reason());
         }
       }
-      return v.resolve(resolved);
+      return v.withResolved(resolved);
     });
   }
 
@@ -348,10 +504,31 @@ public final class ElasticsearchSink implements Sink {
    * @param latestFailed    per batch record: the retry its latest-state item needs, or null
    * @param conflicts       batch indices whose {@code create} met an existing document
    * @param requestFailure  why the request failed as a whole (unreachable, HTTP status, unreadable), or null
+   * @param tooLarge        the engine or a proxy refused the body as too large (413): the part is to be split
+   * @param credentials     the request failure is a refused login or missing rights (401/403), not an outage of the engine
    */
-  record Verdict(Outcome[] events, Outcome[] latestFailed, List<Integer> conflicts, String requestFailure) {
+  record Verdict(Outcome[] events, Outcome[] latestFailed, List<Integer> conflicts, String requestFailure, boolean tooLarge,
+                 boolean credentials) {
 
     static final Outcome UNCHECKED = Outcome.retry("already indexed; not yet compared with the stored document");
+
+    /** Every document of {@code part} gets {@code o} (the pipeline was stuck, the thread interrupted). */
+    static Verdict all(Outcome[] none, BulkPart part, Outcome o) {
+      Outcome[] events = none.clone();
+      Outcome[] latest = new Outcome[none.length];
+      part.events().forEach(i -> events[i] = o);
+      part.latest().forEach(i -> latest[i] = o);
+      return new Verdict(events, latest, List.of(), null, false, false);
+    }
+
+    /** This verdict with the conflicts decided (one outcome per conflict, in {@link #conflicts()} order). */
+    Verdict withResolved(List<Outcome> resolved) {
+      Outcome[] out = events.clone();
+      for (int k = 0; k < conflicts.size(); k++) {
+        out[conflicts.get(k)] = resolved.get(k);
+      }
+      return new Verdict(out, latestFailed, List.of(), requestFailure, tooLarge, credentials);
+    }
 
     /** The outcomes with conflicts still unchecked (the unit tests' view of a bulk response alone). */
     List<Outcome> outcomes() {
@@ -430,10 +607,18 @@ public final class ElasticsearchSink implements Sink {
       for (int i : sent) {
         out[i] = all;
       }
+      if (all instanceof Outcome.Retry) {
+        // A part may carry latest-state documents only (a split): they failed with the request.
+        for (int i : latestIdx) {
+          latestFailed[i] = all;
+        }
+      }
       conflicts.clear();
     }
     String requestFailure = all instanceof Outcome.Retry r ? r.reason() : null;
-    return new Verdict(out, latestFailed, conflicts, requestFailure);
+    boolean tooLarge = err == null && BulkOutcomes.tooLarge(resp.status());
+    boolean credentials = err == null && BulkOutcomes.refusesCredentials(resp.status());
+    return new Verdict(out, latestFailed, conflicts, requestFailure, tooLarge, credentials);
   }
 
   /**
@@ -464,9 +649,13 @@ public final class ElasticsearchSink implements Sink {
       if (inFlight.tryAcquire(cfg.maxInFlight(), cfg.requestTimeout().toMillis(), TimeUnit.MILLISECONDS)) {
         inFlight.release(cfg.maxInFlight());
       }
+      CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new)).get(cfg.requestTimeout().toMillis(), TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      // outcomes are the batches' own business; a batch still splitting after the timeout gets retries below
     }
     client.close();
+    splitter.shutdown();
   }
 }

@@ -21,6 +21,13 @@ public final class IndexSetup {
 
   private IndexSetup() {}
 
+  /** The engine refused the credentials or the rights of the indexer's user (401/403): an operator must act. */
+  public static final class CredentialsRefused extends IllegalStateException {
+    CredentialsRefused(String message) {
+      super(message);
+    }
+  }
+
   /** What the engine said about itself. */
   public record Engine(String distribution, String version) {}
 
@@ -55,8 +62,8 @@ public final class IndexSetup {
   public static Engine apply(EsClient client, IndexerConfig cfg) {
     long t0 = System.nanoTime();
     EsClient.Response root = client.sendSync("GET", "/", null);
-    if (root.status() == 401 || root.status() == 403) {
-      throw new IllegalStateException("the search engine refused the credentials (HTTP " + root.status()
+    if (BulkOutcomes.refusesCredentials(root.status())) {
+      throw new CredentialsRefused("the search engine refused the credentials (HTTP " + root.status()
           + "): check indexer.username / indexer.password (or indexer.apiKey)");
     }
     boolean noRootHandler = root.status() == 404 || root.status() == 405;
@@ -112,6 +119,10 @@ public final class IndexSetup {
   private static void check(EsClient.Response r, String what) {
     if (r.status() >= 500 || r.status() == 429) {
       throw new EsClient.EsUnavailableException("creating " + what + ": HTTP " + r.status(), null);
+    }
+    if (BulkOutcomes.refusesCredentials(r.status())) {
+      throw new CredentialsRefused("creating " + what + ": the search engine refused the indexer's credentials or rights (HTTP "
+          + r.status() + "): check indexer.username / indexer.password (or indexer.apiKey) and the user's index privileges");
     }
     if (r.status() >= 300) {
       throw new IllegalStateException("creating " + what + " failed: HTTP " + r.status() + ": " + r.text());

@@ -343,6 +343,91 @@ class ElasticsearchSinkIT {
         .doesNotContain(password).doesNotContain(basic);
   }
 
+  @Test
+  void behindAProxyThatRefusesLargeBodiesEveryReadingIsIndexedOnceAndTheOneThatNeverFitsIsRejectedWithTheReason() throws Exception {
+    String prefix = prefix();
+    IndexerConfig cfg;
+    try (RefusingProxy proxy = RefusingProxy.start(os.httpUri())) {
+      // About a hundred readings per request pass; the consumer hands over 400 per batch.
+      proxy.maxBody.set(32 * 1024);
+      cfg = config(prefix, proxy.uri().toString());
+      Instant ts = Instant.parse("2026-11-20T10:00:00Z");
+      List<List<SinkRecord>> batches = new ArrayList<>();
+      for (int b = 0; b < 10; b++) {
+        List<SinkRecord> batch = new ArrayList<>();
+        for (int d = 0; d < 8; d++) {
+          batch.addAll(records("proxied-" + d, b * 50L + 1, 50, ts.plus(Duration.ofMinutes(b))));
+        }
+        batches.add(batch);
+      }
+      // One reading far larger than the proxy takes, in the middle of a batch.
+      batches.get(4).add(200, new SinkRecord(new Telemetry("oversized", 1, ts, "x".repeat(40 * 1024), "eu-west", "CHARGING", null,
+          Map.of("powerKw", 1.0)), new byte[0], "q", 0));
+      try (ElasticsearchSink sink = new ElasticsearchSink(cfg, new SimpleMeterRegistry())) {
+        // Submitted before any is awaited, as the consumer pipelines them: splitting must hold up with bulks in flight.
+        List<CompletableFuture<List<Outcome>>> pending = new ArrayList<>();
+        for (List<SinkRecord> batch : batches) {
+          pending.add(sink.write(batch).toCompletableFuture());
+        }
+        List<Outcome> rejected = new ArrayList<>();
+        for (int b = 0; b < batches.size(); b++) {
+          List<Outcome> out = pending.get(b).join();
+          assertThat(out).hasSize(batches.get(b).size()).doesNotHaveAnyElementsOfTypes(Outcome.Retry.class);
+          out.stream().filter(o -> o instanceof Outcome.Reject).forEach(rejected::add);
+          if (b == 4) {
+            assertThat(out.get(200)).isInstanceOf(Outcome.Reject.class);
+          }
+        }
+        assertThat(rejected).singleElement().isInstanceOfSatisfying(Outcome.Reject.class, r -> assertThat(r.reason())
+            .startsWith("document oversized:1 is too large for the search engine")
+            .contains("HTTP 413 Request Entity Too Large"));
+        assertThat(sink.health()).isEqualTo(io.iotpipe.sink.SinkHealth.UP);
+      }
+      assertThat(proxy.tooLarge.get()).as("the proxy did refuse bulks").isPositive();
+    }
+    // Every reading once: ids are deviceId:seq, so 4,000 documents are the 4,000 readings, none twice, none missing.
+    assertThat(count(prefix + "-2*")).isEqualTo(10 * 8 * 50);
+    for (int d = 0; d < 8; d++) {
+      JsonNode perDevice = JSON.readTree(send("POST", "/" + prefix + "-2*/_search",
+          "{\"size\":0,\"query\":{\"term\":{\"deviceId\":\"proxied-" + d + "\"}},"
+              + "\"aggs\":{\"seqs\":{\"cardinality\":{\"field\":\"seq\"}},\"max\":{\"max\":{\"field\":\"seq\"}}}}").text());
+      assertThat(perDevice.path("hits").path("total").path("value").asLong()).isEqualTo(500);
+      assertThat(perDevice.path("aggregations").path("seqs").path("value").asLong()).isEqualTo(500);
+      assertThat(perDevice.path("aggregations").path("max").path("value").asLong()).isEqualTo(500);
+    }
+    String index = new DocumentEncoder(cfg).indexFor(Instant.parse("2026-11-20T10:00:00Z"));
+    assertThat(send("GET", "/" + index + "/_doc/oversized:1", null).status()).isEqualTo(404);
+    get("/" + cfg.latestIndex() + "/_refresh");
+    assertThat(get("/" + cfg.latestIndex() + "/_doc/proxied-3").path("_source").path("seq").asLong()).isEqualTo(500);
+  }
+
+  @Test
+  void credentialsRefusedByAProxyAreAnOutageThatHealthNamesAndNothingIsRejected() throws Exception {
+    String prefix = prefix();
+    try (RefusingProxy proxy = RefusingProxy.start(os.httpUri())) {
+      IndexerConfig cfg = config(prefix, proxy.uri().toString(), "  consumer: {degradedAfter: 0ms}", k -> null);
+      Instant ts = Instant.parse("2026-11-20T10:00:00Z");
+      try (ElasticsearchSink sink = new ElasticsearchSink(cfg, new SimpleMeterRegistry())) {
+        assertThat(write(sink, records("cred-dev", 1, 20, ts))).containsOnly(Outcome.DELIVERED);
+        // The indexer's password is rotated at the proxy but not yet in the indexer's environment.
+        proxy.refuseCredentials.set(true);
+        List<SinkRecord> during = records("cred-dev", 21, 20, ts);
+        for (int attempt = 0; attempt < 3; attempt++) {
+          assertThat(write(sink, during)).hasSize(20).allSatisfy(o -> assertThat(o).isInstanceOfSatisfying(Outcome.Retry.class,
+              r -> assertThat(r.reason()).contains("refused the indexer's credentials (HTTP 401 Unauthorized)")));
+        }
+        // Refused credentials turn DOWN after ten times degradedAfter, here 0 ms: at once.
+        assertThat(sink.health().state()).isEqualTo(io.iotpipe.sink.SinkHealth.State.DOWN);
+        assertThat(sink.health().reason()).contains("refused the indexer's credentials").contains("indexer.username");
+        assertThat(proxy.unauthorized.get()).isGreaterThanOrEqualTo(3);
+        proxy.refuseCredentials.set(false);
+        assertThat(write(sink, during)).containsOnly(Outcome.DELIVERED);
+        assertThat(sink.health()).isEqualTo(io.iotpipe.sink.SinkHealth.UP);
+      }
+    }
+    assertThat(count(prefix + "-2*")).isEqualTo(40);
+  }
+
   static java.io.OutputStream tee(java.io.OutputStream a, java.io.OutputStream b) {
     return new java.io.OutputStream() {
       @Override

@@ -40,6 +40,9 @@ class ElasticsearchSinkTest {
   final AtomicInteger concurrent = new AtomicInteger();
   final AtomicInteger maxConcurrent = new AtomicInteger();
   final AtomicInteger bulks = new AtomicInteger();
+  /** Bulk bodies above this many bytes are refused with 413, as nginx's client_max_body_size does. */
+  final AtomicInteger maxBody = new AtomicInteger(Integer.MAX_VALUE);
+  final AtomicInteger tooLarge = new AtomicInteger();
   volatile CountDownLatch hold = new CountDownLatch(0);
   /** "METHOD path" of every request, and the bodies of the bulks. */
   final List<String> requests = java.util.Collections.synchronizedList(new ArrayList<>());
@@ -68,6 +71,10 @@ class ElasticsearchSinkTest {
       int status = 200;
       if (path.equals("/")) {
         body = "{\"version\":{\"number\":\"8.19.4\"}}";
+      } else if (path.equals("/_bulk") && request.length > maxBody.get()) {
+        tooLarge.incrementAndGet();
+        status = 413;
+        body = "<html><head><title>413 Request Entity Too Large</title></head></html>";
       } else if (path.equals("/_bulk")) {
         bulkBodies.add(new String(request, StandardCharsets.UTF_8));
         bulks.incrementAndGet();
@@ -216,6 +223,126 @@ class ElasticsearchSinkTest {
       String body = bulkBodies.get(0);
       assertThat(body.split("\"create\"", -1)).hasSize(12 + 1);
       assertThat(body).doesNotContain("latest").doesNotContain("version_type");
+    }
+  }
+
+  static List<SinkRecord> readings(String device, int n, String site) {
+    List<SinkRecord> out = new ArrayList<>();
+    for (int seq = 1; seq <= n; seq++) {
+      out.add(batch(device, seq, site).get(0));
+    }
+    return out;
+  }
+
+  /** Event ids ({@code deviceId:seq}) in the bulks the engine took, in order. */
+  List<String> indexedEvents() {
+    List<String> ids = new ArrayList<>();
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\{\"create\":\\{[^}]*\"_id\":\"([^\"]+)\"")
+        .matcher(String.join("\n", bulkBodies));
+    while (m.find()) {
+      ids.add(m.group(1));
+    }
+    return ids;
+  }
+
+  @Test
+  void aBulkTooLargeForTheEngineIsHalvedUntilThePartsPassAndLaterBulksAreCutBeforeTheyAreSent() throws Exception {
+    try (ElasticsearchSink sink = new ElasticsearchSink(config(""), new SimpleMeterRegistry())) {
+      sink.prepare();
+      // A proxy in front of the engine takes about three readings (with their latest state) per request.
+      maxBody.set(1600);
+      List<SinkRecord> first = readings("big-bulk", 16, "site");
+      assertThat(sink.write(first).toCompletableFuture().get(10, TimeUnit.SECONDS)).hasSize(16).containsOnly(Outcome.DELIVERED);
+      assertThat(tooLarge.get()).as("refused before the parts fit").isPositive();
+      assertThat(bulkBodies).allSatisfy(b -> assertThat(b.length()).isLessThanOrEqualTo(1600));
+      int refusedSoFar = tooLarge.get();
+      List<SinkRecord> second = new ArrayList<>();
+      for (int seq = 17; seq <= 32; seq++) {
+        second.add(batch("big-bulk", seq, "site").get(0));
+      }
+      assertThat(sink.write(second).toCompletableFuture().get(10, TimeUnit.SECONDS)).hasSize(16).containsOnly(Outcome.DELIVERED);
+      assertThat(tooLarge.get()).as("the size that passed is remembered: no refused round trip").isEqualTo(refusedSoFar);
+      List<String> expected = new ArrayList<>();
+      for (int seq = 1; seq <= 32; seq++) {
+        expected.add("big-bulk:" + seq);
+      }
+      assertThat(indexedEvents()).as("every reading taken exactly once").containsExactlyElementsOf(expected);
+    }
+  }
+
+  @Test
+  void splittingWhileBulksArePipelinedNeverStallsThePipeline() throws Exception {
+    try (ElasticsearchSink sink = new ElasticsearchSink(config("  maxInFlight: 1"), new SimpleMeterRegistry())) {
+      sink.prepare();
+      maxBody.set(1600);
+      List<CompletableFuture<List<Outcome>>> pending = new ArrayList<>();
+      List<String> expected = new ArrayList<>();
+      // Submitted before any is awaited, as the consumer does: halves of refused bulks compete for the one permit.
+      for (int b = 0; b < 8; b++) {
+        List<SinkRecord> batch = new ArrayList<>();
+        for (int seq = b * 16 + 1; seq <= b * 16 + 16; seq++) {
+          batch.add(batch("piped", seq, "site").get(0));
+          expected.add("piped:" + seq);
+        }
+        pending.add(sink.write(batch).toCompletableFuture());
+      }
+      for (CompletableFuture<List<Outcome>> p : pending) {
+        assertThat(p.get(20, TimeUnit.SECONDS)).hasSize(16).containsOnly(Outcome.DELIVERED);
+      }
+      assertThat(indexedEvents()).containsExactlyInAnyOrderElementsOf(expected);
+    }
+  }
+
+  @Test
+  void aReadingThatCanNeverFitIsRejectedWithTheReasonAndTheRestOfTheBatchIsDelivered() throws Exception {
+    try (ElasticsearchSink sink = new ElasticsearchSink(config(""), new SimpleMeterRegistry())) {
+      sink.prepare();
+      maxBody.set(4000);
+      List<SinkRecord> batch = new ArrayList<>(readings("small", 6, "site"));
+      batch.add(3, batch("huge", 1, "x".repeat(5000)).get(0));
+      List<Outcome> out = sink.write(batch).toCompletableFuture().get(10, TimeUnit.SECONDS);
+      assertThat(out.get(3)).isInstanceOfSatisfying(Outcome.Reject.class, r -> assertThat(r.reason())
+          .startsWith("document huge:1 is too large for the search engine")
+          .contains("HTTP 413 Request Entity Too Large").contains("max_content_length"));
+      assertThat(out).hasSize(7).filteredOn(o -> o == Outcome.DELIVERED).hasSize(6);
+      assertThat(indexedEvents()).containsExactly("small:1", "small:2", "small:3", "small:4", "small:5", "small:6");
+      assertThat(sink.health()).as("a document too large is not an outage").isEqualTo(SinkHealth.UP);
+    }
+  }
+
+  @Test
+  void refusedCredentialsAreRetriedNeverRejectedAndHealthNamesTheCredentials() throws Exception {
+    MovableClock clock = new MovableClock();
+    try (ElasticsearchSink sink = new ElasticsearchSink(config("  consumer: {degradedAfter: 10s}"), new SimpleMeterRegistry(), clock)) {
+      sink.prepare();
+      bulkStatus.set(401);
+      List<Outcome> out = sink.write(readings("d", 3, "s")).toCompletableFuture().get(10, TimeUnit.SECONDS);
+      assertThat(out).hasSize(3).allSatisfy(o -> assertThat(o).isInstanceOfSatisfying(Outcome.Retry.class,
+          r -> assertThat(r.reason()).contains("refused the indexer's credentials (HTTP 401 Unauthorized)")
+              .contains("indexer.username").contains("nothing is dead-lettered")));
+      clock.now.updateAndGet(t -> t.plusSeconds(11));
+      assertThat(sink.health().state()).isEqualTo(SinkHealth.State.DEGRADED);
+      assertThat(sink.health().reason()).startsWith("search engine failing since 2026-11-25T12:00:00Z: search engine refused the indexer's credentials");
+      bulkStatus.set(403);
+      sink.write(readings("d", 3, "s")).toCompletableFuture().get(10, TimeUnit.SECONDS);
+      clock.now.updateAndGet(t -> t.plusSeconds(90));
+      assertThat(sink.health().state()).as("waiting does not fix credentials: an operator must act").isEqualTo(SinkHealth.State.DOWN);
+      assertThat(sink.health().reason()).contains("HTTP 403 Forbidden").contains("credentials");
+      bulkStatus.set(200);
+      assertThat(sink.write(readings("d", 3, "s")).toCompletableFuture().get(10, TimeUnit.SECONDS)).containsOnly(Outcome.DELIVERED);
+      assertThat(sink.health()).isEqualTo(SinkHealth.UP);
+    }
+  }
+
+  @Test
+  void anEngineThatIsMerelyDownStaysDegradedNotDown() {
+    MovableClock clock = new MovableClock();
+    try (ElasticsearchSink sink = new ElasticsearchSink(config("  consumer: {degradedAfter: 10s}"), new SimpleMeterRegistry(), clock)) {
+      sink.prepare();
+      bulkStatus.set(503);
+      sink.write(readings("d", 3, "s")).toCompletableFuture().join();
+      clock.now.updateAndGet(t -> t.plusSeconds(600));
+      assertThat(sink.health().state()).isEqualTo(SinkHealth.State.DEGRADED);
     }
   }
 }

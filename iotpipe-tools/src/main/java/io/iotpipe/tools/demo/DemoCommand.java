@@ -230,15 +230,14 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
     summary.put("security", sec);
     Path report = base.resolve("report.html").toAbsolutePath();
     summary.put("reportFile", report.toString());
-    Map<String, Object> table = new LinkedHashMap<>(summary);
-    table.put("security", securityLine(sec));
-    table.put("latencyMs", "p50 " + lat.get("p50") + ", p99 " + lat.get("p99"));
-    table.put("search (ES)", "present " + es.present() + ", lost " + es.lost() + ", duplicates " + es.duplicates());
-    table.put("store (Parquet)", "present " + st.present() + ", lost " + st.lost() + ", duplicates " + st.duplicates());
+    // The report speaks to a person (labels, units); --json below keeps the machine keys.
+    Map<String, String> table = SummaryText.rows(summary, Map.of("security", securityLine(sec)));
+    table.put("search (audit)", "present " + es.present() + ", lost " + es.lost() + ", duplicates " + es.duplicates());
+    table.put("store (audit)", "present " + st.present() + ", lost " + st.lost() + ", duplicates " + st.duplicates());
     summary.putAll(observed);
-    table.putAll(observedRows);
-    HtmlReport.write(report, table, samples, histogram);
+    observedRows.forEach((k, v) -> table.put(k, String.valueOf(v)));
     boolean ok = es.complete() && st.complete();
+    HtmlReport.write(report, ok, table, samples, histogram);
     if (json) {
       out.printJson(summary);
     } else {

@@ -19,7 +19,7 @@ class HtmlReportTest {
     List<Sample> samples = List.of(new Sample(0, 0, 0, 0, 0, 0, 0, 0, 0), new Sample(1, 100, 100, 90, 80, 1, 5, 10, 20),
         new Sample(2, 200, 200, 190, 180, 2, 0, 5, 10));
     Path file = dir.resolve("report.html");
-    HtmlReport.write(file, Map.of("lost", 0L, "duplicates", 0L), samples, Map.of(100L, 5L, 250L, 3L));
+    HtmlReport.write(file, true, Map.of("lost", "0"), samples, Map.of(100L, 5L, 250L, 3L));
     String html = Files.readString(file);
     // Every legend entry pairs a colour with a name; a name must always come with the same colour.
     Matcher m = Pattern.compile("<i style='background:(#[0-9A-Fa-f]{6})'></i>([^<]+)</span>").matcher(html);

@@ -178,15 +178,16 @@ public final class StorageSink implements Sink {
   }
 
   StorageSink(StorageConfig cfg, Clock clock, MeterRegistry registry, CommitSteps steps, long budgetBytes) {
-    this(cfg, null, standalone(cfg, clock, registry), steps, budgetBytes);
+    this(cfg, clock, registry, steps, budgetBytes, COMMIT_TICK);
+  }
+
+  /** For tests that play the runtime's commit clock themselves ({@code tick} zero: only their own commit() calls). */
+  StorageSink(StorageConfig cfg, Clock clock, MeterRegistry registry, CommitSteps steps, long budgetBytes, java.time.Duration tick) {
+    this(cfg, null, new StandaloneSinkContext("standalone", registry, clock, cfg.consumer(), COMMIT_THREADS, tick), steps, budgetBytes);
   }
 
   private static long defaultBudget() {
     return Math.max(8L << 20, Runtime.getRuntime().maxMemory() / 8);
-  }
-
-  private static StandaloneSinkContext standalone(StorageConfig cfg, Clock clock, MeterRegistry registry) {
-    return new StandaloneSinkContext("standalone", registry, clock, cfg.consumer(), COMMIT_THREADS, COMMIT_TICK);
   }
 
   private StorageSink(StorageConfig cfg, SinkContext runtime, StandaloneSinkContext owned, CommitSteps steps,

@@ -1,5 +1,7 @@
 package io.iotpipe.lake;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.iotpipe.core.envelope.Telemetry;
 import io.iotpipe.core.sink.SinkRecord;
 import io.iotpipe.s3proxy.EmbeddedS3Proxy;
@@ -20,6 +22,8 @@ import org.apache.iceberg.catalog.Catalog;
 import org.apache.iceberg.catalog.Namespace;
 import org.apache.iceberg.catalog.SupportsNamespaces;
 import org.apache.iceberg.catalog.TableIdentifier;
+import org.apache.iceberg.data.IcebergGenerics;
+import org.apache.iceberg.data.Record;
 import org.apache.iceberg.io.CloseableIterable;
 
 /** A real s3proxy and a SQLite JDBC catalog file for one test class; each test uses a table of its own. */
@@ -109,6 +113,26 @@ final class LakeFixture implements AutoCloseable {
       }
     }
     return files;
+  }
+
+  /** Every reading once, read by Iceberg's reader and by DuckDB over the snapshot's files; ts a timestamptz. */
+  void assertExactlyOnce(Table table, List<SinkRecord> expected) throws Exception {
+    table.refresh();
+    Map<String, Integer> seen = new HashMap<>();
+    try (CloseableIterable<Record> rows = IcebergGenerics.read(table).build()) {
+      for (Record r : rows) {
+        seen.merge(r.getField("device_id") + ":" + r.getField("seq"), 1, Integer::sum);
+      }
+    }
+    Map<String, Integer> want = new HashMap<>();
+    expected.forEach(r -> want.put(r.telemetry().id(), 1));
+    assertThat(seen).isEqualTo(want);
+
+    DuckDbReader.Result duck = DuckDbReader.read(dataFiles(table));
+    assertThat(duck.rows()).isEqualTo(want.size());
+    assertThat(duck.distinctKeys()).isEqualTo(want.size());
+    assertThat(duck.duplicatedKeys()).isZero();
+    assertThat(duck.tsType()).isEqualTo("TIMESTAMP WITH TIME ZONE");
   }
 
   @Override

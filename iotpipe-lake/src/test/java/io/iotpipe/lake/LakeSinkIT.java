@@ -244,24 +244,8 @@ class LakeSinkIT {
     assertExactlyOnce(lake.table(id, null, LakeFixture.METRICS), batch);
   }
 
-  /** Every reading once, read by Iceberg's reader and by DuckDB over the snapshot's files; ts a timestamptz. */
   static void assertExactlyOnce(Table table, List<SinkRecord> expected) throws Exception {
-    table.refresh();
-    Map<String, Integer> seen = new HashMap<>();
-    try (CloseableIterable<Record> rows = IcebergGenerics.read(table).build()) {
-      for (Record r : rows) {
-        seen.merge(r.getField("device_id") + ":" + r.getField("seq"), 1, Integer::sum);
-      }
-    }
-    Map<String, Integer> want = new HashMap<>();
-    expected.forEach(r -> want.put(r.telemetry().id(), 1));
-    assertThat(seen).isEqualTo(want);
-
-    DuckDbReader.Result duck = DuckDbReader.read(lake.dataFiles(table));
-    assertThat(duck.rows()).isEqualTo(want.size());
-    assertThat(duck.distinctKeys()).isEqualTo(want.size());
-    assertThat(duck.duplicatedKeys()).isZero();
-    assertThat(duck.tsType()).isEqualTo("TIMESTAMP WITH TIME ZONE");
+    lake.assertExactlyOnce(table, expected);
   }
 
   private static Map<String, Object> rowOf(Table table, String device, long seq) throws Exception {

@@ -38,14 +38,19 @@ final class LakeFixture implements AutoCloseable {
   private final List<Catalog> opened = new ArrayList<>();
 
   LakeFixture(Path dir) {
+    this(dir, "jdbc:sqlite:" + dir.resolve("catalog.db"));
+  }
+
+  /** With the catalog at {@code catalogUri} (a PostgreSQL database, for instance). */
+  LakeFixture(Path dir, String catalogUri) {
     this.dir = dir;
     this.s3 = EmbeddedS3Proxy.start(dir.resolve("s3"));
     s3.createBucket(bucket);
-    this.catalogUri = "jdbc:sqlite:" + dir.resolve("catalog.db");
+    this.catalogUri = catalogUri;
   }
 
   LakeCatalog settings() {
-    return new LakeCatalog(catalogUri, null, null, "s3://" + bucket + "/warehouse", s3.endpoint().toString(), true,
+    return new LakeCatalog(catalogUri, catalogUri.startsWith("jdbc:postgresql:") ? "iotpipe" : null, null, "s3://" + bucket + "/warehouse", s3.endpoint().toString(), true,
         "us-east-1", s3.accessKey(), s3.secretKey());
   }
 

@@ -7,7 +7,6 @@ import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -15,7 +14,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import org.apache.iceberg.DataFile;
-import org.apache.iceberg.FileFormat;
 import org.apache.iceberg.FileScanTask;
 import org.apache.iceberg.ManifestFile;
 import org.apache.iceberg.ManifestFiles;
@@ -23,16 +21,12 @@ import org.apache.iceberg.ReachableFileUtil;
 import org.apache.iceberg.RewriteFiles;
 import org.apache.iceberg.Schema;
 import org.apache.iceberg.Snapshot;
-import org.apache.iceberg.StructLike;
 import org.apache.iceberg.Table;
-import org.apache.iceberg.data.GenericFileWriterFactory;
 import org.apache.iceberg.data.Record;
 import org.apache.iceberg.data.parquet.GenericParquetReaders;
 import org.apache.iceberg.expressions.Expressions;
 import org.apache.iceberg.io.CloseableIterable;
-import org.apache.iceberg.io.DataWriter;
 import org.apache.iceberg.io.FileInfo;
-import org.apache.iceberg.io.OutputFileFactory;
 import org.apache.iceberg.io.SupportsPrefixOperations;
 import org.apache.iceberg.parquet.Parquet;
 import org.apache.iceberg.util.SnapshotUtil;
@@ -67,7 +61,7 @@ public final class LakeMaintenance {
     if (base == null) {
       return new Compacted(0, 0, 0, 0);
     }
-    Map<StructLike, List<DataFile>> byDay = new HashMap<>();
+    Map<org.apache.iceberg.StructLike, List<DataFile>> byDay = new HashMap<>();
     try (CloseableIterable<FileScanTask> tasks = table.newScan().useSnapshot(base.snapshotId()).planFiles()) {
       for (FileScanTask t : tasks) {
         if (t.file().specId() == table.spec().specId() && t.deletes().isEmpty()) {
@@ -107,11 +101,10 @@ public final class LakeMaintenance {
           throw new UncheckedIOException(e);
         }
       }
-      all.sort(Comparator.comparing((Record r) -> (String) r.getField("device_id")).thenComparingLong(r -> (Long) r.getField("seq")));
-      DataFile merged = write(schema, chosen.get(0).partition(), all);
+      List<DataFile> merged = SortedFileWriter.write(table, schema, all, "compact-" + UUID.randomUUID());
       RewriteFiles rewrite = table.newRewrite().validateFromSnapshot(base.snapshotId());
       chosen.forEach(rewrite::deleteFile);
-      rewrite.addFile(merged);
+      merged.forEach(rewrite::addFile);
       rewrite.commit();
       days++;
       before += chosen.size();
@@ -119,20 +112,6 @@ public final class LakeMaintenance {
       rows += all.size();
     }
     return new Compacted(days, before, after, rows);
-  }
-
-  private DataFile write(Schema schema, StructLike partition, List<Record> rows) {
-    GenericFileWriterFactory factory = new GenericFileWriterFactory.Builder(table).dataFileFormat(FileFormat.PARQUET)
-        .dataSchema(schema).dataSortOrder(table.sortOrder()).build();
-    OutputFileFactory files = OutputFileFactory.builderFor(table, 1, 0).format(FileFormat.PARQUET)
-        .operationId("compact-" + UUID.randomUUID()).build();
-    DataWriter<Record> w = factory.newDataWriter(files.newOutputFile(table.spec(), partition), table.spec(), partition);
-    try (w) {
-      rows.forEach(w::write);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    return w.toDataFile();
   }
 
   /**

@@ -8,34 +8,24 @@ import io.iotpipe.core.sink.SinkRecord;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Supplier;
 import org.apache.iceberg.AppendFiles;
 import org.apache.iceberg.DataFile;
-import org.apache.iceberg.FileFormat;
-import org.apache.iceberg.PartitionKey;
 import org.apache.iceberg.Schema;
 import org.apache.iceberg.Table;
-import org.apache.iceberg.data.GenericFileWriterFactory;
 import org.apache.iceberg.data.IcebergGenerics;
-import org.apache.iceberg.data.InternalRecordWrapper;
 import org.apache.iceberg.data.Record;
 import org.apache.iceberg.exceptions.CommitStateUnknownException;
-import org.apache.iceberg.exceptions.ValidationException;
 import org.apache.iceberg.expressions.Expressions;
 import org.apache.iceberg.io.CloseableIterable;
-import org.apache.iceberg.io.DataWriter;
-import org.apache.iceberg.io.OutputFileFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -231,7 +221,7 @@ public final class LakeSink implements Sink {
   private void commit(PartitionBuffer p) {
     table.refresh();
     String commitId = UUID.randomUUID().toString();
-    List<DataFile> files = writeDataFiles(p, commitId);
+    List<DataFile> files = SortedFileWriter.write(table, table.schema(), p.pending.values().stream().map(pd -> pd.row).toList(), commitId);
     CommittedSeqs after = p.committed.copy();
     p.pending.values().forEach(pd -> after.add((String) pd.row.getField("device_id"), (Long) pd.row.getField("seq")));
     String state = table.location() + "/metadata/iotpipe-state/" + safe(p.partition) + "/" + commitId + ".json";
@@ -252,8 +242,6 @@ public final class LakeSink implements Sink {
         throw new IllegalStateException("commit " + commitId + " not in the table after an unknown commit state: " + e.getMessage(), e);
       }
       LOG.info("{}: commit {} of {} landed despite an unknown commit state", name, commitId, p.partition);
-    } catch (ValidationException e) {
-      throw e;
     }
     p.committed = after;
     p.headCommitId = commitId;
@@ -262,39 +250,6 @@ public final class LakeSink implements Sink {
       pd.waiters.forEach(w -> w.complete(Outcome.DELIVERED));
     }
     p.pending.clear();
-  }
-
-  /** One Parquet file per event day, rows sorted by {@code (device_id, seq)} (the table's sort order). */
-  private List<DataFile> writeDataFiles(PartitionBuffer p, String commitId) {
-    Schema schema = table.schema();
-    Map<Long, List<Record>> byDay = new TreeMap<>();
-    for (Pending pd : p.pending.values()) {
-      long day = ((java.time.OffsetDateTime) pd.row.getField("ts")).atZoneSameInstant(ZoneOffset.UTC).toLocalDate().toEpochDay();
-      byDay.computeIfAbsent(day, d -> new ArrayList<>()).add(pd.row);
-    }
-    GenericFileWriterFactory factory = new GenericFileWriterFactory.Builder(table).dataFileFormat(FileFormat.PARQUET)
-        .dataSchema(schema).dataSortOrder(table.sortOrder()).build();
-    OutputFileFactory files = OutputFileFactory.builderFor(table, 0, 0).format(FileFormat.PARQUET).operationId(commitId).build();
-    InternalRecordWrapper wrapper = new InternalRecordWrapper(schema.asStruct());
-    PartitionKey partitionKey = new PartitionKey(table.spec(), schema);
-    List<DataFile> out = new ArrayList<>();
-    Comparator<Record> order = Comparator.comparing((Record r) -> (String) r.getField("device_id"))
-        .thenComparingLong(r -> (Long) r.getField("seq"));
-    for (List<Record> rows : byDay.values()) {
-      rows.sort(order);
-      partitionKey.partition(wrapper.wrap(rows.get(0)));
-      PartitionKey key = partitionKey.copy();
-      DataWriter<Record> w = factory.newDataWriter(files.newOutputFile(table.spec(), key), table.spec(), key);
-      try (w) {
-        for (Record r : rows) {
-          w.write(r);
-        }
-      } catch (IOException e) {
-        throw new UncheckedIOException("cannot write a data file of " + p.partition + ": " + e.getMessage(), e);
-      }
-      out.add(w.toDataFile());
-    }
-    return out;
   }
 
   private static String safe(String partition) {

@@ -18,10 +18,12 @@ final class LocalPostgres implements AutoCloseable {
 
   static final Path BIN = Path.of("/usr/lib/postgresql/15/bin");
 
+  private final Path dir;
   private final Path data;
   private final int port;
 
-  private LocalPostgres(Path data, int port) {
+  private LocalPostgres(Path dir, Path data, int port) {
+    this.dir = dir;
     this.data = data;
     this.port = port;
   }
@@ -30,13 +32,15 @@ final class LocalPostgres implements AutoCloseable {
     return Files.isExecutable(BIN.resolve("initdb"));
   }
 
-  static LocalPostgres start(Path dir) throws IOException, InterruptedException {
+  /** Starts a cluster in a new directory under the system temp dir (JUnit's temp dirs are not open to {@code nobody}). */
+  static LocalPostgres start() throws IOException, InterruptedException {
+    Path dir = Files.createTempDirectory("iotpipe-pg-");
     Path data = dir.resolve("pg");
     Files.createDirectories(data);
     boolean root = "root".equals(System.getProperty("user.name"));
     if (root) {
       run(List.of("chown", "-R", "nobody", dir.toString()), false);
-      run(List.of("chmod", "755", dir.toString()), false);
+      run(List.of("chmod", "700", data.toString()), false);
     }
     int port;
     try (ServerSocket s = new ServerSocket(0)) {
@@ -45,7 +49,7 @@ final class LocalPostgres implements AutoCloseable {
     run(List.of(BIN.resolve("initdb").toString(), "-D", data.toString(), "-U", "iotpipe", "--auth=trust", "-E", "UTF8"), root);
     run(List.of(BIN.resolve("pg_ctl").toString(), "-D", data.toString(), "-l", dir.resolve("pg.log").toString(), "-w", "-t", "60",
         "-o", "-p " + port + " -k " + data + " -c listen_addresses=127.0.0.1 -c fsync=on", "start"), root);
-    return new LocalPostgres(data, port);
+    return new LocalPostgres(dir, data, port);
   }
 
   String jdbcUrl() {
@@ -70,6 +74,7 @@ final class LocalPostgres implements AutoCloseable {
     try {
       run(List.of(BIN.resolve("pg_ctl").toString(), "-D", data.toString(), "-m", "immediate", "-w", "stop"),
           "root".equals(System.getProperty("user.name")));
+      run(List.of("rm", "-rf", dir.toString()), false);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     } catch (InterruptedException e) {

@@ -28,7 +28,7 @@ class PostgresCatalogIT {
   @BeforeAll
   static void start() throws Exception {
     Assumptions.assumeTrue(LocalPostgres.installed(), "PostgreSQL 15 (Debian package postgresql) is not installed");
-    pg = LocalPostgres.start(dir.resolve("db"));
+    pg = LocalPostgres.start();
     lake = new LakeFixture(dir.resolve("lake"), pg.jdbcUrl());
   }
 

@@ -33,7 +33,15 @@ public final class LakeBench {
     int partitions = Integer.parseInt(a[6]);
     int batch = Integer.parseInt(a[7]);
     long flushRows = Long.parseLong(a[8]);
-    Catalog catalog = settings.open();
+    // "memory": Iceberg's in-memory catalog and FileIO, to tell the writer's own cost from the store's and catalog's
+    Catalog catalog;
+    if (a[0].equals("memory")) {
+      var mem = new org.apache.iceberg.inmemory.InMemoryCatalog();
+      mem.initialize("mem", Map.of());
+      catalog = mem;
+    } else {
+      catalog = settings.open();
+    }
     TableIdentifier id = TableIdentifier.of(Namespace.of("bench"), "t" + System.nanoTime());
     ((SupportsNamespaces) catalog).createNamespace(id.namespace());
     List<String> metrics = List.of("powerKw", "energyKwh", "soc", "tempC", "voltageV", "currentA");

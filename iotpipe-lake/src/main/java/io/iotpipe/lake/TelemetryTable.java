@@ -144,8 +144,8 @@ public final class TelemetryTable {
     r.setField("error_code", t.errorCode());
     Map<String, Double> extra = new LinkedHashMap<>();
     t.metrics().forEach((k, v) -> {
-      Types.NestedField f = schema.findField(k);
-      if (f != null && f.type().equals(Types.DoubleType.get()) && schema.columns().contains(f)) {
+      Types.NestedField f = schema.asStruct().field(k); // top-level columns only (a map's "key" is no metric column)
+      if (f != null && f.type().equals(Types.DoubleType.get())) {
         r.setField(k, v);
       } else {
         extra.put(k, v);

@@ -1,0 +1,73 @@
+package io.iotpipe.lake;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.apache.iceberg.CatalogProperties;
+import org.apache.iceberg.CatalogUtil;
+import org.apache.iceberg.catalog.Catalog;
+
+/**
+ * Where the table lives: a warehouse on S3-compatible storage and a catalog that makes commits atomic across writers.
+ *
+ * <ul>
+ *   <li>{@code jdbc:sqlite:/path/catalog.db}: one machine, no server (WAL journal, so concurrent writers wait instead
+ *       of failing with {@code SQLITE_BUSY}; never {@code :memory:} with a pool, apache/iceberg#13366);</li>
+ *   <li>{@code jdbc:postgresql://host/db}: several machines; the swap is a compare-and-set {@code UPDATE};</li>
+ *   <li>{@code http(s)://…}: a REST catalog the user runs (Nessie, Polaris, Gravitino, a cloud service).</li>
+ * </ul>
+ * Never a Hadoop catalog on S3: it relies on an atomic rename S3 does not have (apache/iceberg#3546).
+ *
+ * @param catalogUri    JDBC URL or REST catalog URL
+ * @param catalogUser   database user (null: none, or in the URL)
+ * @param catalogPass   database password (null: none)
+ * @param warehouse     {@code s3://bucket/prefix}
+ * @param s3Endpoint    S3 API endpoint (null: AWS itself, by region)
+ * @param pathStyle     path-style addressing (MinIO, Ceph RGW, s3proxy)
+ * @param region        signing region
+ * @param accessKey     static credentials (null: the AWS default chain: environment, profile, instance role)
+ * @param secretKey     static credentials
+ */
+public record LakeCatalog(String catalogUri, String catalogUser, String catalogPass, String warehouse, String s3Endpoint,
+                          boolean pathStyle, String region, String accessKey, String secretKey) {
+
+  public static final String NAME = "iotpipe";
+
+  /** The catalog properties Iceberg reads (also what a data scientist's Spark or pyiceberg needs, minus secrets). */
+  public Map<String, String> properties() {
+    Map<String, String> p = new LinkedHashMap<>();
+    p.put(CatalogProperties.URI, catalogUri);
+    p.put(CatalogProperties.WAREHOUSE_LOCATION, warehouse);
+    p.put(CatalogProperties.FILE_IO_IMPL, "org.apache.iceberg.aws.s3.S3FileIO");
+    if (catalogUri.startsWith("jdbc:")) {
+      if (catalogUser != null) {
+        p.put("jdbc.user", catalogUser);
+      }
+      if (catalogPass != null) {
+        p.put("jdbc.password", catalogPass);
+      }
+      if (catalogUri.startsWith("jdbc:sqlite:")) {
+        p.put("jdbc.journal_mode", "WAL");
+        // A writer waits this long for another's transaction instead of failing at once.
+        p.put("jdbc.busy_timeout", "30000");
+      }
+      // The catalog tables carry the v1 schema plus view support; created on first use.
+      p.put("jdbc.schema-version", "V1");
+    }
+    if (s3Endpoint != null) {
+      p.put("s3.endpoint", s3Endpoint);
+    }
+    p.put("s3.path-style-access", String.valueOf(pathStyle));
+    p.put("client.region", region == null ? "us-east-1" : region);
+    if (accessKey != null) {
+      p.put("s3.access-key-id", accessKey);
+      p.put("s3.secret-access-key", secretKey);
+    }
+    return p;
+  }
+
+  /** Opens the catalog (JDBC or REST, by the URI's scheme). */
+  public Catalog open() {
+    String impl = catalogUri.startsWith("jdbc:") ? "org.apache.iceberg.jdbc.JdbcCatalog" : "org.apache.iceberg.rest.RESTCatalog";
+    return CatalogUtil.loadCatalog(impl, NAME, properties(), null);
+  }
+}

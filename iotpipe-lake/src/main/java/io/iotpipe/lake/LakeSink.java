@@ -1,0 +1,321 @@
+package io.iotpipe.lake;
+
+import io.iotpipe.core.envelope.Telemetry;
+import io.iotpipe.core.sink.Outcome;
+import io.iotpipe.core.sink.Sink;
+import io.iotpipe.core.sink.SinkHealth;
+import io.iotpipe.core.sink.SinkRecord;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Supplier;
+import org.apache.iceberg.AppendFiles;
+import org.apache.iceberg.DataFile;
+import org.apache.iceberg.Schema;
+import org.apache.iceberg.Table;
+import org.apache.iceberg.data.IcebergGenerics;
+import org.apache.iceberg.data.Record;
+import org.apache.iceberg.exceptions.CommitStateUnknownException;
+import org.apache.iceberg.expressions.Expressions;
+import org.apache.iceberg.io.CloseableIterable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The data scientists' store as an Iceberg table: {@link #write} buffers readings per source partition, {@link #flush}
+ * commits each partition's buffer as one snapshot, and only then are its readings {@code Delivered} (acked). Commit
+ * timing belongs to the runtime: no thread or timer of its own; {@link #flushDue()} says when the row/byte budget asks
+ * for an early flush.
+ *
+ * <p>Exactly once: each snapshot records its partition, a commit id, the commit it was built on and the partition's
+ * committed seq ranges ({@link CommitLedger}). {@link #open} reads them back, so readings redelivered after a crash
+ * between commit and ack are recognised and not written twice; a second reading with the same {@code (device_id, seq)}
+ * and other content is rejected (the first kept). {@code CommitStateUnknownException} is resolved by looking the
+ * commit id up in the table's history; a commit fenced off by another writer of the same partition completes its
+ * readings as {@code Retry} and re-reads the partition's state before the next write.
+ */
+public final class LakeSink implements Sink {
+
+  private static final Logger LOG = LoggerFactory.getLogger(LakeSink.class);
+
+  /** Approximate heap per buffered row (the row object, its strings and map), for the byte budget. */
+  private static final long ROW_BYTES = 400;
+
+  private final String name;
+  private final Table table;
+  private final long flushRows;
+  private final long flushBytes;
+  private final Supplier<Instant> clock;
+  private final Map<String, PartitionBuffer> partitions = new HashMap<>();
+  private long bufferedRows;
+  private volatile SinkHealth health = SinkHealth.UP;
+
+  /**
+   * @param table      the telemetry table (see {@link TelemetryTable#createOrLoad}); tests pass one whose I/O fails
+   * @param flushRows  {@link #flushDue()} once this many rows wait for a commit
+   * @param flushBytes ... or about this many bytes of heap
+   */
+  public LakeSink(String name, Table table, long flushRows, long flushBytes) {
+    this(name, table, flushRows, flushBytes, Instant::now);
+  }
+
+  LakeSink(String name, Table table, long flushRows, long flushBytes, Supplier<Instant> clock) {
+    this.name = name;
+    this.table = table;
+    this.flushRows = flushRows;
+    this.flushBytes = flushBytes;
+    this.clock = clock;
+  }
+
+  @Override
+  public String name() {
+    return name;
+  }
+
+  @Override
+  public boolean batchesPerPartition() {
+    return true;
+  }
+
+  @Override
+  public synchronized void open(String partition) {
+    PartitionBuffer old = partitions.remove(partition);
+    if (old != null) {
+      old.failAll("partition reopened before its commit");
+    }
+    partitions.put(partition, new PartitionBuffer(partition));
+  }
+
+  /** Whether the buffered rows reached the row or byte budget: the runtime should call {@link #flush()} now. */
+  public synchronized boolean flushDue() {
+    return bufferedRows >= flushRows || bufferedRows * ROW_BYTES >= flushBytes;
+  }
+
+  public synchronized long bufferedRows() {
+    return bufferedRows;
+  }
+
+  @Override
+  public synchronized CompletionStage<List<Outcome>> write(List<SinkRecord> batch) {
+    List<CompletableFuture<Outcome>> outcomes = new ArrayList<>(batch.size());
+    Map<String, List<Integer>> byPartition = new LinkedHashMap<>();
+    for (int i = 0; i < batch.size(); i++) {
+      outcomes.add(new CompletableFuture<>());
+      byPartition.computeIfAbsent(batch.get(i).source(), p -> new ArrayList<>()).add(i);
+    }
+    Instant ingest = clock.get();
+    byPartition.forEach((partition, idx) -> {
+      try {
+        PartitionBuffer p = partitions.computeIfAbsent(partition, PartitionBuffer::new);
+        p.ensureLoaded();
+        Schema schema = table.schema();
+        List<Integer> seenBefore = new ArrayList<>();
+        for (int i : idx) {
+          Telemetry t = batch.get(i).telemetry();
+          if (p.committed.contains(t.deviceId(), t.seq())) {
+            seenBefore.add(i);
+            continue;
+          }
+          Record row = TelemetryTable.toRecord(schema, t, ingest);
+          String key = key(t);
+          Pending pending = p.pending.get(key);
+          if (pending == null) {
+            pending = new Pending(row);
+            p.pending.put(key, pending);
+            bufferedRows++;
+          } else if (!TelemetryTable.sameReading(pending.row, row)) {
+            outcomes.get(i).complete(differs(t, "received"));
+            continue;
+          }
+          pending.waiters.add(outcomes.get(i));
+        }
+        if (!seenBefore.isEmpty()) {
+          settleCommitted(batch, seenBefore, outcomes, schema, ingest);
+        }
+      } catch (RuntimeException e) {
+        // The table or its state is unreachable: nothing of these readings is held, they come back later.
+        LOG.warn("{}: cannot accept readings of {}: {}", name, partition, e.toString());
+        health = SinkHealth.degraded("cannot read the table: " + e.getMessage());
+        for (int i : idx) {
+          outcomes.get(i).complete(Outcome.retry("cannot read the table: " + e.getMessage()));
+        }
+      }
+    });
+    return CompletableFuture.allOf(outcomes.toArray(CompletableFuture[]::new))
+        .thenApply(v -> outcomes.stream().map(CompletableFuture::join).toList());
+  }
+
+  /**
+   * Readings whose key is already committed (a redelivery, typically after a crash between commit and ack): compared
+   * with the committed rows, read from the table in one scan, so a redelivery is {@code Delivered} without a second
+   * copy and a different reading under the same key is rejected.
+   */
+  private void settleCommitted(List<SinkRecord> batch, List<Integer> idx, List<CompletableFuture<Outcome>> outcomes,
+                               Schema schema, Instant ingest) {
+    List<String> devices = idx.stream().map(i -> batch.get(i).telemetry().deviceId()).distinct().toList();
+    List<Long> seqs = idx.stream().map(i -> batch.get(i).telemetry().seq()).distinct().toList();
+    Map<String, Record> stored = new HashMap<>();
+    table.refresh();
+    try (CloseableIterable<Record> rows = IcebergGenerics.read(table)
+        .where(Expressions.and(Expressions.in("device_id", devices.toArray()), Expressions.in("seq", seqs.toArray())))
+        .build()) {
+      for (Record r : rows) {
+        stored.putIfAbsent(r.getField("device_id") + ":" + r.getField("seq"), r.copy());
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    for (int i : idx) {
+      Telemetry t = batch.get(i).telemetry();
+      Record have = stored.get(key(t));
+      if (have == null || TelemetryTable.sameReading(have, TelemetryTable.toRecord(schema, t, ingest))) {
+        // Not found: committed once and since removed by retention; writing it again would resurrect it.
+        outcomes.get(i).complete(Outcome.DELIVERED);
+      } else {
+        outcomes.get(i).complete(differs(t, "stored"));
+      }
+    }
+  }
+
+  private static Outcome differs(Telemetry t, String where) {
+    return Outcome.reject("(deviceId, seq) (" + t.deviceId() + ", " + t.seq() + ") already " + where
+        + " with different content; the store keeps the first reading");
+  }
+
+  private static String key(Telemetry t) {
+    return t.deviceId() + ":" + t.seq();
+  }
+
+  /** Commits every partition's buffered readings (one snapshot per partition) and completes their stages. */
+  @Override
+  public synchronized void flush() {
+    boolean failed = false;
+    for (PartitionBuffer p : List.copyOf(partitions.values())) {
+      if (p.pending.isEmpty()) {
+        continue;
+      }
+      try {
+        commit(p);
+      } catch (RuntimeException e) {
+        failed = true;
+        LOG.warn("{}: commit of {} failed, {} readings will be retried: {}", name, p.partition, p.pending.size(), e.toString());
+        health = SinkHealth.degraded("commit failed: " + e.getMessage());
+        p.failAll("commit failed: " + e.getMessage());
+        // Whatever happened (a rival writer, a commit that landed after all), the table is the truth: re-read it.
+        p.loaded = false;
+      }
+    }
+    if (!failed) {
+      health = SinkHealth.UP;
+    }
+  }
+
+  private void commit(PartitionBuffer p) {
+    table.refresh();
+    String commitId = UUID.randomUUID().toString();
+    List<DataFile> files = SortedFileWriter.write(table, table.schema(), p.pending.values().stream().map(pd -> pd.row).toList(), commitId);
+    CommittedSeqs after = p.committed.copy();
+    p.pending.values().forEach(pd -> after.add((String) pd.row.getField("device_id"), (Long) pd.row.getField("seq")));
+    String state = table.location() + "/metadata/iotpipe-state/" + safe(p.partition) + "/" + commitId + ".json";
+    CommitLedger.writeState(table.io(), state, p.partition, commitId, after);
+
+    AppendFiles append = table.newAppend();
+    files.forEach(append::appendFile);
+    append.set(CommitLedger.COMMIT_ID, commitId).set(CommitLedger.PARTITION, p.partition).set(CommitLedger.STATE, state);
+    if (p.headCommitId != null) {
+      append.set(CommitLedger.PREVIOUS, p.headCommitId);
+    }
+    append.validateWith(CommitLedger.fence(p.partition, p.headCommitId));
+    try {
+      append.commit();
+    } catch (CommitStateUnknownException e) {
+      // The catalog may or may not have swapped: the table's history says which, never a guess.
+      if (!CommitLedger.committed(table, commitId)) {
+        throw new IllegalStateException("commit " + commitId + " not in the table after an unknown commit state: " + e.getMessage(), e);
+      }
+      LOG.info("{}: commit {} of {} landed despite an unknown commit state", name, commitId, p.partition);
+    }
+    p.committed = after;
+    p.headCommitId = commitId;
+    bufferedRows -= p.pending.size();
+    for (Pending pd : p.pending.values()) {
+      pd.waiters.forEach(w -> w.complete(Outcome.DELIVERED));
+    }
+    p.pending.clear();
+  }
+
+  private static String safe(String partition) {
+    return partition.replaceAll("[^A-Za-z0-9._-]", "_");
+  }
+
+  @Override
+  public synchronized void close(String partition) {
+    PartitionBuffer p = partitions.remove(partition);
+    if (p != null) {
+      p.failAll("partition " + partition + " closed before its commit");
+    }
+  }
+
+  @Override
+  public SinkHealth health() {
+    return health;
+  }
+
+  @Override
+  public synchronized void close() {
+    flush();
+    for (PartitionBuffer p : partitions.values()) {
+      p.failAll("sink closed before the commit");
+    }
+    partitions.clear();
+  }
+
+  /** A reading waiting for its commit and every stage (first delivery, retries, redeliveries) waiting on it. */
+  private static final class Pending {
+    final Record row;
+    final List<CompletableFuture<Outcome>> waiters = new ArrayList<>(1);
+
+    Pending(Record row) {
+      this.row = row;
+    }
+  }
+
+  /** One source partition's buffer and what the table says is committed of it. */
+  private final class PartitionBuffer {
+    final String partition;
+    final LinkedHashMap<String, Pending> pending = new LinkedHashMap<>();
+    boolean loaded;
+    String headCommitId;
+    CommittedSeqs committed = new CommittedSeqs();
+
+    PartitionBuffer(String partition) {
+      this.partition = partition;
+    }
+
+    void ensureLoaded() {
+      if (!loaded) {
+        table.refresh();
+        CommitLedger.PartitionHead head = CommitLedger.head(table, partition);
+        headCommitId = head.commitId();
+        committed = head.committed();
+        loaded = true;
+      }
+    }
+
+    void failAll(String reason) {
+      bufferedRows -= pending.size();
+      for (Pending pd : pending.values()) {
+        pd.waiters.forEach(w -> w.complete(Outcome.retry(reason)));
+      }
+      pending.clear();
+    }
+  }
+}

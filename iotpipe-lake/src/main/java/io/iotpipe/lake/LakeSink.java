@@ -1,10 +1,10 @@
 package io.iotpipe.lake;
 
 import io.iotpipe.core.envelope.Telemetry;
-import io.iotpipe.core.sink.Outcome;
-import io.iotpipe.core.sink.Sink;
-import io.iotpipe.core.sink.SinkHealth;
-import io.iotpipe.core.sink.SinkRecord;
+import io.iotpipe.sink.Outcome;
+import io.iotpipe.sink.Sink;
+import io.iotpipe.sink.SinkHealth;
+import io.iotpipe.sink.SinkRecord;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Instant;
@@ -57,6 +57,8 @@ public final class LakeSink implements Sink {
   private final Map<String, PartitionBuffer> partitions = new HashMap<>();
   private long bufferedRows;
   private volatile SinkHealth health = SinkHealth.UP;
+  /** Told when the budget asks for an early commit (the runtime's {@code SinkContext.requestCommit}). */
+  private volatile Runnable onFlushDue = () -> {};
 
   /**
    * @param table      the telemetry table (see {@link TelemetryTable#createOrLoad}); tests pass one whose I/O fails
@@ -97,6 +99,21 @@ public final class LakeSink implements Sink {
   /** Whether the buffered rows reached the row or byte budget: the runtime should call {@link #flush()} now. */
   public synchronized boolean flushDue() {
     return bufferedRows >= flushRows || bufferedRows * ROW_BYTES >= flushBytes;
+  }
+
+  /** Who to tell when {@link #flushDue()} becomes true after a write (the runtime then ticks {@link #commit()}). */
+  public LakeSink whenFlushDue(Runnable r) {
+    this.onFlushDue = r;
+    return this;
+  }
+
+  /**
+   * A tick of the runtime's commit clock ({@code lake.commitInterval}, or early when the budget is reached): commits
+   * every partition's buffer. Iceberg commits are few and large by design, so every tick commits what is buffered.
+   */
+  @Override
+  public void commit() {
+    flush();
   }
 
   public synchronized long bufferedRows() {
@@ -149,6 +166,9 @@ public final class LakeSink implements Sink {
         }
       }
     });
+    if (flushDue()) {
+      onFlushDue.run();
+    }
     return CompletableFuture.allOf(outcomes.toArray(CompletableFuture[]::new))
         .thenApply(v -> outcomes.stream().map(CompletableFuture::join).toList());
   }

@@ -1,8 +1,8 @@
 package io.iotpipe.lake;
 
 import io.iotpipe.core.envelope.Telemetry;
-import io.iotpipe.core.sink.Outcome;
-import io.iotpipe.core.sink.SinkRecord;
+import io.iotpipe.sink.Outcome;
+import io.iotpipe.sink.SinkRecord;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;

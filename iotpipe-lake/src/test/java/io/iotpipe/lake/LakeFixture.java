@@ -3,7 +3,7 @@ package io.iotpipe.lake;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.iotpipe.core.envelope.Telemetry;
-import io.iotpipe.core.sink.SinkRecord;
+import io.iotpipe.sink.SinkRecord;
 import io.iotpipe.s3proxy.EmbeddedS3Proxy;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

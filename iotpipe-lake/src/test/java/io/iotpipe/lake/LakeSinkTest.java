@@ -3,8 +3,8 @@ package io.iotpipe.lake;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.iotpipe.core.envelope.Telemetry;
-import io.iotpipe.core.sink.Outcome;
-import io.iotpipe.core.sink.SinkRecord;
+import io.iotpipe.sink.Outcome;
+import io.iotpipe.sink.SinkRecord;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;

@@ -2,8 +2,8 @@ package io.iotpipe.lake;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.iotpipe.core.sink.Outcome;
-import io.iotpipe.core.sink.SinkRecord;
+import io.iotpipe.sink.Outcome;
+import io.iotpipe.sink.SinkRecord;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

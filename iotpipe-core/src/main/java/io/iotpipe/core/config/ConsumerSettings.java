@@ -27,7 +27,8 @@ public record ConsumerSettings(int prefetch, int batchMax, long batchBytes, Dura
     this(prefetch, batchMax, batchBytes, batchWait, backoff, retry, degradedAfter, 0);
   }
 
-  static ConsumerSettings read(ConfigNode c, int defaultPrefetch, int defaultBatch, Duration defaultWait) {
+  /** Reads a {@code consumer:} section (sinks of plugin modules read theirs with it too). */
+  public static ConsumerSettings read(ConfigNode c, int defaultPrefetch, int defaultBatch, Duration defaultWait) {
     int prefetch = c.integer("prefetch", defaultPrefetch, 1, 65_535);
     int batchMax = c.integer("batchMax", defaultBatch, 1, 100_000);
     long batchBytes = c.bytes("batchBytes", 5L << 20, 1, ConfigUnits.MAX_BYTES);

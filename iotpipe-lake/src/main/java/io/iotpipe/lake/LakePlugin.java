@@ -1,0 +1,50 @@
+package io.iotpipe.lake;
+
+import io.iotpipe.core.config.ConsumerSettings;
+import io.iotpipe.core.config.IotpipeConfig;
+import io.iotpipe.sink.Sink;
+import io.iotpipe.sink.SinkContext;
+import io.iotpipe.sink.SinkPlugin;
+import java.time.Duration;
+import org.apache.iceberg.catalog.Catalog;
+import org.apache.iceberg.catalog.TableIdentifier;
+
+/**
+ * The Iceberg table as a runtime plugin: role {@code lake}, the {@code lake} partition queues, the {@code lake:}
+ * section. The table's columns follow {@code storage.metrics} (the store's metric list), by schema evolution.
+ */
+public final class LakePlugin implements SinkPlugin {
+
+  @Override
+  public String role() {
+    return "lake";
+  }
+
+  @Override
+  public String sink() {
+    return "lake";
+  }
+
+  @Override
+  public String description() {
+    return "commits readings into an Apache Iceberg table on S3-compatible storage, exactly once";
+  }
+
+  @Override
+  public ConsumerSettings consumer(IotpipeConfig cfg) {
+    return cfg.section(LakeSection.SECTION).consumer();
+  }
+
+  @Override
+  public Duration commitTick(IotpipeConfig cfg) {
+    return cfg.section(LakeSection.SECTION).commitInterval();
+  }
+
+  @Override
+  public Sink create(IotpipeConfig cfg, SinkContext ctx) {
+    LakeSection.Settings s = cfg.section(LakeSection.SECTION);
+    Catalog catalog = s.catalog().open();
+    var table = new TelemetryTable(cfg.storage().metrics()).createOrLoad(catalog, TableIdentifier.parse(s.table()));
+    return new LakeSink(sink(), table, s.flushRows(), s.flushBytes()).whenFlushDue(ctx::requestCommit);
+  }
+}

@@ -1,0 +1,88 @@
+package io.iotpipe.lake;
+
+import io.iotpipe.core.config.ConfigNode;
+import io.iotpipe.core.config.ConfigSection;
+import io.iotpipe.core.config.ConfigUnits;
+import io.iotpipe.core.config.ConsumerSettings;
+import io.iotpipe.core.config.Secret;
+import java.net.URI;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The {@code lake:} section: where the Iceberg table lives (catalog, warehouse on S3-compatible storage), how often
+ * the runtime commits it, and how its role consumes. Declared here, next to the sink that uses it.
+ */
+public final class LakeSection implements ConfigSection<LakeSection.Settings> {
+
+  /**
+   * @param catalog        the catalog and object store (secrets resolved from the environment)
+   * @param table          namespace.table, e.g. {@code iotpipe.telemetry}
+   * @param commitInterval how often the runtime commits the buffered readings (one snapshot per partition)
+   * @param flushRows      an early commit once this many readings are buffered
+   * @param flushBytes     ... or about this many bytes of heap
+   * @param consumer       how the {@code lake} role consumes its partition queues
+   */
+  public record Settings(LakeCatalog catalog, String table, Duration commitInterval, long flushRows, long flushBytes,
+                         ConsumerSettings consumer) {}
+
+  public static final LakeSection SECTION = new LakeSection();
+
+  @Override
+  public String name() {
+    return "lake";
+  }
+
+  @Override
+  public Settings read(ConfigNode c) {
+    ConfigNode cat = c.child("catalog");
+    String uri = cat.matching("uri", "jdbc:sqlite:data/lake/catalog.db", java.util.regex.Pattern.compile("(jdbc:(sqlite|postgresql):|https?://).+"),
+        "jdbc:sqlite:FILE (one machine), jdbc:postgresql://HOST/DB (several) or the URL of an Iceberg REST catalog");
+    String user = cat.string("username", null);
+    Secret password = cat.secret("password");
+    cat.finish();
+    String warehouse = c.matching("warehouse", "s3://iotpipe-lake/warehouse", java.util.regex.Pattern.compile("s3a?://[a-z0-9.-]{3,63}(/.*)?"),
+        "s3://BUCKET/PATH");
+    ConfigNode s3 = c.child("s3");
+    URI endpoint = s3.uri("endpoint", null, Set.of("http", "https"));
+    boolean pathStyle = s3.bool("pathStyle", endpoint != null);
+    String region = s3.string("region", "us-east-1");
+    Secret accessKey = s3.secret("accessKey");
+    Secret secretKey = s3.secret("secretKey");
+    s3.check("secretKey", "set together with accessKey (or neither: the AWS default credential chain)",
+        accessKey.isSet() == secretKey.isSet(), null);
+    s3.finish();
+    String table = c.matching("table", "iotpipe.telemetry", java.util.regex.Pattern.compile("[a-z_][a-z0-9_]*\\.[a-z_][a-z0-9_]*"),
+        "namespace.table");
+    Duration every = c.duration("commitInterval", Duration.ofSeconds(5), Duration.ofMillis(100), Duration.ofHours(1));
+    long rows = c.longValue("flushRows", 50_000, 1, 10_000_000);
+    long bytes = c.bytes("flushBytes", 64L << 20, 1L << 20, 16L << 30);
+    ConsumerSettings consumer = ConsumerSettings.read(c.child("consumer"), 5000, 1000, Duration.ofMillis(5));
+    LakeCatalog catalog = new LakeCatalog(uri, user, password.isSet() ? password.reveal() : null, warehouse,
+        endpoint == null ? null : endpoint.toString(), pathStyle, region,
+        accessKey.isSet() ? accessKey.reveal() : null, secretKey.isSet() ? secretKey.reveal() : null);
+    return new Settings(catalog, table, every, rows, bytes, consumer);
+  }
+
+  @Override
+  public Map<String, String> docs() {
+    Map<String, String> d = new LinkedHashMap<>();
+    d.put("", "the data scientists' store as an Apache Iceberg table (role `lake`, sink `lake` in `topology.sinks`)");
+    d.put("catalog.uri", "the catalog that makes commits atomic across writers: embedded SQLite for one machine, PostgreSQL for several, or an Iceberg REST catalog");
+    d.put("catalog.username", "catalog database user");
+    d.put("catalog.password", "catalog database password, from the environment (`${IOTPIPE_LAKE_CATALOG_PASSWORD}`)");
+    d.put("warehouse", "where data and metadata files go: an S3 bucket and path");
+    d.put("s3.endpoint", "S3 API endpoint of an S3-compatible store (MinIO, Ceph RGW, s3proxy); absent: AWS S3");
+    d.put("s3.pathStyle", "path-style addressing (`http://host/bucket/key`), as MinIO, Ceph RGW and s3proxy want (default: true when an endpoint is set)");
+    d.put("s3.region", "signing region");
+    d.put("s3.accessKey", "access key, from the environment; absent: the AWS default chain (environment, profile, instance role)");
+    d.put("s3.secretKey", "secret key, from the environment");
+    d.put("table", "the table, `namespace.table`");
+    d.put("commitInterval", "the runtime commits the buffered readings this often (one snapshot per partition): the freshness of the table against the number of snapshots and S3 requests");
+    d.put("flushRows", "an early commit once this many readings are buffered");
+    d.put("flushBytes", "... or about this many bytes of heap (" + ConfigUnits.formatBytes(64L << 20) + " by default)");
+    return d;
+  }
+}

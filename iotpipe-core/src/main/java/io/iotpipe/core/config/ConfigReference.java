@@ -185,12 +185,22 @@ public final class ConfigReference {
         .append(ConfigUnits.formatBytes(ConfigUnits.MAX_BYTES)).append("`). Any text value may use `${VAR}` or `${VAR:-default}`.\n\n");
     b.append("| key | type | default | description |\n");
     b.append("|---|---|---|---|\n");
-    for (Entry e : entries()) {
-      String type = e.key().type() + (e.key().rules().isEmpty() ? "" : "; " + String.join("; ", e.key().rules()));
-      b.append("| `").append(cell(e.key().path())).append("` | ").append(cell(type)).append(" | ")
-          .append(cell(e.defaultText())).append(" | ").append(cell(e.description() == null ? "" : e.description())).append(" |\n");
-    }
+    entries().forEach(e -> b.append(row(e)));
     return b.toString();
+  }
+
+  /** The reference rows of the keys under {@code section} (a plugin's section documented where the plugin is). */
+  public static String rows(String section) {
+    StringBuilder b = new StringBuilder("| key | type | default | description |\n|---|---|---|---|\n");
+    entries().stream().filter(e -> e.key().path().equals(section) || e.key().path().startsWith(section + "."))
+        .forEach(e -> b.append(row(e)));
+    return b.toString();
+  }
+
+  private static String row(Entry e) {
+    String type = e.key().type() + (e.key().rules().isEmpty() ? "" : "; " + String.join("; ", e.key().rules()));
+    return "| `" + cell(e.key().path()) + "` | " + cell(type) + " | " + cell(e.defaultText()) + " | "
+        + cell(e.description() == null ? "" : e.description()) + " |\n";
   }
 
   private static String cell(String s) {

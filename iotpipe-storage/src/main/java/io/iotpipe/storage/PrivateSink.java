@@ -35,8 +35,8 @@ public final class PrivateSink implements Sink {
 
   /** The reading as the files may hold it. */
   Telemetry apply(Telemetry t) {
-    return new Telemetry(column("deviceId", t.deviceId()), t.seq(), t.ts(), column("site", t.site()),
-        column("region", t.region()), column("status", t.status()), column("errorCode", t.errorCode()), t.metrics());
+    return t.withIdentity(column("deviceId", t.deviceId()), column("site", t.site()), column("region", t.region()),
+        column("status", t.status()), column("errorCode", t.errorCode()));
   }
 
   private String column(String name, String value) {

@@ -18,14 +18,19 @@ import java.util.regex.Pattern;
  */
 final class JsonProblems {
 
-  private static final Pattern UNEXPECTED_CHAR = Pattern.compile("Unexpected character \\((?:'(.*)' )?\\(code (\\d+)[^)]*\\)\\)(?:: (.*))?", Pattern.DOTALL);
+  private static final Pattern UNEXPECTED_CHAR = Pattern.compile("Unexpected character \\((?:'(.*)' )?\\(code (\\d+)[^)]*\\)\\)(.*)", Pattern.DOTALL);
+  private static final Pattern NON_STANDARD = Pattern.compile("Non-standard token '(.*?)'.*", Pattern.DOTALL);
+  private static final Pattern ILLEGAL_CHAR = Pattern.compile("Illegal character \\(\\(CTRL-CHAR, code (\\d+)\\)\\).*", Pattern.DOTALL);
   private static final Pattern UNRECOGNIZED = Pattern.compile("Unrecognized token '(.*)': was expecting.*", Pattern.DOTALL);
   private static final Pattern CONTROL_CHAR = Pattern.compile("Illegal unquoted character \\(\\(CTRL-CHAR, code (\\d+)\\)\\).*", Pattern.DOTALL);
   private static final Pattern DUPLICATE = Pattern.compile("Duplicate field '(.*)'", Pattern.DOTALL);
   private static final Pattern CLOSE_MARKER = Pattern.compile("Unexpected close marker '(.)': expected '(.)'.*", Pattern.DOTALL);
   /** Whatever follows these in a parser message is a location dump or an internal detail. */
-  private static final Pattern INTERNALS = Pattern.compile("\\s*(\\(start marker at|at \\[Source|\\[Source:|\\(StreamReadFeature|\\(JsonReadFeature|\\n).*", Pattern.DOTALL);
-  private static final Pattern CODE = Pattern.compile("\\s*\\(code \\d+\\)");
+  private static final Pattern INTERNALS = Pattern.compile("\\s*(\\(start marker at|at \\[Source|\\[Source:|\\(StreamReadFeature|\\(JsonReadFeature|, from `|\\n).*", Pattern.DOTALL);
+  /** Jackson's {@code StreamReadConstraints} messages: what, how long, the limit. */
+  private static final Pattern LIMIT = Pattern.compile("(Document nesting depth|Number value length|String value length|Name length)"
+      + " \\((\\d+)\\) exceeds the maximum allowed \\((\\d+)");
+  private static final Pattern CODE = Pattern.compile("\\s*\\(+(CTRL-CHAR, )?code [^)]*\\)+|`[^`]*`");
 
   private JsonProblems() {}
 
@@ -37,7 +42,15 @@ final class JsonProblems {
       return "body is not complete JSON: it ends " + inside(e) + where;
     }
     if (e instanceof StreamConstraintsException) {
-      return "body is not acceptable JSON: " + plain(e.getOriginalMessage()) + where;
+      Matcher m = LIMIT.matcher(original);
+      if (m.find()) {
+        String what = m.group(1).toLowerCase(java.util.Locale.ROOT);
+        return what.startsWith("document nesting")
+            ? "body is nested " + m.group(2) + " levels deep; at most " + m.group(3) + " are read" + where
+            : "body holds a " + what.replace(" value length", "") + " of " + m.group(2) + " characters; at most " + m.group(3)
+                + " are read" + where;
+      }
+      return "body is not acceptable JSON: " + plain(original) + where;
     }
     String msg = e.getOriginalMessage() == null ? "" : e.getOriginalMessage();
     Matcher m;
@@ -48,7 +61,11 @@ final class JsonProblems {
       int code = Integer.parseInt(m.group(2));
       String what = code < 0x20 || code == 0x7F ? String.format("control character U+%04X", code)
           : "'" + Reasons.sanitize(new String(Character.toChars(code)), 4) + "'";
-      return "body is not valid JSON: unexpected " + what + expected(m.group(3)) + where;
+      String rest = m.group(3) == null ? "" : m.group(3).trim();
+      String context = rest.startsWith("in numeric value") ? " in a number" : rest.startsWith("in a String") ? " in a string" : "";
+      int colon = rest.indexOf(": ");
+      return "body is not valid JSON: unexpected " + what + context + expected(rest.startsWith(":") ? rest.substring(1).trim()
+          : colon >= 0 ? rest.substring(colon + 2) : null) + where;
     }
     if ((m = UNRECOGNIZED.matcher(msg)).matches()) {
       return "body is not valid JSON: unexpected word " + Reasons.quote(m.group(1), 40)
@@ -56,6 +73,13 @@ final class JsonProblems {
     }
     if ((m = CONTROL_CHAR.matcher(msg)).matches()) {
       return String.format("body is not valid JSON: control character U+%04X inside a string must be escaped", Integer.parseInt(m.group(1))) + where;
+    }
+    if ((m = NON_STANDARD.matcher(msg)).matches()) {
+      return "body is not valid JSON: " + Reasons.quote(m.group(1), 20) + " is not a JSON value (JSON has no NaN or Infinity)" + where;
+    }
+    if ((m = ILLEGAL_CHAR.matcher(msg)).matches()) {
+      return String.format("body is not valid JSON: control character U+%04X between values (only spaces, tabs and line breaks may be there)",
+          Integer.parseInt(m.group(1))) + where;
     }
     if ((m = CLOSE_MARKER.matcher(msg)).matches()) {
       return "body is not valid JSON: " + m.group(1) + " closes what " + m.group(2) + " should close" + where;
@@ -100,6 +124,9 @@ final class JsonProblems {
     }
     if (detail.contains("expected a valid value") || detail.contains("expected a value")) {
       return " where a value was expected";
+    }
+    if (detail.contains("expected digit")) {
+      return " where a digit was expected";
     }
     return " (" + plain(detail) + ")";
   }

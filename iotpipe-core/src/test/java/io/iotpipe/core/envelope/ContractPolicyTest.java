@@ -181,5 +181,18 @@ class ContractPolicyTest {
     assertThat(((Decoded.Invalid) decode(c, "{deviceId:1}")).reason())
         .isEqualTo("body is not valid JSON: unexpected 'd' where a field name in double quotes was expected (line 1, column 2)");
     assertThat(((Decoded.Invalid) decode(c, "{\"seq\":tru}")).reason()).startsWith("body is not valid JSON: unexpected word \"tru\"");
+    assertThat(((Decoded.Invalid) decode(c, "{\"seq\":Infinity}")).reason())
+        .isEqualTo("body is not valid JSON: \"Infinity\" is not a JSON value (JSON has no NaN or Infinity) (line 1, column 16)");
+    assertThat(((Decoded.Invalid) decode(c, "{\"seq\":-x}")).reason())
+        .isEqualTo("body is not valid JSON: unexpected 'x' in a number where a digit was expected (line 1, column 9)");
+  }
+
+  @Test
+  void theParsersOwnLimitsAreWordedWithoutItsInternals() {
+    TelemetryCodec c = codec(ContractLimits.DEFAULTS);
+    String deep = "{\"a\":" + "[".repeat(1500) + "]".repeat(1500) + "}";
+    assertThat(((Decoded.Invalid) decode(c, deep)).reason()).isEqualTo("body is nested 1001 levels deep; at most 1000 are read");
+    String longNumber = "{\"deviceId\":\"a\",\"seq\":1" + "0".repeat(1200) + "}";
+    assertThat(((Decoded.Invalid) decode(c, longNumber)).reason()).isEqualTo("body holds a number of 1201 characters; at most 1000 are read");
   }
 }

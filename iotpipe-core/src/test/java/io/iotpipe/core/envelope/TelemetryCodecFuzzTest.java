@@ -83,7 +83,7 @@ class TelemetryCodecFuzzTest {
       }
       case Decoded.Invalid inv -> {
         assertThat(inv.errors()).allSatisfy(TelemetryCodecFuzzTest::assertSafeReason);
-        assertThat(inv.reason()).doesNotContain("Source:", "REDACTED", "StreamReadFeature", "(code ", "Exception");
+        assertThat(inv.reason()).doesNotContain("Source:", "REDACTED", "StreamRead", "JsonReadFeature", "(code ", "Exception", "`");
       }
     }
   }
@@ -204,6 +204,9 @@ class TelemetryCodecFuzzTest {
       case Decoded.Invalid inv -> {
         assertThat(inv.errors()).isNotEmpty().allSatisfy(TelemetryCodecFuzzTest::assertSafeReason);
         assertSafeReason(inv.reason());
+        // what is wrong with the body is said in plain words, never with the parser's internals
+        assertThat(inv.errors()).filteredOn(e -> e.startsWith("body"))
+            .allSatisfy(e -> assertThat(e).doesNotContain("Source:", "REDACTED", "StreamRead", "JsonReadFeature", "(code "));
       }
     }
   }

@@ -63,6 +63,11 @@ public record Telemetry(String deviceId, long seq, Instant ts, String site, Stri
     return deviceTs != null ? deviceTs : ts;
   }
 
+  /** This reading with other attributes (privacy), everything else the same. */
+  public Telemetry withAttributes(Map<String, String> attributes) {
+    return new Telemetry(deviceId, seq, ts, site, region, status, errorCode, metrics, attributes, deviceTs, clockAhead);
+  }
+
   /** This reading with other device-identifying fields (privacy), everything else the same. */
   public Telemetry withIdentity(String deviceId, String site, String region, String status, String errorCode) {
     return new Telemetry(deviceId, seq, ts, site, region, status, errorCode, metrics, attributes, deviceTs, clockAhead);

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.iotpipe.core.config.StorageConfig;
 import io.iotpipe.core.envelope.Telemetry;
-import io.iotpipe.core.sink.Outcome;
-import io.iotpipe.core.sink.SinkRecord;
+import io.iotpipe.sink.Outcome;
+import io.iotpipe.sink.SinkRecord;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
 import java.sql.DriverManager;

@@ -217,7 +217,7 @@ public final class TelemetryCodec {
       if (sent.isAfter(now.plus(limits.maxFutureSkew()))) {
         switch (limits.futureTimestamps()) {
           case REJECT -> {
-            errors.add("ts: " + sent + " is more than contract.maxFutureSkew (" + io.iotpipe.core.config.ConfigNode.formatDuration(limits.maxFutureSkew())
+            errors.add("ts: " + sent + " is more than contract.maxFutureSkew (" + io.iotpipe.core.config.ConfigUnits.formatDuration(limits.maxFutureSkew())
                 + ") ahead of the receiver's clock (" + now.truncatedTo(java.time.temporal.ChronoUnit.SECONDS) + ")");
             ahead = ContractEvents.FutureDecision.REJECTED;
           }
@@ -230,7 +230,7 @@ public final class TelemetryCodec {
           }
         }
       } else if (sent.isBefore(now.minus(limits.maxAge()))) {
-        errors.add("ts: " + sent + " is older than contract.maxAge (" + io.iotpipe.core.config.ConfigNode.formatDuration(limits.maxAge()) + ")");
+        errors.add("ts: " + sent + " is older than contract.maxAge (" + io.iotpipe.core.config.ConfigUnits.formatDuration(limits.maxAge()) + ")");
       }
     }
     String site = text(root, "site", KEYWORD, false, errors);

@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -76,12 +77,13 @@ class ContractDocumentsIT {
       Telemetry late = new Telemetry("back-online", 3, Instant.parse("2026-11-20T06:00:00Z"), null, null, null, null, Map.of("soc", 80.0));
       batch.add(record(received));
       batch.add(record(late));
-      assertThat(write(sink, batch)).hasSize(122).containsOnly(Outcome.DELIVERED);
+      deliver(sink, batch);
       // the receive-time reading arrives again (a crash before the ack): a new receive time, the same device time
       Telemetry again = new Telemetry("ahead-1", 9, today.plusSeconds(160), null, null, null, null, Map.of(), Map.of(),
           received.deviceTs(), true);
-      assertThat(write(sink, List.of(record(again)))).containsExactly(Outcome.DELIVERED);
-      assertThat(registry.get("iotpipe.es.conflicts").tag("result", "same-content").counter().count()).isEqualTo(1);
+      deliver(sink, List.of(record(again)));
+      assertThat(registry.get("iotpipe.es.conflicts").tag("result", "same-content").counter().count()).isGreaterThanOrEqualTo(1);
+      assertThat(registry.get("iotpipe.es.conflicts").tag("result", "different-content").counter().count()).isZero();
 
       assertThat(count(prefix + "-2026.11.23")).isEqualTo(121);
       assertThat(count(prefix + "-2026.11.20")).as("three days late, in its own day").isEqualTo(1);
@@ -91,6 +93,7 @@ class ContractDocumentsIT {
           .path("_id").asText()).isEqualTo("gen3-7:1");
       JsonNode doc = get("/" + prefix + "-2026.11.23/_doc/ahead-1:9").path("_source");
       assertThat(doc.path("deviceTs").asText()).isEqualTo("2026-11-23T11:31:00Z");
+      assertThat(doc.path("ts").asText()).as("the first receive time kept").isEqualTo("2026-11-23T11:01:40Z");
       assertThat(doc.path("clockAhead").asBoolean()).isTrue();
       assertThat(search(prefix + "-2*", "{\"query\":{\"term\":{\"clockAhead\":true}}}").path("hits").path("total").path("value").asLong())
           .isEqualTo(1);
@@ -103,6 +106,27 @@ class ContractDocumentsIT {
         assertThat(fieldNames(props)).as(index).noneMatch(f -> f.contains("vendorField"));
       }
     }
+  }
+
+  /**
+   * Writes until every record is delivered, offering the ones answered {@code Retry} again as the runtime does (on a
+   * busy machine a bulk that creates indices can outlast the request timeout); a {@code Reject} fails the test.
+   */
+  @SuppressWarnings("unchecked")
+  private static void deliver(ElasticsearchSink sink, List<SinkRecord> batch) {
+    List<SinkRecord>[] pending = new List[] {batch};
+    Awaitility.await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(500)).until(() -> {
+      List<Outcome> out = write(sink, pending[0]);
+      assertThat(out).hasSameSizeAs(pending[0]).noneMatch(o -> o instanceof Outcome.Reject);
+      List<SinkRecord> again = new ArrayList<>();
+      for (int i = 0; i < out.size(); i++) {
+        if (out.get(i) != Outcome.DELIVERED) {
+          again.add(pending[0].get(i));
+        }
+      }
+      pending[0] = again;
+      return again.isEmpty();
+    });
   }
 
   private static JsonNode search(String index, String query) throws Exception {

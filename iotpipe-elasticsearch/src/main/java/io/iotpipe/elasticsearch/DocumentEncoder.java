@@ -183,6 +183,19 @@ public final class DocumentEncoder {
       g.writeNumberField(m.getKey(), m.getValue());
     }
     g.writeEndObject();
+    if (!t.attributes().isEmpty()) {
+      g.writeObjectFieldStart("attributes");
+      for (Map.Entry<String, String> a : t.attributes().entrySet()) {
+        g.writeStringField(a.getKey(), a.getValue());
+      }
+      g.writeEndObject();
+    }
+    if (t.deviceTs() != null) {
+      g.writeStringField("deviceTs", DateTimeFormatter.ISO_INSTANT.format(t.deviceTs()));
+    }
+    if (t.clockAhead()) {
+      g.writeBooleanField("clockAhead", true);
+    }
     g.writeStringField("ingestTs", ingestTs);
     g.writeEndObject();
   }
@@ -196,7 +209,8 @@ public final class DocumentEncoder {
   /**
    * The first canonical field in which a stored document differs from reading {@code t}, or null when they hold the
    * same reading. Compared by value (an instant, numbers as doubles), not by text, and only the reading's own fields:
-   * {@code ingestTs} and anything an ingest pipeline added are not part of the reading.
+   * {@code ingestTs}, {@code clockAhead} (a redelivery after the clock caught up is the same reading) and anything an
+   * ingest pipeline added are not part of the reading.
    */
   public static String difference(JsonNode stored, Telemetry t) {
     if (!Objects.equals(text(stored, "deviceId"), t.deviceId())) {
@@ -205,8 +219,10 @@ public final class DocumentEncoder {
     if (!stored.path("seq").canConvertToLong() || stored.path("seq").asLong() != t.seq()) {
       return "seq";
     }
-    if (!sameInstant(text(stored, "ts"), t.ts())) {
-      return "ts";
+    // the device's time: under contract.futureTimestamps receive-time, ts is when each delivery arrived
+    String storedSent = text(stored, "deviceTs") != null ? text(stored, "deviceTs") : text(stored, "ts");
+    if (!sameInstant(storedSent, t.sentTs())) {
+      return t.deviceTs() != null || text(stored, "deviceTs") != null ? "deviceTs" : "ts";
     }
     for (String[] f : new String[][] {{"site", t.site()}, {"region", t.region()}, {"status", t.status()}, {"errorCode", t.errorCode()}}) {
       if (!Objects.equals(text(stored, f[0]), f[1])) {
@@ -224,6 +240,17 @@ public final class DocumentEncoder {
     }
     if (n != t.metrics().size()) {
       return "metrics";
+    }
+    JsonNode attributes = stored.path("attributes");
+    int a = 0;
+    for (Iterator<Map.Entry<String, JsonNode>> it = attributes.fields(); it.hasNext(); a++) {
+      Map.Entry<String, JsonNode> e = it.next();
+      if (!e.getValue().isTextual() || !e.getValue().asText().equals(t.attributes().get(e.getKey()))) {
+        return "attributes." + e.getKey();
+      }
+    }
+    if (a != t.attributes().size()) {
+      return "attributes";
     }
     return null;
   }

@@ -13,6 +13,12 @@ import org.slf4j.LoggerFactory;
  * Index management, applied idempotently before the first bulk: an index template with explicit mappings for the
  * event indices (so the first document of a day cannot guess types wrong: {@code ts} is a {@code date}, ids are
  * {@code keyword}, every metric a {@code double}), and the latest-state index with the same mappings.
+ *
+ * <p>A reading's {@code attributes} (the unknown fields the contract kept) are device-chosen names: mapped as
+ * ordinary object fields, every new name a firmware invents would add a field to the mapping of every index until the
+ * engine's field limit refuses documents. They are therefore one field whatever their names: {@code flattened}
+ * (Elasticsearch 7.3+) or {@code flat_object} (OpenSearch 2.7+), where every value is a searchable keyword
+ * ({@code attributes.fw: "2.4.1"}); on older engines an unindexed object, kept in {@code _source} only.
  */
 public final class IndexSetup {
 
@@ -90,7 +96,7 @@ public final class IndexSetup {
     composable.put("priority", 200);
     ObjectNode template = composable.putObject("template");
     template.set("settings", settings(cfg));
-    template.set("mappings", mappings());
+    template.set("mappings", mappings(engine));
     EsClient.Response r = client.sendSync("PUT", "/_index_template/" + cfg.indexPrefix(), composable.toString());
     if (r.status() == 404 || r.status() == 405 || (r.status() == 400 && r.text().contains("no handler"))) {
       // Elasticsearch < 7.8 has only legacy templates.
@@ -98,19 +104,20 @@ public final class IndexSetup {
       legacy.putArray("index_patterns").add(pattern);
       legacy.put("order", 200);
       legacy.set("settings", settings(cfg));
-      legacy.set("mappings", mappings());
+      legacy.set("mappings", mappings(engine));
       r = client.sendSync("PUT", "/_template/" + cfg.indexPrefix(), legacy.toString());
     }
     check(r, "index template " + cfg.indexPrefix());
     if (cfg.latestState()) {
       ObjectNode latest = JSON.createObjectNode();
       latest.set("settings", settings(cfg));
-      latest.set("mappings", mappings());
+      latest.set("mappings", mappings(engine));
       r = client.sendSync("PUT", "/" + cfg.latestIndex(), latest.toString());
       if (!(r.status() == 400 && r.text().contains("resource_already_exists_exception"))) {
         check(r, "latest-state index " + cfg.latestIndex());
       }
     }
+    addContractFields(client, cfg, pattern, engine);
     LOG.info("search engine {} {} at {}: template {} for {} and index {} in place ({} ms)", engine.distribution(), engine.version(),
         client.urls(), cfg.indexPrefix(), pattern, cfg.latestState() ? cfg.latestIndex() : "(no latest-state index)", (System.nanoTime() - t0) / 1_000_000);
     return engine;
@@ -138,7 +145,62 @@ public final class IndexSetup {
     return s;
   }
 
-  static ObjectNode mappings() {
+  /**
+   * Indices created before the contract's fields existed (today's event index, the latest-state index) get them
+   * added, so a reading with attributes does not map them dynamically there, one field per name. Adding fields to a
+   * mapping is always allowed; where one is already mapped otherwise, the engine refuses and we say so (the next
+   * day's index has the template's mapping).
+   */
+  private static void addContractFields(EsClient client, IndexerConfig cfg, String pattern, Engine engine) {
+    ObjectNode body = JSON.createObjectNode();
+    contractFields(body.putObject("properties"), engine);
+    String targets = cfg.latestState() ? pattern + "," + cfg.latestIndex() : pattern;
+    EsClient.Response r = client.sendSync("PUT", "/" + targets + "/_mapping?allow_no_indices=true&ignore_unavailable=true", body.toString());
+    if (r.status() >= 300) {
+      LOG.warn("could not add attributes, deviceTs and clockAhead to the mappings of existing indices {} (HTTP {}): {}",
+          targets, r.status(), r.text().length() > 300 ? r.text().substring(0, 300) : r.text());
+    }
+  }
+
+  /** The fields of the contract's decisions: attributes (one field whatever the names), deviceTs, clockAhead. */
+  static void contractFields(ObjectNode p, Engine engine) {
+    p.set("attributes", attributesMapping(engine));
+    p.putObject("deviceTs").put("type", "date");
+    p.putObject("clockAhead").put("type", "boolean");
+  }
+
+  /** {@code flattened}, {@code flat_object} or an unindexed object, as the engine supports (see the class comment). */
+  static ObjectNode attributesMapping(Engine engine) {
+    ObjectNode a = JSON.createObjectNode();
+    boolean opensearch = engine != null && engine.distribution().equalsIgnoreCase("opensearch");
+    int[] v = engine == null ? new int[] {0, 0} : version(engine.version());
+    if (opensearch && (v[0] > 2 || v[0] == 2 && v[1] >= 7)) {
+      a.put("type", "flat_object");
+    } else if (!opensearch && engine != null && (v[0] > 7 || v[0] == 7 && v[1] >= 3)) {
+      a.put("type", "flattened");
+      a.put("ignore_above", 256);
+    } else {
+      a.put("type", "object");
+      a.put("enabled", false);
+    }
+    return a;
+  }
+
+  /** Major and minor of {@code 8.19.4}; 0 for what is not a number. */
+  private static int[] version(String text) {
+    String[] parts = text == null ? new String[0] : text.split("[.-]");
+    int[] v = new int[2];
+    for (int i = 0; i < 2 && i < parts.length; i++) {
+      try {
+        v[i] = Integer.parseInt(parts[i]);
+      } catch (NumberFormatException e) {
+        v[i] = 0;
+      }
+    }
+    return v;
+  }
+
+  static ObjectNode mappings(Engine engine) {
     ObjectNode m = JSON.createObjectNode();
     ObjectNode metric = m.putArray("dynamic_templates").addObject().putObject("metrics_as_double");
     metric.put("path_match", "metrics.*");
@@ -151,6 +213,7 @@ public final class IndexSetup {
     }
     p.putObject("seq").put("type", "long");
     p.putObject("metrics").put("type", "object");
+    contractFields(p, engine);
     return m;
   }
 }

@@ -144,4 +144,67 @@ class DocumentEncoderTest {
         Map.of("powerKw", 11.5, "energyKwh", 1234.0, "soc", 80.0));
     assertThat(DocumentEncoder.difference(doc, extraMetric)).isEqualTo("metrics");
   }
+
+  static final Telemetry FIRMWARE_2 = new Telemetry("cp-17", 43, Instant.parse("2026-04-01T00:00:10Z"), "park-3", "eu-west",
+      "CHARGING", null, Map.of("powerKw", 11.5), Map.of("fw", "2.4.1", "connectorId", "2"), null, false);
+  /** A clock half an hour ahead under receive-time: ts is the receive time, the device's time kept. */
+  static final Telemetry RECEIVED = new Telemetry("cp-18", 7, Instant.parse("2026-04-01T00:00:10.123Z"), null, null, null, null,
+      Map.of(), Map.of(), Instant.parse("2026-04-01T00:30:00Z"), true);
+
+  @Test
+  void attributesTheDevicesTimeAndTheClockFlagAreInTheDocument() throws Exception {
+    DocumentEncoder.Bulk out = bulk(0);
+    out.event(FIRMWARE_2);
+    out.event(RECEIVED);
+    String[] l = lines(out);
+    JsonNode fw = JSON.readTree(l[1]);
+    assertThat(fw.path("attributes").path("fw").asText()).isEqualTo("2.4.1");
+    assertThat(fw.path("attributes").path("connectorId").asText()).isEqualTo("2");
+    assertThat(fw.has("deviceTs")).isFalse();
+    assertThat(fw.has("clockAhead")).isFalse();
+    JsonNode ahead = JSON.readTree(l[3]);
+    assertThat(JSON.readTree(l[2]).path("create").path("_index").asText()).isEqualTo("ev-2026.04.01"); // by receive time
+    assertThat(ahead.path("ts").asText()).isEqualTo("2026-04-01T00:00:10.123Z");
+    assertThat(ahead.path("deviceTs").asText()).isEqualTo("2026-04-01T00:30:00Z");
+    assertThat(ahead.path("clockAhead").asBoolean()).isTrue();
+    assertThat(ahead.has("attributes")).isFalse();
+  }
+
+  @Test
+  void aRedeliveryUnderReceiveTimeIsTheSameReadingAndOtherAttributesAreADifference() throws Exception {
+    DocumentEncoder.Bulk out = bulk(0);
+    out.event(RECEIVED);
+    out.event(FIRMWARE_2);
+    String[] l = lines(out);
+    JsonNode stored = JSON.readTree(l[1]);
+    // received again a minute later: another receive time, the same device time
+    Telemetry again = new Telemetry("cp-18", 7, RECEIVED.ts().plusSeconds(60), null, null, null, null, Map.of(), Map.of(),
+        RECEIVED.deviceTs(), true);
+    assertThat(DocumentEncoder.difference(stored, again)).isNull();
+    Telemetry otherDeviceTime = new Telemetry("cp-18", 7, RECEIVED.ts(), null, null, null, null, Map.of(), Map.of(),
+        RECEIVED.deviceTs().plusMillis(1), true);
+    assertThat(DocumentEncoder.difference(stored, otherDeviceTime)).isEqualTo("deviceTs");
+    // the clock caught up before the redelivery: no longer flagged, still the same reading
+    JsonNode fw = JSON.readTree(l[3]);
+    assertThat(DocumentEncoder.difference(fw, FIRMWARE_2)).isNull();
+    Telemetry otherFirmware = new Telemetry("cp-17", 43, FIRMWARE_2.ts(), "park-3", "eu-west", "CHARGING", null,
+        Map.of("powerKw", 11.5), Map.of("fw", "2.4.2", "connectorId", "2"), null, true);
+    assertThat(DocumentEncoder.difference(fw, otherFirmware)).isEqualTo("attributes.fw");
+    Telemetry fewer = new Telemetry("cp-17", 43, FIRMWARE_2.ts(), "park-3", "eu-west", "CHARGING", null,
+        Map.of("powerKw", 11.5), Map.of("fw", "2.4.1"), null, false);
+    assertThat(DocumentEncoder.difference(fw, fewer)).isEqualTo("attributes.connectorId");
+  }
+
+  @Test
+  void attributesAreOneFieldInTheMappingWhateverTheEngine() {
+    assertThat(IndexSetup.mappings(new IndexSetup.Engine("opensearch", "3.8.0")).path("properties").path("attributes").path("type").asText())
+        .isEqualTo("flat_object");
+    assertThat(IndexSetup.attributesMapping(new IndexSetup.Engine("opensearch", "2.6.0")).toString())
+        .isEqualTo("{\"type\":\"object\",\"enabled\":false}");
+    assertThat(IndexSetup.attributesMapping(new IndexSetup.Engine("elasticsearch", "8.19.4")).path("type").asText()).isEqualTo("flattened");
+    assertThat(IndexSetup.attributesMapping(new IndexSetup.Engine("elasticsearch", "7.2.1")).path("enabled").asBoolean(true)).isFalse();
+    JsonNode p = IndexSetup.mappings(new IndexSetup.Engine("elasticsearch", "8.19.4")).path("properties");
+    assertThat(p.path("deviceTs").path("type").asText()).isEqualTo("date");
+    assertThat(p.path("clockAhead").path("type").asText()).isEqualTo("boolean");
+  }
 }

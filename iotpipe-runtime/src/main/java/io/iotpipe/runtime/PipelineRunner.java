@@ -2,6 +2,7 @@ package io.iotpipe.runtime;
 
 import io.iotpipe.core.config.IotpipeConfig;
 import io.iotpipe.core.config.Names;
+import io.iotpipe.core.envelope.ContractMetrics;
 import io.iotpipe.core.envelope.TelemetryCodec;
 import io.iotpipe.sink.ScheduledJob;
 import io.iotpipe.sink.Sink;
@@ -58,7 +59,8 @@ public final class PipelineRunner implements AutoCloseable {
   private void add(IotpipeConfig cfg, Role role, int roleCount, String instanceId, MeterRegistry registry) {
     SinkPlugin plugin = role.plugin();
     Names names = cfg.topology().names();
-    TelemetryCodec codec = new TelemetryCodec(cfg.contract(), Clock.systemUTC());
+    // the contract's decisions (unknown fields, clocks ahead, envelope versions) are counted per sink
+    TelemetryCodec codec = new TelemetryCodec(cfg.contract(), Clock.systemUTC(), new ContractMetrics(registry, plugin.sink()));
     if (!cfg.topology().sinks().contains(plugin.sink())) {
       throw new PipelineException("role " + role.name()
           + " needs the sink \"" + plugin.sink() + "\" in topology.sinks (configured: " + cfg.topology().sinks() + ")");

@@ -177,7 +177,6 @@ public final class Compactor {
    */
   private static long copy(Path store, List<Path> files, List<String> metrics, ParquetFormat parquet, Path tmp) throws IOException {
     String list = fileList(files);
-    String cols = rowColumns(metrics);
     Properties props = new Properties();
     props.setProperty("jdbc_stream_results", "true");
     Path spill = store.resolve("_state").resolve(".compaction-spill");
@@ -185,6 +184,7 @@ public final class Compactor {
       s.execute("SET threads = 1");
       s.execute("SET memory_limit = '256MB'");
       s.execute("SET temp_directory = '" + spill.toAbsolutePath() + "'");
+      String cols = rowColumns(s, list, metrics);
       try (ResultSet rs = s.executeQuery("SELECT " + cols + " FROM read_parquet([" + list + "], union_by_name = true) ORDER BY device_id, seq")) {
         RowIterator it = new RowIterator(rs, metrics);
         parquet.write(tmp, it, t -> it.ingest);
@@ -200,13 +200,26 @@ public final class Compactor {
     return String.join(", ", files.stream().map(f -> "'" + f.toAbsolutePath().toString().replace("'", "''") + "'").toList());
   }
 
-  /** The columns {@link RowIterator} reads, in its order. */
-  static String rowColumns(List<String> metrics) {
+  /**
+   * The columns {@link RowIterator} reads, in its order. Files written before the contract's columns existed lack
+   * them; when none of {@code files} has one, it is read as null (DuckDB's {@code union_by_name} fills a column only
+   * when some file has it).
+   */
+  static String rowColumns(Statement s, String fileList, List<String> metrics) throws java.sql.SQLException {
+    java.util.Set<String> present = new java.util.HashSet<>();
+    try (ResultSet rs = s.executeQuery("DESCRIBE SELECT * FROM read_parquet([" + fileList + "], union_by_name = true)")) {
+      while (rs.next()) {
+        present.add(rs.getString(1));
+      }
+    }
     StringBuilder cols = new StringBuilder(
         "epoch_ms(ts), device_id, seq, site, region, status, error_code, to_json(extra_metrics)::VARCHAR, epoch_ms(ingest_ts)");
     for (String m : metrics) {
       cols.append(", \"").append(m.replace("\"", "\"\"")).append('"');
     }
+    cols.append(present.contains("attributes") ? ", to_json(attributes)::VARCHAR" : ", NULL::VARCHAR");
+    cols.append(present.contains("device_ts") ? ", epoch_ms(device_ts)" : ", NULL::BIGINT");
+    cols.append(present.contains("clock_ahead") ? ", clock_ahead" : ", NULL::BOOLEAN");
     return cols.toString();
   }
 
@@ -254,9 +267,18 @@ public final class Compactor {
           JSON.readTree(extra).fields().forEachRemaining(f -> m.put(f.getKey(), f.getValue().asDouble()));
         }
         ingest = rs.getLong(9);
+        int c = 10 + metrics.size();
+        Map<String, String> attributes = new LinkedHashMap<>();
+        String a = rs.getString(c);
+        if (a != null && !a.equals("null")) {
+          JSON.readTree(a).fields().forEachRemaining(f -> attributes.put(f.getKey(), f.getValue().asText()));
+        }
+        long deviceMillis = rs.getLong(c + 1);
+        Instant deviceTs = rs.wasNull() ? null : Instant.ofEpochMilli(deviceMillis);
+        boolean clockAhead = rs.getBoolean(c + 2);
         count++;
         return new Telemetry(rs.getString(2), rs.getLong(3), Instant.ofEpochMilli(rs.getLong(1)), rs.getString(4), rs.getString(5),
-            rs.getString(6), rs.getString(7), m);
+            rs.getString(6), rs.getString(7), m, attributes, deviceTs, clockAhead);
       } catch (java.sql.SQLException | IOException e) {
         throw new UncheckedIOException(new IOException(e.getMessage(), e));
       }

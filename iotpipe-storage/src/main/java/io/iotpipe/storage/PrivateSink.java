@@ -10,7 +10,9 @@ import io.iotpipe.sink.SinkHealth;
 import io.iotpipe.sink.SinkRecord;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -35,8 +37,16 @@ public final class PrivateSink implements Sink {
 
   /** The reading as the files may hold it. */
   Telemetry apply(Telemetry t) {
-    return new Telemetry(column("deviceId", t.deviceId()), t.seq(), t.ts(), column("site", t.site()),
-        column("region", t.region()), column("status", t.status()), column("errorCode", t.errorCode()), t.metrics());
+    Telemetry out = t.withIdentity(column("deviceId", t.deviceId()), column("site", t.site()), column("region", t.region()),
+        column("status", t.status()), column("errorCode", t.errorCode()));
+    if (t.attributes().isEmpty() || privacy.action("attributes") == Action.KEEP) {
+      return out;
+    }
+    Map<String, String> attributes = new LinkedHashMap<>();
+    if (privacy.action("attributes") == Action.PSEUDONYMISE) {
+      t.attributes().forEach((k, v) -> attributes.put(k, pseudonyms.pseudonym(v)));
+    }
+    return out.withAttributes(attributes);
   }
 
   private String column(String name, String value) {

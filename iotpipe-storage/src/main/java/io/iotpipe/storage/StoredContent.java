@@ -81,10 +81,11 @@ final class StoredContent {
   private static Map<String, Telemetry> read(List<Path> files, List<String> metrics, List<Telemetry> readings) {
     String devices = readings.stream().map(t -> "'" + t.deviceId().replace("'", "''") + "'").distinct().collect(Collectors.joining(", "));
     String seqs = readings.stream().map(t -> Long.toString(t.seq())).distinct().collect(Collectors.joining(", "));
-    String sql = "SELECT " + Compactor.rowColumns(metrics) + " FROM read_parquet([" + Compactor.fileList(files)
-        + "], union_by_name = true) WHERE device_id IN (" + devices + ") AND seq IN (" + seqs + ")";
     try (Connection db = DriverManager.getConnection("jdbc:duckdb:"); Statement s = db.createStatement()) {
       s.execute("SET threads = 1");
+      String list = Compactor.fileList(files);
+      String sql = "SELECT " + Compactor.rowColumns(s, list, metrics) + " FROM read_parquet([" + list
+          + "], union_by_name = true) WHERE device_id IN (" + devices + ") AND seq IN (" + seqs + ")";
       try (ResultSet rs = s.executeQuery(sql)) {
         Map<String, Telemetry> out = new HashMap<>();
         Compactor.RowIterator it = new Compactor.RowIterator(rs, metrics);

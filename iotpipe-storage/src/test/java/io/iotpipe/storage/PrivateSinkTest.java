@@ -110,4 +110,50 @@ class PrivateSinkTest {
         """, k -> null));
     assertThat(e).hasMessageContaining("storage.privacy.key").hasMessageContaining("IOTPIPE_PSEUDONYM_KEY");
   }
+
+  @Test
+  void attributesAreDroppedOrPseudonymisedLikeAnyOtherColumn(@TempDir Path dir) throws Exception {
+    for (String action : List.of("drop", "pseudonymise")) {
+      Path store = dir.resolve(action);
+      StorageConfig cfg = IotpipeConfig.parse("test", """
+          brokers:
+            edge: {uris: [amqp://127.0.0.1:5672], management: http://127.0.0.1:15672}
+            cloud: {uris: [amqp://127.0.0.1:5673]}
+          topology: {edges: [edge], balancer: cloud}
+          storage:
+            dir: %s
+            formats: [parquet, jsonl]
+            compaction: {enabled: false}
+            privacy:
+              key: ${IOTPIPE_PSEUDONYM_KEY}
+              columns: {attributes: %s}
+          """.formatted(store, action), k -> k.equals("IOTPIPE_PSEUDONYM_KEY") ? KEY : null).storage();
+      var t = TestStore.reading("iotpipe.storage.p0", "evc-1", 1, 7.0).telemetry()
+          .withAttributes(Map.of("meterSerial", "MTR-SECRET-99812", "cardId", "CARD-SECRET-0042"));
+      try (PrivateSink sink = new PrivateSink(new StorageSink(cfg, Clock.systemUTC(), new SimpleMeterRegistry()), cfg.privacy())) {
+        SinkRecord r = new SinkRecord(t, new byte[0], "iotpipe.storage.p0", 0);
+        assertThat(write(sink, List.of(r))).containsOnly(Outcome.DELIVERED);
+        assertThat(write(sink, List.of(r))).as("a redelivery is recognised").containsOnly(Outcome.DELIVERED);
+      }
+      try (Stream<Path> all = Files.walk(store)) {
+        for (Path f : all.filter(Files::isRegularFile).toList()) {
+          byte[] bytes = Files.readAllBytes(f);
+          String text = f.toString().endsWith(".gz")
+              ? new String(new java.util.zip.GZIPInputStream(new java.io.ByteArrayInputStream(bytes)).readAllBytes(), StandardCharsets.UTF_8)
+              : new String(bytes, StandardCharsets.ISO_8859_1);
+          assertThat(text).as(action + ": " + f).doesNotContain("SECRET");
+        }
+      }
+      try (StoreQuery q = new StoreQuery(store); Statement st = q.connection().createStatement();
+           ResultSet rs = st.executeQuery("SELECT count(*), attributes['meterSerial'] FROM telemetry GROUP BY ALL")) {
+        assertThat(rs.next()).isTrue();
+        assertThat(rs.getLong(1)).isEqualTo(1);
+        if (action.equals("drop")) {
+          assertThat(rs.getString(2)).isNull();
+        } else {
+          assertThat(rs.getString(2)).matches("p-[0-9a-f]{32}");
+        }
+      }
+    }
+  }
 }

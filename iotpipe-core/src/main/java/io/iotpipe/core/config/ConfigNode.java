@@ -520,12 +520,17 @@ public final class ConfigNode {
       }
     }
     error(key, quote(s) + " is not one of " + Arrays.stream(type.getEnumConstants())
-        .map(e -> e.name().toLowerCase(Locale.ROOT)).toList());
+        .map(ConfigNode::enumText).toList());
     return fallback;
   }
 
   private static <E extends Enum<E>> String names(Class<E> type) {
-    return Arrays.stream(type.getEnumConstants()).map(e -> e.name().toLowerCase(Locale.ROOT)).collect(Collectors.joining(", "));
+    return Arrays.stream(type.getEnumConstants()).map(ConfigNode::enumText).collect(Collectors.joining(", "));
+  }
+
+  /** An enum constant as the config spells it: {@code RECEIVE_TIME} is {@code receive-time} (either is accepted). */
+  static String enumText(Enum<?> e) {
+    return e.name().toLowerCase(Locale.ROOT).replace('_', '-');
   }
 
   /**
@@ -624,7 +629,7 @@ public final class ConfigNode {
       return l.stream().map(ConfigNode::show).collect(Collectors.joining(", ", "[", "]"));
     }
     if (v instanceof Enum<?> e) {
-      return e.name().toLowerCase(Locale.ROOT);
+      return enumText(e);
     }
     return String.valueOf(v);
   }

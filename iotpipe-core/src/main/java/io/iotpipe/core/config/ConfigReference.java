@@ -62,8 +62,17 @@ public final class ConfigReference {
 
     doc("contract.maxBytes", "largest accepted message body in bytes; larger ones are dead-lettered");
     doc("contract.maxMetrics", "most metrics in one reading");
-    doc("contract.maxFutureSkew", "how far a reading's timestamp may lie in the future");
-    doc("contract.maxAge", "how old a reading may be");
+    doc("contract.maxFutureSkew", "how far a reading's `ts` may lie ahead of the receiving sink's clock before `futureTimestamps` decides");
+    doc("contract.maxAge", "how old a reading may be; older ones are dead-lettered (late readings within it land in their own day)");
+    doc("contract.unknownFields", "top-level fields the envelope does not define (a newer firmware's): `keep` them in the reading's"
+        + " `attributes` (within the two bounds below), `drop` them, or `reject` the reading to the dead-letter queue;"
+        + " counted in `iotpipe_contract_unknown_fields_total{field,decision}`");
+    doc("contract.attributes.maxFields", "most unknown fields kept per reading; further ones are dropped (`decision=\"over_limit\"`), the reading lands");
+    doc("contract.attributes.maxBytes", "most bytes (names + values, UTF-8) of the kept fields of one reading; a field that"
+        + " does not fit is dropped (`over_limit`), later smaller ones may still be kept");
+    doc("contract.futureTimestamps", "a reading whose `ts` lies more than `maxFutureSkew` ahead: `keep` it as sent, flagged"
+        + " `clockAhead`; `receive-time`: `ts` becomes the time the sink received it, the device's time is kept as `deviceTs`;"
+        + " or `reject` it; counted in `iotpipe_contract_future_ts_total{decision}`");
 
     doc("indexer.urls", "Elasticsearch/OpenSearch HTTP endpoints, tried round-robin (a failing one is skipped)");
     doc("indexer.username", "basic-auth user");
@@ -124,6 +133,8 @@ public final class ConfigReference {
     doc("storage.privacy.columns.region", "keep, drop or pseudonymise the region column of the files");
     doc("storage.privacy.columns.status", "keep, drop or pseudonymise the status column of the files");
     doc("storage.privacy.columns.errorCode", "keep, drop or pseudonymise the error code column of the files");
+    doc("storage.privacy.columns.attributes", "keep, drop or pseudonymise (every value; names kept) the attributes column: the unknown"
+        + " fields `contract.unknownFields: keep` kept, which may hold anything a firmware sends");
     doc("simulator.regions", "regions the fleet is spread over", "eu-west, us-east, ap-southeast");
     doc("simulator.regions.<name>.utcOffsetHours", "the region's UTC offset, so rush hours differ");
 

@@ -152,11 +152,18 @@ public record IotpipeConfig(Map<String, BrokerConfig> brokers, TopologyConfig to
     });
 
     ConfigNode contractNode = root.child("contract");
+    ContractLimits d = ContractLimits.DEFAULTS;
+    ConfigNode attributesNode = contractNode.child("attributes");
     ContractLimits contract = new ContractLimits(
-        contractNode.integer("maxBytes", ContractLimits.DEFAULTS.maxBytes(), 128, 16 << 20),
-        contractNode.integer("maxMetrics", ContractLimits.DEFAULTS.maxMetrics(), 1, 10_000),
-        contractNode.duration("maxFutureSkew", ContractLimits.DEFAULTS.maxFutureSkew()),
-        contractNode.duration("maxAge", ContractLimits.DEFAULTS.maxAge()));
+        contractNode.integer("maxBytes", d.maxBytes(), 128, 16 << 20),
+        contractNode.integer("maxMetrics", d.maxMetrics(), 1, 10_000),
+        contractNode.duration("maxFutureSkew", d.maxFutureSkew()),
+        contractNode.duration("maxAge", d.maxAge()),
+        contractNode.enumValue("unknownFields", ContractLimits.UnknownFields.class, d.unknownFields()),
+        attributesNode.integer("maxFields", d.maxAttributes(), 0, 256),
+        (int) attributesNode.bytes("maxBytes", d.maxAttributeBytes(), 0, 64 << 10),
+        contractNode.enumValue("futureTimestamps", ContractLimits.FutureTimestamps.class, d.futureTimestamps()));
+    attributesNode.finish();
     contractNode.finish();
     IndexerConfig indexer = IndexerConfig.read(root.child("indexer"));
     StorageConfig storage = StorageConfig.read(root.child("storage"));

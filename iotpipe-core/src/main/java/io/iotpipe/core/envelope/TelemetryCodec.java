@@ -43,10 +43,15 @@ public final class TelemetryCodec {
   private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._:\\-]{0,127}");
   private static final Pattern KEYWORD = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._:\\- ]{0,63}");
   private static final Pattern METRIC = Pattern.compile("[A-Za-z][A-Za-z0-9_]{0,63}");
+  /** A name every sink can store as a key: no dots (a path separator in search engines), no spaces, no quotes. */
+  private static final Pattern ATTRIBUTE = Pattern.compile("[A-Za-z_][A-Za-z0-9_-]{0,63}");
   private static final Set<String> FIELDS = Set.of("v", "deviceId", "seq", "ts", "site", "region", "status", "errorCode", "metrics");
+  /** Envelope v2 reserves this object for vendor fields (see the README's envelope section). */
+  private static final String ATTRIBUTES = "attributes";
 
   private final ContractLimits limits;
   private final Clock clock;
+  private final ContractEvents events;
   private final ObjectMapper mapper;
   private final JsonFactory factory;
 
@@ -55,8 +60,19 @@ public final class TelemetryCodec {
   }
 
   public TelemetryCodec(ContractLimits limits, Clock clock) {
+    this(limits, clock, ContractEvents.NONE);
+  }
+
+  /**
+   * @param clock  the receiver's clock: decoding happens as a sink receives a delivery, so its {@code instant()} is
+   *               the receive time the future-timestamp policy compares with (and substitutes under
+   *               {@code receive-time})
+   * @param events told of every contract decision (metrics)
+   */
+  public TelemetryCodec(ContractLimits limits, Clock clock, ContractEvents events) {
     this.limits = limits;
     this.clock = clock;
+    this.events = events;
     // Duplicate keys are ambiguous ("which seq is right?"): reject them rather than silently keep the last one.
     this.mapper = JsonMapper.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
     this.factory = mapper.getFactory();
@@ -90,7 +106,7 @@ public final class TelemetryCodec {
       return invalid("body: empty message");
     }
     if (body.length > limits.maxBytes()) {
-      return invalid("body: " + body.length + " bytes exceeds the limit of " + limits.maxBytes() + " bytes");
+      return invalid("body: " + body.length + " bytes exceeds contract.maxBytes (" + limits.maxBytes() + " bytes)");
     }
     // Decode strictly as UTF-8 first and hand Jackson characters, not bytes: given bytes, Jackson guesses the encoding
     // (a leading FF FE becomes UTF-16, "{\0" too) and would accept or misreport what is simply not UTF-8.
@@ -117,9 +133,10 @@ public final class TelemetryCodec {
         return invalid("body: trailing content after the JSON object");
       }
     } catch (JsonProcessingException e) {
-      return invalid("body: not valid JSON (" + e.getOriginalMessage() + ")" + nulHint(text, start, end));
+      return invalid(JsonProblems.describe(e) + nulHint(text, start, end));
     } catch (IOException | RuntimeException e) {
-      return invalid("body: unreadable (" + e + ")");
+      // not expected from a parser reading a char array; worded without the exception's internals all the same
+      return invalid("body is not readable as JSON (" + e.getClass().getSimpleName() + ")");
     }
     if (root == null || !root.isObject()) {
       return invalid("body: expected a JSON object");
@@ -158,15 +175,26 @@ public final class TelemetryCodec {
 
   private Decoded validate(JsonNode root) {
     List<String> errors = new ArrayList<>();
-    for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
-      String f = it.next();
-      if (!FIELDS.contains(f)) {
-        errors.add(Reasons.sanitize(f, 40) + ": unknown field (allowed: " + String.join(", ", FIELDS.stream().sorted().toList()) + ")");
-      }
+    int version = version(root.get("v"), errors);
+    Fields extra = new Fields();
+    if (version >= 2) {
+      attributesObject(root.get(ATTRIBUTES), extra, errors);
     }
-    JsonNode v = root.get("v");
-    if (v != null && !(v.canConvertToExactIntegral() && v.canConvertToInt() && v.asInt() == Telemetry.VERSION)) {
-      errors.add("v: unsupported envelope version " + describe(v) + " (this reader knows " + Telemetry.VERSION + ")");
+    for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> f = it.next();
+      String name = f.getKey();
+      if (FIELDS.contains(name) || version >= 2 && name.equals(ATTRIBUTES)) {
+        continue;
+      }
+      switch (limits.unknownFields()) {
+        case REJECT -> {
+          errors.add(Reasons.sanitize(name, 40) + ": unknown field (allowed: " + String.join(", ", FIELDS.stream().sorted().toList())
+              + "; contract.unknownFields is reject)");
+          extra.decide(name, ContractEvents.FieldDecision.REJECTED);
+        }
+        case DROP -> extra.decide(name, ContractEvents.FieldDecision.DROPPED);
+        case KEEP -> extra.keep(name, f.getValue());
+      }
     }
     String deviceId = text(root, "deviceId", ID, true, errors);
     long seq = 0;
@@ -180,19 +208,140 @@ public final class TelemetryCodec {
     } else {
       seq = s.asLong();
     }
-    Instant ts = timestamp(root.get("ts"), errors);
+    Instant sent = timestamp(root.get("ts"), errors);
+    Instant ts = sent;
+    Instant deviceTs = null;
+    ContractEvents.FutureDecision ahead = null;
+    if (sent != null) {
+      Instant now = clock.instant();
+      if (sent.isAfter(now.plus(limits.maxFutureSkew()))) {
+        switch (limits.futureTimestamps()) {
+          case REJECT -> {
+            errors.add("ts: " + sent + " is more than contract.maxFutureSkew (" + io.iotpipe.core.config.ConfigUnits.formatDuration(limits.maxFutureSkew())
+                + ") ahead of the receiver's clock (" + now.truncatedTo(java.time.temporal.ChronoUnit.SECONDS) + ")");
+            ahead = ContractEvents.FutureDecision.REJECTED;
+          }
+          case KEEP -> ahead = ContractEvents.FutureDecision.KEPT;
+          case RECEIVE_TIME -> {
+            // millisecond precision: what both sinks store, so they hold the same instant
+            ts = now.truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
+            deviceTs = sent;
+            ahead = ContractEvents.FutureDecision.RECEIVE_TIME;
+          }
+        }
+      } else if (sent.isBefore(now.minus(limits.maxAge()))) {
+        errors.add("ts: " + sent + " is older than contract.maxAge (" + io.iotpipe.core.config.ConfigUnits.formatDuration(limits.maxAge()) + ")");
+      }
+    }
     String site = text(root, "site", KEYWORD, false, errors);
     String region = text(root, "region", KEYWORD, false, errors);
     String status = text(root, "status", KEYWORD, false, errors);
     String errorCode = text(root, "errorCode", KEYWORD, false, errors);
     Map<String, Double> metrics = metrics(root.get("metrics"), errors);
-    if (!errors.isEmpty()) {
+    boolean valid = errors.isEmpty();
+    extra.report(valid);
+    if (ahead != null && (valid || ahead == ContractEvents.FutureDecision.REJECTED)) {
+      events.futureTimestamp(ahead);
+    }
+    if (!valid) {
       return new Decoded.Invalid(errors);
     }
-    return new Decoded.Valid(new Telemetry(deviceId, seq, ts, site, region, status, errorCode, metrics));
+    events.envelope(version);
+    return new Decoded.Valid(new Telemetry(deviceId, seq, ts, site, region, status, errorCode, metrics, extra.kept,
+        deviceTs, ahead != null));
   }
 
-  private Instant timestamp(JsonNode t, List<String> errors) {
+  /** The envelope version: absent means 1; 1 and 2 are read, anything else is an error (see the README). */
+  private static int version(JsonNode v, List<String> errors) {
+    if (v == null || v.isNull()) {
+      return Telemetry.VERSION;
+    }
+    if (v.canConvertToExactIntegral() && v.canConvertToInt() && v.asInt() >= 1 && v.asInt() <= Telemetry.NEWEST_VERSION) {
+      return v.asInt();
+    }
+    String hint = v.canConvertToExactIntegral() && v.canConvertToLong() && v.asLong() > Telemetry.NEWEST_VERSION
+        ? ": a newer envelope than this reader understands; upgrade the sinks, then replay the dead letters" : "";
+    errors.add("v: unsupported envelope version " + describe(v) + " (this reader knows 1 and 2" + hint + ")");
+    return Telemetry.VERSION;
+  }
+
+  /** The {@code attributes} object of a v2 envelope: declared vendor fields, so kept unless the policy drops extras. */
+  private void attributesObject(JsonNode a, Fields extra, List<String> errors) {
+    if (a == null || a.isNull()) {
+      return;
+    }
+    if (!a.isObject()) {
+      errors.add("attributes: must be an object (envelope v2), was " + describe(a));
+      return;
+    }
+    for (Iterator<Map.Entry<String, JsonNode>> it = a.fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> e = it.next();
+      if (limits.unknownFields() == ContractLimits.UnknownFields.DROP) {
+        extra.decide(e.getKey(), ContractEvents.FieldDecision.DROPPED);
+      } else {
+        extra.keep(e.getKey(), e.getValue());
+      }
+    }
+  }
+
+  /** The unknown fields of one reading: those kept within the bounds, and every decision, reported once it is known whether the reading lands. */
+  private final class Fields {
+    final Map<String, String> kept = new LinkedHashMap<>();
+    private int bytes;
+    private List<Object[]> decisions;
+
+    void keep(String name, JsonNode value) {
+      if (!ATTRIBUTE.matcher(name).matches()) {
+        decide(name, ContractEvents.FieldDecision.INVALID_NAME);
+        return;
+      }
+      if (value.isNull()) {
+        // null says "no value", as for the envelope's optional fields: nothing to keep
+        decide(name, ContractEvents.FieldDecision.DROPPED);
+        return;
+      }
+      String text = value.isTextual() ? value.asText() : value.toString();
+      int size = utf8Length(name) + utf8Length(text);
+      if (kept.containsKey(name) || kept.size() >= limits.maxAttributes() || bytes + size > limits.maxAttributeBytes()) {
+        decide(name, ContractEvents.FieldDecision.OVER_LIMIT);
+        return;
+      }
+      kept.put(name, text);
+      bytes += size;
+      decide(name, ContractEvents.FieldDecision.KEPT);
+    }
+
+    void decide(String name, ContractEvents.FieldDecision d) {
+      if (decisions == null) {
+        decisions = new ArrayList<>(4);
+      }
+      decisions.add(new Object[] {ATTRIBUTE.matcher(name).matches() ? name : null, d});
+    }
+
+    void report(boolean landed) {
+      if (decisions == null) {
+        return;
+      }
+      for (Object[] d : decisions) {
+        ContractEvents.FieldDecision decision = (ContractEvents.FieldDecision) d[1];
+        if (landed || decision == ContractEvents.FieldDecision.REJECTED) {
+          events.unknownField((String) d[0], decision);
+        }
+      }
+    }
+  }
+
+  private static int utf8Length(String s) {
+    int n = 0;
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      n += c < 0x80 ? 1 : c < 0x800 ? 2 : Character.isSurrogate(c) ? 2 : 3; // a surrogate pair: 4 bytes, 2 per half
+    }
+    return n;
+  }
+
+  /** The instant of a well-formed {@code ts}, or null with the error recorded; time bounds are checked by the caller. */
+  private static Instant timestamp(JsonNode t, List<String> errors) {
     if (t == null || t.isNull()) {
       errors.add("ts: required (ISO-8601 with offset, e.g. 2026-11-23T08:15:30.123Z)");
       return null;
@@ -201,23 +350,12 @@ public final class TelemetryCodec {
       errors.add("ts: must be an ISO-8601 string with offset, was " + describe(t));
       return null;
     }
-    Instant ts;
     try {
-      ts = parseTimestamp(t.asText());
+      return parseTimestamp(t.asText());
     } catch (DateTimeParseException e) {
       errors.add("ts: not an ISO-8601 date-time with offset: " + Reasons.quote(t.asText(), 40));
       return null;
     }
-    Instant now = clock.instant();
-    if (ts.isAfter(now.plus(limits.maxFutureSkew()))) {
-      errors.add("ts: " + ts + " is more than " + limits.maxFutureSkew() + " in the future");
-      return null;
-    }
-    if (ts.isBefore(now.minus(limits.maxAge()))) {
-      errors.add("ts: " + ts + " is older than the maximum age " + limits.maxAge());
-      return null;
-    }
-    return ts;
   }
 
   /**
@@ -290,7 +428,7 @@ public final class TelemetryCodec {
       return Map.of();
     }
     if (m.size() > limits.maxMetrics()) {
-      errors.add("metrics: " + m.size() + " entries exceed the limit of " + limits.maxMetrics());
+      errors.add("metrics: " + m.size() + " entries exceed contract.maxMetrics (" + limits.maxMetrics() + ")");
       return Map.of();
     }
     Map<String, Double> out = new LinkedHashMap<>();
@@ -342,15 +480,19 @@ public final class TelemetryCodec {
     return new Decoded.Invalid(List.of(error));
   }
 
-  /** Encodes a reading as the canonical JSON envelope. */
+  /**
+   * Encodes a reading as the canonical JSON envelope: version 1, or version 2 with an {@code attributes} object when
+   * the reading has attributes. {@code ts} is the device's time ({@link Telemetry#sentTs()}): what the receiver did
+   * about a clock running ahead is the receiver's business, not the envelope's.
+   */
   public byte[] encode(Telemetry t) {
     ByteArrayOutputStream out = new ByteArrayOutputStream(256);
     try (JsonGenerator g = factory.createGenerator(out)) {
       g.writeStartObject();
-      g.writeNumberField("v", Telemetry.VERSION);
+      g.writeNumberField("v", t.attributes().isEmpty() ? Telemetry.VERSION : 2);
       g.writeStringField("deviceId", t.deviceId());
       g.writeNumberField("seq", t.seq());
-      g.writeStringField("ts", t.ts().toString());
+      g.writeStringField("ts", t.sentTs().toString());
       writeOptional(g, "site", t.site());
       writeOptional(g, "region", t.region());
       writeOptional(g, "status", t.status());
@@ -360,6 +502,13 @@ public final class TelemetryCodec {
         g.writeNumberField(e.getKey(), e.getValue());
       }
       g.writeEndObject();
+      if (!t.attributes().isEmpty()) {
+        g.writeObjectFieldStart(ATTRIBUTES);
+        for (var e : t.attributes().entrySet()) {
+          g.writeStringField(e.getKey(), e.getValue());
+        }
+        g.writeEndObject();
+      }
       g.writeEndObject();
     } catch (IOException e) {
       throw new UncheckedIOException(e);

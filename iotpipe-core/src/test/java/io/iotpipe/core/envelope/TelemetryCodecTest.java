@@ -16,13 +16,16 @@ class TelemetryCodecTest {
 
   private static final Instant NOW = Instant.parse("2026-11-23T12:00:00Z");
   private final TelemetryCodec codec = new TelemetryCodec(ContractLimits.DEFAULTS, Clock.fixed(NOW, ZoneOffset.UTC));
+  /** The strict contract of before the policies: what these tests check about rejected input holds there. */
+  private final TelemetryCodec strict = new TelemetryCodec(
+      ContractLimits.DEFAULTS.withUnknownFields(ContractLimits.UnknownFields.REJECT), Clock.fixed(NOW, ZoneOffset.UTC));
 
   private Decoded decode(String json) {
     return codec.decode(json.getBytes(StandardCharsets.UTF_8));
   }
 
   private List<String> errors(String json) {
-    Decoded d = decode(json);
+    Decoded d = strict.decode(json.getBytes(StandardCharsets.UTF_8));
     assertThat(d).isInstanceOf(Decoded.Invalid.class);
     return ((Decoded.Invalid) d).errors();
   }
@@ -57,27 +60,29 @@ class TelemetryCodecTest {
 
   @Test
   void rejectsBrokenInputWithoutThrowing() {
-    assertThat(errors("{\"deviceId\":")).singleElement().asString().startsWith("body: not valid JSON");
+    assertThat(errors("{\"deviceId\":")).containsExactly("body is not complete JSON: it ends inside an object (line 1, column 13)");
     assertThat(errors("[1,2]")).containsExactly("body: expected a JSON object");
     assertThat(codec.decode(new byte[0])).isEqualTo(new Decoded.Invalid(List.of("body: empty message")));
     byte[] badUtf8 = {'{', '"', 'd', '"', ':', '"', (byte) 0xC3, (byte) 0x28, '"', '}'};
     assertThat(((Decoded.Invalid) codec.decode(badUtf8)).reason())
         .startsWith("body: not valid UTF-8 (byte 0xC3 at offset 6)");
-    assertThat(errors("{\"deviceId\":\"a\",\"seq\":1,\"seq\":2,\"ts\":\"2026-11-23T12:00:00Z\"}"))
-        .singleElement().asString().contains("Duplicate field 'seq'");
+    assertThat(errors("{\"deviceId\":\"a\",\"seq\":1,\"seq\":2,\"ts\":\"2026-11-23T12:00:00Z\"}")).containsExactly(
+        "body has the field \"seq\" twice: which one is meant is ambiguous (line 1, column 30)");
   }
 
   @Test
   void enforcesSizeAndTimeLimits() {
     TelemetryCodec small = new TelemetryCodec(new ContractLimits(100, 2, Duration.ofMinutes(5), Duration.ofDays(1)),
         Clock.fixed(NOW, ZoneOffset.UTC));
-    assertThat(((Decoded.Invalid) small.decode(new byte[101])).reason()).isEqualTo("body: 101 bytes exceeds the limit of 100 bytes");
-    assertThat(((Decoded.Invalid) small.decode("{\"deviceId\":\"a\",\"seq\":1,\"ts\":\"2026-11-23T12:10:00Z\"}".getBytes()))
-        .reason()).contains("in the future");
+    assertThat(((Decoded.Invalid) small.decode(new byte[101])).reason()).isEqualTo("body: 101 bytes exceeds contract.maxBytes (100 bytes)");
+    TelemetryCodec rejectAhead = new TelemetryCodec(new ContractLimits(100, 2, Duration.ofMinutes(5), Duration.ofDays(1))
+        .withFutureTimestamps(ContractLimits.FutureTimestamps.REJECT), Clock.fixed(NOW, ZoneOffset.UTC));
+    assertThat(((Decoded.Invalid) rejectAhead.decode("{\"deviceId\":\"a\",\"seq\":1,\"ts\":\"2026-11-23T12:10:00Z\"}".getBytes()))
+        .reason()).isEqualTo("ts: 2026-11-23T12:10:00Z is more than contract.maxFutureSkew (5m) ahead of the receiver's clock (2026-11-23T12:00:00Z)");
     assertThat(((Decoded.Invalid) small.decode("{\"deviceId\":\"a\",\"seq\":1,\"ts\":\"2020-01-01T00:00:00Z\"}".getBytes()))
-        .reason()).contains("older than the maximum age");
+        .reason()).isEqualTo("ts: 2020-01-01T00:00:00Z is older than contract.maxAge (1d)");
     assertThat(((Decoded.Invalid) small.decode("{\"deviceId\":\"a\",\"seq\":1,\"ts\":\"2026-11-23T12:00:00Z\",\"metrics\":{\"a\":1,\"b\":2,\"c\":3}}".getBytes()))
-        .reason()).contains("3 entries exceed the limit of 2");
+        .reason()).isEqualTo("metrics: 3 entries exceed contract.maxMetrics (2)");
   }
 
   @Test
@@ -102,7 +107,7 @@ class TelemetryCodecTest {
     // Without a byte order mark UTF-16 is valid UTF-8 full of NULs: Jackson would have read it as UTF-16 and accepted it.
     for (var cs : List.of(StandardCharsets.UTF_16LE, StandardCharsets.UTF_16BE)) {
       assertThat(((Decoded.Invalid) codec.decode(READING.getBytes(cs))).reason())
-          .startsWith("body: not valid JSON").contains("NUL bytes: UTF-16 or UTF-32?");
+          .startsWith("body is not valid JSON").contains("NUL bytes: UTF-16 or UTF-32?");
     }
   }
 
@@ -130,7 +135,7 @@ class TelemetryCodecTest {
     String reason = ((Decoded.Invalid) decode(
         "{\"deviceId\":\"ch-1\\nERROR forged\\u0000\",\"seq\":1,\"ts\":\"2026-11-23T12:00:00Z\"}")).reason();
     assertThat(reason).isEqualTo("deviceId: \"ch-1\\nERROR forged\\u0000\" does not match [A-Za-z0-9][A-Za-z0-9._:\\-]{0,127}");
-    String unknown = ((Decoded.Invalid) decode("{\"a\\u202Eb\\r\":1}")).reason();
+    String unknown = ((Decoded.Invalid) strict.decode("{\"a\\u202Eb\\r\":1}".getBytes(StandardCharsets.UTF_8))).reason();
     assertThat(unknown).startsWith("a\\u202Eb\\r: unknown field");
   }
 
@@ -141,7 +146,7 @@ class TelemetryCodecTest {
       json.append("\"field").append(i).append("\":").append(i).append(',');
     }
     json.append("\"deviceId\":\"a\",\"seq\":1,\"ts\":\"2026-11-23T12:00:00Z\"}");
-    Decoded.Invalid inv = (Decoded.Invalid) decode(json.toString());
+    Decoded.Invalid inv = (Decoded.Invalid) strict.decode(json.toString().getBytes(StandardCharsets.UTF_8));
     assertThat(inv.errors()).hasSize(200);
     assertThat(inv.reason()).hasSizeLessThanOrEqualTo(io.iotpipe.core.Reasons.MAX_LENGTH).endsWith("\u2026")
         .startsWith("field0: unknown field");

@@ -17,6 +17,7 @@ import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.Float8Vector;
 import org.apache.arrow.vector.TimeStampMilliTZVector;
+import org.apache.arrow.vector.BitVector;
 import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.compression.CompressionUtil;
@@ -27,7 +28,7 @@ import org.apache.arrow.vector.ipc.message.IpcOption;
  * Feather v2 (Arrow IPC file) with ZSTD buffers, readable by {@code pyarrow.feather.read_table},
  * {@code pandas.read_feather} and polars. Timestamps are {@code timestamp[ms, tz=UTC]}. Metrics outside the
  * configuration are kept as a JSON object string in {@code extra_metrics} (a map type would be more exact, but
- * several Feather readers still mishandle nested maps).
+ * several Feather readers still mishandle nested maps); the reading's {@code attributes} likewise.
  */
 public final class FeatherFormat implements FormatWriter {
 
@@ -61,10 +62,14 @@ public final class FeatherFormat implements FormatWriter {
       }
       VarCharVector extra = new VarCharVector("extra_metrics", alloc);
       TimeStampMilliTZVector ingest = new TimeStampMilliTZVector("ingest_ts", alloc, "UTC");
+      VarCharVector attributes = new VarCharVector("attributes", alloc);
+      TimeStampMilliTZVector deviceTs = new TimeStampMilliTZVector("device_ts", alloc, "UTC");
+      BitVector clockAhead = new BitVector("clock_ahead", alloc);
       List<FieldVector> all = new ArrayList<>(List.of(ts, device, seq, site, region, status, error));
       all.addAll(metrics);
       all.add(extra);
       all.add(ingest);
+      all.addAll(List.of(attributes, deviceTs, clockAhead));
       all.forEach(v -> v.setInitialCapacity(n));
       all.forEach(FieldVector::allocateNew);
       for (int i = 0; i < n; i++) {
@@ -87,6 +92,13 @@ public final class FeatherFormat implements FormatWriter {
         Map<String, Double> ex = schema.extras(t);
         setString(extra, i, ex.isEmpty() ? null : JSON.writeValueAsString(ex));
         ingest.setSafe(i, ingestMillis);
+        setString(attributes, i, t.attributes().isEmpty() ? null : JSON.writeValueAsString(t.attributes()));
+        if (t.deviceTs() == null) {
+          deviceTs.setNull(i);
+        } else {
+          deviceTs.setSafe(i, t.deviceTs().toEpochMilli());
+        }
+        clockAhead.setSafe(i, t.clockAhead() ? 1 : 0);
       }
       try (VectorSchemaRoot root = new VectorSchemaRoot(all);
            FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);

@@ -44,6 +44,9 @@ public final class Hdf5Format implements FormatWriter {
     String[] status = new String[n];
     String[] error = new String[n];
     String[] extra = new String[n];
+    String[] attributes = new String[n];
+    long[] deviceTs = new long[n];
+    byte[] clockAhead = new byte[n];
     double[][] metrics = new double[schema.metrics().size()][n];
     for (int i = 0; i < n; i++) {
       Telemetry t = rows.get(i);
@@ -57,6 +60,9 @@ public final class Hdf5Format implements FormatWriter {
       error[i] = nz(t.errorCode());
       Map<String, Double> ex = schema.extras(t);
       extra[i] = ex.isEmpty() ? "" : JSON.writeValueAsString(ex);
+      attributes[i] = t.attributes().isEmpty() ? "" : JSON.writeValueAsString(t.attributes());
+      deviceTs[i] = t.deviceTs() == null ? ts[i] : t.deviceTs().toEpochMilli(); // HDF5 has no null: the device's time is ts then
+      clockAhead[i] = (byte) (t.clockAhead() ? 1 : 0);
       for (int m = 0; m < metrics.length; m++) {
         Double v = t.metrics().get(schema.metrics().get(m));
         metrics[m][i] = v == null ? Double.NaN : v;
@@ -77,6 +83,9 @@ public final class Hdf5Format implements FormatWriter {
       }
       g.putDataset("extra_metrics", extra);
       g.putDataset("ingest_ts", ingest).putAttribute("units", "milliseconds since 1970-01-01T00:00:00Z");
+      g.putDataset("attributes", attributes);
+      g.putDataset("device_ts", deviceTs).putAttribute("units", "milliseconds since 1970-01-01T00:00:00Z");
+      g.putDataset("clock_ahead", clockAhead);
       g.putAttribute("rows", (long) n);
     }
     return Files.size(file);

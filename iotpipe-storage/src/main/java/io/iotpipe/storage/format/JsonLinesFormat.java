@@ -57,6 +57,13 @@ public final class JsonLinesFormat implements FormatWriter {
         }
         g.writeEndObject();
         g.writeStringField("ingest_ts", ingest);
+        g.writeObjectFieldStart("attributes");
+        for (Map.Entry<String, String> e : t.attributes().entrySet()) {
+          g.writeStringField(e.getKey(), e.getValue());
+        }
+        g.writeEndObject();
+        g.writeStringField("device_ts", t.deviceTs() == null ? null : DateTimeFormatter.ISO_INSTANT.format(t.deviceTs()));
+        g.writeBooleanField("clock_ahead", t.clockAhead());
         g.writeEndObject();
       }
       g.writeRaw('\n');

@@ -49,6 +49,10 @@ public final class ParquetFormat implements FormatWriter {
     }
     this.type = b.optionalMap().key(PrimitiveTypeName.BINARY).as(str).optionalValue(PrimitiveTypeName.DOUBLE).named("extra_metrics")
         .required(PrimitiveTypeName.INT64).as(ts).named("ingest_ts")
+        // the contract's decisions, after the original columns so files written before them are a prefix
+        .optionalMap().key(PrimitiveTypeName.BINARY).as(str).optionalValue(PrimitiveTypeName.BINARY).as(str).named("attributes")
+        .optional(PrimitiveTypeName.INT64).as(ts).named("device_ts")
+        .optional(PrimitiveTypeName.BOOLEAN).named("clock_ahead")
         .named("telemetry");
   }
 
@@ -177,7 +181,33 @@ public final class ParquetFormat implements FormatWriter {
         rc.endField("extra_metrics", i);
       }
       i++;
-      longField("ingest_ts", i, ingest.applyAsLong(t));
+      longField("ingest_ts", i++, ingest.applyAsLong(t));
+      if (!t.attributes().isEmpty()) {
+        rc.startField("attributes", i);
+        rc.startGroup();
+        rc.startField("key_value", 0);
+        for (var e : t.attributes().entrySet()) {
+          rc.startGroup();
+          rc.startField("key", 0);
+          rc.addBinary(Binary.fromString(e.getKey()));
+          rc.endField("key", 0);
+          rc.startField("value", 1);
+          rc.addBinary(Binary.fromString(e.getValue()));
+          rc.endField("value", 1);
+          rc.endGroup();
+        }
+        rc.endField("key_value", 0);
+        rc.endGroup();
+        rc.endField("attributes", i);
+      }
+      i++;
+      if (t.deviceTs() != null) {
+        longField("device_ts", i, t.deviceTs().toEpochMilli());
+      }
+      i++;
+      rc.startField("clock_ahead", i);
+      rc.addBoolean(t.clockAhead());
+      rc.endField("clock_ahead", i);
       rc.endMessage();
     }
 

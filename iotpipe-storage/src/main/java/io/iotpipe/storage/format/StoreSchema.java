@@ -10,7 +10,9 @@ import java.util.Set;
  * The columns of every stored file, in order: {@code ts} (UTC timestamp, millis), {@code device_id}, {@code seq},
  * {@code site}, {@code region}, {@code status}, {@code error_code}, one double column per configured metric, then
  * {@code extra_metrics} (a map of metrics not in the configuration: a new sensor field is kept, never dropped) and
- * {@code ingest_ts}. The hive directories add {@code date} and {@code hour}.
+ * {@code ingest_ts}, then the contract's decisions: {@code attributes} (the unknown fields kept, name to text),
+ * {@code device_ts} (the device's time when {@code ts} was replaced by the receive time) and {@code clock_ahead}. The
+ * hive directories add {@code date} and {@code hour}.
  */
 public record StoreSchema(List<String> metrics) {
 

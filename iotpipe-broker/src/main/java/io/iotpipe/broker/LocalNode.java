@@ -266,6 +266,10 @@ public final class LocalNode implements AutoCloseable {
         "management.ssl.verify = verify_none",
         "management.ssl.fail_if_no_peer_cert = false"));
     if (ports.prometheus() > 0) {
+      if (distribution.prometheusTcpDefaultsOn()) {
+        // since 3.11 the plaintext listener starts on its fixed port (15692) next to the TLS one unless switched off
+        c.add("prometheus.tcp.listener = none");
+      }
       // TLS like every other listener of a secure node; metrics carry no secrets, so no client certificate is asked
       c.addAll(List.of(
           "prometheus.ssl.port = " + ports.prometheus(),

@@ -88,6 +88,14 @@ public final class RabbitDistribution {
     return root != null;
   }
 
+  /**
+   * Whether rabbitmq_prometheus opens its plaintext listener even when only its TLS one is configured, and knows
+   * {@code prometheus.tcp.listener = none} to prevent it (3.11 and later; 3.10 refuses that key).
+   */
+  public boolean prometheusTcpDefaultsOn() {
+    return root != null;
+  }
+
   /** The trixie root, or null for the host's installation. */
   public Path root() {
     return root;

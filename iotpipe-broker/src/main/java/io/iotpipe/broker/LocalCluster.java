@@ -26,8 +26,13 @@ public final class LocalCluster implements AutoCloseable {
 
   /** As {@link #start(String, int, Path)}; {@code tls} non-null starts every node in secure mode. */
   public static LocalCluster start(String prefix, int size, Path dir, LocalNode.Tls tls) {
+    return start(prefix, size, dir, tls, RabbitDistribution.selected());
+  }
+
+  /** As {@link #start(String, int, Path, LocalNode.Tls)} with nodes of {@code distribution}. */
+  public static LocalCluster start(String prefix, int size, Path dir, LocalNode.Tls tls, RabbitDistribution distribution) {
     List<LocalNode> nodes = IntStream.rangeClosed(1, size)
-        .mapToObj(i -> LocalNode.create(new LocalNode.Spec(prefix + "-" + i, dir.resolve(prefix + "-" + i), false, tls)))
+        .mapToObj(i -> LocalNode.create(new LocalNode.Spec(prefix + "-" + i, dir.resolve(prefix + "-" + i), false, tls), distribution))
         .toList();
     LocalCluster c = new LocalCluster(nodes);
     try {

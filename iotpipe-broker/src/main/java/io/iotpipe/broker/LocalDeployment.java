@@ -48,13 +48,14 @@ public final class LocalDeployment implements AutoCloseable {
       throw new IllegalArgumentException("cloud nodes must be >= 1");
     }
     String suffix = UUID.randomUUID().toString().substring(0, 6);
-    RabbitInstallation.ensureInstalled();
-    RabbitInstallation.ensureCookie();
-    LocalNode edge = LocalNode.create(new LocalNode.Spec("edge-" + suffix, dir.resolve("edge"), true, edgeTls));
+    RabbitDistribution dist = RabbitDistribution.selected();
+    dist.ensureInstalled();
+    dist.ensureCookie();
+    LocalNode edge = LocalNode.create(new LocalNode.Spec("edge-" + suffix, dir.resolve("edge"), true, edgeTls), dist);
     CompletableFuture<Void> edgeStarted = CompletableFuture.runAsync(edge::start, r -> Thread.ofPlatform().daemon().start(r));
     LocalCluster cloud;
     try {
-      cloud = LocalCluster.start("cloud-" + suffix, cloudNodes, dir.resolve("cloud"), cloudTls);
+      cloud = LocalCluster.start("cloud-" + suffix, cloudNodes, dir.resolve("cloud"), cloudTls, dist);
     } catch (RuntimeException e) {
       edgeStarted.exceptionally(t -> null).join();
       edge.close();
@@ -132,6 +133,7 @@ public final class LocalDeployment implements AutoCloseable {
   private void writeState() {
     ObjectMapper m = new ObjectMapper();
     ObjectNode root = m.createObjectNode();
+    root.put("rabbitmq", edge.distribution().id());
     ArrayNode nodes = root.putArray("nodes");
     List<LocalNode> all = new ArrayList<>();
     all.add(edge);
@@ -174,6 +176,8 @@ public final class LocalDeployment implements AutoCloseable {
     }
     try {
       JsonNode root = new ObjectMapper().readTree(state.toFile());
+      // recorded since RabbitMQ 4.0 support; older files were written by host (3.10) nodes
+      RabbitDistribution dist = RabbitDistribution.of(root.path("rabbitmq").asText(RabbitDistribution.HOST));
       LocalNode edge = null;
       List<LocalNode> cloud = new ArrayList<>();
       for (JsonNode o : root.get("nodes")) {
@@ -183,7 +187,7 @@ public final class LocalDeployment implements AutoCloseable {
             io.iotpipe.core.config.Secret.NONE);
         LocalNode n = LocalNode.attach(new LocalNode.Spec(o.get("name").asText(), Path.of(o.get("dir").asText()), o.get("mqtt").asBoolean(), tls),
             new LocalNode.Ports(o.get("amqp").asInt(), o.get("management").asInt(), o.get("distribution").asInt(), o.get("mqttPort").asInt(),
-                o.path("prometheus").asInt(-1)));
+                o.path("prometheus").asInt(-1)), dist);
         if ("edge".equals(o.get("role").asText())) {
           edge = n;
         } else {
@@ -194,6 +198,11 @@ public final class LocalDeployment implements AutoCloseable {
     } catch (IOException | RuntimeException e) {
       throw new BrokerException("cannot read " + state + ": " + e.getMessage(), e);
     }
+  }
+
+  /** Which RabbitMQ the nodes run. */
+  public RabbitDistribution distribution() {
+    return edge.distribution();
   }
 
   /** Stops every node (cloud first, then edge); kills what does not stop. Leaves nothing running. */

@@ -68,21 +68,38 @@ public final class LocalNode implements AutoCloseable {
   private final Spec spec;
   private final Ports ports;
   private final String nodeName;
+  private final RabbitDistribution distribution;
 
-  private LocalNode(Spec spec, Ports ports) {
+  private LocalNode(Spec spec, Ports ports, RabbitDistribution distribution) {
     this.spec = spec;
     this.ports = ports;
     this.nodeName = spec.name() + "@localhost";
+    this.distribution = distribution;
   }
 
-  /** Prepares a node with fresh free ports (not started yet). */
+  /** Prepares a node with fresh free ports (not started yet), of the selected distribution. */
   public static LocalNode create(Spec spec) {
-    return new LocalNode(spec, new Ports(freePort(), freePort(), freePort(), spec.mqtt() ? freePort() : -1, freePort()));
+    return create(spec, RabbitDistribution.selected());
+  }
+
+  /** Prepares a node with fresh free ports (not started yet) of {@code distribution}. */
+  public static LocalNode create(Spec spec, RabbitDistribution distribution) {
+    return new LocalNode(spec, new Ports(freePort(), freePort(), freePort(), spec.mqtt() ? freePort() : -1, freePort()), distribution);
   }
 
   /** Re-attaches to a node described by a state file (for {@code iotpipe broker stop} in another process). */
   public static LocalNode attach(Spec spec, Ports ports) {
-    return new LocalNode(spec, ports);
+    return attach(spec, ports, RabbitDistribution.of(RabbitDistribution.HOST));
+  }
+
+  /** As {@link #attach(Spec, Ports)} for a node of {@code distribution}. */
+  public static LocalNode attach(Spec spec, Ports ports, RabbitDistribution distribution) {
+    return new LocalNode(spec, ports, distribution);
+  }
+
+  /** Which RabbitMQ this node runs. */
+  public RabbitDistribution distribution() {
+    return distribution;
   }
 
   /** Creates and starts a node; returns once it accepts connections with all plugins running. */
@@ -149,16 +166,18 @@ public final class LocalNode implements AutoCloseable {
 
   /** Starts (or restarts) the node and waits until it is ready. */
   public synchronized void start() {
-    RabbitInstallation.ensureInstalled();
-    RabbitInstallation.ensureCookie();
+    distribution.ensureInstalled();
+    distribution.ensureCookie();
     if (isRunning()) {
       return;
     }
     try {
       writeConfig();
       Files.deleteIfExists(pidFile());
-      ProcessBuilder pb = new ProcessBuilder(RabbitInstallation.server().toString(), "-detached");
+      distribution.ensureHostEpmd();
+      ProcessBuilder pb = new ProcessBuilder(distribution.command(binds(), "rabbitmq-server", "-detached"));
       pb.environment().putAll(environment());
+      pb.environment().putAll(distribution.environment());
       pb.redirectErrorStream(true).redirectOutput(spec.dir().resolve("start.out").toFile());
       Process p = pb.start();
       if (!p.waitFor(60, TimeUnit.SECONDS)) {
@@ -247,6 +266,10 @@ public final class LocalNode implements AutoCloseable {
         "management.ssl.verify = verify_none",
         "management.ssl.fail_if_no_peer_cert = false"));
     if (ports.prometheus() > 0) {
+      if (distribution.prometheusTcpDefaultsOn()) {
+        // since 3.11 the plaintext listener starts on its fixed port (15692) next to the TLS one unless switched off
+        c.add("prometheus.tcp.listener = none");
+      }
       // TLS like every other listener of a secure node; metrics carry no secrets, so no client certificate is asked
       c.addAll(List.of(
           "prometheus.ssl.port = " + ports.prometheus(),
@@ -298,6 +321,21 @@ public final class LocalNode implements AutoCloseable {
     return env;
   }
 
+  /**
+   * Host directories a node run from a root must see at the same paths: its own directory, and where its TLS files
+   * are.
+   */
+  private List<Path> binds() {
+    List<Path> b = new ArrayList<>();
+    b.add(spec.dir().toAbsolutePath());
+    if (spec.tls() != null) {
+      for (Path f : List.of(spec.tls().caFile(), spec.tls().certFile(), spec.tls().keyFile())) {
+        b.add(f.toAbsolutePath().getParent());
+      }
+    }
+    return b;
+  }
+
   /** The OS pid of the node's Erlang VM, or -1 when not running. */
   public long pid() {
     try {
@@ -345,10 +383,13 @@ public final class LocalNode implements AutoCloseable {
   }
 
   CtlResult ctl(int timeoutSeconds, String... args) {
-    List<String> cmd = new ArrayList<>(List.of(RabbitInstallation.ctl().toString(), "-q", "-n", nodeName));
-    cmd.addAll(List.of(args));
+    List<String> a = new ArrayList<>(List.of("-q", "-n", nodeName));
+    a.addAll(List.of(args));
+    List<String> cmd = distribution.command(binds(), "rabbitmqctl", a.toArray(String[]::new));
     try {
-      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+      ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+      pb.environment().putAll(distribution.environment());
+      Process p = pb.start();
       byte[] out = p.getInputStream().readAllBytes();
       if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
         p.destroyForcibly();
@@ -401,7 +442,7 @@ public final class LocalNode implements AutoCloseable {
 
   @Override
   public String toString() {
-    return nodeName + (secure() ? " (TLS)" : "") + " amqp=" + ports.amqp() + " management=" + ports.management()
+    return nodeName + (distribution.chrooted() ? " (RabbitMQ " + distribution.id() + ")" : "") + (secure() ? " (TLS)" : "") + " amqp=" + ports.amqp() + " management=" + ports.management()
         + (ports.mqtt() > 0 ? " mqtt=" + ports.mqtt() : "") + (ports.prometheus() > 0 ? " prometheus=" + ports.prometheus() : "")
         + " dir=" + spec.dir();
   }

@@ -70,6 +70,7 @@ public final class BrokerCommand implements IotpipeCommand, Runnable {
       m.put("dir", dir.toAbsolutePath().toString());
       m.put("config", dir.resolve(CONFIG_FILE).toAbsolutePath().toString());
       m.put("secure", d.edge().secure());
+      m.put("rabbitmq", d.distribution().id());
       m.put("nodes", nodes);
       return m;
     }
@@ -104,8 +105,21 @@ public final class BrokerCommand implements IotpipeCommand, Runnable {
         "The generated config reads the administrator's password from $IOTPIPE_BROKER_PASSWORD (its 0600 file is printed, never the password)."})
     boolean secure;
 
+    @Option(names = "--rabbitmq", description = {"Which RabbitMQ: 3.10 (the host's rabbitmq-server) or 4.0 (Debian trixie's, from the root",
+        "scripts/rabbitmq4-root.sh makes; ./iotpipe makes it when needed). Default: $IOTPIPE_RABBITMQ, else 3.10."})
+    String rabbitmq;
+
     @Override
     public Integer call() {
+      if (rabbitmq != null) {
+        try {
+          io.iotpipe.broker.RabbitDistribution.of(rabbitmq);
+        } catch (io.iotpipe.broker.BrokerException e) {
+          throw new CommandFailure(ExitCode.USAGE, e.getMessage());
+        }
+        // every node this process starts (plain or secured stack) reads the one setting
+        System.setProperty("iotpipe.rabbitmq", rabbitmq);
+      }
       if (secure) {
         return startSecure();
       }

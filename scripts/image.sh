@@ -24,7 +24,7 @@ OUT="$ROOT/iotpipe-dist/target/image"
 UID_GID=10001:10001
 
 build() {
-  rm -rf "$OUT"; mkdir -p "$OUT/stage/opt" "$OUT/stage/tmp" "$OUT/stage/etc" "$OUT/stage/var/lib/iotpipe"
+  rm -rf "$OUT"; mkdir -p "$OUT/stage/opt" "$OUT/stage/tmp" "$OUT/stage/etc" "$OUT/stage/var/lib/iotpipe" "$OUT/stage/proc"
   tar xzf "$TARBALL" -C "$OUT/stage/opt" && mv "$OUT/stage/opt/iotpipe-$VERSION" "$OUT/stage/opt/iotpipe"
   local app="$OUT/stage/opt/iotpipe"
   # jdeps per jar: on the whole class path it stops at the first automatic module it cannot place.
@@ -42,7 +42,7 @@ build() {
     (cd "$natives" && unzip -q -o "$j" '*linux*amd64*' '*linux*x86_64*' '*Linux/x86_64*' 2>/dev/null || true)
   done
   { find "$app/runtime" -name '*.so' -o -path '*/bin/java'; find "$natives" -name '*.so'; } \
-    | xargs -r ldd 2>/dev/null | awk '/=> \// {print $3} /^\t\/lib/ {print $1}' | sort -u \
+    | xargs -r ldd 2>/dev/null | awk '/=> \// {print $3} /^\t\/lib/ {print $1}' | grep -v "^$OUT/" | sort -u \
     | while read -r lib; do cp -L --parents "$lib" "$OUT/stage"; done
   printf 'root:x:0:0:root:/root:/sbin/nologin\niotpipe:x:10001:10001:iotpipe:/var/lib/iotpipe:/sbin/nologin\n' > "$OUT/stage/etc/passwd"
   printf 'root:x:0:\niotpipe:x:10001:\n' > "$OUT/stage/etc/group"
@@ -72,9 +72,11 @@ prove() {
   umoci unpack --image "$OUT/oci:$VERSION" "$b"
   mapfile -t entry < <(jq -r '.process.args[]' "$b/config.json")
   local rootfs="$b/rootfs"
-  run_image() { # the image's entrypoint with arguments, as its user, in its working directory
-    chroot --userspec="$UID_GID" "$rootfs" /usr/bin/env -i HOME=/var/lib/iotpipe LANG=C.UTF-8 \
-      "${entry[@]:0:${#entry[@]}-1}" "$@"
+  # /proc as every container runtime mounts it: the loader resolves the JVM's $ORIGIN rpath through /proc/self/exe.
+  mount -t proc proc "$rootfs/proc"
+  run_image() { # the image's entrypoint with arguments, as its user, with only the image's environment
+    env -i HOME=/var/lib/iotpipe LANG=C.UTF-8 JAVA_HOME=/opt/iotpipe/runtime \
+      chroot --userspec="$UID_GID" "$rootfs" "${entry[@]:0:${#entry[@]}-1}" "$@"
   }
   echo "image.sh: entrypoint: ${entry[*]}" >&2
   run_image --version
@@ -82,7 +84,7 @@ prove() {
   local tools=("$JAVA_HOME/bin/java" --add-opens=java.base/java.nio=ALL-UNNAMED --enable-native-access=ALL-UNNAMED
     -cp "$ROOT/iotpipe-tools/target/iotpipe-tools.jar:$ROOT/iotpipe-tools/target/lib/*" io.iotpipe.cli.Main)
   local d="$OUT/proof-stack"; rm -rf "$d"; mkdir -p "$d"
-  trap '"${tools[@]}" broker stop --dir "$d/brokers" >/dev/null 2>&1 || true; [ -n "${role_pid:-}" ] && kill "$role_pid" 2>/dev/null || true' EXIT
+  trap '"${tools[@]}" broker stop --dir "$d/brokers" >/dev/null 2>&1 || true; [ -n "${role_pid:-}" ] && kill "$role_pid" 2>/dev/null; umount "$rootfs/proc" 2>/dev/null || true' EXIT
   "${tools[@]}" broker start --dir "$d/brokers" --partitions 2 >&2
   local cfg="$d/brokers/iotpipe.local.yaml"
   printf 'storage:\n  dir: /var/lib/iotpipe/store\n  rollAge: 2s\nobservability:\n  port: 0\n' >> "$cfg"

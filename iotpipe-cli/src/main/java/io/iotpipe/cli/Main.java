@@ -6,7 +6,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** Entry point of the {@code iotpipe} command line. Subcommands are contributed by the modules (see {@link IotpipeCommand}). */
-@Command(name = "iotpipe", mixinStandardHelpOptions = true, version = "iotpipe 0.1.0",
+@Command(name = "iotpipe", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
     description = "IoT telemetry pipeline on RabbitMQ: edge -> shovel -> partitioned cloud -> Elasticsearch + analytics files.",
     subcommands = {CommandLine.HelpCommand.class})
 public final class Main implements Runnable {

@@ -65,18 +65,13 @@ class LakeRoleIT {
         lake:
           catalog: {uri: "jdbc:sqlite:%s"}
           warehouse: s3://%s/warehouse
-          s3: {endpoint: "%s", accessKey: "${LAKE_KEY}", secretKey: "${LAKE_SECRET}"}
+          s3: {endpoint: "%s", accessKey: "${LAKE_TEST_KEY:-%s}", secretKey: "${LAKE_TEST_SECRET:-%s}"}
           table: iotpipe.readings
           commitInterval: 1s
-        """.formatted(dir.resolve(prefix + "-catalog.db"), bucket, s3.endpoint());
-    Map<String, String> env = new HashMap<>(System.getenv());
-    env.put("LAKE_KEY", s3.accessKey());
-    env.put("LAKE_SECRET", s3.secretKey());
-    IotpipeConfig generated = stack.pipeline(prefix, "", prefix + ".yaml",
+        """.formatted(dir.resolve(prefix + "-catalog.db"), bucket, s3.endpoint(), s3.accessKey(), s3.secretKey());
+    IotpipeConfig cfg = stack.pipeline(prefix, "", prefix + ".yaml",
         y -> y.replace("  partitions: 2\n", "  partitions: 2\n  sinks: [lake]\n") + lake);
-    IotpipeConfig cfg = IotpipeConfig.load(dir.resolve(prefix + ".yaml"), env::get);
     assertThat(cfg.topology().sinks()).containsExactly("lake");
-    assertThat(generated.topology().names().prefix()).isEqualTo(prefix);
 
     Role role = Role.of("lake");
     assertThat(Role.configured(cfg)).containsExactly(role);

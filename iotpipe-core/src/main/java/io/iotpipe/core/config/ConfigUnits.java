@@ -7,8 +7,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The config's syntax for durations ({@code 500ms}, {@code 30s}, {@code 5m}, {@code 2h}, {@code 90d}) and sizes
- * ({@code 16KiB}, {@code 64MiB}, {@code 1GB}, plain bytes): parsed and printed in one place, so that the reader, the
+ * The config's syntax for durations (a whole number with one of the units ms, s, m, h, d) and sizes (plain bytes, or
+ * a whole number with KB/KiB, MB/MiB, GB/GiB, TB/TiB, PB/PiB): parsed and printed in one place, so that the reader, the
  * reference, command options and error messages all speak the units a user writes.
  */
 public final class ConfigUnits {

@@ -33,18 +33,19 @@ public final class CertificateExpiryMetrics {
     this.refresh = refresh;
   }
 
+  /** The gauges hold the returned instance strongly: a caller may drop it. */
   public static CertificateExpiryMetrics bind(MeterRegistry registry, Pki pki, Duration refresh) {
     CertificateExpiryMetrics m = new CertificateExpiryMetrics(pki, Clock.systemUTC(), refresh);
     for (String cert : List.of("ca", "server")) {
       String file = cert + ".crt";
-      Gauge.builder("iotpipe_pki_certificate_expiry_seconds", m, x -> x.secondsLeft(file)).tag("cert", cert)
+      Gauge.builder("iotpipe_pki_certificate_expiry_seconds", m, x -> x.secondsLeft(file)).strongReference(true).tag("cert", cert)
           .description("Seconds until this certificate expires (negative: expired)").register(registry);
     }
     for (Pki.State s : Pki.State.values()) {
-      Gauge.builder("iotpipe_pki_client_certificates", m, x -> x.count(s)).tag("state", s.name().toLowerCase())
+      Gauge.builder("iotpipe_pki_client_certificates", m, x -> x.count(s)).strongReference(true).tag("state", s.name().toLowerCase())
           .description("Device and service certificates by expiry state").register(registry);
     }
-    Gauge.builder("iotpipe_pki_client_certificate_min_expiry_seconds", m, CertificateExpiryMetrics::minClientSecondsLeft)
+    Gauge.builder("iotpipe_pki_client_certificate_min_expiry_seconds", m, CertificateExpiryMetrics::minClientSecondsLeft).strongReference(true)
         .description("Seconds until the soonest client certificate expires").register(registry);
     return m;
   }

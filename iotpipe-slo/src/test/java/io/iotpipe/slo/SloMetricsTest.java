@@ -39,4 +39,19 @@ class SloMetricsTest {
     assertThat(scrape).contains(SloMetrics.PROM_FRESHNESS_SOURCE + "{sink=\"elk\",source=\"header\"} 1");
     assertThat(scrape).contains(SloMetrics.PROM_SINK_HEALTH + "{sink=\"elk\"} 1");
   }
+
+  @Test
+  void sinkHealthSurvivesGarbageCollection() {
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    // as the consumer registers it: a method reference nobody else holds
+    SinkHealthGauge.register(registry, "elk", new Object() {
+      SinkHealth health() {
+        return SinkHealth.down("disk full");
+      }
+    }::health);
+    for (int i = 0; i < 5; i++) {
+      System.gc();
+    }
+    assertThat(registry.scrape()).contains(SloMetrics.PROM_SINK_HEALTH + "{sink=\"elk\"} 2.0");
+  }
 }

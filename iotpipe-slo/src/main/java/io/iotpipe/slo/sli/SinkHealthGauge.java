@@ -12,7 +12,9 @@ public final class SinkHealthGauge {
   private SinkHealthGauge() {}
 
   public static void register(MeterRegistry registry, String sink, Supplier<SinkHealth> health) {
-    Gauge.builder(SloMetrics.SINK_HEALTH, health, h -> value(h.get()))
+    // strongly held: Micrometer keeps a weak reference by default, and a method reference passed here is referenced by
+    // nobody else, so the gauge read NaN after the first garbage collection
+    Gauge.builder(SloMetrics.SINK_HEALTH, health, h -> value(h.get())).strongReference(true)
         .tag(SloMetrics.SINK, sink).description("sink health: 0 up, 1 degraded, 2 down").register(registry);
   }
 

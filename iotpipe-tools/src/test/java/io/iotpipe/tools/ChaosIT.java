@@ -14,27 +14,28 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The short variant of the chaos suite, for the scenarios the other integration tests do not already cover
- * (process kills, search outage and broker restart are in {@link PipelineIT}).
+ * (process kills, search outage and broker restart are in {@link PipelineIT}): dead letters, an unusable sink, a
+ * region failover and a hostile publisher. The load-shaped scenarios (wan-cut-planned, rush-hour) cost minutes of
+ * load each and run with the whole suite in {@code ./iotpipe chaos}, whose last result the README states.
  */
 class ChaosIT {
 
   @Test
-  void plannedWanCutPoisonUnusableStoreRegionOutageRushHourAndSpoofingLoseAndDoubleNothingAndReportTheirAlerts(@TempDir Path dir) throws Exception {
+  void poisonUnusableStoreRegionOutageAndSpoofingLoseAndDoubleNothingAndReportTheirAlerts(@TempDir Path dir) throws Exception {
     PrintStream stdout = System.out;
     ByteArrayOutputStream captured = new ByteArrayOutputStream();
     int exit;
     try {
       System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
-      // wan-cut-planned runs wan-cut twice: with the planner's edge buffer and with a quarter of it (a full buffer)
       exit = Main.run("chaos", "--short", "--json", "--observability", "--dir", dir.toString(),
-          "--scenario", "wan-cut-planned,poison,storage-unwritable,region-outage,rush-hour,spoofing");
+          "--scenario", "poison,storage-unwritable,region-outage,spoofing");
     } finally {
       System.setOut(stdout);
     }
     String json = captured.toString(StandardCharsets.UTF_8);
     stdout.println(json);
     JsonNode result = new ObjectMapper().readTree(json);
-    assertThat(result.path("rows")).hasSize(6);
+    assertThat(result.path("rows")).hasSize(4);
     for (JsonNode row : result.path("rows")) {
       String s = row.path("scenario").asText();
       assertThat(row.path("lost").asLong()).as("%s lost", s).isZero();
@@ -42,13 +43,6 @@ class ChaosIT {
       assertThat(row.path("confirmed").asLong()).as("%s confirmed", s).isPositive();
       // a Prometheus with the SLO rules watched (all but spoofing): the alerts each fault must fire, or silence
       ChaosAlerts.check(s, row.path("alerts").asText());
-      if (s.equals("wan-cut-planned")) {
-        assertThat(row.path("note").asText()).as("the planner's buffer rode through the cut, a quarter of it did not")
-            .contains(": 0 nacks;").endsWith("-> as planned");
-      }
-      if (s.equals("rush-hour")) {
-        assertThat(row.path("note").asText()).as("the queues absorbed the burst").contains(", 0 nacks;");
-      }
       if (s.equals("spoofing")) {
         // The attacker kept trying; nothing forged was accepted by the broker under a victim's key or reached a sink,
         // and every forged reading sent under its own key is in both dead-letter queues.

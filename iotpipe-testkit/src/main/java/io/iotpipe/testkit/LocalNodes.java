@@ -9,20 +9,20 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.UUID;
 import java.util.function.UnaryOperator;
-import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
- * A JUnit 5 extension holding real local RabbitMQ nodes (an edge and a 1- or 3-node cloud) for one test class, with
- * helpers for a pipeline config under a random name prefix — so the tests of a class share the nodes (they take
- * seconds to start) but never each other's queues:
+ * A JUnit 5 extension holding real local RabbitMQ nodes (an edge and a 1- or 3-node cloud), with helpers for a
+ * pipeline config under a random name prefix. The nodes are shared by every test class of the test JVM that asks for
+ * the same cloud size (on 2 cores an edge and a cloud node take about half a minute to boot, once per class before);
+ * tests stay apart by name prefix — never each other's queues — and a test that stops a node starts it again:
  * <pre>{@code
  * @RegisterExtension static final LocalNodes nodes = LocalNodes.cloud(1);
  * IotpipeConfig cfg = nodes.applied(4);   // topology declared, prefix random
  * }</pre>
  */
-public final class LocalNodes implements BeforeAllCallback, AfterAllCallback {
+public final class LocalNodes implements BeforeAllCallback {
 
   private final int cloudNodes;
   private Path dir;
@@ -38,17 +38,30 @@ public final class LocalNodes implements BeforeAllCallback, AfterAllCallback {
   }
 
   @Override
-  public void beforeAll(ExtensionContext context) throws IOException {
-    dir = Files.createTempDirectory("iotpipe-nodes-");
-    deployment = LocalDeployment.start(dir, cloudNodes);
+  public void beforeAll(ExtensionContext context) {
+    Shared shared = context.getRoot().getStore(ExtensionContext.Namespace.create(LocalNodes.class))
+        .getOrComputeIfAbsent("cloud-" + cloudNodes, k -> Shared.start(cloudNodes), Shared.class);
+    dir = shared.dir;
+    deployment = shared.deployment;
   }
 
-  @Override
-  public void afterAll(ExtensionContext context) {
-    if (deployment != null) {
-      deployment.close();
+  /** The nodes of one cloud size for the whole test run; JUnit closes them with its root context. */
+  private record Shared(Path dir, LocalDeployment deployment) implements AutoCloseable {
+
+    static Shared start(int cloudNodes) {
+      try {
+        Path dir = Files.createTempDirectory("iotpipe-nodes-");
+        return new Shared(dir, LocalDeployment.start(dir, cloudNodes));
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
     }
-    Cleanup.deleteTree(dir);
+
+    @Override
+    public void close() {
+      deployment.close();
+      Cleanup.deleteTree(dir);
+    }
   }
 
   public LocalDeployment deployment() {

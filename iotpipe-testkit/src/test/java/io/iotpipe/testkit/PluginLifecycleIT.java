@@ -9,14 +9,12 @@ import io.iotpipe.runtime.PipelineRunner;
 import io.iotpipe.runtime.Role;
 import io.iotpipe.simulator.Simulation;
 import io.iotpipe.simulator.SimulationResult;
+import io.iotpipe.topology.TopologyPlanner;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Set;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A sink the framework has never heard of ({@link ProbeSinkPlugin}, found through {@code ServiceLoader} like the
@@ -25,27 +23,14 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class PluginLifecycleIT {
 
-  @TempDir
-  static Path dir;
-  static LocalStack stack;
-
-  @BeforeAll
-  static void start() {
-    stack = LocalStack.start(dir, 1, 2, "", false, System.err::println);
-  }
-
-  @AfterAll
-  static void stop() {
-    if (stack != null) {
-      stack.close();
-    }
-  }
+  @RegisterExtension
+  static final LocalNodes nodes = LocalNodes.cloud(1);
 
   @Test
   void anUnknownPluginIsDrivenThroughItsWholeLifecycleAndEveryReadingIsAckedOnceAfterItsCommit() throws Exception {
-    String prefix = LocalNodes.prefix();
-    IotpipeConfig cfg = stack.pipeline(prefix, "", prefix + ".yaml",
-        y -> y.replace("  partitions: 2\n", "  partitions: 2\n  sinks: [elk, storage, probe]\n"));
+    IotpipeConfig cfg = nodes.config(2, y -> y.replace("  partitions: 2\n", "  partitions: 2\n  sinks: [elk, storage, probe]\n"));
+    TopologyPlanner planner = new TopologyPlanner();
+    planner.apply(cfg, planner.plan(cfg));
     assertThat(cfg.topology().sinks()).contains("probe");
     Role probe = Role.of("probe");
     assertThat(Role.configured(cfg)).contains(probe);
@@ -61,7 +46,7 @@ class PluginLifecycleIT {
           .until(() -> runner.stats().get(probe).delivered() == result.confirmed() && runner.stats().get(probe).pending() == 0);
       assertThat(ProbeSinkPlugin.STORED).hasSize((int) result.confirmed());
       assertThat(ProbeSinkPlugin.STORED.values()).as("each stored once").containsOnly(1);
-      assertThat(ProbeSinkPlugin.CALLS).contains("create:it-probe", "open:" + prefix + ".probe.p0", "open:" + prefix + ".probe.p1", "commit");
+      assertThat(ProbeSinkPlugin.CALLS).contains("create:it-probe", "open:" + cfg.topology().names().sinkQueue("probe", 0), "open:" + cfg.topology().names().sinkQueue("probe", 1), "commit");
       assertThat(ProbeSinkPlugin.THREADS).as("commits run on the runtime's clock, not a thread of the sink")
           .allMatch(t -> t.startsWith("iotpipe-probe-scheduler"));
     }

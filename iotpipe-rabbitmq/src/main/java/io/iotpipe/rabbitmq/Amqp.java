@@ -35,6 +35,9 @@ public final class Amqp {
     f.setRequestedHeartbeat(10);
     f.setConnectionTimeout(5_000);
     f.setShutdownTimeout(5_000);
+    // A reply that never comes must fail the caller within a minute, not after the client's default of ten: a
+    // consumer's supervisor waiting on one cannot reconnect meanwhile.
+    f.setChannelRpcTimeout(60_000);
     if (!broker.uris().isEmpty() && "amqps".equals(broker.uris().getFirst().getScheme())) {
       // Peer verification always: the CA (and client certificate) from the URI's cacertfile/certfile/keyfile, the
       // shovel's own syntax, or else the JVM's default trust store; and the host name must match the certificate.

@@ -12,9 +12,9 @@ import io.iotpipe.rabbitmq.Amqp;
 import io.iotpipe.rabbitmq.ConfirmingPublisher;
 import java.io.IOException;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ScheduledExecutorService;
@@ -52,9 +52,10 @@ final class Supervisor {
   private final Listener listener;
 
   private final Object lock = new Object();
-  private Connection connection;
+  // written under lock; volatile so that health checks read them without waiting for a connection attempt
+  private volatile Connection connection;
   private ConfirmingPublisher deadLetters;
-  private final Map<String, Subscription> subscriptions = new HashMap<>();
+  private final Map<String, Subscription> subscriptions = new ConcurrentHashMap<>();
   private volatile boolean closing;
   private int attempt;
   private volatile long disconnectedSince = System.currentTimeMillis();
@@ -223,10 +224,10 @@ final class Supervisor {
     }
   }
 
+  /** Lock-free: /health must answer while a connection attempt holds the lock. */
   boolean connected() {
-    synchronized (lock) {
-      return connection != null && connection.isOpen() && subscriptions.size() == queues.size();
-    }
+    Connection c = connection;
+    return c != null && c.isOpen() && subscriptions.size() == queues.size();
   }
 
   /** Epoch millis since when the consumer has not been fully subscribed, 0 while it is. */

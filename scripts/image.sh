@@ -6,9 +6,11 @@
 # assembled on an empty ("scratch") image with umoci (Debian package umoci, the OCI project's image tool) into an OCI
 # image layout, written as iotpipe-dist/target/image/iotpipe-VERSION-oci.tar (load it with
 # `skopeo copy oci-archive:FILE docker-daemon:iotpipe:VERSION` or `podman load -i FILE`).
-# --prove: unpacks the image from that layout into a fresh bundle and, with chroot as the image's user (no container
-# runtime here), runs its entrypoint with --version, then "run --role store" against a local RabbitMQ (tools' broker
-# start) while a simulated fleet publishes, and checks every confirmed reading is in the store (iotpipe query).
+# --prove: unpacks the image from that layout into a fresh bundle and runs its entrypoint as a container runtime would
+# (own mount and PID namespaces with unshare, host network, the image's user, environment and working directory; no
+# container runtime here): --version, then "run --role store" with the config mounted read-only in /etc/iotpipe, the
+# password from an env file and a volume, against local RabbitMQ nodes (the tools' broker start) while a simulated
+# fleet publishes; the tools' audit then checks every confirmed reading is in the store exactly once.
 # Not part of ./iotpipe test: it costs a few minutes. Run it under flock /tmp/iotpipe-servers.lock when proving.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -67,44 +69,110 @@ build() {
 }
 
 prove() {
-  # A fresh unpack of what the image holds: the layers of the layout, not the staging directory.
+  # A fresh unpack of what the image holds: the layers of the layout and the runtime config umoci derives from the
+  # image's config (entrypoint + cmd, environment, user, working directory), as a container runtime would.
   local b="$OUT/proof"; rm -rf "$b"
+  echo "image.sh: unpacking the image into $b ..." >&2
   umoci unpack --image "$OUT/oci:$VERSION" "$b"
-  mapfile -t entry < <(jq -r '.process.args[]' "$b/config.json")
-  local rootfs="$b/rootfs"
-  # /proc as every container runtime mounts it: the loader resolves the JVM's $ORIGIN rpath through /proc/self/exe.
-  mount -t proc proc "$rootfs/proc"
-  run_image() { # the image's entrypoint with arguments, as its user, with only the image's environment
-    env -i HOME=/var/lib/iotpipe LANG=C.UTF-8 JAVA_HOME=/opt/iotpipe/runtime \
-      chroot --userspec="$UID_GID" "$rootfs" "${entry[@]:0:${#entry[@]}-1}" "$@"
+  local rootfs="$b/rootfs" spec="$b/config.json"
+  mapfile -t entry < <(jq -r '.process.args[]' "$spec")   # entrypoint followed by the cmd (--help)
+  mapfile -t image_env < <(jq -r '.process.env[]' "$spec")
+  local uid gid wd
+  uid="$(jq -r '.process.user.uid' "$spec")"; gid="$(jq -r '.process.user.gid' "$spec")"; wd="$(jq -r '.process.cwd' "$spec")"
+  local ncmd; ncmd="$(jq -r '.process.args | length' "$spec")"
+  ncmd=$(( ncmd - $(jq -r '.process.args | index("io.iotpipe.cli.Main")' "$spec") - 1 ))   # how many args the cmd holds
+  entry=("${entry[@]:0:${#entry[@]}-ncmd}")
+  echo "image.sh: entrypoint: ${entry[*]} (user $uid:$gid, working directory $wd)" >&2
+
+  # What "docker run --network host -v ETC:/etc/iotpipe:ro -v VOL:/var/lib/iotpipe --env-file ENV IMAGE ARGS" does,
+  # with util-linux unshare (no container runtime here): own mount and PID namespaces (the JVM is PID 1, as in a
+  # container), the host's network, /proc mounted (the JVM's loader finds its libraries through /proc/self/exe), the
+  # config read-only, the volume, the image's environment plus the env file (read by root, never printed), then the
+  # image's user and working directory inside its root.
+  container() { # ETC_DIR VOLUME_DIR ENV_FILE ARGS...  ("" for none): sets CONTAINER to the command line
+    CONTAINER=(env -i /usr/bin/unshare --mount --pid --fork --propagation private -- /bin/bash -c '
+      set -euo pipefail
+      r="$1" etc="$2" vol="$3" envf="$4" wd="$5" uid="$6" gid="$7" n="$8"; shift 8
+      image_env=("${@:1:n}"); shift "$n"
+      /usr/bin/mount -t proc proc "$r/proc"
+      if [ -n "$etc" ]; then
+        /usr/bin/mkdir -p "$r/etc/iotpipe"
+        /usr/bin/mount --bind "$etc" "$r/etc/iotpipe" && /usr/bin/mount -o remount,bind,ro "$r/etc/iotpipe"
+      fi
+      [ -z "$vol" ] || /usr/bin/mount --bind "$vol" "$r/var/lib/iotpipe"
+      for v in $(compgen -e); do unset "$v"; done
+      for v in "${image_env[@]}"; do export "$v"; done
+      if [ -n "$envf" ]; then
+        while IFS= read -r line || [ -n "$line" ]; do
+          case "$line" in ""|"#"*) ;; *) export "$line" ;; esac
+        done < "$envf"
+      fi
+      exec /usr/bin/unshare --root="$r" --wd="$wd" --setgid="$gid" --setuid="$uid" -- "$@"
+    ' _ "$rootfs" "$1" "$2" "$3" "$wd" "$uid" "$gid" "${#image_env[@]}" "${image_env[@]}" "${entry[@]}" "${@:4}")
   }
-  echo "image.sh: entrypoint: ${entry[*]}" >&2
-  run_image --version
-  # A role against real RabbitMQ: the tooling (not in the image) starts a node and the fleet.
-  local tools=("$JAVA_HOME/bin/java" --add-opens=java.base/java.nio=ALL-UNNAMED --enable-native-access=ALL-UNNAMED
+
+  echo "image.sh: 1/3 the image's entrypoint with --version" >&2
+  container "" "" "" --version; "${CONTAINER[@]}"
+
+  echo "image.sh: 2/3 RabbitMQ for the role: an edge node and a cloud node (the tooling, not in the image) ..." >&2
+  tools=("$JAVA_HOME/bin/java" --add-opens=java.base/java.nio=ALL-UNNAMED --enable-native-access=ALL-UNNAMED
     -cp "$ROOT/iotpipe-tools/target/iotpipe-tools.jar:$ROOT/iotpipe-tools/target/lib/*" io.iotpipe.cli.Main)
-  local d="$OUT/proof-stack"; rm -rf "$d"; mkdir -p "$d"
-  trap '"${tools[@]}" broker stop --dir "$d/brokers" >/dev/null 2>&1 || true; [ -n "${role_pid:-}" ] && kill "$role_pid" 2>/dev/null; umount "$rootfs/proc" 2>/dev/null || true' EXIT
+  [ -f "$ROOT/iotpipe-tools/target/iotpipe-tools.jar" ] || die "the tooling is not built: ./mvnw -B -o -q package -pl iotpipe-tools -am -DskipTests"
+  # Globals, not locals: the EXIT trap runs after this function has returned.
+  d="$OUT/proof-stack"; rm -rf "$d"; mkdir -p "$d"
+  java_pid=""
+  trap '[ -n "$java_pid" ] && kill "$java_pid" 2>/dev/null; "${tools[@]}" broker stop --dir "$d/brokers" >/dev/null 2>&1 || true' EXIT
   "${tools[@]}" broker start --dir "$d/brokers" --partitions 2 >&2
   local cfg="$d/brokers/iotpipe.local.yaml"
-  printf 'storage:\n  dir: /var/lib/iotpipe/store\n  rollAge: 2s\nobservability:\n  port: 0\n' >> "$cfg"
-  mkdir -p "$rootfs/etc/iotpipe" && cp "$cfg" "$rootfs/etc/iotpipe/iotpipe.yaml"
   "${tools[@]}" topology apply --config "$cfg" >&2
-  run_image run --role store --config /etc/iotpipe/iotpipe.yaml > "$d/store.log" 2>&1 &
-  role_pid=$!
-  "${tools[@]}" simulate --config "$cfg" --devices 10 --messages-per-device 20 --ledger "$d/ledger" >&2
-  # The store as the host sees it: the config with storage.dir pointing into the image's volume.
-  sed "s|/var/lib/iotpipe/store|$rootfs/var/lib/iotpipe/store|" "$cfg" > "$d/host.yaml"
-  local n=0
-  for _ in $(seq 1 60); do
-    n="$("${tools[@]}" query --config "$d/host.yaml" --format csv "select count(*) from telemetry" 2>/dev/null | tail -1 || echo 0)"
-    [ "$n" = 200 ] && break
+  # The operator's files, laid out as the README says: the config (no secret in it, group-readable by the image's
+  # user) in /etc/iotpipe, the cloud password in a root-only env file, the state on the volume.
+  local etc="$d/etc-iotpipe" vol="$d/volume"
+  install -d -m 0750 -g "$gid" "$etc"; install -d -m 0750 -o "$uid" -g "$gid" "$vol"
+  awk '{print} /^  cloud:$/ {print "    username: guest"; print "    password: ${IOTPIPE_CLOUD_PASSWORD}"}' "$cfg" > "$etc/iotpipe.yaml"
+  printf 'storage:\n  dir: /var/lib/iotpipe/store\n  rollAge: 2s\nobservability:\n  port: 0\n' >> "$etc/iotpipe.yaml"
+  chgrp "$gid" "$etc/iotpipe.yaml"; chmod 0640 "$etc/iotpipe.yaml"
+  install -m 0600 /dev/null "$d/iotpipe.env"; echo 'IOTPIPE_CLOUD_PASSWORD=guest' > "$d/iotpipe.env"
+  # The same pipeline as the host sees it (store on the volume's host path), for the fleet and the audit.
+  sed "s|/var/lib/iotpipe/store|$vol/store|" "$etc/iotpipe.yaml" > "$d/host.yaml"
+
+  # The secret reaches the role from the env file only: without it the image refuses the config, naming the variable.
+  local out rc=0
+  container "$etc" "" "" config check /etc/iotpipe/iotpipe.yaml; out="$("${CONTAINER[@]}" 2>&1)" || rc=$?
+  [ "$rc" = 2 ] && grep -q 'IOTPIPE_CLOUD_PASSWORD is not set' <<< "$out" \
+    || die "config check in the image without the env file: expected exit 2 naming IOTPIPE_CLOUD_PASSWORD, got $rc: $out"
+  container "$etc" "" "$d/iotpipe.env" config check /etc/iotpipe/iotpipe.yaml; "${CONTAINER[@]}" >&2 \
+    || die "config check in the image with the env file failed"
+  echo "image.sh: config check in the image: refused without the env file (exit 2, names IOTPIPE_CLOUD_PASSWORD), valid with it" >&2
+
+  echo "image.sh: 3/3 the image's entrypoint with 'run --role store --config /etc/iotpipe/iotpipe.yaml', a fleet publishing ..." >&2
+  container "$etc" "$vol" "$d/iotpipe.env" run --role store --config /etc/iotpipe/iotpipe.yaml
+  "${CONTAINER[@]}" > "$d/store.log" 2>&1 &
+  local role_pid=$!
+  # unshare --fork ignores SIGTERM while it waits: signals go to its child, the JVM (PID 1 in the namespace).
+  local i
+  for i in $(seq 1 50); do java_pid="$(pgrep -P "$role_pid" | head -1)"; [ -n "$java_pid" ] && break; sleep 0.2; done
+  [ -n "$java_pid" ] || die "the container did not start; log: $d/store.log"
+  IOTPIPE_CLOUD_PASSWORD=guest "${tools[@]}" simulate --config "$d/host.yaml" --devices 10 --messages-per-device 20 --ledger "$d/ledger" >&2
+  local audit=""
+  for i in $(seq 1 60); do
+    kill -0 "$role_pid" 2>/dev/null || die "the store role in the image exited early; log: $d/store.log"
+    if audit="$(IOTPIPE_CLOUD_PASSWORD=guest "${tools[@]}" audit --config "$d/host.yaml" --ledger "$d/ledger" --sink storage --json 2>/dev/null)"; then
+      break
+    fi
+    [ $(( i % 5 )) = 0 ] && echo "image.sh: waiting for the store ($(( i * 2 )) s): $(echo "$audit" | jq -c '[.. | objects | select(has("lost")) | {lost, duplicates}] | first' 2>/dev/null)" >&2
     sleep 2
   done
-  kill -TERM "$role_pid"; wait "$role_pid" || die "the store role in the image exited with $? after SIGTERM; log: $d/store.log"
-  role_pid=""
-  [ "$n" = 200 ] || die "the store role in the image stored $n of 200 readings; log: $d/store.log"
-  echo "image.sh: PROVEN: the image's entrypoint ran 'run --role store' (chroot, user $UID_GID) and stored 200 of 200 confirmed readings" >&2
+  # SIGTERM to the JVM (PID 1 in its namespace, as "docker stop" does): it flushes, acks and exits with 143.
+  rc=0
+  kill -TERM "$java_pid"; wait "$role_pid" || rc=$?
+  java_pid=""
+  [ "$rc" = 143 ] && grep -q 'stopped cleanly' "$d/store.log" || die "the store role in the image exited with $rc after SIGTERM; log: $d/store.log"
+  audit="$(IOTPIPE_CLOUD_PASSWORD=guest "${tools[@]}" audit --config "$d/host.yaml" --ledger "$d/ledger" --sink storage --json)" \
+    || die "after the stop, the audit of the store found losses or duplicates: $audit; log: $d/store.log"
+  echo "$audit" >&2
+  local owner; owner="$(find "$vol/store" -type f -name '*.parquet' -printf '%u:%g\n' | sort -u | paste -sd, -)"
+  echo "image.sh: PROVEN $(date -u +%F): the image's entrypoint (PID 1 in its own namespaces, user $uid:$gid, config read-only in /etc/iotpipe, the password from the env file) ran 'run --role store', every confirmed reading is in the store exactly once (audit above; files owned by $owner), SIGTERM stopped it cleanly (143)" >&2
 }
 
 if [ "${1:-}" = --prove ] && [ -f "$OUT/iotpipe-$VERSION-oci.tar" ]; then

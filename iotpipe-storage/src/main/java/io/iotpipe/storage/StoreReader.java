@@ -130,6 +130,32 @@ public final class StoreReader {
   }
 
   /**
+   * Hands {@code replay} the readings of {@code hour} in {@code [since, until)}. When a file of the hour vanishes
+   * while it is read (a compaction merged the hour meanwhile: its inputs are deleted once the merged file is in
+   * place), the hour is listed again and handed over again from its start, so {@code replay} must be idempotent.
+   */
+  public void replay(Hour hour, Instant since, Instant until, java.util.function.Consumer<Iterator<Telemetry>> replay) throws IOException {
+    Hour h = hour;
+    for (int attempt = 1; ; attempt++) {
+      try (Readings readings = readings(h, since, until)) {
+        replay.accept(readings);
+        return;
+      } catch (UncheckedIOException e) {
+        boolean gone = h.files().stream().anyMatch(f -> !Files.exists(f));
+        if (!gone || attempt >= 3) {
+          throw e;
+        }
+        Instant start = h.start();
+        h = hours(start, start.plus(1, ChronoUnit.HOURS)).stream().filter(x -> x.start().equals(start)).findFirst()
+            .orElse(new Hour(start, List.of()));
+        if (h.files().isEmpty()) {
+          return; // the hour was dropped meanwhile (retention): nothing left to replay
+        }
+      }
+    }
+  }
+
+  /**
    * The readings of {@code hour} whose event time lies in {@code [since, until)}, streamed. Close the result: it holds a
    * DuckDB connection. A file that vanished meanwhile (a compaction finished) fails the read: list the hours again.
    */

@@ -90,13 +90,13 @@ public final class ReindexCommand implements IotpipeCommand, Callable<Integer> {
         if (reindexer.skip(h.key())) {
           continue;
         }
-        try (StoreReader.Readings readings = store.readings(h, from, to)) {
-          reindexer.replay(h.key(), readings);
-        }
+        store.replay(h, from, to, readings -> reindexer.replay(h.key(), readings));
       }
       summary = reindexer.summary();
     } catch (IllegalArgumentException e) {
       throw new CommandFailure(ExitCode.USAGE, e.getMessage());
+    } catch (IOException e) {
+      throw new CommandFailure(ExitCode.FAILED, "cannot list the store " + cfg.storage().dir() + " again: " + e.getMessage() + " (check storage.dir)");
     } catch (EsClient.EsUnavailableException | Reindexer.Stopped | IllegalStateException | UncheckedIOException e) {
       throw new CommandFailure(ExitCode.FAILED, e.getMessage() + (checkpoint == null
           ? "; nothing indexed is undone: run it again (add --checkpoint FILE to skip finished hours next time)"

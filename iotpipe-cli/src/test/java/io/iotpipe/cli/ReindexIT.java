@@ -35,7 +35,8 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code iotpipe reindex} against a real OpenSearch and a store written by the real storage sink: the same readings go
  * to both sinks as the runtime would hand them over (attributes, a replaced clock, a flagged clock, metrics outside the
  * store's columns, late readings in another day); a day's index is deleted and rebuilt from the store, exactly as the
- * indexer had written it; a second run doubles nothing; a rebuild killed halfway (SIGKILL) resumes from its checkpoint.
+ * indexer had written it; the audit without a ledger (the sinks against each other) reports the gap before and none
+ * after; a second run doubles nothing; a rebuild killed halfway (SIGKILL) resumes from its checkpoint.
  */
 class ReindexIT {
 
@@ -188,7 +189,19 @@ class ReindexIT {
     assertThat(indexed).hasSize((int) onThe6th);
     assertThat(otherDay).hasSize(readings.size() - (int) onThe6th);
 
+    CliTest.Result agree = CliTest.run("audit", "--config", f.toString(), "--json");
+    assertThat(agree.exit()).as(agree.out() + agree.err()).isZero();
+    assertThat(JSON.readTree(agree.out()).path("inStore").asLong()).isEqualTo(readings.size());
+
     assertThat(es.sendSync("DELETE", "/" + day, null).status()).isEqualTo(200);
+    // without a ledger the sinks are each other's check: the audit finds the day missing from search and says what mends it
+    CliTest.Result gap = CliTest.run("audit", "--config", f.toString(), "--since", "2026-12-06", "--until", "2026-12-07", "--json");
+    assertThat(gap.exit()).isEqualTo(1);
+    JsonNode disagreement = JSON.readTree(gap.out());
+    assertThat(disagreement.path("onlyInStore").asLong()).isEqualTo(onThe6th);
+    assertThat(disagreement.path("onlyInSearch").asLong()).isZero();
+    assertThat(disagreement.path("verdict").asText()).contains("iotpipe reindex --config").contains("--since 2026-12-06 --until 2026-12-07");
+
     CliTest.Result r = CliTest.run("reindex", "--config", f.toString(), "--since", "2026-12-06", "--until", "2026-12-07", "--json");
     assertThat(r.exit()).as(r.err()).isZero();
     JsonNode summary = JSON.readTree(r.out());
@@ -199,6 +212,9 @@ class ReindexIT {
     assertThat(documents(day)).as("the rebuilt day holds the very documents the indexer had written").isEqualTo(indexed);
     assertThat(documents(p + "-2026.12.05")).isEqualTo(otherDay);
     assertThat(documents(p + "-latest")).as("latest state not rolled back").isEqualTo(latest);
+    CliTest.Result mended = CliTest.run("audit", "--config", f.toString(), "--json");
+    assertThat(mended.exit()).as(mended.out()).isZero();
+    assertThat(JSON.readTree(mended.out()).path("agree").asBoolean()).isTrue();
 
     // the whole store again, over live indices: every reading is found present, nothing is written twice
     CliTest.Result again = CliTest.run("reindex", "--config", f.toString(), "--json");

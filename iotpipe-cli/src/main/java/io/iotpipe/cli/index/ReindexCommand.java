@@ -15,9 +15,6 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.LocalDate;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeParseException;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -59,8 +56,8 @@ public final class ReindexCommand implements IotpipeCommand, Callable<Integer> {
   @Override
   public Integer call() {
     IotpipeConfig cfg = config.loadSections("indexer", "storage");
-    Instant from = instant("--since", since);
-    Instant to = instant("--until", until);
+    Instant from = io.iotpipe.cli.TimeOption.parse("--since", since);
+    Instant to = io.iotpipe.cli.TimeOption.parse("--until", until);
     Duration retry = DurationOption.parse("--retry-for", retryFor);
     Output out = new Output();
     StoreReader store;
@@ -113,16 +110,5 @@ public final class ReindexCommand implements IotpipeCommand, Callable<Integer> {
       summary.reasons().forEach(r -> System.out.println("  " + r));
     }
     return summary.different() + summary.rejected() == 0 ? ExitCode.OK : ExitCode.FAILED;
-  }
-
-  private static Instant instant(String option, String value) {
-    if (value == null) {
-      return null;
-    }
-    try {
-      return value.length() == 10 ? LocalDate.parse(value).atStartOfDay(ZoneOffset.UTC).toInstant() : Instant.parse(value);
-    } catch (DateTimeParseException e) {
-      throw new CommandFailure(ExitCode.USAGE, option + " " + value + " is neither a date (2026-12-07) nor an instant (2026-12-07T08:00:00Z)");
-    }
   }
 }

@@ -227,8 +227,12 @@ class ReindexIT {
     assertThat(documents(day)).isEqualTo(indexed);
 
     // beside the live indices: the same documents under new index names, the live ones untouched
-    CliTest.Result beside = CliTest.run("reindex", "--config", f.toString(), "--index-suffix", "v2", "--json");
+    CliTest.Result beside = CliTest.run("reindex", "--config", f.toString(), "--index-suffix", "v2");
     assertThat(beside.exit()).as(beside.err()).isZero();
+    System.err.println("ReindexIT: " + beside.err().strip() + "\n" + beside.out().strip());
+    assertThat(beside.err()).contains("reindex: 5 hours, 3,200 readings from ").contains(" into " + p + "-*-v2");
+    assertThat(beside.out()).startsWith("reindexed 5 hours (0 skipped as done) into " + p + "-*-v2 in ")
+        .contains("3,200 readings read, 3,200 written, 0 already indexed, 0 different (indexed one kept), 0 refused");
     assertThat(documents(day + "-v2")).isEqualTo(indexed);
     assertThat(documents(p + "-latest-v2")).isEqualTo(latest);
     assertThat(count(p + "-2*-v2")).isEqualTo(readings.size());

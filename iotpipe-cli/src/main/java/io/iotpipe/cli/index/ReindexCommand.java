@@ -73,14 +73,15 @@ public final class ReindexCommand implements IotpipeCommand, Callable<Integer> {
       throw new CommandFailure(ExitCode.FAILED, "cannot list the store " + cfg.storage().dir() + ": " + e.getMessage() + " (check storage.dir)");
     }
     Reindexer.Options opts = new Reindexer.Options(indexSuffix, maxRate != null ? maxRate : cfg.indexer().consumer().maxRate(), retry, checkpoint);
-    long t0 = System.nanoTime();
+    long[] t0 = {System.nanoTime()};
     Reindexer.Summary summary;
     try (Reindexer reindexer = new Reindexer(cfg.indexer(), opts, p -> out.progress(String.format(Locale.ROOT,
         "reindex: hour %s, %,d of %,d readings (%.0f %%), %,d written, %,d already indexed, %,d different, %,d/s", p.part(), p.read(), total,
         total == 0 ? 100.0 : 100.0 * p.read() / total, p.written(), p.present(), p.different(),
-        Math.round(p.read() / Math.max(1e-3, (System.nanoTime() - t0) / 1e9)))))) {
+        Math.round(p.read() / Math.max(1e-3, (System.nanoTime() - t0[0]) / 1e9)))))) {
       // an engine still starting is waited for, but no longer than a refused batch would be
       reindexer.prepare(retry.compareTo(Duration.ofSeconds(30)) < 0 ? retry : Duration.ofSeconds(30));
+      t0[0] = System.nanoTime(); // the rate counts from the first reading sent, not from the engine check
       out.info("reindex: " + hours.size() + " hours, " + String.format(Locale.ROOT, "%,d", total) + " readings from " + cfg.storage().dir()
           + " into " + reindexer.indices() + (checkpoint == null ? "" : " (checkpoint " + checkpoint + ")"));
       for (StoreReader.Hour h : hours) {

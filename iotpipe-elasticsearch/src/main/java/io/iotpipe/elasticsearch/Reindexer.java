@@ -220,7 +220,11 @@ public final class Reindexer implements AutoCloseable {
     }
   }
 
-  /** Holds the sender so that at most {@code maxRate} readings a second go out (protects an engine serving searches). */
+  /**
+   * Holds the sender so that at most {@code maxRate} readings a second go out (protects an engine serving searches).
+   * Hand-written: a schedule of one sleep per batch, where a rate-limiter library (none on the product's class path)
+   * would add a dependency for four lines.
+   */
   private void pace(int n) {
     sent += n;
     if (opts.maxRate() <= 0) {

@@ -208,6 +208,41 @@ public final class Auditor {
     return keys.values().stream().mapToLong(BitSet::cardinality).sum();
   }
 
+  /**
+   * Every {@code (deviceId, seq)} of the event indices observed into {@code expected}, whatever the device: for a run
+   * whose expectation is not a whole ledger (readings a strict contract refuses on purpose are left out of it).
+   */
+  public static Completeness.Result search(IndexerConfig cfg, Completeness expected) {
+    try (EsClient es = new EsClient(cfg)) {
+      scanSearch(es, cfg, null, (d, s, n) -> {
+        for (long i = 0; i < n; i++) {
+          expected.observe(d, s);
+        }
+      });
+    }
+    return expected.result();
+  }
+
+  /** Every row of the store observed into {@code expected}, whatever the device (see {@link #search(IndexerConfig, Completeness)}). */
+  public static Completeness.Result store(Path dir, Completeness expected) {
+    if (!Files.isDirectory(dir)) {
+      return expected.result();
+    }
+    try (StoreQuery q = new StoreQuery(dir); Statement s = q.connection().createStatement();
+         ResultSet rs = s.executeQuery("SELECT device_id, seq, count(*) FROM telemetry GROUP BY ALL")) {
+      while (rs.next()) {
+        for (long i = 0; i < rs.getLong(3); i++) {
+          expected.observe(rs.getString(1), rs.getLong(2));
+        }
+      }
+    } catch (IllegalStateException empty) {
+      // no files yet: everything is missing, which the result says
+    } catch (java.sql.SQLException e) {
+      throw new IllegalStateException("cannot read the store: " + e.getMessage(), e);
+    }
+    return expected.result();
+  }
+
   /** Every row in the store's Parquet files, for the ledger's devices. */
   public static Completeness.Result store(Path dir, Ledger ledger) {
     Completeness c = expected(ledger);

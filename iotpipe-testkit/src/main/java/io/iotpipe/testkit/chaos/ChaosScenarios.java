@@ -48,7 +48,7 @@ public final class ChaosScenarios {
 
   public static final List<String> ALL = List.of("indexer-kill9", "storage-kill9", "opensearch-down", "storage-unwritable",
       "wan-cut", "edge-buffer-full", "poison", "slow-es", "leader-kill", "region-outage", "rush-hour", "sink-lost",
-      "wan-cut-planned", "spoofing", "firmware-rollout");
+      "wan-cut-planned", "spoofing", "firmware-rollout", "firmware-rollout-strict");
 
   /**
    * One row of the result table.
@@ -394,7 +394,12 @@ public final class ChaosScenarios {
    * default contract policies: see {@link FirmwareRollout}.
    */
   public Row firmwareRollout(LocalStack stack) throws Exception {
-    return FirmwareRollout.run(stack, quick, log);
+    return FirmwareRollout.run(stack, quick, false, log);
+  }
+
+  /** The same rollout under the {@code reject} policies: exactly the refused readings dead-lettered, with their reasons. */
+  public Row firmwareRolloutStrict(LocalStack stack) throws Exception {
+    return FirmwareRollout.run(stack, quick, true, log);
   }
 
   /** Runs a simulation on a thread of its own (never the common pool: the JDK HttpClient of the indexer needs it). */

@@ -1,6 +1,8 @@
 package io.iotpipe.testkit.chaos;
 
+import io.iotpipe.audit.Auditor;
 import io.iotpipe.audit.Completeness;
+import io.iotpipe.runtime.dlq.DeadLetters;
 import io.iotpipe.core.config.IotpipeConfig;
 import io.iotpipe.core.config.SimulatorConfig;
 import io.iotpipe.core.envelope.Telemetry;
@@ -35,6 +37,11 @@ import java.util.function.Consumer;
  * (beyond {@code contract.maxFutureSkew}); a twentieth upload readings three days old (buffered while offline). Nothing
  * may be dead-lettered for any of that, nothing lost or doubled in either sink, every decision counted in the sinks'
  * contract metrics, and the old readings must land at their own time in both sinks.
+ *
+ * <p>The strict variant ({@code firmware-rollout-strict}: {@code unknownFields: reject}, {@code futureTimestamps: reject})
+ * runs the same rollout: exactly the readings with extra fields or a clock ahead must be in both dead-letter queues,
+ * with reasons naming the field or {@code contract.maxFutureSkew}, counted as rejected; every other reading (v2
+ * attributes are declared, so kept) in both sinks exactly once.
  */
 final class FirmwareRollout {
 
@@ -50,12 +57,21 @@ final class FirmwareRollout {
     final AtomicLong v2 = new AtomicLong();
     final AtomicLong ahead = new AtomicLong();
     final AtomicLong buffered = new AtomicLong();
+    /** Of those, readings a strict contract refuses (a buffered device that also sends extra fields). */
+    final AtomicLong bufferedRefused = new AtomicLong();
+    /** v2 readings a strict contract refuses (also a clock ahead). */
+    final AtomicLong v2Refused = new AtomicLong();
+    /** Readings a strict contract refuses ({@code deviceId:seq}): extra top-level fields or a clock ahead. */
+    final java.util.Set<String> refused = java.util.concurrent.ConcurrentHashMap.newKeySet();
   }
 
-  static ChaosScenarios.Row run(LocalStack stack, boolean quick, Consumer<String> log) throws Exception {
-    log.accept("chaos: firmware-rollout ...");
+  /** @param strict the {@code reject} policies instead of the defaults */
+  static ChaosScenarios.Row run(LocalStack stack, boolean quick, boolean strict, Consumer<String> log) throws Exception {
+    String name = strict ? "firmware-rollout-strict" : "firmware-rollout";
+    log.accept("chaos: " + name + " ...");
     String prefix = "x" + UUID.randomUUID().toString().substring(0, 6);
-    IotpipeConfig cfg = stack.pipeline(prefix, "  rollAge: 3s", prefix + ".yaml");
+    IotpipeConfig cfg = stack.pipeline(prefix, "  rollAge: 3s", prefix + ".yaml",
+        y -> strict ? y + "contract:\n  unknownFields: reject\n  futureTimestamps: reject\n" : y);
     MeterRegistry metrics = new SimpleMeterRegistry();
     double rate = quick ? 300 : 500;
     Duration load = quick ? Duration.ofSeconds(20) : Duration.ofSeconds(60);
@@ -67,42 +83,91 @@ final class FirmwareRollout {
       sim.firmware((t, elapsed, codec) -> elapsed < switchAt ? codec.encode(t) : newFirmware(t, codec, sent));
       CompletableFuture<SimulationResult> simRun = ChaosScenarios.runAsync(sim, "chaos-sim");
       SimulationResult r = simRun.get(10, TimeUnit.MINUTES);
-      Completeness.Result es = ChaosScenarios.audit(cfg, List.of(sim.ledger()), true);
-      Completeness.Result st = ChaosScenarios.audit(cfg, List.of(sim.ledger()), false);
-      long dlq = ChaosScenarios.deadLettered(stack, cfg);
+      Completeness.Result es;
+      Completeness.Result st;
+      long dlq;
+      List<String> failed = new ArrayList<>();
+      String reasons = "";
+      if (!strict) {
+        es = ChaosScenarios.audit(cfg, List.of(sim.ledger()), true);
+        st = ChaosScenarios.audit(cfg, List.of(sim.ledger()), false);
+        dlq = ChaosScenarios.deadLettered(stack, cfg);
+      } else {
+        // the expectation: every confirmed reading but those the strict contract refuses, which are dead-lettered
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(4);
+        while (true) {
+          es = Auditor.search(cfg.indexer(), expected(sim, sent));
+          st = Auditor.store(cfg.storage().dir(), expected(sim, sent));
+          dlq = ChaosScenarios.deadLettered(stack, cfg);
+          if ((es.lost() == 0 && st.lost() == 0 && dlq >= 2L * sent.refused.size()) || System.nanoTime() > deadline) {
+            break;
+          }
+          TimeUnit.SECONDS.sleep(2); // polling the sinks while the last readings land
+        }
+        if (es.unconfirmed() + st.unconfirmed() > 0) {
+          failed.add((es.unconfirmed() + st.unconfirmed()) + " refused readings reached a sink");
+        }
+        if (dlq != 2L * sent.refused.size()) {
+          failed.add(dlq + " dead letters, " + 2L * sent.refused.size() + " expected (each refused reading once per sink)");
+        }
+        Map<String, Integer> byKind = new TreeMap<>();
+        try (DeadLetters letters = new DeadLetters(cfg.sinkBroker(), cfg.topology().names())) {
+          for (String sink : List.of("elk", "storage")) {
+            for (DeadLetters.Letter l : letters.peek(sink, 200)) {
+              String kind = l.reason().contains("unknown field") && l.reason().contains("contract.unknownFields is reject") ? "unknown field"
+                  : l.reason().contains("contract.maxFutureSkew") ? "clock ahead" : "other: " + l.reason();
+              byKind.merge(sink + " " + kind, 1, Integer::sum);
+            }
+          }
+        }
+        if (byKind.keySet().stream().anyMatch(k -> k.contains("other: "))) {
+          failed.add("dead letters with unexpected reasons: " + byKind);
+        }
+        reasons = "; dead-letter reasons (first 200 per sink): " + byKind;
+      }
       Instant oldBefore = Instant.now().minus(Duration.ofDays(2));
       long oldInSearch = oldInSearch(cfg, oldBefore);
       long oldInStore = oldInStore(cfg, oldBefore);
 
       Map<String, Long> keptFields = bySink(metrics, "iotpipe.contract.unknown_fields", "decision", "kept");
-      Map<String, Long> aheadKept = bySink(metrics, "iotpipe.contract.future_ts", "decision", "kept");
+      Map<String, Long> rejectedFields = bySink(metrics, "iotpipe.contract.unknown_fields", "decision", "rejected");
+      Map<String, Long> aheadKept = bySink(metrics, "iotpipe.contract.future_ts", "decision", strict ? "rejected" : "kept");
       Map<String, Long> v2Counted = bySink(metrics, "iotpipe.contract.envelopes", "v", "2");
       // every delivery is decided and counted; a redelivery is counted again, so at least what was sent
       long fieldsSent = 2 * sent.extraFields.get() + sent.v2.get();
-      List<String> failed = new ArrayList<>();
-      if (dlq > 0) {
+      if (!strict && dlq > 0) {
         failed.add(dlq + " readings dead-lettered (none expected under the default policies)");
       }
       for (String sink : List.of("elk", "storage")) {
-        check(failed, sink + ": unknown fields kept", keptFields.getOrDefault(sink, 0L), fieldsSent);
-        check(failed, sink + ": clock-ahead readings kept", aheadKept.getOrDefault(sink, 0L), sent.ahead.get());
-        check(failed, sink + ": v2 envelopes", v2Counted.getOrDefault(sink, 0L), sent.v2.get());
+        if (strict) {
+          // v2's attributes are declared: kept under reject; a reading with extra fields is refused at its first one
+          check(failed, sink + ": v2 attributes kept", keptFields.getOrDefault(sink, 0L), sent.v2.get());
+          check(failed, sink + ": readings refused for an unknown field", rejectedFields.getOrDefault(sink, 0L), sent.extraFields.get());
+          check(failed, sink + ": clock-ahead readings refused", aheadKept.getOrDefault(sink, 0L), sent.ahead.get());
+        } else {
+          check(failed, sink + ": unknown fields kept", keptFields.getOrDefault(sink, 0L), fieldsSent);
+          check(failed, sink + ": clock-ahead readings kept", aheadKept.getOrDefault(sink, 0L), sent.ahead.get());
+        }
+        check(failed, sink + ": v2 envelopes", v2Counted.getOrDefault(sink, 0L), sent.v2.get() - (strict ? v2Refused(sent) : 0));
       }
       if (sent.extraFields.get() == 0 || sent.v2.get() == 0 || sent.ahead.get() == 0 || sent.buffered.get() == 0) {
         failed.add("the rollout did not reach every kind of device (sent: " + sent.extraFields + " with extra fields, " + sent.v2
             + " v2, " + sent.ahead + " ahead, " + sent.buffered + " buffered)");
       }
-      if (r.published() == r.confirmed() && (oldInSearch != sent.buffered.get() || oldInStore != sent.buffered.get())) {
+      long oldExpected = sent.buffered.get() - sent.bufferedRefused.get();
+      if (r.published() == r.confirmed() && (oldInSearch != oldExpected || oldInStore != oldExpected)) {
         failed.add("readings 3 days old: " + sent.buffered + " sent, " + oldInSearch + " at their time in search, " + oldInStore + " in the store");
       }
-      String note = String.format(Locale.ROOT, "default policies; at %.0f s %d of %d devices switch firmware: extra top-level fields %d readings,"
+      String note = String.format(Locale.ROOT, "%s; at %.0f s %d of %d devices switch firmware: extra top-level fields %d readings,"
               + " v:2 with attributes %d, clock %d min ahead %d, %d-day-old buffered %d (at their own time: search %d, store %d);"
-              + " counted elk/storage: unknown fields kept %d/%d, clock ahead kept %d/%d, v2 envelopes %d/%d; dead-lettered %d%s",
-          switchAt, switching(), DEVICES, sent.extraFields.get(), sent.v2.get(), AHEAD.toMinutes(), sent.ahead.get(), BUFFERED.toDays(),
-          sent.buffered.get(), oldInSearch, oldInStore, keptFields.getOrDefault("elk", 0L), keptFields.getOrDefault("storage", 0L),
-          aheadKept.getOrDefault("elk", 0L), aheadKept.getOrDefault("storage", 0L), v2Counted.getOrDefault("elk", 0L),
-          v2Counted.getOrDefault("storage", 0L), dlq, failed.isEmpty() ? "" : "; NOT as expected: " + String.join("; ", failed));
-      return new ChaosScenarios.Row("firmware-rollout", r.published(), r.confirmed(), es.present(), st.present(), dlq, 0,
+              + " counted elk/storage: unknown fields %s %d/%d, clock ahead %s %d/%d, v2 envelopes %d/%d; dead-lettered %d%s%s",
+          strict ? "reject policies" : "default policies", switchAt, switching(), DEVICES, sent.extraFields.get(), sent.v2.get(),
+          AHEAD.toMinutes(), sent.ahead.get(), BUFFERED.toDays(), sent.buffered.get(), oldInSearch, oldInStore,
+          strict ? "rejected" : "kept", (strict ? rejectedFields : keptFields).getOrDefault("elk", 0L),
+          (strict ? rejectedFields : keptFields).getOrDefault("storage", 0L), strict ? "rejected" : "kept", aheadKept.getOrDefault("elk", 0L),
+          aheadKept.getOrDefault("storage", 0L), v2Counted.getOrDefault("elk", 0L), v2Counted.getOrDefault("storage", 0L), dlq, reasons,
+          failed.isEmpty() ? "" : "; NOT as expected: " + String.join("; ", failed));
+      return new ChaosScenarios.Row(name, r.published(), r.confirmed(), es.present(), st.present(), dlq, sent.refused.size(),
           es.lost() + st.lost(), es.duplicates() + st.duplicates(), Double.NaN, Double.NaN, note, "", 0, 0, String.join("; ", failed));
     }
   }
@@ -131,7 +196,33 @@ final class FirmwareRollout {
       body = ("{\"fw\":\"2.4.1\",\"connectorId\":2," + json.substring(1)).getBytes(StandardCharsets.UTF_8);
       sent.extraFields.incrementAndGet();
     }
+    if (i % 3 == 0 || i % 10 == 7) {
+      sent.refused.add(t.id());
+      if (i % 20 == 5) {
+        sent.bufferedRefused.incrementAndGet();
+      }
+      if (i % 6 == 4) {
+        sent.v2Refused.incrementAndGet();
+      }
+    }
     return body;
+  }
+
+  private static long v2Refused(Sent sent) {
+    return sent.v2Refused.get();
+  }
+
+  /** Every confirmed reading of the fleet but those a strict contract refuses. */
+  private static Completeness expected(Simulation sim, Sent sent) {
+    Completeness c = new Completeness();
+    sim.ledger().devices().forEach((d, e) -> {
+      for (long seq = 1; seq <= e.confirmed(); seq++) {
+        if (!sent.refused.contains(d + ":" + seq)) {
+          c.expect(d, seq);
+        }
+      }
+    });
+    return c;
   }
 
   /** How many devices get at least one new behaviour. */

@@ -74,6 +74,7 @@ public final class ChaosCommand implements IotpipeCommand, Callable<Integer> {
             case "sink-lost" -> chaos.sinkLost(stack);
             case "spoofing" -> chaos.spoofing(stack);
             case "firmware-rollout" -> chaos.firmwareRollout(stack);
+            case "firmware-rollout-strict" -> chaos.firmwareRolloutStrict(stack);
             case "wan-cut-planned" -> chaos.wanCutPlanned(stack);
             default -> chaos.scenario(stack, s);
           });

@@ -31,32 +31,44 @@ public final class DocumentEncoder {
   private final String prefix;
   private final IndexerConfig.IndexPeriod period;
   private final String latestIndex;
+  /** Appended to every event index name: a rebuild into new indices beside the live ones ({@code iotpipe reindex}). */
+  private final String suffix;
   /** The index name of the last day seen: readings come in time order, so one formatting per day instead of per doc. */
   private volatile DayIndex lastDay = new DayIndex(Long.MIN_VALUE, null);
 
   private record DayIndex(long epochDay, String name) {}
 
   public DocumentEncoder(IndexerConfig cfg) {
-    this(cfg.indexPrefix(), cfg.period(), cfg.latestIndex());
+    this(cfg, "");
+  }
+
+  /** @param suffix appended to every event index name ("" for the live indices) */
+  public DocumentEncoder(IndexerConfig cfg, String suffix) {
+    this(cfg.indexPrefix(), cfg.period(), cfg.latestIndex(), suffix);
   }
 
   public DocumentEncoder(String prefix, IndexerConfig.IndexPeriod period, String latestIndex) {
+    this(prefix, period, latestIndex, "");
+  }
+
+  private DocumentEncoder(String prefix, IndexerConfig.IndexPeriod period, String latestIndex, String suffix) {
     this.prefix = prefix;
     this.period = period;
     this.latestIndex = latestIndex;
+    this.suffix = suffix;
   }
 
   /** The event index of a reading, by its event time (so late data lands in the right day). */
   public String indexFor(Instant ts) {
     if (period == IndexerConfig.IndexPeriod.NONE) {
-      return prefix;
+      return prefix + suffix;
     }
     long day = Math.floorDiv(ts.toEpochMilli(), MILLIS_PER_DAY);
     DayIndex last = lastDay;
     if (last.epochDay() == day) {
       return last.name();
     }
-    String name = prefix + "-" + (period == IndexerConfig.IndexPeriod.DAILY ? DAILY : MONTHLY).format(ts);
+    String name = prefix + "-" + (period == IndexerConfig.IndexPeriod.DAILY ? DAILY : MONTHLY).format(ts) + suffix;
     lastDay = new DayIndex(day, name);
     return name;
   }

@@ -100,10 +100,23 @@ public final class ElasticsearchSink implements Sink {
 
   /** @param workers where the early index setup runs: the runtime's worker threads ({@code SinkContext.workers()}) */
   public ElasticsearchSink(IndexerConfig cfg, MeterRegistry registry, Clock clock, java.util.concurrent.Executor workers) {
+    this(cfg, registry, clock, workers, "");
+  }
+
+  /**
+   * The sink writing its event documents into indices named with {@code indexSuffix} appended ({@link Reindexer}'s
+   * rebuild beside the live indices); the latest-state index is {@code cfg}'s.
+   */
+  ElasticsearchSink(IndexerConfig cfg, MeterRegistry registry, String indexSuffix) {
+    this(cfg, registry, Clock.systemUTC(), r -> Thread.ofPlatform().daemon().name("elk-index-setup").start(r), indexSuffix);
+  }
+
+  private ElasticsearchSink(IndexerConfig cfg, MeterRegistry registry, Clock clock, java.util.concurrent.Executor workers,
+                            String indexSuffix) {
     this.workers = workers;
     this.cfg = cfg;
     this.client = new EsClient(cfg);
-    this.encoder = new DocumentEncoder(cfg);
+    this.encoder = new DocumentEncoder(cfg, indexSuffix);
     this.inFlight = new Semaphore(cfg.maxInFlight());
     this.budgetKiB = (int) Math.min(Integer.MAX_VALUE, Math.max(1, cfg.maxInFlightBytes() >> 10));
     this.inFlightKiB = new Semaphore(budgetKiB, true);

@@ -53,6 +53,16 @@ public final class Simulation implements AutoCloseable {
   public record Progress(long published, long confirmed, long nacked, long returned, long failed, long inFlight,
                          double elapsedSeconds, boolean generating) {}
 
+  /**
+   * What a device's firmware publishes for a reading: by default the reading as this pipeline's codec encodes it. A
+   * chaos scenario rolls out firmware that adds fields, sends {@code v: 2} or runs its clock ahead mid-run.
+   */
+  @FunctionalInterface
+  public interface Firmware {
+    /** @param elapsedSeconds since the run started */
+    byte[] encode(Telemetry reading, double elapsedSeconds, TelemetryCodec codec);
+  }
+
   private static final Backoff RETRY = new Backoff(Duration.ofMillis(100), Duration.ofSeconds(5));
 
   private final Options o;
@@ -72,6 +82,7 @@ public final class Simulation implements AutoCloseable {
   private volatile String lastError;
   private volatile long startNanos;
   private volatile boolean generating = true;
+  private volatile Firmware firmware = (t, elapsed, c) -> c.encode(t);
 
   private static final class DeviceRun {
     final Device device;
@@ -123,6 +134,12 @@ public final class Simulation implements AutoCloseable {
     this.fleet = new Fleet(o.devices(), o.regions(), o.runId(), o.seed());
     this.profile = new LoadProfile(o.profile());
     this.runs = fleet.devices.stream().map(DeviceRun::new).toArray(DeviceRun[]::new);
+  }
+
+  /** From now on the devices publish what {@code f} makes of their readings (the ledger still counts them by seq). */
+  public Simulation firmware(Firmware f) {
+    this.firmware = f;
+    return this;
   }
 
   /** Asks a running simulation to stop generating and drain (e.g. on Ctrl-C). */
@@ -183,7 +200,7 @@ public final class Simulation implements AutoCloseable {
         if (r.credit >= 1) {
           r.credit -= 1;
           r.pending = r.device.next(java.time.Instant.ofEpochMilli(wall), rnd);
-          r.body = codec.encode(r.pending);
+          r.body = firmware.encode(r.pending, elapsed, codec);
           published.increment();
           send(r);
         }

@@ -164,4 +164,26 @@ class SimulationTest {
         Map.entry("ap-southeast", 10L));
     assertThat(fleet.devices).allSatisfy(d -> assertThat(d.site).startsWith(d.region.name() + "-site-"));
   }
+
+  @Test
+  void aFirmwareRolloutChangesWhatDevicesPublishFromTheSwitchOnAndTheLedgerStillCountsBySeq() {
+    Simulation.Options o = options(4, 100_000, null, 20, SimulatorConfig.LoadShape.FLAT, Duration.ofSeconds(5));
+    FakeTransport edge = FakeTransport.confirmingAll();
+    try (Simulation sim = new Simulation(o, edge, new TelemetryCodec())) {
+      // readings 11 and later carry a field the v1 envelope does not define
+      sim.firmware((t, elapsed, c) -> t.seq() <= 10 ? c.encode(t)
+          : ("{\"fw\":\"2.4.1\"," + new String(c.encode(t), java.nio.charset.StandardCharsets.UTF_8).substring(1))
+              .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      SimulationResult r = sim.run(null);
+      assertThat(r.confirmed()).isEqualTo(80);
+      assertThat(sim.ledger().devices().values()).allMatch(e -> e.confirmed() == 20);
+    }
+    for (FakeTransport.Attempt a : edge.attempts()) {
+      String body = new String(a.body(), java.nio.charset.StandardCharsets.UTF_8);
+      assertThat(body.startsWith("{\"fw\":\"2.4.1\",")).as(body).isEqualTo(a.seq() > 10);
+      // the default contract keeps the new field: the reading is valid, with the field in its attributes
+      assertThat(codec.decode(a.body())).isInstanceOfSatisfying(Decoded.Valid.class,
+          v -> assertThat(v.telemetry().attributes().containsKey("fw")).isEqualTo(a.seq() > 10));
+    }
+  }
 }

@@ -48,7 +48,7 @@ public final class ChaosScenarios {
 
   public static final List<String> ALL = List.of("indexer-kill9", "storage-kill9", "opensearch-down", "storage-unwritable",
       "wan-cut", "edge-buffer-full", "poison", "slow-es", "leader-kill", "region-outage", "rush-hour", "sink-lost",
-      "wan-cut-planned", "spoofing");
+      "wan-cut-planned", "spoofing", "firmware-rollout", "firmware-rollout-strict");
 
   /**
    * One row of the result table.
@@ -63,30 +63,31 @@ public final class ChaosScenarios {
    *                        and when it resolved, seconds after the fault ended ("none fired"); empty when not watched
    * @param attackAttempts  spoofing: publishes the attacker tried
    * @param spoofedAccepted spoofing: forged readings the broker confirmed under a victim's key or that reached a sink (must be 0)
+   * @param failed          what the scenario expected besides nothing lost or doubled and did not see (empty when all held)
    */
   public record Row(String scenario, long published, long confirmed, long inSearch, long inStore, long deadLettered,
                     long injected, long lost, long duplicates, double firstAckSeconds, double caughtUpSeconds, String note,
-                    String alerts, long attackAttempts, long spoofedAccepted) {
+                    String alerts, long attackAttempts, long spoofedAccepted, String failed) {
 
     public Row(String scenario, long published, long confirmed, long inSearch, long inStore, long deadLettered, long injected, long lost,
                long duplicates, double firstAckSeconds, double caughtUpSeconds, String note) {
       this(scenario, published, confirmed, inSearch, inStore, deadLettered, injected, lost, duplicates, firstAckSeconds, caughtUpSeconds,
-          note, "", 0, 0);
+          note, "", 0, 0, "");
     }
 
     public Row(String scenario, long published, long confirmed, long inSearch, long inStore, long deadLettered, long injected, long lost,
                long duplicates, double firstAckSeconds, double caughtUpSeconds, String note, long attackAttempts, long spoofedAccepted) {
       this(scenario, published, confirmed, inSearch, inStore, deadLettered, injected, lost, duplicates, firstAckSeconds, caughtUpSeconds,
-          note, "", attackAttempts, spoofedAccepted);
+          note, "", attackAttempts, spoofedAccepted, "");
     }
 
     public boolean ok() {
-      return lost == 0 && duplicates == 0 && spoofedAccepted == 0;
+      return lost == 0 && duplicates == 0 && spoofedAccepted == 0 && failed.isEmpty();
     }
 
     Row withAlerts(String a) {
       return new Row(scenario, published, confirmed, inSearch, inStore, deadLettered, injected, lost, duplicates, firstAckSeconds,
-          caughtUpSeconds, note, a, attackAttempts, spoofedAccepted);
+          caughtUpSeconds, note, a, attackAttempts, spoofedAccepted, failed);
     }
   }
 
@@ -388,6 +389,19 @@ public final class ChaosScenarios {
     return Spoofing.run(stack, quick, log);
   }
 
+  /**
+   * A firmware rollout mid-run (extra top-level fields, {@code v: 2}, clocks ahead, days-old buffered readings) under the
+   * default contract policies: see {@link FirmwareRollout}.
+   */
+  public Row firmwareRollout(LocalStack stack) throws Exception {
+    return FirmwareRollout.run(stack, quick, false, log);
+  }
+
+  /** The same rollout under the {@code reject} policies: exactly the refused readings dead-lettered, with their reasons. */
+  public Row firmwareRolloutStrict(LocalStack stack) throws Exception {
+    return FirmwareRollout.run(stack, quick, true, log);
+  }
+
   /** Runs a simulation on a thread of its own (never the common pool: the JDK HttpClient of the indexer needs it). */
   static CompletableFuture<SimulationResult> runAsync(Simulation sim, String name) {
     CompletableFuture<SimulationResult> f = new CompletableFuture<>();
@@ -481,7 +495,7 @@ public final class ChaosScenarios {
     String alerts = a.alerts().isEmpty() ? "" : "planned buffer: " + a.alerts() + " | quarter: " + b.alerts();
     return new Row("wan-cut-planned", a.published() + b.published(), a.confirmed() + b.confirmed(), a.inSearch() + b.inSearch(),
         a.inStore() + b.inStore(), a.deadLettered() + b.deadLettered(), 0, a.lost() + b.lost(), a.duplicates() + b.duplicates(),
-        a.firstAckSeconds(), a.caughtUpSeconds(), note, alerts, 0, 0);
+        a.firstAckSeconds(), a.caughtUpSeconds(), note, alerts, 0, 0, "");
   }
 
   /** The WAN cut of {@code wan-cut}. */

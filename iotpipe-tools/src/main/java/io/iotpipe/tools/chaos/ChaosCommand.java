@@ -73,6 +73,8 @@ public final class ChaosCommand implements IotpipeCommand, Callable<Integer> {
             case "rush-hour" -> chaos.rushHour(stack);
             case "sink-lost" -> chaos.sinkLost(stack);
             case "spoofing" -> chaos.spoofing(stack);
+            case "firmware-rollout" -> chaos.firmwareRollout(stack);
+            case "firmware-rollout-strict" -> chaos.firmwareRolloutStrict(stack);
             case "wan-cut-planned" -> chaos.wanCutPlanned(stack);
             default -> chaos.scenario(stack, s);
           });
@@ -93,12 +95,15 @@ public final class ChaosCommand implements IotpipeCommand, Callable<Integer> {
       for (ChaosScenarios.Row r : rows) {
         System.out.printf("%-20s %9d %9d %9d %9d %9d %6d %6d %9.1f %9.1f  %s%n", r.scenario(), r.published(), r.confirmed(), r.inSearch(),
             r.inStore(), r.deadLettered(), r.lost(), r.duplicates(), r.firstAckSeconds(), r.caughtUpSeconds(), r.note());
+        if (!r.failed().isEmpty()) {
+          System.out.printf("%-20s FAILED: %s%n", "", r.failed());
+        }
         if (!r.alerts().isEmpty()) {
           System.out.printf("%-20s alerts (fired: after the fault began; resolved: after recovery): %s%n", "", r.alerts());
         }
       }
       System.out.println(ok ? "every scenario: nothing lost, nothing doubled" + (run.contains("spoofing") ? ", no spoofed reading accepted" : "")
-          : "FAILED: see lost/dups (spoofing: the note's forged-reading counts)");
+          : "FAILED: see lost/dups and FAILED lines (spoofing: the note's forged-reading counts)");
       System.out.println("1st ack s: fault over (process restarted, engine back, link healed) -> first message acked by the"
           + " hit sink; caught s: -> its queues hold at most one second of traffic more than before the fault (region-outage: failover and failback times;"
           + " rush-hour: drain time; sink-lost: see the note; spoofing: on the secured stack, see the note)");

@@ -1,0 +1,115 @@
+package io.iotpipe.cli.index;
+
+import io.iotpipe.cli.CommandFailure;
+import io.iotpipe.cli.ConfigOption;
+import io.iotpipe.cli.DurationOption;
+import io.iotpipe.cli.ExitCode;
+import io.iotpipe.cli.IotpipeCommand;
+import io.iotpipe.cli.Output;
+import io.iotpipe.core.config.IotpipeConfig;
+import io.iotpipe.elasticsearch.EsClient;
+import io.iotpipe.elasticsearch.Reindexer;
+import io.iotpipe.storage.StoreReader;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code iotpipe reindex}: rebuilds the search index from the store (the work is {@link Reindexer} and {@link StoreReader}). */
+@Command(name = "reindex", mixinStandardHelpOptions = true,
+    description = "Replay the store's readings into the search engine with the indexer's documents and ids: restores a deleted"
+        + " or lost index, or builds new indices beside the live ones (--index-suffix). Readings already indexed with the same"
+        + " content are left alone, so it doubles nothing next to a running indexer or when run twice. Exit 1 when the store or"
+        + " the engine cannot be read or written, or when a reading was indexed with different content.")
+public final class ReindexCommand implements IotpipeCommand, Callable<Integer> {
+
+  @Mixin ConfigOption config;
+
+  @Option(names = "--since", paramLabel = "TIME", description = "First event time replayed: 2026-12-07 (UTC midnight) or 2026-12-07T08:00:00Z (default: the oldest reading).")
+  String since;
+
+  @Option(names = "--until", paramLabel = "TIME", description = "Event time where the replay stops, exclusive (default: the newest reading).")
+  String until;
+
+  @Option(names = "--index-suffix", paramLabel = "S", description = "Write into new indices <index>-S (and <latest index>-S) beside the live ones instead of into them.")
+  String indexSuffix;
+
+  @Option(names = "--max-rate", paramLabel = "N", description = "Most readings per second sent (default: indexer.consumer.maxRate; 0: unlimited).")
+  Integer maxRate;
+
+  @Option(names = "--checkpoint", paramLabel = "FILE", description = "Records the hours done; a run started again with the same file skips them (without it, a re-run redoes every hour, doubling nothing).")
+  Path checkpoint;
+
+  @Option(names = "--retry-for", paramLabel = "DURATION", defaultValue = "5m", description = "How long a batch the engine keeps refusing is retried before the run stops (default: ${DEFAULT-VALUE}).")
+  String retryFor;
+
+  @Option(names = "--json", description = "Print the summary as JSON.")
+  boolean json;
+
+  @Override
+  public Integer call() {
+    IotpipeConfig cfg = config.loadSections("indexer", "storage");
+    Instant from = io.iotpipe.cli.TimeOption.parse("--since", since);
+    Instant to = io.iotpipe.cli.TimeOption.parse("--until", until);
+    Duration retry = DurationOption.parse("--retry-for", retryFor);
+    Output out = new Output();
+    StoreReader store;
+    List<StoreReader.Hour> hours;
+    long total;
+    try {
+      store = new StoreReader(cfg.storage());
+      hours = store.hours(from, to);
+      total = store.rows(hours);
+    } catch (IllegalStateException | UncheckedIOException e) {
+      throw new CommandFailure(ExitCode.FAILED, e.getMessage());
+    } catch (IOException e) {
+      throw new CommandFailure(ExitCode.FAILED, "cannot list the store " + cfg.storage().dir() + ": " + e.getMessage() + " (check storage.dir)");
+    }
+    Reindexer.Options opts = new Reindexer.Options(indexSuffix, maxRate != null ? maxRate : cfg.indexer().consumer().maxRate(), retry, checkpoint);
+    long[] t0 = {System.nanoTime()};
+    Reindexer.Summary summary;
+    try (Reindexer reindexer = new Reindexer(cfg.indexer(), opts, p -> out.progress(String.format(Locale.ROOT,
+        "reindex: hour %s, %,d of %,d readings (%.0f %%), %,d written, %,d already indexed, %,d different, %,d/s", p.part(), p.read(), total,
+        total == 0 ? 100.0 : 100.0 * p.read() / total, p.written(), p.present(), p.different(),
+        Math.round(p.read() / Math.max(1e-3, (System.nanoTime() - t0[0]) / 1e9)))))) {
+      // an engine still starting is waited for, but no longer than a refused batch would be
+      reindexer.prepare(retry.compareTo(Duration.ofSeconds(30)) < 0 ? retry : Duration.ofSeconds(30));
+      t0[0] = System.nanoTime(); // the rate counts from the first reading sent, not from the engine check
+      out.info("reindex: " + hours.size() + " hours, " + String.format(Locale.ROOT, "%,d", total) + " readings from " + cfg.storage().dir()
+          + " into " + reindexer.indices() + (checkpoint == null ? "" : " (checkpoint " + checkpoint + ")"));
+      for (StoreReader.Hour h : hours) {
+        if (reindexer.skip(h.key())) {
+          continue;
+        }
+        store.replay(h, from, to, readings -> reindexer.replay(h.key(), readings));
+      }
+      summary = reindexer.summary();
+    } catch (IllegalArgumentException e) {
+      throw new CommandFailure(ExitCode.USAGE, e.getMessage());
+    } catch (IOException e) {
+      throw new CommandFailure(ExitCode.FAILED, "cannot list the store " + cfg.storage().dir() + " again: " + e.getMessage() + " (check storage.dir)");
+    } catch (EsClient.EsUnavailableException | Reindexer.Stopped | IllegalStateException | UncheckedIOException e) {
+      throw new CommandFailure(ExitCode.FAILED, e.getMessage() + (checkpoint == null
+          ? "; nothing indexed is undone: run it again (add --checkpoint FILE to skip finished hours next time)"
+          : "; run it again with --checkpoint " + checkpoint + " to go on from the last finished hour"));
+    } finally {
+      out.endProgress();
+    }
+    if (json) {
+      out.printJson(summary);
+    } else {
+      System.out.printf(Locale.ROOT, "reindexed %d hours (%d skipped as done) into %s in %.1f s: %,d readings read, %,d written,"
+              + " %,d already indexed, %,d different (indexed one kept), %,d refused%n", summary.parts(), summary.skipped(), summary.indices(),
+          summary.seconds(), summary.read(), summary.written(), summary.present(), summary.different(), summary.rejected());
+      summary.reasons().forEach(r -> System.out.println("  " + r));
+    }
+    return summary.different() + summary.rejected() == 0 ? ExitCode.OK : ExitCode.FAILED;
+  }
+}

@@ -14,9 +14,18 @@ import java.util.Set;
  * @param username   user name (default {@code guest})
  * @param password   password, from the environment
  * @param region     region this broker serves (e.g. {@code eu-west}); informs failover and the report
+ * @param streamPort the stream protocol port of the nodes named in {@code uris} (plugin {@code rabbitmq_stream}),
+ *                   used by sink groups when {@code topology.layout} is {@code streams}
  */
 public record BrokerConfig(String name, List<URI> uris, URI management, String username, Secret password,
-                           String region) {
+                           String region, int streamPort) {
+
+  /** RabbitMQ's default stream protocol port. */
+  public static final int STREAM_PORT = 5552;
+
+  public BrokerConfig(String name, List<URI> uris, URI management, String username, Secret password, String region) {
+    this(name, uris, management, username, password, region, STREAM_PORT);
+  }
 
   static BrokerConfig read(String name, ConfigNode c) {
     List<URI> uris = c.uris("uris", List.of(), Set.of("amqp", "amqps"));
@@ -28,8 +37,10 @@ public record BrokerConfig(String name, List<URI> uris, URI management, String u
     String username = c.string("username", "guest");
     Secret password = c.secret("password");
     String region = c.string("region", "default");
+    int streamPort = c.integer("streamPort", STREAM_PORT, 1, 65535);
     c.finish();
-    return new BrokerConfig(name, uris, management, username, password.isSet() ? password : new Secret("default", "guest"), region);
+    return new BrokerConfig(name, uris, management, username, password.isSet() ? password : new Secret("default", "guest"),
+        region, streamPort);
   }
 
   /** The vhost encoded in the first URI's path ({@code /} when absent). */

@@ -66,4 +66,21 @@ class StreamLayoutTest {
     assertThatThrownBy(() -> config(", layout: streams, streamMaxAge: 1h")).isInstanceOf(ConfigException.class)
         .hasMessageContaining("topology.streamMaxAge");
   }
+
+  static JsonNode overview(String json) throws Exception {
+    return new com.fasterxml.jackson.databind.ObjectMapper().readTree(json);
+  }
+
+  @Test
+  void planRefusesBrokersWithoutSingleActiveConsumerOnStreamsOrWithoutTheStreamPluginNamingTheFix() throws Exception {
+    assertThatThrownBy(() -> TopologyPlanner.streamsPreflight("cloud", overview("""
+        {"rabbitmq_version": "3.10.8", "listeners": [{"protocol": "stream"}]}""")))
+        .hasMessage("broker \"cloud\" runs RabbitMQ 3.10.8, and topology.layout: streams needs 3.11 or later (single active "
+            + "consumer on streams): upgrade it, or keep topology.layout: queues");
+    assertThatThrownBy(() -> TopologyPlanner.streamsPreflight("cloud", overview("""
+        {"rabbitmq_version": "4.0.5", "listeners": [{"protocol": "amqp"}]}""")))
+        .hasMessageContaining("rabbitmq-plugins enable rabbitmq_stream");
+    TopologyPlanner.streamsPreflight("cloud", overview("""
+        {"rabbitmq_version": "4.0.5", "listeners": [{"protocol": "amqp"}, {"protocol": "stream"}]}"""));
+  }
 }

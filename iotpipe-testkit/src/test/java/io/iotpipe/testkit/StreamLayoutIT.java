@@ -98,7 +98,7 @@ class StreamLayoutIT {
           cloud:
             uris: [%s]
             management: %s
-            streamPort: %d
+            streamUris: [rabbitmq-stream://127.0.0.1:%d]
         topology:
           prefix: %s
           balancer: cloud

@@ -94,18 +94,22 @@ final class StreamSupervisor implements Supervision {
     streams.forEach(s -> active.put(s, new AtomicReference<>()));
   }
 
-  /** {@code rabbitmq-stream://} URIs of the broker's nodes: the AMQP URIs' hosts and vhost with the stream port. */
+  /**
+   * {@code rabbitmq-stream://} URIs of the broker's nodes with the broker's credentials and vhost: its
+   * {@code streamUris}, else the hosts of its AMQP URIs on the default stream port.
+   */
   static List<String> streamUris(BrokerConfig broker) {
     String user = URLEncoder.encode(broker.username(), StandardCharsets.UTF_8);
     String pass = URLEncoder.encode(broker.password().reveal() == null ? "" : broker.password().reveal(), StandardCharsets.UTF_8);
     String vhost = URLEncoder.encode(broker.vhost(), StandardCharsets.UTF_8);
-    return broker.uris().stream().map(u -> {
-      if ("amqps".equals(u.getScheme())) {
-        throw new IllegalStateException("broker " + broker.name() + " is reached over TLS (amqps), and reading partition "
-            + "streams over TLS is not supported yet: use topology.layout: queues with TLS brokers");
-      }
-      return "rabbitmq-stream://" + user + ":" + pass + "@" + u.getHost() + ":" + broker.streamPort() + "/" + vhost;
-    }).toList();
+    if (broker.uris().stream().anyMatch(u -> "amqps".equals(u.getScheme()))) {
+      throw new IllegalStateException("broker " + broker.name() + " is reached over TLS (amqps), and reading partition "
+          + "streams over TLS is not supported yet: use topology.layout: queues with TLS brokers");
+    }
+    List<String> hostPorts = broker.streamUris().isEmpty()
+        ? broker.uris().stream().map(u -> u.getHost() + ":" + BrokerConfig.STREAM_PORT).toList()
+        : broker.streamUris().stream().map(u -> u.getHost() + ":" + (u.getPort() > 0 ? u.getPort() : BrokerConfig.STREAM_PORT)).toList();
+    return hostPorts.stream().map(hp -> "rabbitmq-stream://" + user + ":" + pass + "@" + hp + "/" + vhost).toList();
   }
 
   @Override
@@ -155,8 +159,8 @@ final class StreamSupervisor implements Supervision {
       return m + ": run `iotpipe topology apply` with topology.layout: streams first?";
     }
     if (e.getCause() instanceof java.net.ConnectException || m.contains("Connection refused")) {
-      return m + ": is the rabbitmq_stream plugin enabled and brokers." + broker.name() + ".streamPort ("
-          + broker.streamPort() + ") its port?";
+      return m + ": is the rabbitmq_stream plugin enabled, and brokers." + broker.name() + ".streamUris (default: the "
+          + "hosts of uris on port " + BrokerConfig.STREAM_PORT + ") where it listens?";
     }
     return m;
   }

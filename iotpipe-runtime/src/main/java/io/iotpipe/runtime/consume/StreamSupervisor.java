@@ -13,6 +13,7 @@ import io.iotpipe.core.retry.Backoff;
 import io.iotpipe.rabbitmq.Amqp;
 import io.iotpipe.rabbitmq.ConfirmingPublisher;
 import java.io.IOException;
+import java.net.URI;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -81,6 +82,11 @@ final class StreamSupervisor implements Supervision {
   private volatile long disconnectedSince = System.currentTimeMillis();
   private volatile String lastError;
   private volatile long connections;
+  /** host:port of every node, for {@link #storedPosition}. */
+  private final List<String> nodes;
+  private final Object offsets = new Object();
+  private com.rabbitmq.stream.impl.Client offsetClient;
+  private int offsetNode;
 
   /** @param group the sink group: the consumer name the broker keeps positions under and elects one reader of */
   StreamSupervisor(String group, BrokerConfig broker, List<String> streams, Backoff backoff,
@@ -92,6 +98,10 @@ final class StreamSupervisor implements Supervision {
     this.scheduler = scheduler;
     this.listener = listener;
     streams.forEach(s -> active.put(s, new AtomicReference<>()));
+    this.nodes = streamUris(broker).stream().map(u -> {
+      URI parsed = URI.create(u);
+      return parsed.getHost() + ":" + parsed.getPort();
+    }).toList();
   }
 
   /**
@@ -187,7 +197,7 @@ final class StreamSupervisor implements Supervision {
           listener.opened(p);
           current.set(p);
           try {
-            return OffsetSpecification.offset(ctx.consumer().storedOffset() + 1);
+            return OffsetSpecification.offset(storedPosition(stream) + 1);
           } catch (NoOffsetException first) {
             // A group that never stored a position reads the stream from its start: readings routed before the
             // group's first instance started are its readings too.
@@ -205,6 +215,57 @@ final class StreamSupervisor implements Supervision {
               properties(message, annotations), message.getBodyAsBinary());
         })
         .build();
+  }
+
+  /**
+   * The group's stored position on {@code stream}, asked on a connection of its own: the consumer's
+   * {@code storedOffset()} asks on the connection whose frame thread runs this activation, and after a leader
+   * failover that is the same connection — its answer then waits behind the blocked thread until the request times
+   * out (10 s) and the partition was never read again (seen with a 3-node cluster's leader killed). Tries every node.
+   */
+  private long storedPosition(String stream) {
+    RuntimeException last = null;
+    for (int i = 0; i < nodes.size(); i++) {
+      com.rabbitmq.stream.impl.Client c;
+      synchronized (offsets) {
+        if (offsetClient == null || !offsetClient.isOpen()) {
+          String[] hp = nodes.get((offsetNode + i) % nodes.size()).split(":");
+          try {
+            offsetClient = new com.rabbitmq.stream.impl.Client(new com.rabbitmq.stream.impl.Client.ClientParameters()
+                .host(hp[0]).port(Integer.parseInt(hp[1])).username(broker.username())
+                .password(broker.password().reveal() == null ? "" : broker.password().reveal())
+                .virtualHost(broker.vhost()).clientProperty("connection_name", "iotpipe-" + group + "-positions"));
+            offsetNode = (offsetNode + i) % nodes.size();
+          } catch (RuntimeException e) {
+            last = e;
+            continue;
+          }
+        }
+        c = offsetClient;
+      }
+      try {
+        var r = c.queryOffset(group, stream);
+        if (r.isOk()) {
+          return r.getOffset();
+        }
+        if (r.getResponseCode() == com.rabbitmq.stream.Constants.RESPONSE_CODE_NO_OFFSET) {
+          throw new NoOffsetException("no position stored for " + group + " on " + stream);
+        }
+        last = new IllegalStateException("querying the position of " + group + " on " + stream + " answered code " + r.getResponseCode());
+      } catch (NoOffsetException e) {
+        throw e;
+      } catch (RuntimeException e) {
+        last = e;
+      }
+      synchronized (offsets) {
+        if (offsetClient == c) {
+          c.close();
+          offsetClient = null;
+          offsetNode = (offsetNode + 1) % nodes.size();
+        }
+      }
+    }
+    throw new IllegalStateException("cannot read the stored position of " + group + " on " + stream + ": " + last, last);
   }
 
   private static String text(Object o) {
@@ -337,6 +398,11 @@ final class StreamSupervisor implements Supervision {
       });
       if (environment != null) {
         environment.close();
+      }
+      synchronized (offsets) {
+        if (offsetClient != null) {
+          offsetClient.close();
+        }
       }
       if (deadLetters != null) {
         deadLetters.close();

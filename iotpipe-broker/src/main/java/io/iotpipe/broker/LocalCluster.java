@@ -31,8 +31,14 @@ public final class LocalCluster implements AutoCloseable {
 
   /** As {@link #start(String, int, Path, LocalNode.Tls)} with nodes of {@code distribution}. */
   public static LocalCluster start(String prefix, int size, Path dir, LocalNode.Tls tls, RabbitDistribution distribution) {
+    return start(prefix, size, dir, tls, distribution, false);
+  }
+
+  /** As {@link #start(String, int, Path, LocalNode.Tls, RabbitDistribution)}; {@code streams}: with the stream plugin. */
+  public static LocalCluster start(String prefix, int size, Path dir, LocalNode.Tls tls, RabbitDistribution distribution,
+                                   boolean streams) {
     List<LocalNode> nodes = IntStream.rangeClosed(1, size)
-        .mapToObj(i -> LocalNode.create(new LocalNode.Spec(prefix + "-" + i, dir.resolve(prefix + "-" + i), false, tls), distribution))
+        .mapToObj(i -> LocalNode.create(new LocalNode.Spec(prefix + "-" + i, dir.resolve(prefix + "-" + i), false, tls, streams), distribution))
         .toList();
     LocalCluster c = new LocalCluster(nodes);
     try {

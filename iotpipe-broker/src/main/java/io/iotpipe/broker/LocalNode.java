@@ -23,9 +23,14 @@ public final class LocalNode implements AutoCloseable {
 
   /**
    * What to start. {@code mqtt} enables the MQTT plugin (edge nodes, where devices connect); {@code tls} non-null
-   * starts the node in secure mode (see {@link Tls}).
+   * starts the node in secure mode (see {@link Tls}); {@code streams} enables the stream protocol plugin (cloud nodes
+   * of {@code topology.layout: streams}) on a port of its own.
    */
-  public record Spec(String name, Path dir, boolean mqtt, Tls tls) {
+  public record Spec(String name, Path dir, boolean mqtt, Tls tls, boolean streams) {
+    public Spec(String name, Path dir, boolean mqtt, Tls tls) {
+      this(name, dir, mqtt, tls, false);
+    }
+
     public Spec(String name, Path dir, boolean mqtt) {
       this(name, dir, mqtt, null);
     }
@@ -53,7 +58,11 @@ public final class LocalNode implements AutoCloseable {
    * The ports of a node: AMQP, management HTTP, Erlang distribution, MQTT (or -1), and rabbitmq_prometheus's
    * metrics listener (or -1 for a node recorded before it had one).
    */
-  public record Ports(int amqp, int management, int distribution, int mqtt, int prometheus) {
+  public record Ports(int amqp, int management, int distribution, int mqtt, int prometheus, int stream) {
+    public Ports(int amqp, int management, int distribution, int mqtt, int prometheus) {
+      this(amqp, management, distribution, mqtt, prometheus, -1);
+    }
+
     public Ports(int amqp, int management, int distribution, int mqtt) {
       this(amqp, management, distribution, mqtt, -1);
     }
@@ -84,7 +93,8 @@ public final class LocalNode implements AutoCloseable {
 
   /** Prepares a node with fresh free ports (not started yet) of {@code distribution}. */
   public static LocalNode create(Spec spec, RabbitDistribution distribution) {
-    return new LocalNode(spec, new Ports(freePort(), freePort(), freePort(), spec.mqtt() ? freePort() : -1, freePort()), distribution);
+    return new LocalNode(spec, new Ports(freePort(), freePort(), freePort(), spec.mqtt() ? freePort() : -1, freePort(),
+        spec.streams() ? freePort() : -1), distribution);
   }
 
   /** Re-attaches to a node described by a state file (for {@code iotpipe broker stop} in another process). */
@@ -148,6 +158,11 @@ public final class LocalNode implements AutoCloseable {
     return ports.mqtt();
   }
 
+  /** The stream protocol port, or -1 for a node started without streams. */
+  public int streamPort() {
+    return ports.stream();
+  }
+
   /**
    * rabbitmq_prometheus's listener as a scrape target ({@code 127.0.0.1:port}; https in secure mode), or null for a
    * node without one. Per-queue depths come from {@code /metrics/detailed?family=queue_coarse_metrics}.
@@ -207,6 +222,10 @@ public final class LocalNode implements AutoCloseable {
         "disk_free_limit.absolute = 50MB",
         "log.file.level = info",
         "log.console = false"));
+    if (secure() && spec.streams()) {
+      throw new BrokerException("node " + nodeName + ": streams on a TLS node are not supported by the local launcher yet; "
+          + "start it without TLS");
+    }
     if (secure()) {
       conf.addAll(secureConfig(spec.tls()));
     } else {
@@ -224,6 +243,13 @@ public final class LocalNode implements AutoCloseable {
         conf.add("mqtt.listeners.tcp.default = " + ports.mqtt());
         conf.add("mqtt.allow_anonymous = false");
       }
+      if (spec.streams()) {
+        // its fixed default (5552) would collide between nodes; clients reach every member at the advertised
+        // address, which would otherwise be the machine's host name
+        conf.add("stream.listeners.tcp.default = 127.0.0.1:" + ports.stream());
+        conf.add("stream.advertised_host = 127.0.0.1");
+        conf.add("stream.advertised_port = " + ports.stream());
+      }
     }
     Path confFile = spec.dir().resolve("rabbitmq.conf");
     if (secure()) {
@@ -236,7 +262,7 @@ public final class LocalNode implements AutoCloseable {
     Files.writeString(spec.dir().resolve("advanced.config"), "[].\n");
     Files.writeString(spec.dir().resolve("rabbitmq-env.conf"), "");
     Files.writeString(spec.dir().resolve("enabled_plugins"), "[" + PLUGINS + (secure() ? TLS_PLUGINS : "")
-        + (spec.mqtt() ? ",rabbitmq_mqtt" : "") + "].\n");
+        + (spec.mqtt() ? ",rabbitmq_mqtt" : "") + (spec.streams() ? ",rabbitmq_stream" : "") + "].\n");
   }
 
   /** rabbitmq.conf lines of secure mode (see {@link Tls}). */
@@ -443,7 +469,7 @@ public final class LocalNode implements AutoCloseable {
   @Override
   public String toString() {
     return nodeName + (distribution.chrooted() ? " (RabbitMQ " + distribution.id() + ")" : "") + (secure() ? " (TLS)" : "") + " amqp=" + ports.amqp() + " management=" + ports.management()
-        + (ports.mqtt() > 0 ? " mqtt=" + ports.mqtt() : "") + (ports.prometheus() > 0 ? " prometheus=" + ports.prometheus() : "")
+        + (ports.mqtt() > 0 ? " mqtt=" + ports.mqtt() : "") + (ports.stream() > 0 ? " stream=" + ports.stream() : "") + (ports.prometheus() > 0 ? " prometheus=" + ports.prometheus() : "")
         + " dir=" + spec.dir();
   }
 }

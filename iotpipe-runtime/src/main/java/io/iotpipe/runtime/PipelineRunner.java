@@ -65,13 +65,16 @@ public final class PipelineRunner implements AutoCloseable {
       throw new PipelineException("role " + role.name()
           + " needs the sink \"" + plugin.sink() + "\" in topology.sinks (configured: " + cfg.topology().sinks() + ")");
     }
-    List<String> queues = IntStream.range(0, cfg.topology().partitions()).mapToObj(p -> names.sinkQueue(plugin.sink(), p)).toList();
+    var layout = cfg.topology().layout();
+    // streams: every sink group reads the same partition streams, under its own name (its stored positions)
+    List<String> queues = IntStream.range(0, cfg.topology().partitions()).mapToObj(p ->
+        layout == io.iotpipe.core.config.TopologyConfig.Layout.STREAMS ? names.partitionStream(p) : names.sinkQueue(plugin.sink(), p)).toList();
     var settings = fitToHeap(plugin.consumer(cfg), role.name(), roleCount, queues.size(), cfg.contract().maxBytes(),
         Runtime.getRuntime().maxMemory());
     RoleContext ctx = new RoleContext(role, instanceId, registry, settings, plugin.workerThreads(cfg));
     Sink sink = plugin.create(cfg, ctx);
     SinkConsumer consumer = new SinkConsumer(cfg.sinkBroker(), queues, sink, codec, settings, names, cfg.slo(), registry,
-        plugin.commitTick(cfg));
+        plugin.commitTick(cfg), layout);
     ctx.onCommitRequest(consumer::requestCommit);
     for (ScheduledJob job : plugin.jobs(cfg, ctx)) {
       jobs.scheduleWithFixedDelay(() -> runJob(job, registry), job.first().toMillis(), job.every().toMillis(), TimeUnit.MILLISECONDS);

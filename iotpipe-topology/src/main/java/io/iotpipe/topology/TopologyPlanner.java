@@ -124,10 +124,36 @@ public final class TopologyPlanner {
             + " exchange that partitions devices: run `rabbitmq-plugins enable rabbitmq_sharding` on its nodes");
       }
     }
+    if (t.declarations().stream().anyMatch(d -> d instanceof Declaration.Queue q && "stream".equals(q.arguments().get("x-queue-type")))) {
+      streamsPreflight(name, overview);
+    }
     if (t.needsShovelPlugin() && mc.get("shovels/" + mc.vhost()) == null) {
       // /api/shovels exists only with rabbitmq_shovel_management (which brings rabbitmq_shovel).
       throw new TopologyException("broker \"" + name + "\" lacks the shovel plugin that moves telemetry on: "
           + "run `rabbitmq-plugins enable rabbitmq_shovel rabbitmq_shovel_management` on its nodes");
+    }
+  }
+
+  /**
+   * {@code topology.layout: streams} needs single active consumer on streams (RabbitMQ 3.11 and later) and the stream
+   * protocol the sink groups read with: refused here rather than by consumers that never start.
+   */
+  static void streamsPreflight(String name, JsonNode overview) {
+    String version = overview.path("rabbitmq_version").asText("");
+    String[] v = version.split("\\.");
+    boolean old = v.length >= 2 && v[0].matches("\\d+") && v[1].matches("\\d+")
+        && (Integer.parseInt(v[0]) < 3 || (Integer.parseInt(v[0]) == 3 && Integer.parseInt(v[1]) < 11));
+    if (old) {
+      throw new TopologyException("broker \"" + name + "\" runs RabbitMQ " + version + ", and topology.layout: streams needs "
+          + "3.11 or later (single active consumer on streams): upgrade it, or keep topology.layout: queues");
+    }
+    boolean listener = false;
+    for (JsonNode l : overview.path("listeners")) {
+      listener |= l.path("protocol").asText("").startsWith("stream");
+    }
+    if (!listener) {
+      throw new TopologyException("broker \"" + name + "\" has no stream protocol listener, which topology.layout: streams "
+          + "reads partitions with: run `rabbitmq-plugins enable rabbitmq_stream` on its nodes");
     }
   }
 

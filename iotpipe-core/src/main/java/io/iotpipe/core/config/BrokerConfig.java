@@ -14,9 +14,20 @@ import java.util.Set;
  * @param username   user name (default {@code guest})
  * @param password   password, from the environment
  * @param region     region this broker serves (e.g. {@code eu-west}); informs failover and the report
+ * @param streamUris the stream protocol endpoints of the nodes ({@code rabbitmq-stream://host:5552}, plugin
+ *                   {@code rabbitmq_stream}), read by sink groups when {@code topology.layout} is {@code streams};
+ *                   empty: the hosts of {@code uris} on port {@link #STREAM_PORT}. Credentials and vhost come from
+ *                   this broker's other keys.
  */
 public record BrokerConfig(String name, List<URI> uris, URI management, String username, Secret password,
-                           String region) {
+                           String region, List<URI> streamUris) {
+
+  /** RabbitMQ's default stream protocol port. */
+  public static final int STREAM_PORT = 5552;
+
+  public BrokerConfig(String name, List<URI> uris, URI management, String username, Secret password, String region) {
+    this(name, uris, management, username, password, region, List.of());
+  }
 
   static BrokerConfig read(String name, ConfigNode c) {
     List<URI> uris = c.uris("uris", List.of(), Set.of("amqp", "amqps"));
@@ -28,8 +39,12 @@ public record BrokerConfig(String name, List<URI> uris, URI management, String u
     String username = c.string("username", "guest");
     Secret password = c.secret("password");
     String region = c.string("region", "default");
+    List<URI> streamUris = c.uris("streamUris", List.of(), Set.of("rabbitmq-stream"));
+    c.check("streamUris", "no user or password in the URI (they come from username and password)",
+        streamUris.stream().allMatch(u -> u.getUserInfo() == null), null);
     c.finish();
-    return new BrokerConfig(name, uris, management, username, password.isSet() ? password : new Secret("default", "guest"), region);
+    return new BrokerConfig(name, uris, management, username, password.isSet() ? password : new Secret("default", "guest"),
+        region, streamUris);
   }
 
   /** The vhost encoded in the first URI's path ({@code /} when absent). */

@@ -39,6 +39,7 @@ public final class ConfigReference {
     doc("brokers.<name>.username", "user name");
     doc("brokers.<name>.password", "password, from the environment: `${IOTPIPE_CLOUD_PASSWORD}` or `${VAR:-default}`", "guest");
     doc("brokers.<name>.region", "region this broker serves (e.g. `eu-west`); informs failover and reports");
+    doc("brokers.<name>.streamUris", "stream protocol endpoints of the nodes (`rabbitmq-stream://host:5552`, plugin `rabbitmq_stream`), where sink groups read partition streams when `topology.layout` is `streams`; credentials and vhost come from this broker's other keys", "the hosts of `uris` on port 5552");
 
     doc("topology.prefix", "name prefix of every exchange and queue (several pipelines can share a vhost)");
     doc("topology.edges", "brokers devices publish to; each gets an ingress exchange, a bounded buffer and a shovel");
@@ -53,6 +54,8 @@ public final class ConfigReference {
     doc("topology.deliveryLimit", "a message redelivered this often is dead-lettered (crash-loop guard)");
     doc("topology.shovelReconnectDelay", "how long a shovel waits before reconnecting");
     doc("topology.singleActiveConsumer", "one consumer per partition queue at a time, so per-device order holds; a standby takes over");
+    doc("topology.layout", "`queues`: each partition fans out to one quorum queue per sink (a reading is written once per sink); `streams`: one stream per partition that every sink group reads at its own stored position (written once; needs RabbitMQ >= 3.11 with `rabbitmq_stream`; see Topology layouts)");
+    doc("topology.streamMaxAge", "with `layout: streams`: how long a partition stream keeps readings; older segments are deleted even if a sink group has not read them, so it must outlast the longest sink outage");
 
     doc("security.passwords", "(with a `security:` section, `topology plan` shows iotpipe's broker users and permissions and `apply` makes them true; without it users are not touched) directory of the service accounts' password files (`<account>.password`, mode 0600); apply writes a random one for an account without one");
     doc("security.existingUsers", "a declared account that exists with other tags, password or permissions: `update` it (a broader grant is narrowed) or `refuse` (report a conflict, change nothing)");

@@ -26,6 +26,14 @@ public record Names(String prefix) {
     return prefix + ".p" + p;
   }
 
+  /**
+   * Cloud, {@code topology.layout: streams}: the stream holding partition {@code p}, read by every sink group, e.g.
+   * {@code iotpipe.p3.stream}.
+   */
+  public String partitionStream(int p) {
+    return prefix + ".p" + p + ".stream";
+  }
+
   /** Cloud, only when the fanout stage lives on another broker: queue holding partition {@code p} until shovelled. */
   public String partitionTransfer(int p) {
     return prefix + ".p" + p + ".transfer";

@@ -22,13 +22,21 @@ import java.util.regex.Pattern;
  * @param shovelReconnectDelay how long a shovel waits before reconnecting
  * @param singleActiveConsumer sink queues deliver to one consumer at a time so per-device order holds even when
  *                      several instances consume the same partition (a standby takes over on failure)
+ * @param layout        how a partition is stored in the cloud: {@code queues} (a fanout to one queue per sink: every
+ *                      reading written once per sink) or {@code streams} (one stream per partition that every sink
+ *                      group reads at its own stored position: written once)
+ * @param streamMaxAge  with {@code layout: streams}: how long a stream keeps readings (segments older than this are
+ *                      deleted whether or not a sink group read them, so it must outlast the longest sink outage)
  */
 public record TopologyConfig(String prefix, List<String> edges, String balancer, String fanout, List<String> failover,
                              int partitions, List<String> sinks, QueueType queueType, long edgeMaxMessages,
                              long edgeMaxBytes, int deliveryLimit, Duration shovelReconnectDelay,
-                             boolean singleActiveConsumer) {
+                             boolean singleActiveConsumer, Layout layout, Duration streamMaxAge) {
 
   public enum QueueType { QUORUM, CLASSIC }
+
+  /** See {@code layout} above. */
+  public enum Layout { QUEUES, STREAMS }
 
   private static final Pattern NAME = Pattern.compile("[a-z][a-z0-9_-]{0,30}");
 
@@ -55,9 +63,14 @@ public record TopologyConfig(String prefix, List<String> edges, String balancer,
     int deliveryLimit = c.integer("deliveryLimit", 20, 1, 10_000);
     Duration reconnect = c.duration("shovelReconnectDelay", Duration.ofSeconds(2));
     boolean sac = c.bool("singleActiveConsumer", true);
+    Layout layout = c.enumValue("layout", Layout.class, Layout.QUEUES);
+    // At least a day: a shorter retention would delete readings a sink group has not read during an ordinary outage.
+    Duration maxAge = c.duration("streamMaxAge", Duration.ofDays(7), Duration.ofDays(1), ConfigUnits.MAX_DURATION);
+    c.check("layout", "streams need every sink group to read a partition in order: singleActiveConsumer must stay true",
+        layout != Layout.STREAMS || sac, null);
     c.finish();
     return new TopologyConfig(prefix, edges, balancer, fanout, failover, partitions, sinks, type, maxMessages, maxBytes,
-        deliveryLimit, reconnect, sac);
+        deliveryLimit, reconnect, sac, layout, maxAge);
   }
 
   public Names names() {
@@ -70,6 +83,6 @@ public record TopologyConfig(String prefix, List<String> edges, String balancer,
     others.add(balancer);
     failover.stream().filter(f -> !f.equals(region)).forEach(others::add);
     return new TopologyConfig(prefix, edges, region, region, List.copyOf(others), partitions, sinks, queueType,
-        edgeMaxMessages, edgeMaxBytes, deliveryLimit, shovelReconnectDelay, singleActiveConsumer);
+        edgeMaxMessages, edgeMaxBytes, deliveryLimit, shovelReconnectDelay, singleActiveConsumer, layout, streamMaxAge);
   }
 }

@@ -31,7 +31,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Consumes one sink's partition queues into the {@link Sink}: wires the three parts that each do one job —
- * {@link Supervisor} (connection, subscriptions, reconnects; partition open/close reported to the sink),
+ * {@link Supervisor} (connection, subscriptions, reconnects; partition open/close reported to the sink; for partition
+ * streams {@link StreamSupervisor}),
  * {@link Intake} (decode, identity check, batches) and {@link Settler} (outcomes into ack / retry within the budget /
  * dead-letter) — and runs the dispatcher thread that hands batches to the sink.
  *
@@ -51,7 +52,7 @@ public final class SinkConsumer implements AutoCloseable {
   private final Thread dispatcher;
   private final Intake intake;
   private final Settler settler;
-  private final Supervisor supervisor;
+  private final Supervision supervisor;
   private final AtomicInteger inSink = new AtomicInteger();
   private final AtomicInteger waitingRetry = new AtomicInteger();
   private final Counter received;
@@ -82,6 +83,16 @@ public final class SinkConsumer implements AutoCloseable {
    */
   public SinkConsumer(BrokerConfig broker, List<String> queues, Sink sink, TelemetryCodec codec, ConsumerSettings settings,
                       Names names, SloConfig slo, MeterRegistry registry, Duration commitTick) {
+    this(broker, queues, sink, codec, settings, names, slo, registry, commitTick, io.iotpipe.core.config.TopologyConfig.Layout.QUEUES);
+  }
+
+  /**
+   * @param queues the partition queues ({@code layout} queues) or partition streams ({@code layout} streams, read as
+   *               the sink's group: {@code sink.name()})
+   */
+  public SinkConsumer(BrokerConfig broker, List<String> queues, Sink sink, TelemetryCodec codec, ConsumerSettings settings,
+                      Names names, SloConfig slo, MeterRegistry registry, Duration commitTick,
+                      io.iotpipe.core.config.TopologyConfig.Layout layout) {
     this.sink = sink;
     this.settings = settings;
     this.names = names;
@@ -91,7 +102,26 @@ public final class SinkConsumer implements AutoCloseable {
     this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "iotpipe-" + s + "-scheduler"));
     this.dispatcher = daemon(this::dispatchLoop, "iotpipe-" + s + "-dispatcher");
     this.intake = new Intake(codec, settings);
-    this.supervisor = new Supervisor(s, broker, queues, settings.prefetch(), settings.backoff(), scheduler, new Supervisor.Listener() {
+    this.supervisor = layout == io.iotpipe.core.config.TopologyConfig.Layout.STREAMS
+        ? new StreamSupervisor(s, broker, queues, settings.backoff(), scheduler, new StreamSupervisor.Listener() {
+          @Override
+          public void opened(StreamPartition p) {
+            sink.open(p.queue());
+          }
+
+          @Override
+          public void closed(StreamPartition p) {
+            sink.close(p.queue());
+          }
+
+          @Override
+          public void delivered(StreamPartition p, long offset, String exchange, String routingKey,
+                                AMQP.BasicProperties props, byte[] body) {
+            // A stream has no redelivered flag: what follows the stored position may have been written before.
+            onDelivery(p, offset, false, exchange, routingKey, props, body);
+          }
+        })
+        : new Supervisor(s, broker, queues, settings.prefetch(), settings.backoff(), scheduler, new Supervisor.Listener() {
       @Override
       public void opened(Subscription sub) {
         sink.open(sub.queue());
@@ -105,16 +135,7 @@ public final class SinkConsumer implements AutoCloseable {
       @Override
       public void delivered(Subscription sub, com.rabbitmq.client.Envelope env, AMQP.BasicProperties props, byte[] body) {
         sub.track(env.getDeliveryTag());
-        if (!sawDelivery) {
-          sawDelivery = true;
-          io.iotpipe.runtime.Startup.mark(s + ": first delivery");
-        }
-        received.increment();
-        settler.received();
-        if (env.isRedeliver()) {
-          redelivered.increment();
-        }
-        intake.accept(sub, env.getDeliveryTag(), env.getExchange(), env.getRoutingKey(), props, body);
+        onDelivery(sub, env.getDeliveryTag(), env.isRedeliver(), env.getExchange(), env.getRoutingKey(), props, body);
       }
     });
     SinkSlis slis = new SinkSlis(s, slo, registry);
@@ -126,6 +147,21 @@ public final class SinkConsumer implements AutoCloseable {
     if (!commitTick.isZero()) {
       scheduler.scheduleWithFixedDelay(this::commitTick, commitTick.toMillis(), commitTick.toMillis(), TimeUnit.MILLISECONDS);
     }
+  }
+
+  /** One message from a partition queue or stream, on the client's thread: counted, then decoded into the intake. */
+  private void onDelivery(Source source, long tag, boolean redeliver, String exchange, String routingKey,
+                          AMQP.BasicProperties props, byte[] body) {
+    if (!sawDelivery) {
+      sawDelivery = true;
+      io.iotpipe.runtime.Startup.mark(sink.name() + ": first delivery");
+    }
+    received.increment();
+    settler.received();
+    if (redeliver) {
+      redelivered.increment();
+    }
+    intake.accept(source, tag, exchange, routingKey, props, body);
   }
 
   /** A sink asked for a commit before the next tick ({@code SinkContext.requestCommit()}). */

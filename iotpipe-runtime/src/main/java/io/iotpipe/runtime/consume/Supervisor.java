@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * single-active-consumer handovers as open/close of a partition. Deliveries of a dead channel are never acked on
  * another: their {@link Subscription} is killed with the channel.
  */
-final class Supervisor {
+final class Supervisor implements Supervision {
 
   private static final Logger LOG = LoggerFactory.getLogger(Supervisor.class);
 
@@ -74,7 +74,8 @@ final class Supervisor {
   }
 
   /** Connects and subscribes every queue missing a subscription; on failure schedules another try. */
-  void connect() {
+  @Override
+  public void connect() {
     synchronized (lock) {
       if (closing || (connection != null && connection.isOpen() && subscriptions.size() == queues.size())) {
         return;
@@ -206,7 +207,8 @@ final class Supervisor {
   }
 
   /** Publishes to the dead-letter exchange on the current connection, completing when the broker confirmed. */
-  CompletionStage<Void> publish(String exchange, String routingKey, AMQP.BasicProperties props, byte[] body) {
+  @Override
+  public CompletionStage<Void> publish(String exchange, String routingKey, AMQP.BasicProperties props, byte[] body) {
     ConfirmingPublisher publisher;
     synchronized (lock) {
       publisher = deadLetters;
@@ -225,26 +227,31 @@ final class Supervisor {
   }
 
   /** Lock-free: /health must answer while a connection attempt holds the lock. */
-  boolean connected() {
+  @Override
+  public boolean connected() {
     Connection c = connection;
     return c != null && c.isOpen() && subscriptions.size() == queues.size();
   }
 
   /** Epoch millis since when the consumer has not been fully subscribed, 0 while it is. */
-  long disconnectedSince() {
+  @Override
+  public long disconnectedSince() {
     return connected() ? 0 : Math.max(disconnectedSince, 1);
   }
 
-  String lastError() {
+  @Override
+  public String lastError() {
     return lastError;
   }
 
-  long connections() {
+  @Override
+  public long connections() {
     return connections;
   }
 
   /** Stops taking new deliveries; what was received is still settled on the open channels. */
-  void cancel() {
+  @Override
+  public void cancel() {
     synchronized (lock) {
       for (Subscription s : subscriptions.values()) {
         try {
@@ -257,7 +264,8 @@ final class Supervisor {
   }
 
   /** Closes the connection; unacked messages go back to their queues. */
-  void close() {
+  @Override
+  public void close() {
     synchronized (lock) {
       closing = true;
       if (deadLetters != null) {

@@ -1,0 +1,419 @@
+package io.iotpipe.runtime.consume;
+
+import com.rabbitmq.client.AMQP;
+import com.rabbitmq.client.Connection;
+import com.rabbitmq.stream.Consumer;
+import com.rabbitmq.stream.ConsumerFlowStrategy;
+import com.rabbitmq.stream.Environment;
+import com.rabbitmq.stream.Message;
+import com.rabbitmq.stream.NoOffsetException;
+import com.rabbitmq.stream.OffsetSpecification;
+import io.iotpipe.core.config.BrokerConfig;
+import io.iotpipe.core.retry.Backoff;
+import io.iotpipe.rabbitmq.Amqp;
+import io.iotpipe.rabbitmq.ConfirmingPublisher;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Date;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reads a sink group's partition streams ({@code topology.layout: streams}) with RabbitMQ's stream client: one
+ * consumer per partition stream, named after the sink group and single active, so that of all the group's instances
+ * exactly one reads a partition and another is made active by the broker when its connection goes away. The position
+ * is tracked on the broker (the stream client's manual tracking under the group's name) and moved only by
+ * {@link StreamPartition} after the sink reported the records durable; a newly active instance starts right after it.
+ *
+ * <p>The stream client reconnects and resubscribes by itself; a partition's activation and deactivation come as
+ * consumer updates and are reported to the sink as open/close. Dead letters go out over an AMQP connection (the
+ * dead-letter queues are queues in both layouts).
+ */
+final class StreamSupervisor implements Supervision {
+
+  private static final Logger LOG = LoggerFactory.getLogger(StreamSupervisor.class);
+  /**
+   * Chunks the broker may send ahead per partition. A chunk is what the stream wrote in one go (one to a few thousand
+   * readings); more credits are granted once half of a chunk is settled, so this bounds what an instance holds.
+   */
+  static final int CHUNK_CREDITS = 4;
+  /** Message annotations that describe the stream or the routing, not headers the publisher set. */
+  private static final java.util.Set<String> ROUTING_ANNOTATIONS = java.util.Set.of("x-exchange", "x-routing-key");
+
+  /** What the supervisor reports; called on the stream client's threads. */
+  interface Listener {
+    void opened(StreamPartition partition);
+
+    void closed(StreamPartition partition);
+
+    void delivered(StreamPartition partition, long offset, String exchange, String routingKey, AMQP.BasicProperties props,
+                   byte[] body);
+  }
+
+  private final String group;
+  private final BrokerConfig broker;
+  private final List<String> streams;
+  private final Backoff backoff;
+  private final ScheduledExecutorService scheduler;
+  private final Listener listener;
+
+  private final Object lock = new Object();
+  private Environment environment;
+  private final Map<String, Consumer> consumers = new LinkedHashMap<>();
+  private final Map<String, AtomicReference<StreamPartition>> active = new HashMap<>();
+  private Connection deadLetterConnection;
+  private ConfirmingPublisher deadLetters;
+  private volatile boolean cancelled;
+  private volatile boolean closing;
+  private int attempt;
+  private volatile long disconnectedSince = System.currentTimeMillis();
+  private volatile String lastError;
+  private volatile long connections;
+  /** host:port of every node, for {@link #storedPosition}. */
+  private final List<String> nodes;
+  private final Object offsets = new Object();
+  private com.rabbitmq.stream.impl.Client offsetClient;
+  private int offsetNode;
+
+  /** @param group the sink group: the consumer name the broker keeps positions under and elects one reader of */
+  StreamSupervisor(String group, BrokerConfig broker, List<String> streams, Backoff backoff,
+                   ScheduledExecutorService scheduler, Listener listener) {
+    this.group = group;
+    this.broker = broker;
+    this.streams = List.copyOf(streams);
+    this.backoff = backoff;
+    this.scheduler = scheduler;
+    this.listener = listener;
+    streams.forEach(s -> active.put(s, new AtomicReference<>()));
+    this.nodes = streamUris(broker).stream().map(u -> {
+      URI parsed = URI.create(u);
+      return parsed.getHost() + ":" + parsed.getPort();
+    }).toList();
+  }
+
+  /**
+   * {@code rabbitmq-stream://} URIs of the broker's nodes with the broker's credentials and vhost: its
+   * {@code streamUris}, else the hosts of its AMQP URIs on the default stream port.
+   */
+  static List<String> streamUris(BrokerConfig broker) {
+    String user = URLEncoder.encode(broker.username(), StandardCharsets.UTF_8);
+    String pass = URLEncoder.encode(broker.password().reveal() == null ? "" : broker.password().reveal(), StandardCharsets.UTF_8);
+    String vhost = URLEncoder.encode(broker.vhost(), StandardCharsets.UTF_8);
+    if (broker.uris().stream().anyMatch(u -> "amqps".equals(u.getScheme()))) {
+      throw new IllegalStateException("broker " + broker.name() + " is reached over TLS (amqps), and reading partition "
+          + "streams over TLS is not supported yet: use topology.layout: queues with TLS brokers");
+    }
+    List<String> hostPorts = broker.streamUris().isEmpty()
+        ? broker.uris().stream().map(u -> u.getHost() + ":" + BrokerConfig.STREAM_PORT).toList()
+        : broker.streamUris().stream().map(u -> u.getHost() + ":" + (u.getPort() > 0 ? u.getPort() : BrokerConfig.STREAM_PORT)).toList();
+    return hostPorts.stream().map(hp -> "rabbitmq-stream://" + user + ":" + pass + "@" + hp + "/" + vhost).toList();
+  }
+
+  @Override
+  public void connect() {
+    synchronized (lock) {
+      if (closing || cancelled || connected()) {
+        return;
+      }
+      try {
+        if (environment == null) {
+          environment = Environment.builder().uris(streamUris(broker)).id("iotpipe-" + group).build();
+          connections++;
+          io.iotpipe.runtime.Startup.mark(group + ": connected (streams)");
+        }
+        for (String s : streams) {
+          if (!consumers.containsKey(s)) {
+            consumers.put(s, subscribe(s));
+          }
+        }
+        io.iotpipe.runtime.Startup.mark(group + ": subscribed " + streams.size() + " streams");
+        if (attempt > 0) {
+          LOG.info("{}: reading {} partition streams of {} again", group, streams.size(), broker.name());
+        }
+        attempt = 0;
+        lastError = null;
+        disconnectedSince = 0;
+      } catch (RuntimeException e) {
+        lastError = describe(e);
+        Duration delay = backoff.delay(++attempt);
+        if (attempt == 1 || attempt % 10 == 0) {
+          LOG.warn("{}: cannot read the partition streams of broker {} ({}); retrying in {} ms (attempt {})", group,
+              broker.name(), lastError, delay.toMillis(), attempt);
+        }
+        if (disconnectedSince == 0) {
+          disconnectedSince = System.currentTimeMillis();
+        }
+        if (!closing) {
+          scheduler.schedule(this::connect, delay.toMillis(), TimeUnit.MILLISECONDS);
+        }
+      }
+    }
+  }
+
+  private String describe(RuntimeException e) {
+    String m = e.getMessage() == null ? e.toString() : e.getMessage();
+    if (m.contains("STREAM_DOES_NOT_EXIST") || m.contains("does not exist")) {
+      return m + ": run `iotpipe topology apply` with topology.layout: streams first?";
+    }
+    if (e.getCause() instanceof java.net.ConnectException || m.contains("Connection refused")) {
+      return m + ": is the rabbitmq_stream plugin enabled, and brokers." + broker.name() + ".streamUris (default: the "
+          + "hosts of uris on port " + BrokerConfig.STREAM_PORT + ") where it listens?";
+    }
+    return m;
+  }
+
+  private Consumer subscribe(String stream) {
+    AtomicReference<StreamPartition> current = active.get(stream);
+    return environment.consumerBuilder()
+        .stream(stream)
+        .name(group)
+        .singleActiveConsumer()
+        .manualTrackingStrategy().builder()
+        .flow().strategy(ConsumerFlowStrategy.creditWhenHalfMessagesProcessed(CHUNK_CREDITS)).builder()
+        .consumerUpdateListener(ctx -> {
+          StreamPartition previous = current.getAndSet(null);
+          if (previous != null) {
+            previous.kill();
+            listener.closed(previous);
+          }
+          if (!ctx.isActive()) {
+            return OffsetSpecification.next(); // ignored for an inactive consumer
+          }
+          StreamPartition p = new StreamPartition(stream, ctx.consumer()::store);
+          // The sink hears of the partition before its first record can arrive.
+          listener.opened(p);
+          current.set(p);
+          try {
+            return OffsetSpecification.offset(storedPosition(stream) + 1);
+          } catch (NoOffsetException first) {
+            // A group that never stored a position reads the stream from its start: readings routed before the
+            // group's first instance started are its readings too.
+            return OffsetSpecification.first();
+          }
+        })
+        .messageHandler((ctx, message) -> {
+          StreamPartition p = current.get();
+          if (p == null || cancelled) {
+            return; // not the reader (any more), or stopping: the next reader reads it from the stored position
+          }
+          p.track(ctx.offset(), ctx);
+          Map<String, Object> annotations = message.getMessageAnnotations() == null ? Map.of() : message.getMessageAnnotations();
+          listener.delivered(p, ctx.offset(), text(annotations.get("x-exchange")), text(annotations.get("x-routing-key")),
+              properties(message, annotations), message.getBodyAsBinary());
+        })
+        .build();
+  }
+
+  /**
+   * The group's stored position on {@code stream}, asked on a connection of its own: the consumer's
+   * {@code storedOffset()} asks on the connection whose frame thread runs this activation, and after a leader
+   * failover that is the same connection — its answer then waits behind the blocked thread until the request times
+   * out (10 s) and the partition was never read again (seen with a 3-node cluster's leader killed). Tries every node.
+   */
+  private long storedPosition(String stream) {
+    RuntimeException last = null;
+    for (int i = 0; i < nodes.size(); i++) {
+      com.rabbitmq.stream.impl.Client c;
+      synchronized (offsets) {
+        if (offsetClient == null || !offsetClient.isOpen()) {
+          String[] hp = nodes.get((offsetNode + i) % nodes.size()).split(":");
+          try {
+            offsetClient = new com.rabbitmq.stream.impl.Client(new com.rabbitmq.stream.impl.Client.ClientParameters()
+                .host(hp[0]).port(Integer.parseInt(hp[1])).username(broker.username())
+                .password(broker.password().reveal() == null ? "" : broker.password().reveal())
+                .virtualHost(broker.vhost()).clientProperty("connection_name", "iotpipe-" + group + "-positions"));
+            offsetNode = (offsetNode + i) % nodes.size();
+          } catch (RuntimeException e) {
+            last = e;
+            continue;
+          }
+        }
+        c = offsetClient;
+      }
+      try {
+        var r = c.queryOffset(group, stream);
+        if (r.isOk()) {
+          return r.getOffset();
+        }
+        if (r.getResponseCode() == com.rabbitmq.stream.Constants.RESPONSE_CODE_NO_OFFSET) {
+          throw new NoOffsetException("no position stored for " + group + " on " + stream);
+        }
+        last = new IllegalStateException("querying the position of " + group + " on " + stream + " answered code " + r.getResponseCode());
+      } catch (NoOffsetException e) {
+        throw e;
+      } catch (RuntimeException e) {
+        last = e;
+      }
+      synchronized (offsets) {
+        if (offsetClient == c) {
+          c.close();
+          offsetClient = null;
+          offsetNode = (offsetNode + 1) % nodes.size();
+        }
+      }
+    }
+    throw new IllegalStateException("cannot read the stored position of " + group + " on " + stream + ": " + last, last);
+  }
+
+  private static String text(Object o) {
+    return o == null ? null : o.toString();
+  }
+
+  /**
+   * The AMQP 0-9-1 properties of a reading the shovel published and the stream converted to AMQP 1.0: headers come
+   * back as application properties (and {@code x-} headers as message annotations), the timestamp as creation time.
+   * Intake reads them as for a queue; the dead-letter path copies them.
+   */
+  static AMQP.BasicProperties properties(Message m, Map<String, Object> annotations) {
+    Map<String, Object> headers = new HashMap<>();
+    if (m.getApplicationProperties() != null) {
+      m.getApplicationProperties().forEach((k, v) -> headers.put(k, headerValue(v)));
+    }
+    annotations.forEach((k, v) -> {
+      if (k.startsWith("x-") && !ROUTING_ANNOTATIONS.contains(k) && !k.startsWith("x-stream") && !k.startsWith("x-opt-")) {
+        headers.putIfAbsent(k, headerValue(v));
+      }
+    });
+    AMQP.BasicProperties.Builder b = new AMQP.BasicProperties.Builder().deliveryMode(2).headers(headers);
+    com.rabbitmq.stream.Properties p = m.getProperties();
+    if (p != null) {
+      if (p.getCreationTime() > 0) {
+        b.timestamp(new Date(p.getCreationTime()));
+      }
+      b.contentType(p.getContentType());
+      if (p.getMessageId() != null) {
+        b.messageId(p.getMessageId().toString());
+      }
+    }
+    return b.build();
+  }
+
+  /** Values AMQP 0-9-1 headers can carry as they are; anything else (AMQP 1.0's unsigned and symbol types) as text. */
+  private static Object headerValue(Object v) {
+    return v == null || v instanceof String || v instanceof Long || v instanceof Integer || v instanceof Boolean
+        || v instanceof byte[] || v instanceof Double || v instanceof Float || v instanceof Short || v instanceof Byte
+        || v instanceof Date || v instanceof java.math.BigDecimal ? v : v.toString();
+  }
+
+  @Override
+  public CompletionStage<Void> publish(String exchange, String routingKey, AMQP.BasicProperties props, byte[] body) {
+    ConfirmingPublisher publisher;
+    synchronized (lock) {
+      try {
+        if (deadLetterConnection == null || !deadLetterConnection.isOpen()) {
+          if (deadLetters != null) {
+            deadLetters.close();
+          }
+          deadLetterConnection = Amqp.factory(broker).newConnection(Amqp.addresses(broker, true), "iotpipe-" + group + "-dead-letters");
+          deadLetters = new ConfirmingPublisher(deadLetterConnection.createChannel(), 1000);
+        }
+      } catch (IOException | TimeoutException | RuntimeException e) {
+        return CompletableFuture.failedFuture(new IOException("cannot reach broker " + broker.name() + " to dead-letter: " + e.getMessage(), e));
+      }
+      publisher = deadLetters;
+    }
+    try {
+      return publisher.publish(exchange, routingKey, props, body);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return CompletableFuture.failedFuture(e);
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  @Override
+  public boolean connected() {
+    synchronized (lock) {
+      return environment != null && consumers.size() == streams.size();
+    }
+  }
+
+  @Override
+  public long disconnectedSince() {
+    return connected() ? 0 : Math.max(disconnectedSince, 1);
+  }
+
+  @Override
+  public String lastError() {
+    return lastError;
+  }
+
+  @Override
+  public long connections() {
+    return connections;
+  }
+
+  /** Positions of the partitions this instance reads now (stream -> highest stored offset, -1 before any). */
+  Map<String, Long> positions() {
+    Map<String, Long> out = new LinkedHashMap<>();
+    active.forEach((s, ref) -> {
+      StreamPartition p = ref.get();
+      if (p != null) {
+        out.put(s, p.stored());
+      }
+    });
+    return out;
+  }
+
+  @Override
+  public void cancel() {
+    cancelled = true;
+  }
+
+  @Override
+  public void close() {
+    synchronized (lock) {
+      closing = true;
+      cancelled = true;
+      // Closing the consumers hands their partitions to another instance of the group, which starts at the stored
+      // position: everything settled here was stored as it was settled.
+      consumers.values().forEach(c -> {
+        try {
+          c.close();
+        } catch (RuntimeException ignored) {
+          // already gone with its connection
+        }
+      });
+      consumers.clear();
+      active.values().forEach(ref -> {
+        StreamPartition p = ref.getAndSet(null);
+        if (p != null) {
+          p.kill();
+          listener.closed(p);
+        }
+      });
+      if (environment != null) {
+        environment.close();
+      }
+      synchronized (offsets) {
+        if (offsetClient != null) {
+          offsetClient.close();
+        }
+      }
+      if (deadLetters != null) {
+        deadLetters.close();
+      }
+      if (deadLetterConnection != null && deadLetterConnection.isOpen()) {
+        try {
+          deadLetterConnection.close(5_000);
+        } catch (IOException | RuntimeException ignored) {
+          // closing anyway
+        }
+      }
+    }
+  }
+}

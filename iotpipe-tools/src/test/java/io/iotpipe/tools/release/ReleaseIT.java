@@ -31,11 +31,12 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The release as an operator uses it: the tarball unpacked into an empty directory, {@code bin/iotpipe run --role index}
- * and {@code --role store} started from there as separate processes with only a JDK (no Maven, no source tree, no
- * CLASSPATH), against real RabbitMQ nodes and a real OpenSearch; every published reading must be indexed and stored
- * exactly once, and the processes must have loaded jars from the release's lib/ only. Lives here rather than in
- * iotpipe-dist because it needs the test kit: as a dependency of iotpipe-dist, even test-scoped, the embedded
- * OpenSearch would take part in Maven's version mediation and could change the jars that go into lib/.
+ * and {@code --role store} started from there as separate processes with only a JDK (no Maven, git or other Java on
+ * the PATH, no source tree, no CLASSPATH), against real RabbitMQ nodes and a real OpenSearch; every published reading
+ * must be indexed and stored exactly once, and the processes must have loaded jars from the release's lib/ only.
+ * Lives here rather than in iotpipe-dist because it needs the test kit: as a dependency of iotpipe-dist, even
+ * test-scoped, the embedded OpenSearch would take part in Maven's version mediation and could change the jars that go
+ * into lib/.
  */
 class ReleaseIT {
 
@@ -96,8 +97,25 @@ class ReleaseIT {
         .directory(cwd.toFile()).redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(role + ".log").toFile()));
     pb.environment().clear();
-    pb.environment().putAll(Map.of("PATH", "/usr/bin:/bin", "JAVA_HOME", System.getProperty("java.home"), "LANG", "C.UTF-8"));
+    pb.environment().putAll(Map.of("PATH", toolsOnly().toString(), "JAVA_HOME", System.getProperty("java.home"), "LANG", "C.UTF-8"));
     return pb.start();
+  }
+
+  /**
+   * A PATH with only the shell tools bin/iotpipe uses: this machine's /usr/bin also holds mvn, git and a java, which
+   * an operator's server need not have, so a launcher that reached for them would pass here and fail there.
+   */
+  static synchronized Path toolsOnly() throws IOException {
+    Path bin = dir.resolve("path");
+    if (!Files.isDirectory(bin)) {
+      Files.createDirectory(bin);
+      for (String tool : List.of("bash", "dirname", "readlink", "awk", "cut", "ls", "cksum", "find", "mkdir")) {
+        Path real = Stream.of("/usr/bin", "/bin").map(d -> Path.of(d, tool)).filter(Files::isExecutable).findFirst()
+            .orElseThrow(() -> new IllegalStateException(tool + " is not installed in /usr/bin or /bin"));
+        Files.createSymbolicLink(bin.resolve(tool), real);
+      }
+    }
+    return bin;
   }
 
   /** The jar files the process has open (the JVM keeps every class-path jar it loaded a class from open). */

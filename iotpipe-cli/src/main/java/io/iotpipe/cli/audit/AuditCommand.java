@@ -24,7 +24,7 @@ import picocli.CommandLine.Option;
 /** {@code iotpipe audit}: is every confirmed reading in Elasticsearch and in the store, exactly once? */
 @Command(name = "audit", mixinStandardHelpOptions = true,
     description = "Compare what publishers had confirmed (ledger files from simulate --ledger or the demo) with what the "
-        + "search index and the store hold: per device gaps and duplicates, and a verdict. Exit 1 when anything is lost or doubled.")
+        + "search index, the store and the lake's table hold: per device gaps and duplicates, and a verdict. Exit 1 when anything is lost or doubled.")
 public final class AuditCommand implements IotpipeCommand, Callable<Integer> {
 
   @Mixin ConfigOption config;
@@ -32,7 +32,7 @@ public final class AuditCommand implements IotpipeCommand, Callable<Integer> {
   @Option(names = "--ledger", required = true, split = ",", description = "Ledger file(s) of the runs to check.")
   List<Path> ledgers;
 
-  @Option(names = "--sink", defaultValue = "elk,storage", split = ",", description = "Which sinks to check (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--sink", defaultValue = "elk,storage", split = ",", description = "Which sinks to check: elk, storage, lake (default: ${DEFAULT-VALUE}).")
   List<String> sinks;
 
   @Option(names = "--json", description = "Print the result as JSON.")
@@ -56,7 +56,8 @@ public final class AuditCommand implements IotpipeCommand, Callable<Integer> {
       Completeness.Result r = switch (sink) {
         case "elk" -> Auditor.search(cfg.indexer(), ledger);
         case "storage" -> Auditor.store(cfg.storage().dir(), ledger);
-        default -> throw new CommandFailure(ExitCode.USAGE, "--sink " + sink + ": expected elk or storage");
+        case "lake" -> io.iotpipe.cli.lake.LakeAudit.audit(cfg.section(io.iotpipe.lake.LakeSection.SECTION), ledger);
+        default -> throw new CommandFailure(ExitCode.USAGE, "--sink " + sink + ": expected elk, storage or lake");
       };
       out.put(sink, Auditor.toJson(r));
       ok &= r.complete();

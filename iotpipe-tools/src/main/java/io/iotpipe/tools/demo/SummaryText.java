@@ -23,8 +23,9 @@ final class SummaryText {
     ROWS.put("confirmed", new Row("readings confirmed to the devices", ""));
     ROWS.put("indexed", new Row("searchable in the index", ""));
     ROWS.put("stored", new Row("stored in files", ""));
+    ROWS.put("inLake", new Row("in the lake's Iceberg table", ""));
     ROWS.put("deadLettered", new Row("dead-lettered (with a reason)", ""));
-    ROWS.put("lost", new Row("lost (confirmed but in neither sink nor a dead-letter queue)", ""));
+    ROWS.put("lost", new Row("lost (confirmed but missing from a sink and from the dead-letter queues)", ""));
     ROWS.put("duplicates", new Row("duplicates", ""));
     ROWS.put("latencyMs", new Row("end-to-end latency to search", "ms"));
     ROWS.put("storageVisibilityP50Ms", new Row("storage visibility, median (until the file holding a reading commits)", "ms"));
@@ -37,12 +38,13 @@ final class SummaryText {
     ROWS.put("seconds", new Row("demo duration", "s"));
     ROWS.put("security", new Row("security", ""));
     ROWS.put("dataDir", new Row("data directory", ""));
+    ROWS.put("lakeTable", new Row("the lake's table", ""));
     ROWS.put("reportFile", new Row("report file", ""));
   }
 
   /** Names of the parts of a nested value (the processes of the CPU row). */
   private static final Map<String, String> PARTS = Map.of(
-      "demoJvm", "demo JVM (fleet and both sinks)", "edgeBroker", "edge broker", "cloudBrokers", "cloud brokers",
+      "demoJvm", "demo JVM (fleet and the sinks)", "edgeBroker", "edge broker", "cloudBrokers", "cloud brokers",
       "searchEngine", "search engine");
 
   private SummaryText() {}

@@ -198,6 +198,7 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
     double p50 = runner.consumers().get(Role.of("index")).latencyPercentile(0.5);
     double p99 = runner.consumers().get(Role.of("index")).latencyPercentile(0.99);
     double storeP50 = runner.consumers().get(Role.of("store")).latencyPercentile(0.5);
+    double lakeP50 = noLake ? Double.NaN : runner.consumers().get(Role.of("lake")).latencyPercentile(0.5);
     long deadLettered = runner.stats().values().stream().mapToLong(ConsumerStats::deadLettered).sum();
     // Read while the roles still run: once closed, their health would count as an outage.
     Map<String, Object> observed = new LinkedHashMap<>();
@@ -240,6 +241,9 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
     lat.put("p99", Math.round(p99));
     summary.put("latencyMs", lat);
     summary.put("storageVisibilityP50Ms", Math.round(storeP50));
+    if (!noLake) {
+      summary.put("lakeVisibilityP50Ms", Math.round(lakeP50));
+    }
     summary.put("publishRatePerSecond", Math.round(published.rate()));
     summary.put("nacked", published.nacked());
     Map<String, Object> cpuSeconds = new LinkedHashMap<>();
@@ -282,8 +286,8 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
       System.out.printf("published %d, confirmed %d, indexed %d, stored %d%s, dead-lettered %d, lost %d, duplicates %d%n",
           published.published(), published.confirmed(), es.present(), st.present(), lk == null ? "" : ", in the lake " + lk.present(),
           deadLettered, es.lost() + st.lost() + lakeLost, es.duplicates() + st.duplicates() + lakeDuplicates);
-      System.out.printf("end-to-end latency to search: p50 %s ms, p99 %s ms; storage visibility p50 %s ms (files roll every %s)%n",
-          fmt(p50), fmt(p99), fmt(storeP50), cfg.storage().rollAge());
+      System.out.printf("end-to-end latency to search: p50 %s ms, p99 %s ms; storage visibility p50 %s ms (files roll every %s)%s%n",
+          fmt(p50), fmt(p99), fmt(storeP50), cfg.storage().rollAge(), noLake ? "" : "; lake visibility p50 " + fmt(lakeP50) + " ms");
       System.out.println("security: " + securityLine(sec));
       if (lakeTable != null) {
         System.out.println("lake: " + lakeLine(lakeTable));

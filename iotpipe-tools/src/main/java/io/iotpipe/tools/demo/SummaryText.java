@@ -29,6 +29,7 @@ final class SummaryText {
     ROWS.put("duplicates", new Row("duplicates", ""));
     ROWS.put("latencyMs", new Row("end-to-end latency to search", "ms"));
     ROWS.put("storageVisibilityP50Ms", new Row("storage visibility, median (until the file holding a reading commits)", "ms"));
+    ROWS.put("lakeVisibilityP50Ms", new Row("lake visibility, median (until the snapshot holding a reading commits)", "ms"));
     ROWS.put("publishRatePerSecond", new Row("publish rate", "readings/s"));
     ROWS.put("nacked", new Row("publishes refused by the edge (back-pressure)", ""));
     ROWS.put("cpuSecondsFleetToDrained", new Row("CPU time from fleet start until drained", "s"));

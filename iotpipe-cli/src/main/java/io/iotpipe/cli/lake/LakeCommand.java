@@ -82,7 +82,8 @@ public final class LakeCommand implements IotpipeCommand, Runnable {
 
     @Override
     public Integer call() {
-      var json = Output.json();
+      // one row per line (JSON lines), whatever the shared mapper's indentation
+      var json = Output.json().writer().without(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT);
       boolean[] header = {false};
       try (LakeReader r = open(config)) {
         r.scan(device, limit, row -> {

@@ -65,6 +65,12 @@ public record LakeCatalog(String catalogUri, String catalogUser, String catalogP
     return p;
   }
 
+  /** Where the table lives, for logs and reports: never the password or the keys (a record would print them). */
+  @Override
+  public String toString() {
+    return "catalog " + catalogUri + ", warehouse " + warehouse + (s3Endpoint == null ? " (AWS S3, " + region + ")" : " at " + s3Endpoint);
+  }
+
   /** Opens the catalog (JDBC or REST, by the URI's scheme). */
   public Catalog open() {
     String impl = catalogUri.startsWith("jdbc:") ? "org.apache.iceberg.jdbc.JdbcCatalog" : "org.apache.iceberg.rest.RESTCatalog";

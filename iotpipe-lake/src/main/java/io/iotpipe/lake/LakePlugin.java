@@ -2,6 +2,7 @@ package io.iotpipe.lake;
 
 import io.iotpipe.core.config.ConsumerSettings;
 import io.iotpipe.core.config.IotpipeConfig;
+import io.iotpipe.sink.PrivateSink;
 import io.iotpipe.sink.Sink;
 import io.iotpipe.sink.SinkContext;
 import io.iotpipe.sink.SinkPlugin;
@@ -11,7 +12,8 @@ import org.apache.iceberg.catalog.TableIdentifier;
 
 /**
  * The Iceberg table as a runtime plugin: role {@code lake}, the {@code lake} partition queues, the {@code lake:}
- * section. The table's columns follow {@code storage.metrics} (the store's metric list), by schema evolution.
+ * section. The table's columns follow {@code storage.metrics} (the store's metric list), by schema evolution, and
+ * {@code storage.privacy} applies to its rows as to the files.
  */
 public final class LakePlugin implements SinkPlugin {
 
@@ -45,6 +47,9 @@ public final class LakePlugin implements SinkPlugin {
     LakeSection.Settings s = cfg.section(LakeSection.SECTION);
     Catalog catalog = s.catalog().open();
     var table = new TelemetryTable(cfg.storage().metrics()).createOrLoad(catalog, TableIdentifier.parse(s.table()));
-    return new LakeSink(sink(), table, s.flushRows(), s.flushBytes()).whenFlushDue(ctx::requestCommit);
+    Sink lake = new LakeSink(sink(), table, s.flushRows(), s.flushBytes()).whenFlushDue(ctx::requestCommit);
+    // storage.privacy is the data scientists' policy, whichever store holds their copy: the table, its state files and
+    // its uniqueness keys see only pseudonyms, exactly as the file store's do.
+    return cfg.storage().privacy().active() ? new PrivateSink(lake, cfg.storage().privacy()) : lake;
   }
 }

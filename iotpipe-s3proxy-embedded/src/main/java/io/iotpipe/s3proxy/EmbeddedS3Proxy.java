@@ -54,11 +54,18 @@ public final class EmbeddedS3Proxy implements AutoCloseable {
     return s3;
   }
 
-  /** The jar from {@code -Diotpipe.s3proxy.jar}, else the one in the local Maven repository. */
+  /**
+   * The jar from {@code -Diotpipe.s3proxy.jar}, else the one iotpipe-tools' build copies (when the launcher names the
+   * project's home), else the one in the local Maven repository.
+   */
   public static Path defaultJar() {
     String p = System.getProperty(JAR_PROPERTY);
     if (p != null && !p.isBlank()) {
       return Path.of(p);
+    }
+    String home = System.getProperty("iotpipe.home");
+    if (home != null && Files.isRegularFile(Path.of(home, "iotpipe-tools", "target", "s3proxy", "s3proxy.jar"))) {
+      return Path.of(home, "iotpipe-tools", "target", "s3proxy", "s3proxy.jar");
     }
     return Path.of(System.getProperty("user.home"), ".m2", "repository", "org", "gaul", "s3proxy", "4.1.0",
         "s3proxy-4.1.0-jar-with-dependencies.jar");
@@ -106,6 +113,11 @@ public final class EmbeddedS3Proxy implements AutoCloseable {
     try {
       Files.createDirectories(blobs());
       Path props = dir.resolve("s3proxy.properties");
+      // It holds the secret key: readable by its owner only, like any credential file.
+      if (!Files.exists(props)) {
+        Files.createFile(props, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+            java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+      }
       Files.write(props, List.of(
           "s3proxy.endpoint=" + endpoint(),
           "s3proxy.authorization=aws-v2-or-v4",

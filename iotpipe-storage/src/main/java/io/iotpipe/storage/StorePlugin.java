@@ -49,7 +49,7 @@ public final class StorePlugin implements SinkPlugin {
   @Override
   public Sink create(IotpipeConfig cfg, SinkContext ctx) {
     Sink files = new StorageSink(cfg.storage().withConsumer(ctx.consumer()), ctx);
-    return cfg.storage().privacy().active() ? new PrivateSink(files, cfg.storage().privacy()) : files;
+    return cfg.storage().privacy().active() ? new io.iotpipe.sink.PrivateSink(files, cfg.storage().privacy()) : files;
   }
 
   @Override

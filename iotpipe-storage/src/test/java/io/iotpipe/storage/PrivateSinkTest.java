@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.iotpipe.core.config.IotpipeConfig;
 import io.iotpipe.core.config.StorageConfig;
 import io.iotpipe.sink.Outcome;
+import io.iotpipe.sink.PrivateSink;
 import io.iotpipe.sink.SinkRecord;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;

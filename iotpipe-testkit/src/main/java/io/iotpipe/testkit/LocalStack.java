@@ -11,6 +11,7 @@ import io.iotpipe.topology.ServiceAccounts;
 import io.iotpipe.simulator.DeviceCredentials;
 import io.iotpipe.simulator.Simulation;
 import io.iotpipe.opensearch.EmbeddedOpenSearch;
+import io.iotpipe.s3proxy.EmbeddedS3Proxy;
 import io.iotpipe.topology.ManagementClient;
 import io.iotpipe.topology.Plan;
 import io.iotpipe.topology.TopologyPlanner;
@@ -40,6 +41,11 @@ import java.util.function.Consumer;
  * administrator's (password from {@code $IOTPIPE_BROKER_PASSWORD}), and each sink role gets a config of its own
  * account ({@link #roleConfig}, {@link #roleProcess}); simulated devices are enrolled before they connect, each with
  * its own identity ({@link #simulation}).
+ *
+ * <p>With the lake ({@code withLake}): a real S3 API server (s3proxy, child JVM) with credentials of its own, and every
+ * pipeline's config gets the {@code lake} sink and a {@code lake:} section (SQLite catalog, warehouse on that server)
+ * whose keys are {@code ${ENV}} references ({@link #LAKE_ACCESS_KEY_ENV}, {@link #LAKE_SECRET_KEY_ENV}): the keys
+ * themselves stay in 0600 files ({@link #lakeKeyFile}) and in the environment of the processes that need them.
  */
 public final class LocalStack implements AutoCloseable {
 
@@ -59,6 +65,12 @@ public final class LocalStack implements AutoCloseable {
   /** The main pipeline's name prefix. */
   static final String MAIN = "iotpipe";
   static final List<String> SINKS = List.of(Role.of("index").sink(), Role.of("store").sink());
+  /** The lake's sink name (the plugin's, but the test kit must not need the lake module on its class path). */
+  static final String LAKE_SINK = "lake";
+  public static final String LAKE_ACCESS_KEY_ENV = "IOTPIPE_LAKE_S3_ACCESS_KEY";
+  public static final String LAKE_SECRET_KEY_ENV = "IOTPIPE_LAKE_S3_SECRET_KEY";
+  /** The bucket the lake's warehouse is in, on the stack's own S3 server. */
+  public static final String LAKE_BUCKET = "iotpipe-lake";
 
   private final Path dir;
   private final LocalDeployment brokers;
@@ -75,9 +87,13 @@ public final class LocalStack implements AutoCloseable {
   private final Map<String, Path> configFiles = new ConcurrentHashMap<>();
   private final Map<String, Map<Role, Path>> roleFiles = new ConcurrentHashMap<>();
   private final AtomicLong devicesEnrolled = new AtomicLong();
+  private final EmbeddedS3Proxy s3;
+  private final List<String> sinks;
 
   private LocalStack(Path dir, LocalDeployment brokers, EmbeddedOpenSearch search, int partitions, URI externalSearch,
-                     Security security, SecureLocalStack secured) {
+                     Security security, SecureLocalStack secured, EmbeddedS3Proxy s3, List<String> sinks) {
+    this.s3 = s3;
+    this.sinks = sinks;
     this.externalSearch = externalSearch;
     this.security = security;
     this.secured = secured;
@@ -104,7 +120,17 @@ public final class LocalStack implements AutoCloseable {
   /** As above, secured or not as {@code security} says. */
   public static LocalStack start(Path dir, int cloudNodes, int partitions, String storageYaml, boolean withSearch,
                                  URI externalSearch, Security security, Consumer<String> log) {
+    return start(dir, cloudNodes, partitions, storageYaml, withSearch, externalSearch, security, false, log);
+  }
+
+  /** As above; with {@code withLake} also an S3 API server and the {@code lake} sink in every pipeline (class comment). */
+  public static LocalStack start(Path dir, int cloudNodes, int partitions, String storageYaml, boolean withSearch,
+                                 URI externalSearch, Security security, boolean withLake, Consumer<String> log) {
     boolean embedded = withSearch && externalSearch == null;
+    List<String> sinks = new ArrayList<>(SINKS);
+    if (withLake) {
+      sinks.add(LAKE_SINK);
+    }
     try {
       Files.createDirectories(dir);
     } catch (IOException e) {
@@ -112,35 +138,47 @@ public final class LocalStack implements AutoCloseable {
     }
     log.accept("starting " + (security.secure() ? "a secured (TLS only, no guest) " : "an insecure (plaintext, guest) ")
         + "edge node, a " + cloudNodes + "-node cloud cluster" + (embedded ? " and OpenSearch" : "") + " in " + dir
-        + (externalSearch != null ? " (search engine: " + externalSearch + ")" : "") + " ...");
+        + (externalSearch != null ? " (search engine: " + externalSearch + ")" : "") + (withLake ? ", an S3 API server (s3proxy)" : "") + " ...");
     CompletableFuture<EmbeddedOpenSearch> os = embedded
         ? CompletableFuture.supplyAsync(() -> EmbeddedOpenSearch.start(dir.resolve("opensearch")), r -> Thread.ofPlatform().daemon().start(r))
+        : CompletableFuture.completedFuture(null);
+    // Beside the brokers and the search engine, not after them: its JVM's start-up then costs little wall time.
+    CompletableFuture<EmbeddedS3Proxy> objects = withLake
+        ? CompletableFuture.supplyAsync(() -> startS3(dir.resolve("s3")), r -> Thread.ofPlatform().daemon().start(r))
         : CompletableFuture.completedFuture(null);
     LocalDeployment brokers;
     SecureLocalStack secured = null;
     try {
       if (security.secure()) {
-        secured = SecureLocalStack.start(dir.resolve("brokers"), cloudNodes, MAIN, SINKS);
+        secured = SecureLocalStack.start(dir.resolve("brokers"), cloudNodes, MAIN, sinks);
         brokers = secured.nodes();
       } else {
         brokers = LocalDeployment.start(dir.resolve("brokers"), cloudNodes);
       }
     } catch (RuntimeException e) {
-      os.thenAccept(o -> {
-        if (o != null) {
-          o.close();
-        }
-      });
+      closeLater(os);
+      closeLater(objects);
       throw e;
     }
     EmbeddedOpenSearch search;
+    EmbeddedS3Proxy s3;
     try {
       search = os.join();
     } catch (RuntimeException e) {
       brokers.close();
+      closeLater(objects);
       throw e.getCause() instanceof RuntimeException r ? r : e;
     }
-    LocalStack s = new LocalStack(dir, brokers, search, partitions, externalSearch, security, secured);
+    try {
+      s3 = objects.join();
+    } catch (RuntimeException e) {
+      if (search != null) {
+        search.close();
+      }
+      brokers.close();
+      throw e.getCause() instanceof RuntimeException r ? r : e;
+    }
+    LocalStack s = new LocalStack(dir, brokers, search, partitions, externalSearch, security, secured, s3, List.copyOf(sinks));
     log.accept("applying the topology ...");
     try {
       s.pipeline(MAIN, storageYaml, "iotpipe.yaml");
@@ -178,26 +216,32 @@ public final class LocalStack implements AutoCloseable {
           port: 0
         """.formatted(search != null ? search.httpUri() : externalSearch != null ? externalSearch : "http://127.0.0.1:9200", prefix.equals("iotpipe") ? "telemetry" : prefix,
         externalSearchAccess(),
-        dir.resolve(prefix.equals("iotpipe") ? "store" : prefix + "-store").toAbsolutePath(), storageYaml == null ? "" : storageYaml);
+        dir.resolve(prefix.equals("iotpipe") ? "store" : prefix + "-store").toAbsolutePath(), storageYaml == null ? "" : storageYaml)
+        + lakeYaml(prefix);
     Path path = dir.resolve(file);
     IotpipeConfig cfg;
     if (secured == null) {
-      write(path, edit.apply(brokers.configYaml(prefix, partitions, extra)));
-      cfg = IotpipeConfig.load(path);
+      // The insecure nodes' config names no sinks (elk and storage by default): the lake is added here.
+      String yaml = brokers.configYaml(prefix, partitions, extra);
+      if (s3 != null) {
+        yaml = yaml.replace("  partitions: " + partitions + "\n", "  partitions: " + partitions + "\n  sinks: [" + String.join(", ", sinks) + "]\n");
+      }
+      write(path, edit.apply(yaml));
+      cfg = IotpipeConfig.load(path, withLakeKeys(System::getenv));
     } else {
       if (!prefix.equals(MAIN)) {
-        secured.addPipeline(prefix, SINKS);
+        secured.addPipeline(prefix, sinks);
       }
       write(path, edit.apply(secured.configYaml(prefix, secured.adminUser(), partitions, extra)));
       String base = file.endsWith(".yaml") ? file.substring(0, file.length() - 5) : file;
       Map<Role, Path> files = new java.util.LinkedHashMap<>();
-      for (Role r : Role.forSinks(SINKS)) {
+      for (Role r : Role.forSinks(sinks)) {
         Path f = dir.resolve(base + "." + r.sink() + ".yaml");
         write(f, edit.apply(secured.configYaml(prefix, account(prefix, r), partitions, extra)));
         files.put(r, f);
       }
       roleFiles.put(prefix, files);
-      cfg = IotpipeConfig.load(path, secured.env(secured.adminUser()));
+      cfg = IotpipeConfig.load(path, withLakeKeys(secured.env(secured.adminUser())));
     }
     configFiles.put(prefix, path);
     TopologyPlanner p = new TopologyPlanner();
@@ -208,6 +252,97 @@ public final class LocalStack implements AutoCloseable {
       this.config = cfg;
     }
     return cfg;
+  }
+
+  private static <T extends AutoCloseable> void closeLater(CompletableFuture<T> started) {
+    started.thenAccept(o -> {
+      if (o != null) {
+        try {
+          o.close();
+        } catch (Exception e) {
+          // stopping what a failed start left behind: the start's own error is the one to report
+        }
+      }
+    });
+  }
+
+  private static EmbeddedS3Proxy startS3(Path dir) {
+    EmbeddedS3Proxy s3 = EmbeddedS3Proxy.start(dir);
+    s3.createBucket(LAKE_BUCKET);
+    // The keys for the commands a user runs next ("export IOTPIPE_LAKE_S3_SECRET_KEY=$(cat …)"), never in a config.
+    writeSecret(dir.resolve("access-key"), s3.accessKey());
+    writeSecret(dir.resolve("secret-key"), s3.secretKey());
+    return s3;
+  }
+
+  private static void writeSecret(Path file, String value) {
+    try {
+      Files.deleteIfExists(file);
+      Files.createFile(file, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+          java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+      Files.writeString(file, value);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * The {@code lake:} section of a pipeline (and its freshness target): its own SQLite catalog and warehouse path per prefix in the stack's
+   * bucket, keys as environment references.
+   */
+  private String lakeYaml(String prefix) {
+    if (s3 == null) {
+      return "";
+    }
+    String name = prefix.equals(MAIN) ? "lake" : prefix + "-lake";
+    try {
+      Files.createDirectories(dir.resolve(name));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return """
+        lake:
+          catalog: {uri: "jdbc:sqlite:%s"}
+          warehouse: s3://%s/%s
+          s3: {endpoint: "%s", accessKey: "${%s}", secretKey: "${%s}"}
+          table: iotpipe.telemetry
+        # The lake commits on its default clock (5 s), each partition's buffer as its own snapshot, one partition after
+        # the other: a reading waits several seconds, beyond the 5 s the SLO gives a sink it has no default for. The
+        # file store's margin (30 s) instead: a table for analysis, not for search. (A 1 s clock cost the demo's 2 cores
+        # enough that the search engine's freshness SLO burned in DemoObservabilityIT.)
+        slo:
+          freshness:
+            sinks:
+              lake: {within: 30s}
+        """.formatted(dir.resolve(name).resolve("catalog.db").toAbsolutePath(), LAKE_BUCKET, name, s3.endpoint(), LAKE_ACCESS_KEY_ENV,
+        LAKE_SECRET_KEY_ENV);
+  }
+
+  /** {@code env} plus the lake's keys when the stack has an S3 server: what a process of this stack reads its config with. */
+  public java.util.function.Function<String, String> withLakeKeys(java.util.function.Function<String, String> env) {
+    if (s3 == null) {
+      return env;
+    }
+    return k -> switch (k) {
+      case LAKE_ACCESS_KEY_ENV -> s3.accessKey();
+      case LAKE_SECRET_KEY_ENV -> s3.secretKey();
+      default -> env.apply(k);
+    };
+  }
+
+  /** The stack's S3 API server, or null without the lake. */
+  public EmbeddedS3Proxy s3() {
+    return s3;
+  }
+
+  /** The sinks every pipeline of this stack fans out to ({@code topology.sinks}). */
+  public List<String> sinks() {
+    return sinks;
+  }
+
+  /** The 0600 file holding the lake's access key ({@code secret} false) or secret key; null without the lake. */
+  public Path lakeKeyFile(boolean secret) {
+    return s3 == null ? null : dir.resolve("s3").resolve(secret ? "secret-key" : "access-key");
   }
 
   private static void write(Path path, String text) {
@@ -257,13 +392,13 @@ public final class LocalStack implements AutoCloseable {
       return cfg;
     }
     String prefix = cfg.topology().prefix();
-    return IotpipeConfig.load(roleFiles.get(prefix).get(role), secured.env(account(prefix, role)));
+    return IotpipeConfig.load(roleFiles.get(prefix).get(role), withLakeKeys(secured.env(account(prefix, role))));
   }
 
   /** Every role's view of pipeline {@code cfg} (for a {@code PipelineRunner} of all roles). */
   public Map<Role, IotpipeConfig> roleConfigs(IotpipeConfig cfg) {
     Map<Role, IotpipeConfig> m = new java.util.LinkedHashMap<>();
-    for (Role r : Role.forSinks(SINKS)) {
+    for (Role r : Role.forSinks(sinks)) {
       m.put(r, roleConfig(cfg, r));
     }
     return m;
@@ -326,7 +461,8 @@ public final class LocalStack implements AutoCloseable {
     List<String> accounts = new ArrayList<>();
     if (secured != null) {
       Names n = new Names(MAIN);
-      accounts.addAll(List.of(secured.adminUser(), ServiceAccounts.shovel(n), account(MAIN, Role.of("index")), account(MAIN, Role.of("store"))));
+      accounts.addAll(List.of(secured.adminUser(), ServiceAccounts.shovel(n)));
+      Role.forSinks(sinks).forEach(r -> accounts.add(account(MAIN, r)));
     } else {
       accounts.add("guest");
     }
@@ -419,6 +555,9 @@ public final class LocalStack implements AutoCloseable {
     try {
       if (search != null) {
         search.close();
+      }
+      if (s3 != null) {
+        s3.close();
       }
     } finally {
       brokers.close();

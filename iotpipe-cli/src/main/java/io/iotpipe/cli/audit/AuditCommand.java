@@ -24,9 +24,9 @@ import picocli.CommandLine.Option;
 /** {@code iotpipe audit}: is every confirmed reading in Elasticsearch and in the store, exactly once? */
 @Command(name = "audit", mixinStandardHelpOptions = true,
     description = "Compare what publishers had confirmed (ledger files from simulate --ledger or the demo) with what the "
-        + "search index and the store hold: per device gaps and duplicates, and a verdict. Without --ledger, compare the two "
-        + "sinks with each other (readings only one of them holds, duplicates in either). Exit 1 when anything is lost, doubled "
-        + "or (without a ledger) the sinks disagree.")
+        + "search index, the store and the lake's table hold: per device gaps and duplicates, and a verdict. Without --ledger, "
+        + "compare the search index and the store with each other (readings only one of them holds, duplicates in either). "
+        + "Exit 1 when anything is lost, doubled or (without a ledger) the sinks disagree.")
 public final class AuditCommand implements IotpipeCommand, Callable<Integer> {
 
   @Mixin ConfigOption config;
@@ -40,7 +40,7 @@ public final class AuditCommand implements IotpipeCommand, Callable<Integer> {
   @Option(names = "--until", paramLabel = "TIME", description = "Without --ledger: event time where the comparison stops, exclusive (default: all; leave out the last storage.rollAge, not committed yet).")
   String until;
 
-  @Option(names = "--sink", defaultValue = "elk,storage", split = ",", description = "Which sinks to check (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--sink", defaultValue = "elk,storage", split = ",", description = "Which sinks to check: elk, storage, lake (default: ${DEFAULT-VALUE}).")
   List<String> sinks;
 
   @Option(names = "--json", description = "Print the result as JSON.")
@@ -67,7 +67,8 @@ public final class AuditCommand implements IotpipeCommand, Callable<Integer> {
       Completeness.Result r = switch (sink) {
         case "elk" -> Auditor.search(cfg.indexer(), ledger);
         case "storage" -> Auditor.store(cfg.storage().dir(), ledger);
-        default -> throw new CommandFailure(ExitCode.USAGE, "--sink " + sink + ": expected elk or storage");
+        case "lake" -> io.iotpipe.cli.lake.LakeAudit.audit(cfg.section(io.iotpipe.lake.LakeSection.SECTION), ledger);
+        default -> throw new CommandFailure(ExitCode.USAGE, "--sink " + sink + ": expected elk, storage or lake");
       };
       out.put(sink, Auditor.toJson(r));
       ok &= r.complete();

@@ -38,9 +38,14 @@ import picocli.CommandLine.Option;
  * <p>Secure by default: TLS-only listeners, no {@code guest}, the shovel and each sink role on its own
  * least-privilege account, every simulated device enrolled and connecting with its own identity over TLS.
  * {@code --insecure} runs the plaintext stack instead; the summary, {@code --json} and the report say which ran.
+ *
+ * <p>The lake (unless {@code --no-lake}): a real S3 API server (s3proxy) with its own generated keys, which the
+ * configs name only as {@code ${ENV}} references, and the {@code lake} role committing an Iceberg table there; the
+ * audit reads the table back, and the summary says where it is and how to read it.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-    description = "Run the whole pipeline locally (edge + cloud RabbitMQ, OpenSearch, indexer, storage writer, device fleet), "
+    description = "Run the whole pipeline locally (edge + cloud RabbitMQ, OpenSearch, indexer, storage writer, an Iceberg table "
+        + "on a local S3 API server, device fleet), "
         + "verify nothing was lost or doubled, and write an HTML report.")
 public final class DemoCommand implements IotpipeCommand, java.util.concurrent.Callable<Integer> {
 
@@ -90,6 +95,9 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
       + " with the SLO rules of the config: the report and the summary show each SLI, the budget left and the alerts that fired.")
   boolean observability;
 
+  @Option(names = "--no-lake", description = "Leave out the lake (its S3 API server and the Iceberg table role).")
+  boolean noLake;
+
   private final Output out = new Output();
 
   @Override
@@ -113,7 +121,7 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
     long t0 = System.nanoTime();
     // Files roll every 10 s in the demo so the store is visible quickly; production keeps 60 s for bigger files.
     LocalStack.Security security = insecure ? LocalStack.Security.INSECURE : LocalStack.Security.secure(credentials);
-    LocalStack stack = LocalStack.start(base.toAbsolutePath(), cloudNodes, partitions, "  rollAge: 10s", true, searchUrl, security, out::info);
+    LocalStack stack = LocalStack.start(base.toAbsolutePath(), cloudNodes, partitions, "  rollAge: 10s", true, searchUrl, security, !noLake, out::info);
     resources.add(stack);
     IotpipeConfig cfg = stack.config();
     out.info(String.format("demo: infrastructure ready in %.0f s; config for further commands: %s", (System.nanoTime() - t0) / 1e9, stack.configFile()));
@@ -169,13 +177,15 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
     Ledger ledger = sim.ledger();
     ledger.write(base.resolve("ledger.json"));
 
-    // Drain: every confirmed reading must reach both sinks; the store commits within its roll age.
+    // Drain: every confirmed reading must reach every sink; the store commits within its roll age, the lake each second.
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
     while (System.nanoTime() < deadline) {
-      ConsumerStats idx = runner.stats().get(Role.of("index"));
-      ConsumerStats sto = runner.stats().get(Role.of("store"));
-      if (idx.delivered() + idx.deadLettered() >= ledger.confirmed() && sto.delivered() + sto.deadLettered() >= ledger.confirmed()
-          && idx.pending() == 0 && sto.pending() == 0 && stack.depth("elk") == 0 && stack.depth("storage") == 0) {
+      boolean drained = true;
+      for (Map.Entry<Role, ConsumerStats> e : runner.stats().entrySet()) {
+        ConsumerStats st = e.getValue();
+        drained &= st.delivered() + st.deadLettered() >= ledger.confirmed() && st.pending() == 0 && stack.depth(e.getKey().sink()) == 0;
+      }
+      if (drained) {
         break;
       }
       TimeUnit.MILLISECONDS.sleep(500); // polling interval of the drain wait
@@ -188,6 +198,7 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
     double p50 = runner.consumers().get(Role.of("index")).latencyPercentile(0.5);
     double p99 = runner.consumers().get(Role.of("index")).latencyPercentile(0.99);
     double storeP50 = runner.consumers().get(Role.of("store")).latencyPercentile(0.5);
+    double lakeP50 = noLake ? Double.NaN : runner.consumers().get(Role.of("lake")).latencyPercentile(0.5);
     long deadLettered = runner.stats().values().stream().mapToLong(ConsumerStats::deadLettered).sum();
     // Read while the roles still run: once closed, their health would count as an outage.
     Map<String, Object> observed = new LinkedHashMap<>();
@@ -202,20 +213,37 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
     out.info("demo: verifying both sinks against the ledger ...");
     Completeness.Result es = Auditor.search(cfg.indexer(), ledger);
     Completeness.Result st = Auditor.store(cfg.storage().dir(), ledger);
+    Completeness.Result lk = null;
+    Map<String, Object> lakeTable = null;
+    if (!noLake) {
+      io.iotpipe.lake.LakeSection.Settings ls = cfg.section(io.iotpipe.lake.LakeSection.SECTION);
+      lk = io.iotpipe.cli.lake.LakeAudit.audit(ls, ledger);
+      try (io.iotpipe.lake.LakeReader r = new io.iotpipe.lake.LakeReader(ls)) {
+        lakeTable = r.describe();
+      }
+    }
+    long lakeLost = lk == null ? 0 : lk.lost();
+    long lakeDuplicates = lk == null ? 0 : lk.duplicates();
 
     Map<String, Object> summary = new LinkedHashMap<>();
     summary.put("published", published.published());
     summary.put("confirmed", published.confirmed());
     summary.put("indexed", es.present());
     summary.put("stored", st.present());
+    if (lk != null) {
+      summary.put("inLake", lk.present());
+    }
     summary.put("deadLettered", deadLettered);
-    summary.put("lost", es.lost() + st.lost());
-    summary.put("duplicates", es.duplicates() + st.duplicates());
+    summary.put("lost", es.lost() + st.lost() + lakeLost);
+    summary.put("duplicates", es.duplicates() + st.duplicates() + lakeDuplicates);
     Map<String, Object> lat = new LinkedHashMap<>();
     lat.put("p50", Math.round(p50));
     lat.put("p99", Math.round(p99));
     summary.put("latencyMs", lat);
     summary.put("storageVisibilityP50Ms", Math.round(storeP50));
+    if (!noLake) {
+      summary.put("lakeVisibilityP50Ms", Math.round(lakeP50));
+    }
     summary.put("publishRatePerSecond", Math.round(published.rate()));
     summary.put("nacked", published.nacked());
     Map<String, Object> cpuSeconds = new LinkedHashMap<>();
@@ -226,29 +254,44 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
     summary.put("cloudNodes", cloudNodes);
     summary.put("seconds", Math.round((System.nanoTime() - t0) / 1e9));
     summary.put("dataDir", base.toAbsolutePath().toString());
+    if (lakeTable != null) {
+      summary.put("lakeTable", lakeTable);
+    }
     Map<String, Object> sec = stack.securitySummary();
     summary.put("security", sec);
     Path report = base.resolve("report.html").toAbsolutePath();
     summary.put("reportFile", report.toString());
     // The report speaks to a person (labels, units); --json below keeps the machine keys.
-    Map<String, String> table = SummaryText.rows(summary, Map.of("security", securityLine(sec)));
+    Map<String, String> rendered = new LinkedHashMap<>();
+    rendered.put("security", securityLine(sec));
+    if (lakeTable != null) {
+      rendered.put("lakeTable", lakeLine(lakeTable));
+    }
+    Map<String, String> table = SummaryText.rows(summary, rendered);
     table.put("search (audit)", "present " + es.present() + ", lost " + es.lost() + ", duplicates " + es.duplicates());
     table.put("store (audit)", "present " + st.present() + ", lost " + st.lost() + ", duplicates " + st.duplicates());
+    if (lk != null) {
+      table.put("lake (audit)", "present " + lk.present() + ", lost " + lk.lost() + ", duplicates " + lk.duplicates());
+    }
     summary.putAll(observed);
     observedRows.forEach((k, v) -> table.put(k, String.valueOf(v)));
-    boolean ok = es.complete() && st.complete();
+    boolean ok = es.complete() && st.complete() && (lk == null || lk.complete());
     HtmlReport.write(report, ok, table, samples, histogram);
     if (json) {
       out.printJson(summary);
     } else {
       System.out.println();
-      System.out.printf("verdict: %s%n", ok ? "COMPLETE: every confirmed reading is searchable and stored exactly once" : "INCOMPLETE");
-      System.out.printf("published %d, confirmed %d, indexed %d, stored %d, dead-lettered %d, lost %d, duplicates %d%n",
-          published.published(), published.confirmed(), es.present(), st.present(), deadLettered, es.lost() + st.lost(),
-          es.duplicates() + st.duplicates());
-      System.out.printf("end-to-end latency to search: p50 %s ms, p99 %s ms; storage visibility p50 %s ms (files roll every %s)%n",
-          fmt(p50), fmt(p99), fmt(storeP50), cfg.storage().rollAge());
+      System.out.printf("verdict: %s%n", ok ? "COMPLETE: every confirmed reading is searchable and stored exactly once"
+          + (lk == null ? "" : ", in the files and in the lake's table") : "INCOMPLETE");
+      System.out.printf("published %d, confirmed %d, indexed %d, stored %d%s, dead-lettered %d, lost %d, duplicates %d%n",
+          published.published(), published.confirmed(), es.present(), st.present(), lk == null ? "" : ", in the lake " + lk.present(),
+          deadLettered, es.lost() + st.lost() + lakeLost, es.duplicates() + st.duplicates() + lakeDuplicates);
+      System.out.printf("end-to-end latency to search: p50 %s ms, p99 %s ms; storage visibility p50 %s ms (files roll every %s)%s%n",
+          fmt(p50), fmt(p99), fmt(storeP50), cfg.storage().rollAge(), noLake ? "" : "; lake visibility p50 " + fmt(lakeP50) + " ms");
       System.out.println("security: " + securityLine(sec));
+      if (lakeTable != null) {
+        System.out.println("lake: " + lakeLine(lakeTable));
+      }
       observedRows.forEach((k, v) -> System.out.println(k + ": " + v));
       System.out.println("report: " + report.toUri());
       System.out.println();
@@ -262,7 +305,15 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
       if (cfg.indexer().latestState()) {
         System.out.println("  curl -s '" + cfg.indexer().urls().get(0) + "/" + cfg.indexer().latestIndex() + "/_search?size=3&pretty'");
       }
-      System.out.println("  ./iotpipe audit --config " + stack.configFile() + " --ledger " + base.resolve("ledger.json"));
+      if (lakeTable != null) {
+        // The lake's keys, like the broker password: from their 0600 files into the environment, never on the screen.
+        System.out.println("  export " + LocalStack.LAKE_ACCESS_KEY_ENV + "=\"$(cat " + stack.lakeKeyFile(false) + ")\" "
+            + LocalStack.LAKE_SECRET_KEY_ENV + "=\"$(cat " + stack.lakeKeyFile(true) + ")\"   # the S3 server's keys");
+        System.out.println("  ./iotpipe lake info --config " + stack.configFile() + "   # where the Iceberg table is, its snapshot");
+        System.out.println("  ./iotpipe lake scan --config " + stack.configFile() + " --limit 5   # rows, read with Iceberg's generic reader");
+      }
+      System.out.println("  ./iotpipe audit --config " + stack.configFile() + " --ledger " + base.resolve("ledger.json")
+          + (lakeTable != null ? " --sink elk,storage,lake" : ""));
     }
     if (keepRunning) {
       out.info("demo: everything keeps running (config " + stack.configFile() + "); Ctrl-C stops it all");
@@ -341,6 +392,13 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
     m.put("cloudBrokers", stack.brokers().cloud().nodes().stream().mapToDouble(n -> io.iotpipe.tools.bench.CpuMeter.processSeconds(n.pid())).sum());
     m.put("searchEngine", stack.search() == null ? 0.0 : io.iotpipe.tools.bench.CpuMeter.processSeconds(stack.search().pid()));
     return m;
+  }
+
+  /** Where the lake's table is and what it holds, in one line (no secret: the describe() map has none). */
+  static String lakeLine(Map<String, Object> t) {
+    return "table " + t.get("table") + " in catalog " + t.get("catalog") + ", warehouse " + t.get("warehouse") + " on the S3 API at "
+        + t.get("s3Endpoint") + "; " + t.getOrDefault("rows", 0) + " rows in " + t.getOrDefault("dataFiles", 0) + " data files, "
+        + t.getOrDefault("snapshots", 0) + " snapshots; metadata " + t.getOrDefault("metadataFile", "(none yet)");
   }
 
   /** One line for the console and the report: which mode ran and what secured it. */

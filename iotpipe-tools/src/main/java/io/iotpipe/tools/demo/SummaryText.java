@@ -23,11 +23,13 @@ final class SummaryText {
     ROWS.put("confirmed", new Row("readings confirmed to the devices", ""));
     ROWS.put("indexed", new Row("searchable in the index", ""));
     ROWS.put("stored", new Row("stored in files", ""));
+    ROWS.put("inLake", new Row("in the lake's Iceberg table", ""));
     ROWS.put("deadLettered", new Row("dead-lettered (with a reason)", ""));
-    ROWS.put("lost", new Row("lost (confirmed but in neither sink nor a dead-letter queue)", ""));
+    ROWS.put("lost", new Row("lost (confirmed but missing from a sink and from the dead-letter queues)", ""));
     ROWS.put("duplicates", new Row("duplicates", ""));
     ROWS.put("latencyMs", new Row("end-to-end latency to search", "ms"));
     ROWS.put("storageVisibilityP50Ms", new Row("storage visibility, median (until the file holding a reading commits)", "ms"));
+    ROWS.put("lakeVisibilityP50Ms", new Row("lake visibility, median (until the snapshot holding a reading commits)", "ms"));
     ROWS.put("publishRatePerSecond", new Row("publish rate", "readings/s"));
     ROWS.put("nacked", new Row("publishes refused by the edge (back-pressure)", ""));
     ROWS.put("cpuSecondsFleetToDrained", new Row("CPU time from fleet start until drained", "s"));
@@ -37,12 +39,13 @@ final class SummaryText {
     ROWS.put("seconds", new Row("demo duration", "s"));
     ROWS.put("security", new Row("security", ""));
     ROWS.put("dataDir", new Row("data directory", ""));
+    ROWS.put("lakeTable", new Row("the lake's table", ""));
     ROWS.put("reportFile", new Row("report file", ""));
   }
 
   /** Names of the parts of a nested value (the processes of the CPU row). */
   private static final Map<String, String> PARTS = Map.of(
-      "demoJvm", "demo JVM (fleet and both sinks)", "edgeBroker", "edge broker", "cloudBrokers", "cloud brokers",
+      "demoJvm", "demo JVM (fleet and the sinks)", "edgeBroker", "edge broker", "cloudBrokers", "cloud brokers",
       "searchEngine", "search engine");
 
   private SummaryText() {}

@@ -51,7 +51,8 @@ class DemoObservabilityIT {
     // the roles' endpoint, the edge node and the cloud node
     assertThat(jobs).containsExactlyInAnyOrder("iotpipe", "rabbitmq", "rabbitmq");
 
-    assertThat(s.path("slo")).hasSize(6);
+    // three SLOs for each sink: elk, storage and the lake
+    assertThat(s.path("slo")).hasSize(9);
     for (JsonNode slo : s.path("slo")) {
       assertThat(slo.path("sli").asDouble()).as("SLI %s", slo).isEqualTo(1.0);
       assertThat(slo.path("budgetLeft").asDouble()).as("budget %s", slo).isEqualTo(1.0);
@@ -61,7 +62,7 @@ class DemoObservabilityIT {
     // rabbitmq_prometheus's per-queue series, under the names the dashboard queries
     List<String> queues = new ArrayList<>();
     s.path("brokerQueuePeakDepths").fieldNames().forEachRemaining(queues::add);
-    for (String sink : List.of("elk", "storage")) {
+    for (String sink : List.of("elk", "storage", "lake")) {
       for (int p = 0; p < 4; p++) {
         assertThat(queues).contains("iotpipe." + sink + ".p" + p);
       }

@@ -15,7 +15,10 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code iotpipe demo} as a new user runs it: secured by default, complete, and no secret in anything it wrote. */
+/**
+ * {@code iotpipe demo} as a new user runs it: secured by default, complete (the lake's Iceberg table on the local S3
+ * API server included), and no secret in anything it wrote.
+ */
 class SecureDemoIT {
 
   @Test
@@ -42,22 +45,33 @@ class SecureDemoIT {
     assertThat(r.path("lost").asLong()).isZero();
     assertThat(r.path("duplicates").asLong()).isZero();
     assertThat(r.path("confirmed").asLong()).isPositive();
+    // The lake: every confirmed reading in the Iceberg table, read back through the catalog, once.
+    assertThat(r.path("inLake").asLong()).as("rows of the lake's table").isEqualTo(r.path("confirmed").asLong());
+    JsonNode lake = r.path("lakeTable");
+    assertThat(lake.path("table").asText()).isEqualTo("iotpipe.telemetry");
+    assertThat(lake.path("warehouse").asText()).startsWith("s3://iotpipe-lake/");
+    assertThat(lake.path("rows").asLong()).as("total-records of the current snapshot").isEqualTo(r.path("confirmed").asLong());
+    assertThat(lake.path("metadataFile").asText()).startsWith("s3://iotpipe-lake/").endsWith(".metadata.json");
     JsonNode sec = r.path("security");
     assertThat(sec.path("mode").asText()).isEqualTo("secure");
     assertThat(sec.path("tls").asBoolean()).isTrue();
     assertThat(sec.path("guestPresent").asBoolean()).as("guest asked of both nodes").isFalse();
     assertThat(sec.path("deviceCredential").asText()).isEqualTo("certificate");
     assertThat(sec.path("devicesEnrolled").asLong()).isEqualTo(20);
-    assertThat(sec.path("accountsUsed").toString()).contains("iotpipe-admin", "iotpipe-shovel", "iotpipe-elk", "iotpipe-storage");
+    assertThat(sec.path("accountsUsed").toString()).contains("iotpipe-admin", "iotpipe-shovel", "iotpipe-elk", "iotpipe-storage", "iotpipe-lake");
     assertThat(Files.readString(Path.of(r.path("reportFile").asText()))).contains("SECURE: TLS only");
 
     Path pki = dir.resolve("brokers/pki");
-    List<String> secrets = SecretScan.secretsUnder(pki);
+    List<String> secrets = new java.util.ArrayList<>(SecretScan.secretsUnder(pki));
+    // and the S3 server's secret key (its 0600 files are where it lives by design, like the PKI's)
+    Path s3 = dir.resolve("s3");
+    secrets.add(Files.readString(s3.resolve("secret-key")));
     // 4 service accounts' passwords, the CA's, server's, accounts' and 20 devices' keys.
     assertThat(secrets).hasSizeGreaterThan(25);
     // Kept apart by design: the PKI directory (the secrets themselves), each node's 0600 rabbitmq.conf (the first-boot
     // administrator password) and its database (the shovel's URI is a stored parameter, like any credential store).
-    List<String> leaks = SecretScan.findings(dir, secrets, p -> p.startsWith(pki) || p.toString().contains("/mnesia/")
+    List<String> leaks = SecretScan.findings(dir, secrets, p -> p.startsWith(pki) || p.startsWith(s3.resolve("secret-key"))
+        || p.startsWith(s3.resolve("s3proxy.properties")) || p.toString().contains("/mnesia/")
         || p.getFileName().toString().equals("rabbitmq.conf"));
     assertThat(leaks).isEmpty();
     assertThat(SecretScan.count(json, secrets)).as("stdout").isZero();
@@ -65,7 +79,7 @@ class SecureDemoIT {
     // What was scanned: broker logs, the report, the ledger, the generated configs.
     try (var files = Files.walk(dir)) {
       assertThat(files.map(p -> p.getFileName().toString()).toList()).anyMatch(n -> n.endsWith(".log")).contains("report.html", "ledger.json",
-          "iotpipe.yaml", "iotpipe.elk.yaml");
+          "iotpipe.yaml", "iotpipe.elk.yaml", "iotpipe.lake.yaml", "catalog.db");
     }
   }
 }

@@ -49,7 +49,7 @@ class SummaryTextTest {
         .containsEntry("storage visibility, median (until the file holding a reading commits)", "6112 ms")
         .containsEntry("publish rate", "100 readings/s")
         .containsEntry("CPU time from fleet start until drained",
-            "demo JVM (fleet and both sinks) 22.4 s, edge broker 14.2 s, cloud brokers 9.0 s, search engine 31.7 s")
+            "demo JVM (fleet and the sinks) 22.4 s, edge broker 14.2 s, cloud brokers 9.0 s, search engine 31.7 s")
         .containsEntry("demo duration", "95 s")
         .containsEntry("security", "SECURE: TLS only on every broker listener")
         // keys without a label of their own still read as words

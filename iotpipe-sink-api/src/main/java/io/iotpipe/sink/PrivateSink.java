@@ -1,13 +1,9 @@
-package io.iotpipe.storage;
+package io.iotpipe.sink;
 
 import io.iotpipe.core.config.StorageConfig;
 import io.iotpipe.core.config.StorageConfig.Action;
 import io.iotpipe.core.envelope.Telemetry;
 import io.iotpipe.core.privacy.Pseudonymiser;
-import io.iotpipe.sink.Outcome;
-import io.iotpipe.sink.Sink;
-import io.iotpipe.sink.SinkHealth;
-import io.iotpipe.sink.SinkRecord;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -16,10 +12,11 @@ import java.util.Map;
 import java.util.concurrent.CompletionStage;
 
 /**
- * The data scientists' copy without what they must not see: wraps the storage sink and applies
- * {@code storage.privacy} to every reading before the sink sees it — so the files, the commit log (which keys
- * uniqueness by device) and the conflict fingerprints all hold the pseudonym, never the raw device id. A pseudonym is
- * deterministic (HMAC-SHA256), so {@code (deviceId, seq)} uniqueness and redelivery detection work on it unchanged.
+ * The data scientists' copy without what they must not see: wraps a store (the file store, the lake's table) and
+ * applies {@code storage.privacy} to every reading before the sink sees it — so the files, the commit log or table
+ * state (which key uniqueness by device) and the conflict fingerprints all hold the pseudonym, never the raw device
+ * id. A pseudonym is deterministic (HMAC-SHA256), so {@code (deviceId, seq)} uniqueness and redelivery detection work
+ * on it unchanged. Here, beside the sink contract, so that every store applies the one policy the one way.
  */
 public final class PrivateSink implements Sink {
 

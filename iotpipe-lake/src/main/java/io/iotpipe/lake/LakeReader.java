@@ -1,0 +1,166 @@
+package io.iotpipe.lake;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import org.apache.iceberg.DataFile;
+import org.apache.iceberg.FileScanTask;
+import org.apache.iceberg.Snapshot;
+import org.apache.iceberg.Table;
+import org.apache.iceberg.catalog.Catalog;
+import org.apache.iceberg.catalog.TableIdentifier;
+import org.apache.iceberg.data.IcebergGenerics;
+import org.apache.iceberg.data.Record;
+import org.apache.iceberg.expressions.Expressions;
+import org.apache.iceberg.io.CloseableIterable;
+
+/**
+ * Reads the telemetry table's current snapshot for operators: where it is and what it holds ({@link #describe()}),
+ * its rows ({@link #scan}) and its keys for the audit ({@link #keys}). Iceberg's generic reader does the work:
+ * manifests, deletes and schema evolution are the format's, not ours to re-implement.
+ */
+public final class LakeReader implements AutoCloseable {
+
+  private final LakeSection.Settings settings;
+  private final Catalog catalog;
+  private final TableIdentifier id;
+
+  public LakeReader(LakeSection.Settings settings) {
+    this.settings = settings;
+    this.catalog = settings.catalog().open();
+    this.id = TableIdentifier.parse(settings.table());
+  }
+
+  /** Whether the table exists yet (the lake role creates it at its first start). */
+  public boolean exists() {
+    return catalog.tableExists(id);
+  }
+
+  private Table table() {
+    if (!exists()) {
+      throw new IllegalStateException("no table " + settings.table() + " in " + settings.catalog()
+          + " yet: the lake role creates it when it starts (iotpipe run --role lake)");
+    }
+    return catalog.loadTable(id);
+  }
+
+  /**
+   * Where the table is and its current snapshot: what a data scientist's reader (Spark, Trino, pyiceberg, DuckDB)
+   * needs to find it, without any secret.
+   */
+  public Map<String, Object> describe() {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("table", settings.table());
+    m.put("catalog", settings.catalog().catalogUri());
+    m.put("catalogName", LakeCatalog.NAME);
+    m.put("warehouse", settings.catalog().warehouse());
+    m.put("s3Endpoint", settings.catalog().s3Endpoint() == null ? "AWS S3 (" + settings.catalog().region() + ")" : settings.catalog().s3Endpoint());
+    if (!exists()) {
+      m.put("exists", false);
+      return m;
+    }
+    Table t = catalog.loadTable(id);
+    m.put("exists", true);
+    m.put("location", t.location());
+    m.put("formatVersion", t.properties().getOrDefault("format-version", "2"));
+    Snapshot s = t.currentSnapshot();
+    m.put("snapshots", count(t.snapshots()));
+    if (s == null) {
+      m.put("rows", 0L);
+      return m;
+    }
+    m.put("currentSnapshot", s.snapshotId());
+    m.put("committedAt", Instant.ofEpochMilli(s.timestampMillis()).toString());
+    m.put("metadataFile", ((org.apache.iceberg.HasTableOperations) t).operations().current().metadataFileLocation());
+    Map<String, String> sum = s.summary();
+    m.put("rows", Long.parseLong(sum.getOrDefault("total-records", "0")));
+    m.put("dataFiles", Long.parseLong(sum.getOrDefault("total-data-files", "0")));
+    m.put("deleteFiles", Long.parseLong(sum.getOrDefault("total-delete-files", "0")));
+    m.put("bytes", Long.parseLong(sum.getOrDefault("total-files-size", "0")));
+    m.put("columns", t.schema().columns().stream().map(c -> c.name() + " " + c.type()).toList());
+    m.put("partitioning", t.spec().toString().replaceAll("\\s+", " "));
+    return m;
+  }
+
+  private static long count(Iterable<?> it) {
+    long n = 0;
+    for (Object ignored : it) {
+      n++;
+    }
+    return n;
+  }
+
+  /**
+   * Rows of the current snapshot, optionally of one device, at most {@code limit} (0: all); each row as column to value.
+   */
+  public void scan(String device, long limit, Consumer<Map<String, Object>> row) {
+    Table t = table();
+    var b = IcebergGenerics.read(t);
+    if (device != null) {
+      b = b.where(Expressions.equal("device_id", device));
+    }
+    long n = 0;
+    try (CloseableIterable<Record> rows = b.build()) {
+      for (Record r : rows) {
+        if (limit > 0 && n++ >= limit) {
+          break;
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        for (var f : r.struct().fields()) {
+          m.put(f.name(), r.getField(f.name()));
+        }
+        row.accept(m);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Every {@code (device_id, seq)} of the current snapshot, as many times as it occurs (duplicates included). */
+  public void keys(KeyConsumer each) {
+    Table t = table();
+    try (CloseableIterable<Record> rows = IcebergGenerics.read(t).select("device_id", "seq").build()) {
+      for (Record r : rows) {
+        each.accept((String) r.getField("device_id"), (Long) r.getField("seq"));
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** The current snapshot's data files (their URIs), e.g. for a reader that has no Iceberg support. */
+  public List<String> dataFiles() {
+    Table t = table();
+    List<String> out = new ArrayList<>();
+    try (CloseableIterable<FileScanTask> tasks = t.newScan().planFiles()) {
+      for (FileScanTask task : tasks) {
+        DataFile f = task.file();
+        out.add(f.location());
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out;
+  }
+
+  @FunctionalInterface
+  public interface KeyConsumer {
+    void accept(String device, long seq);
+  }
+
+  @Override
+  public void close() {
+    if (catalog instanceof AutoCloseable c) {
+      try {
+        c.close();
+      } catch (Exception e) {
+        // closing the catalog's connection pool: nothing to recover
+      }
+    }
+  }
+}

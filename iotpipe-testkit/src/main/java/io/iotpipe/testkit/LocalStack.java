@@ -309,7 +309,7 @@ public final class LocalStack implements AutoCloseable {
         # The lake commits on its default clock (5 s), each partition's buffer as its own snapshot, one partition after
         # the other: a reading waits several seconds, beyond the 5 s the SLO gives a sink it has no default for. The
         # file store's margin (30 s) instead: a table for analysis, not for search. (A 1 s clock cost the demo's 2 cores
-        # enough that the search engine's freshness SLO burned in DemoObservabilityIT.)
+        # enough that the search engine's freshness SLO burned in DemoIT.)
         slo:
           freshness:
             sinks:

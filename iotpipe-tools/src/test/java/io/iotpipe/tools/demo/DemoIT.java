@@ -11,18 +11,21 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code iotpipe demo} as a new user runs it: secured by default, complete (the lake's Iceberg table on the local S3
- * API server included), and no secret in anything it wrote.
+ * {@code iotpipe demo --observability} as a new user runs it, in one run (a demo costs a minute of the suite): secured
+ * by default, complete (the lake's Iceberg table on the local S3 API server included), no secret in anything it wrote;
+ * a real Prometheus scraped the roles and both brokers' rabbitmq_prometheus (every target up, queue depths per
+ * partition queue), every SLI at 100 %, no alert fired, and nothing the demo started is left running.
  */
-class SecureDemoIT {
+class DemoIT {
 
   @Test
-  void theDefaultDemoIsSecuredCompleteAndLeaksNoSecret(@TempDir Path dir) throws Exception {
+  void theDefaultDemoIsSecuredCompleteObservedAndLeaksNoSecret(@TempDir Path dir) throws Exception {
     PrintStream stdout = System.out;
     PrintStream stderr = System.err;
     ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -31,7 +34,7 @@ class SecureDemoIT {
     try {
       System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
       System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-      exit = Main.run("demo", "--devices", "20", "--rate", "100", "--duration", "10s", "--profile", "flat", "--partitions", "2",
+      exit = Main.run("demo", "--devices", "20", "--rate", "100", "--duration", "10s", "--profile", "flat", "--observability",
           "--json", "--dir", dir.toString());
     } finally {
       System.setOut(stdout);
@@ -62,7 +65,7 @@ class SecureDemoIT {
     assertThat(Files.readString(Path.of(r.path("reportFile").asText()))).contains("SECURE: TLS only");
 
     Path pki = dir.resolve("brokers/pki");
-    List<String> secrets = new java.util.ArrayList<>(SecretScan.secretsUnder(pki));
+    List<String> secrets = new ArrayList<>(SecretScan.secretsUnder(pki));
     // and the S3 server's secret key (its 0600 files are where it lives by design, like the PKI's)
     Path s3 = dir.resolve("s3");
     secrets.add(Files.readString(s3.resolve("secret-key")));
@@ -80,6 +83,50 @@ class SecureDemoIT {
     try (var files = Files.walk(dir)) {
       assertThat(files.map(p -> p.getFileName().toString()).toList()).anyMatch(n -> n.endsWith(".log")).contains("report.html", "ledger.json",
           "iotpipe.yaml", "iotpipe.elk.yaml", "iotpipe.lake.yaml", "catalog.db");
+    }
+
+    List<String> jobs = new ArrayList<>();
+    for (JsonNode t : r.path("prometheusTargets")) {
+      assertThat(t.path("up").asBoolean()).as("target %s", t).isTrue();
+      jobs.add(t.path("job").asText());
+    }
+    // the roles' endpoint, the edge node and the cloud node
+    assertThat(jobs).containsExactlyInAnyOrder("iotpipe", "rabbitmq", "rabbitmq");
+
+    // three SLOs for each sink: elk, storage and the lake
+    assertThat(r.path("slo")).hasSize(9);
+    for (JsonNode slo : r.path("slo")) {
+      assertThat(slo.path("sli").asDouble()).as("SLI %s", slo).isEqualTo(1.0);
+      assertThat(slo.path("budgetLeft").asDouble()).as("budget %s", slo).isEqualTo(1.0);
+    }
+    assertThat(r.path("alerts")).as("alerts").isEmpty();
+
+    // rabbitmq_prometheus's per-queue series, under the names the dashboard queries
+    List<String> queues = new ArrayList<>();
+    r.path("brokerQueuePeakDepths").fieldNames().forEachRemaining(queues::add);
+    for (String sink : List.of("elk", "storage", "lake")) {
+      for (int p = 0; p < 4; p++) {
+        assertThat(queues).contains("iotpipe." + sink + ".p" + p);
+      }
+    }
+    assertThat(Files.readString(Path.of(r.path("reportFile").asText()))).contains("Prometheus targets", "rabbitmq_prometheus");
+
+    // nothing left running: no process works in the demo's directory (OpenSearch and Prometheus name it on their
+    // command line; a RabbitMQ node only in its environment, RABBITMQ_BASE)
+    String where = dir.toAbsolutePath().toString();
+    List<String> left = ProcessHandle.allProcesses().filter(p -> inDir(p, where))
+        .map(p -> p.pid() + " " + p.info().commandLine().orElse("")).toList();
+    assertThat(left).as("processes left running").isEmpty();
+  }
+
+  private static boolean inDir(ProcessHandle p, String dir) {
+    if (p.info().commandLine().map(c -> c.contains(dir)).orElse(false)) {
+      return true;
+    }
+    try {
+      return new String(Files.readAllBytes(Path.of("/proc", String.valueOf(p.pid()), "environ")), StandardCharsets.UTF_8).contains(dir);
+    } catch (java.io.IOException | SecurityException e) {
+      return false; // gone meanwhile, or not ours to read
     }
   }
 }

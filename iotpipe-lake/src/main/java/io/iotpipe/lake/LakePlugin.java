@@ -17,14 +17,17 @@ import org.apache.iceberg.catalog.TableIdentifier;
  */
 public final class LakePlugin implements SinkPlugin {
 
+  /** The sink's name (its queues, metrics, SLOs), which is also its role's. */
+  static final String SINK = "lake";
+
   @Override
   public String role() {
-    return "lake";
+    return SINK;
   }
 
   @Override
   public String sink() {
-    return "lake";
+    return SINK;
   }
 
   @Override

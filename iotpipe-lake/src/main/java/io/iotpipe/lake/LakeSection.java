@@ -35,6 +35,16 @@ public final class LakeSection implements ConfigSection<LakeSection.Settings> {
     return "lake";
   }
 
+  /**
+   * The table's freshness: a partition's readings become visible at its next commit, one commit interval after they
+   * arrive at most, and the commits of a busy process's partitions queue behind each other; twice the interval and
+   * the file store's 30 s margin for that.
+   */
+  @Override
+  public Map<String, Duration> visibleWithin(Settings settings) {
+    return Map.of(LakePlugin.SINK, settings.commitInterval().multipliedBy(2).plusSeconds(30));
+  }
+
   @Override
   public Settings read(ConfigNode c) {
     ConfigNode cat = c.child("catalog");

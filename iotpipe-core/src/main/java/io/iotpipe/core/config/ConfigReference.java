@@ -127,7 +127,7 @@ public final class ConfigReference {
     doc("slo.completeness.target", "share of readings that must reach each sink (`99.99%`, `99.99` or `0.9999`); gaps and dead letters spend the budget");
     doc("slo.completeness.grace", "a seq gap open this long counts as missing readings (late ones closing it within the grace are fine)");
     doc("slo.completeness.maxDevices", "devices each sink tracks seq gaps for (least recently seen dropped beyond it): bounds memory");
-    doc("slo.freshness.sinks", "per sink `{target, within}`: share of readings durable within the time (default 99%; elk 5s, storage rollAge + 30s)");
+    doc("slo.freshness.sinks", "per sink `{target, within}`: share of readings durable within the time (default 99%; elk 5s, storage rollAge + 30s, a plugin's sink what its own section implies: lake 2 x commitInterval + 30s)");
     doc("slo.availability.target", "share of time each sink reports health and is not DOWN");
     doc("slo.availability.countDegraded", "whether DEGRADED counts as unavailable too");
     doc("storage.privacy.key", "HMAC-SHA256 key for pseudonyms, from the environment (`${IOTPIPE_PSEUDONYM_KEY}`, at least 32 bytes); never in files or logs");

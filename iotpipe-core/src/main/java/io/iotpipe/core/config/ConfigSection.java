@@ -1,5 +1,6 @@
 package io.iotpipe.core.config;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.ServiceLoader;
@@ -26,6 +27,21 @@ public interface ConfigSection<T> {
 
   /** One-line descriptions for the reference: key path below the section (e.g. {@code catalog.uri}) -> text. */
   Map<String, String> docs();
+
+  /**
+   * How soon a reading published now is visible in each sink these settings configure (sink name -> time): the default
+   * target of its freshness SLO ({@code slo.freshness.sinks.<sink>.within}). A sink that commits on a clock of its own
+   * configuration knows this; the framework does not. None by default (the SLO then assumes a search engine's 5 s).
+   */
+  default Map<String, Duration> visibleWithin(T settings) {
+    return Map.of();
+  }
+
+  /** {@link #visibleWithin} for settings this section read (typed as the caller holds them: {@code Object}). */
+  @SuppressWarnings("unchecked")
+  static <T> Map<String, Duration> visibleWithin(ConfigSection<T> section, Object settings) {
+    return section.visibleWithin((T) settings);
+  }
 
   /** Every section the class path declares, in class-path order. */
   static List<ConfigSection<?>> installed() {

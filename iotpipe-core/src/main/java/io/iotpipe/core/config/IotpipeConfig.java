@@ -175,7 +175,19 @@ public record IotpipeConfig(Map<String, BrokerConfig> brokers, TopologyConfig to
     }
     simNode.check("edge", BROKER_REF_RULE, true, null); // declared for the reference
     ObservabilityConfig obs = ObservabilityConfig.read(root.child("observability"));
-    SloConfig slo = SloConfig.read(root.child("slo"), topology.sinks(), storage.rollAge());
+    // plugin sections before slo: their settings may imply a sink's freshness target (ConfigSection.visibleWithin)
+    Map<String, Object> plugins = new LinkedHashMap<>();
+    Map<String, java.time.Duration> visibleWithin = new LinkedHashMap<>(Map.of("storage", SloConfig.filesWithin(storage.rollAge())));
+    for (ConfigSection<?> section : sections) {
+      ConfigNode node = root.child(section.name());
+      Object settings = section.read(node);
+      plugins.put(section.name(), settings);
+      node.finish();
+      if (settings != null) {
+        visibleWithin.putAll(ConfigSection.visibleWithin(section, settings));
+      }
+    }
+    SloConfig slo = SloConfig.read(root.child("slo"), topology.sinks(), visibleWithin);
     ConfigNode secNode = root.child("security");
     SecurityConfig security = SecurityConfig.read(secNode, root.has("security"));
     if (security.removeGuest()) {
@@ -188,12 +200,6 @@ public record IotpipeConfig(Map<String, BrokerConfig> brokers, TopologyConfig to
               + ") and set removeGuest back to true");
         }
       });
-    }
-    Map<String, Object> plugins = new LinkedHashMap<>();
-    for (ConfigSection<?> section : sections) {
-      ConfigNode node = root.child(section.name());
-      plugins.put(section.name(), section.read(node));
-      node.finish();
     }
     root.finish();
     return new IotpipeConfig(brokers, topology, contract, indexer, storage, simulator, obs, slo, security, Map.copyOf(plugins));

@@ -37,10 +37,19 @@ public record SloConfig(Duration window, Completeness completeness, Map<String, 
 
   /** The defaults for a pipeline with these sinks and storage roll age (what an absent {@code slo:} section means). */
   public static SloConfig defaults(List<String> sinks, Duration rollAge) {
-    return read(ConfigNode.root(null, new java.util.ArrayList<>(), k -> null), sinks, rollAge);
+    return read(ConfigNode.root(null, new java.util.ArrayList<>(), k -> null), sinks, Map.of("storage", filesWithin(rollAge)));
   }
 
-  static SloConfig read(ConfigNode c, List<String> sinks, Duration rollAge) {
+  /** The file store's default freshness target: a file is visible once committed, at most {@code rollAge} after. */
+  static Duration filesWithin(Duration rollAge) {
+    return rollAge.plus(FILES_MARGIN);
+  }
+
+  /**
+   * @param visibleWithin per sink, the default freshness target its own configuration implies (the file store's roll
+   *                      age, a plugin's commit clock); a sink not in it gets {@link #SEARCH_WITHIN}
+   */
+  static SloConfig read(ConfigNode c, List<String> sinks, Map<String, Duration> visibleWithin) {
     // at least 1d: the slowest alert looks back 3d; 28d or 30d is usual
     Duration window = c.duration("window", Duration.ofDays(30), Duration.ofDays(1), ConfigUnits.MAX_DURATION);
     ConfigNode cn = c.child("completeness");
@@ -53,7 +62,7 @@ public record SloConfig(Duration window, Completeness completeness, Map<String, 
     Map<String, ConfigNode> given = fn.entries("sinks");
     for (String sink : sinks) {
       ConfigNode s = given.remove(sink);
-      Duration def = sink.equals("storage") ? rollAge.plus(FILES_MARGIN) : SEARCH_WITHIN;
+      Duration def = visibleWithin.getOrDefault(sink, SEARCH_WITHIN);
       if (s == null) {
         freshness.put(sink, new Freshness(0.99, def));
       } else {

@@ -33,6 +33,11 @@ class ConfigSectionTest {
     public Map<String, String> docs() {
       return Map.of("depth", "how deep", "every", "how often");
     }
+
+    @Override
+    public Map<String, Duration> visibleWithin(Probe settings) {
+      return Map.of("probe", settings.every().multipliedBy(3));
+    }
   };
 
   static IotpipeConfig parse(String yaml, List<ConfigError> errors) {
@@ -70,5 +75,18 @@ class ConfigSectionTest {
     assertThat(catalog.get("probe.every").rules()).containsExactly("must be a whole number of seconds");
     ConfigException e = catchThrowableOfType(ConfigException.class, () -> IotpipeConfig.parse("t", "probe: 1\n", n -> null));
     assertThat(e.errors()).extracting(ConfigError::path).contains("probe"); // no such section on this class path
+  }
+
+  @Test
+  void aSinkItsSectionConfiguresGetsTheFreshnessTargetItsSettingsImplyUnlessTheSloSectionSaysOtherwise() {
+    List<ConfigError> errors = new ArrayList<>();
+    String sinks = InvalidConfigTest.SOUND.replace("balancer: cloud}", "balancer: cloud, sinks: [elk, storage, probe]}");
+    IotpipeConfig derived = parse(sinks + "probe: {every: 20s}\n", errors);
+    assertThat(errors).isEmpty();
+    assertThat(derived.slo().freshness().get("probe").within()).isEqualTo(Duration.ofMinutes(1));
+    assertThat(derived.slo().freshness().get("elk").within()).isEqualTo(SloConfig.SEARCH_WITHIN);
+    IotpipeConfig given = parse(sinks + "probe: {every: 20s}\nslo: {freshness: {sinks: {probe: {within: 2m}}}}\n", errors);
+    assertThat(errors).isEmpty();
+    assertThat(given.slo().freshness().get("probe").within()).isEqualTo(Duration.ofMinutes(2));
   }
 }

@@ -32,11 +32,7 @@ public final class RoleProcess {
   }
 
   private static int freePort() {
-    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new java.io.UncheckedIOException(e);
-    }
+    return io.iotpipe.core.net.LocalPorts.free();
   }
 
   /** The port of its /health and /metrics. */

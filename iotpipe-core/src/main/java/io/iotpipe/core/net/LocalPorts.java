@@ -15,7 +15,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * port 0, takes a port from the kernel's ephemeral range, which outgoing connections draw from too: between choosing
  * and binding, a client socket could take it ({@code eaddrinuse} on a RabbitMQ node's start, seen in a test run).
  * Ports below the ephemeral range are never given to client sockets; each is checked free and handed out once per
- * JVM. When the range leaves no room below it, port 0 as before.
+ * JVM. When the range leaves no room below it, the kernel's choice (port 0), still never twice.
  */
 public final class LocalPorts {
 
@@ -28,7 +28,11 @@ public final class LocalPorts {
 
   /** A port free now, outside the ephemeral range, not handed out before by this JVM. */
   public static int free() {
-    int below = ephemeralLow(Path.of("/proc/sys/net/ipv4/ip_local_port_range"));
+    return free(ephemeralLow(Path.of("/proc/sys/net/ipv4/ip_local_port_range")));
+  }
+
+  /** {@link #free()} for a kernel whose ephemeral range starts at {@code below}. */
+  static int free(int below) {
     if (below - LOWEST >= 1_000) {
       for (int i = 0; i < 200; i++) {
         int port = ThreadLocalRandom.current().nextInt(LOWEST, below);
@@ -37,12 +41,17 @@ public final class LocalPorts {
         }
       }
     }
-    try (ServerSocket s = new ServerSocket(0)) {
-      HANDED_OUT.add(s.getLocalPort());
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+    // No room below the range (CI machines may set it to 1024-65535): the kernel's choice, still once per JVM.
+    for (int i = 0; i < 200; i++) {
+      try (ServerSocket s = new ServerSocket(0)) {
+        if (HANDED_OUT.add(s.getLocalPort())) {
+          return s.getLocalPort();
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
     }
+    throw new IllegalStateException("no free TCP port found in 200 tries: is the machine out of ports?");
   }
 
   /** The first port of the kernel's ephemeral range (Linux), else the IANA default 49152. */

@@ -29,6 +29,20 @@ class LocalPortsTest {
   }
 
   @Test
+  void aRangeThatLeavesNoRoomBelowStillNeverHandsOutAPortTwice() throws Exception {
+    // CI machines may set the ephemeral range to 1024-65535: then the kernel chooses, and may choose a port again
+    // once it is closed; each must still be handed out once.
+    Set<Integer> seen = new HashSet<>();
+    for (int i = 0; i < 200; i++) {
+      int port = LocalPorts.free(1024);
+      assertThat(seen.add(port)).as("port %d handed out twice", port).isTrue();
+      try (ServerSocket s = new ServerSocket(port)) {
+        assertThat(s.getLocalPort()).isEqualTo(port);
+      }
+    }
+  }
+
+  @Test
   void theRangeIsReadFromTheKernelsFileOrDefaultsToIanas(@TempDir Path dir) throws Exception {
     Path f = Files.writeString(dir.resolve("range"), "32768\t60999\n");
     assertThat(LocalPorts.ephemeralLow(f)).isEqualTo(32768);

@@ -26,11 +26,18 @@ import org.apache.iceberg.catalog.Catalog;
  * @param region        signing region
  * @param accessKey     static credentials (null: the AWS default chain: environment, profile, instance role)
  * @param secretKey     static credentials
+ * @param s3CaFile      PEM file of the CA that signed an {@code https} endpoint's certificate (null: the JDK's CAs)
  */
 public record LakeCatalog(String catalogUri, String catalogUser, String catalogPass, String warehouse, String s3Endpoint,
-                          boolean pathStyle, String region, String accessKey, String secretKey) {
+                          boolean pathStyle, String region, String accessKey, String secretKey, String s3CaFile) {
 
   public static final String NAME = "iotpipe";
+
+  /** An object store whose certificate the JDK's CAs vouch for (or plain HTTP). */
+  public LakeCatalog(String catalogUri, String catalogUser, String catalogPass, String warehouse, String s3Endpoint,
+                     boolean pathStyle, String region, String accessKey, String secretKey) {
+    this(catalogUri, catalogUser, catalogPass, warehouse, s3Endpoint, pathStyle, region, accessKey, secretKey, null);
+  }
 
   /** The catalog properties Iceberg reads (also what a data scientist's Spark or pyiceberg needs, minus secrets). */
   public Map<String, String> properties() {
@@ -62,6 +69,10 @@ public record LakeCatalog(String catalogUri, String catalogUser, String catalogP
       p.put("s3.access-key-id", accessKey);
       p.put("s3.secret-access-key", secretKey);
     }
+    if (s3CaFile != null) {
+      p.put("s3.client-factory-impl", PrivateCaS3Clients.class.getName());
+      p.put(PrivateCaS3Clients.CA_FILE, s3CaFile);
+    }
     return p;
   }
 
@@ -71,9 +82,45 @@ public record LakeCatalog(String catalogUri, String catalogUser, String catalogP
     return "catalog " + catalogUri + ", warehouse " + warehouse + (s3Endpoint == null ? " (AWS S3, " + region + ")" : " at " + s3Endpoint);
   }
 
-  /** Opens the catalog (JDBC or REST, by the URI's scheme). */
+  /**
+   * What a failure against the object store means for an operator, when the exception's own text does not say it: an
+   * untrusted certificate names the setting that fixes it.
+   */
+  public static String explain(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof javax.net.ssl.SSLHandshakeException || t instanceof java.security.cert.CertPathValidatorException) {
+        return "the S3 endpoint's TLS certificate is not trusted (" + t.getMessage() + "): set lake.s3.caFile to the PEM "
+            + "file of the CA that signed it";
+      }
+    }
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof software.amazon.awssdk.services.s3.model.S3Exception s3 && (s3.statusCode() == 403 || s3.statusCode() == 401)) {
+        String code = s3.awsErrorDetails() == null || s3.awsErrorDetails().errorCode() == null ? ""
+            : ", " + s3.awsErrorDetails().errorCode();
+        return "the object store refused the credentials (HTTP " + s3.statusCode() + code + "): check lake.s3.accessKey and lake.s3.secretKey (or the AWS credential chain) and the bucket's policy";
+      }
+    }
+    return e.getMessage();
+  }
+
+  /**
+   * Opens the catalog (JDBC or REST, by the URI's scheme) after one request to the object store. Iceberg retries a
+   * failed metadata read 20 times with backoff (about 90 s) whatever the cause; a wrong key or an untrusted certificate
+   * never heals by waiting, so the probe reports it at once, with the setting to fix.
+   */
   public Catalog open() {
+    probe();
     String impl = catalogUri.startsWith("jdbc:") ? "org.apache.iceberg.jdbc.JdbcCatalog" : "org.apache.iceberg.rest.RESTCatalog";
     return CatalogUtil.loadCatalog(impl, NAME, properties(), null);
+  }
+
+  /** One HEAD request under the warehouse (absent is fine); throws with the reason when the store refuses or fails. */
+  void probe() {
+    try (org.apache.iceberg.aws.s3.S3FileIO io = new org.apache.iceberg.aws.s3.S3FileIO()) {
+      io.initialize(properties());
+      io.newInputFile(warehouse.replaceAll("/+$", "") + "/.iotpipe-probe").exists();
+    } catch (RuntimeException e) {
+      throw new IllegalStateException("cannot reach the lake's object store (" + this + "): " + explain(e), e);
+    }
   }
 }

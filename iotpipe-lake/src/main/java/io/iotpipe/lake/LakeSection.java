@@ -6,6 +6,8 @@ import io.iotpipe.core.config.ConfigUnits;
 import io.iotpipe.core.config.ConsumerSettings;
 import io.iotpipe.core.config.Secret;
 import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -63,6 +65,12 @@ public final class LakeSection implements ConfigSection<LakeSection.Settings> {
     Secret secretKey = s3.secret("secretKey");
     s3.check("secretKey", "set together with accessKey (or neither: the AWS default credential chain)",
         accessKey.isSet() == secretKey.isSet(), null);
+    Path caFile = s3.path("caFile", null);
+    if (s3.check("caFile", "must be a readable PEM file (the CA certificate that signed the object store's certificate)",
+        caFile == null || Files.isReadable(caFile), caFile == null ? null : caFile.toString())) {
+      s3.check("caFile", "only with an https:// s3.endpoint (AWS S3's certificates are trusted already)",
+          caFile == null || (endpoint != null && endpoint.getScheme().equals("https")), null);
+    }
     s3.finish();
     String table = c.matching("table", "iotpipe.telemetry", java.util.regex.Pattern.compile("[a-z_][a-z0-9_]*\\.[a-z_][a-z0-9_]*"),
         "namespace.table");
@@ -72,7 +80,8 @@ public final class LakeSection implements ConfigSection<LakeSection.Settings> {
     ConsumerSettings consumer = ConsumerSettings.read(c.child("consumer"), 5000, 1000, Duration.ofMillis(5));
     LakeCatalog catalog = new LakeCatalog(uri, user, password.isSet() ? password.reveal() : null, warehouse,
         endpoint == null ? null : endpoint.toString(), pathStyle, region,
-        accessKey.isSet() ? accessKey.reveal() : null, secretKey.isSet() ? secretKey.reveal() : null);
+        accessKey.isSet() ? accessKey.reveal() : null, secretKey.isSet() ? secretKey.reveal() : null,
+        caFile == null ? null : caFile.toAbsolutePath().toString());
     return new Settings(catalog, table, every, rows, bytes, consumer);
   }
 
@@ -89,6 +98,7 @@ public final class LakeSection implements ConfigSection<LakeSection.Settings> {
     d.put("s3.region", "signing region");
     d.put("s3.accessKey", "access key, from the environment; absent: the AWS default chain (environment, profile, instance role)");
     d.put("s3.secretKey", "secret key, from the environment");
+    d.put("s3.caFile", "PEM file of the CA that signed an `https` endpoint's certificate (a private CA); absent: the JDK's CAs");
     d.put("table", "the table, `namespace.table`");
     d.put("commitInterval", "the runtime commits the buffered readings this often (one snapshot per partition): the freshness of the table against the number of snapshots and S3 requests");
     d.put("flushRows", "an early commit once this many readings are buffered");

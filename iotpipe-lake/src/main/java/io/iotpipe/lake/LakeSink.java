@@ -160,9 +160,9 @@ public final class LakeSink implements Sink {
       } catch (RuntimeException e) {
         // The table or its state is unreachable: nothing of these readings is held, they come back later.
         LOG.warn("{}: cannot accept readings of {}: {}", name, partition, e.toString());
-        health = SinkHealth.degraded("cannot read the table: " + e.getMessage());
+        health = SinkHealth.degraded("cannot read the table: " + LakeCatalog.explain(e));
         for (int i : idx) {
-          outcomes.get(i).complete(Outcome.retry("cannot read the table: " + e.getMessage()));
+          outcomes.get(i).complete(Outcome.retry("cannot read the table: " + LakeCatalog.explain(e)));
         }
       }
     });
@@ -227,8 +227,8 @@ public final class LakeSink implements Sink {
       } catch (RuntimeException e) {
         failed = true;
         LOG.warn("{}: commit of {} failed, {} readings will be retried: {}", name, p.partition, p.pending.size(), e.toString());
-        health = SinkHealth.degraded("commit failed: " + e.getMessage());
-        p.failAll("commit failed: " + e.getMessage());
+        health = SinkHealth.degraded("commit failed: " + LakeCatalog.explain(e));
+        p.failAll("commit failed: " + LakeCatalog.explain(e));
         // Whatever happened (a rival writer, a commit that landed after all), the table is the truth: re-read it.
         p.loaded = false;
       }

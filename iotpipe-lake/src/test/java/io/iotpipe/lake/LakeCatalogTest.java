@@ -1,8 +1,14 @@
 package io.iotpipe.lake;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.iotpipe.core.config.ConfigException;
+import io.iotpipe.core.config.IotpipeConfig;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The catalog's settings end up in logs and reports (the demo's summary, errors): never its password or keys. */
 class LakeCatalogTest {
@@ -13,5 +19,32 @@ class LakeCatalogTest {
         "https://s3.example", true, "eu-west-1", "AKIAEXAMPLE", "secret-key-1");
     assertThat(c.toString()).contains("jdbc:postgresql://db/lake", "s3://bucket/wh", "https://s3.example")
         .doesNotContain("pg-password-1", "secret-key-1", "AKIAEXAMPLE");
+  }
+
+  @Test
+  void aCaFileIsAcceptedOnlyReadableAndWithAnHttpsEndpoint(@TempDir Path dir) throws Exception {
+    Path ca = Files.writeString(dir.resolve("ca.pem"), "-----BEGIN CERTIFICATE-----\n");
+    LakeSection.Settings ok = lake(dir, "https://s3.internal:9000", ca.toString()).section(LakeSection.SECTION);
+    assertThat(ok.catalog().s3CaFile()).isEqualTo(ca.toAbsolutePath().toString());
+    assertThat(ok.catalog().properties()).containsEntry(PrivateCaS3Clients.CA_FILE, ca.toAbsolutePath().toString())
+        .containsEntry("s3.client-factory-impl", PrivateCaS3Clients.class.getName());
+
+    assertThatThrownBy(() -> lake(dir, "http://s3.internal:9000", ca.toString())).isInstanceOf(ConfigException.class)
+        .hasMessageContaining("lake.s3.caFile").hasMessageContaining("only with an https:// s3.endpoint");
+    assertThatThrownBy(() -> lake(dir, "https://s3.internal:9000", dir.resolve("absent.pem").toString()))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("lake.s3.caFile").hasMessageContaining("readable PEM file");
+  }
+
+  private static IotpipeConfig lake(Path dir, String endpoint, String caFile) {
+    return IotpipeConfig.parse("test", """
+        brokers:
+          edge: {uris: [amqp://127.0.0.1:5672], management: http://127.0.0.1:15672}
+          cloud: {uris: [amqp://127.0.0.1:5673]}
+        topology: {edges: [edge], balancer: cloud, sinks: [lake]}
+        lake:
+          catalog: {uri: "jdbc:sqlite:%s"}
+          warehouse: s3://lake/warehouse
+          s3: {endpoint: "%s", caFile: "%s"}
+        """.formatted(dir.resolve("c.db"), endpoint, caFile), k -> null);
   }
 }

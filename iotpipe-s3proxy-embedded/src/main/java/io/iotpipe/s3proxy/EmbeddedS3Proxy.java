@@ -29,12 +29,17 @@ public final class EmbeddedS3Proxy implements AutoCloseable {
   private final int port;
   private final String accessKey;
   private final String secretKey;
+  /** PKCS#12 key store with the server's certificate, or null for plain HTTP. */
+  private final Path keyStore;
+  private final String keyStorePassword;
   private Process process;
 
-  private EmbeddedS3Proxy(Path jar, Path dir, int port) {
+  private EmbeddedS3Proxy(Path jar, Path dir, int port, Path keyStore, String keyStorePassword) {
     this.jar = jar;
     this.dir = dir;
     this.port = port;
+    this.keyStore = keyStore;
+    this.keyStorePassword = keyStorePassword;
     this.accessKey = "iotpipe-" + random(6);
     this.secretKey = random(20);
   }
@@ -45,11 +50,23 @@ public final class EmbeddedS3Proxy implements AutoCloseable {
   }
 
   public static EmbeddedS3Proxy start(Path jar, Path dir) {
+    return start(jar, dir, null, null);
+  }
+
+  /**
+   * A server that speaks only HTTPS, with the certificate and key in a PKCS#12 {@code keyStore} (an object store
+   * behind a private CA, as on-premises MinIO or Ceph RGW are).
+   */
+  public static EmbeddedS3Proxy startTls(Path dir, Path keyStore, String keyStorePassword) {
+    return start(defaultJar(), dir, keyStore, keyStorePassword);
+  }
+
+  private static EmbeddedS3Proxy start(Path jar, Path dir, Path keyStore, String keyStorePassword) {
     if (!Files.isRegularFile(jar)) {
       throw new IllegalStateException("s3proxy jar not found at " + jar + " (set -D" + JAR_PROPERTY
           + "=…/s3proxy-4.1.0-jar-with-dependencies.jar; Maven copies it to target/s3proxy in the integration-test phase)");
     }
-    EmbeddedS3Proxy s3 = new EmbeddedS3Proxy(jar, dir, freePort());
+    EmbeddedS3Proxy s3 = new EmbeddedS3Proxy(jar, dir, freePort(), keyStore, keyStorePassword);
     s3.start();
     return s3;
   }
@@ -72,7 +89,7 @@ public final class EmbeddedS3Proxy implements AutoCloseable {
   }
 
   public URI endpoint() {
-    return URI.create("http://127.0.0.1:" + port);
+    return URI.create((keyStore == null ? "http" : "https") + "://127.0.0.1:" + port);
   }
 
   public String accessKey() {
@@ -118,13 +135,17 @@ public final class EmbeddedS3Proxy implements AutoCloseable {
         Files.createFile(props, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
             java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
       }
-      Files.write(props, List.of(
-          "s3proxy.endpoint=" + endpoint(),
+      List<String> listener = keyStore == null ? List.of("s3proxy.endpoint=" + endpoint())
+          : List.of("s3proxy.secure-endpoint=" + endpoint(), "s3proxy.keystore-path=" + keyStore,
+              "s3proxy.keystore-password=" + keyStorePassword);
+      List<String> lines = new java.util.ArrayList<>(listener);
+      lines.addAll(List.of(
           "s3proxy.authorization=aws-v2-or-v4",
           "s3proxy.identity=" + accessKey,
           "s3proxy.credential=" + secretKey,
           "jclouds.provider=filesystem-nio2",
           "jclouds.filesystem.basedir=" + blobs()));
+      Files.write(props, lines);
       Path log = dir.resolve("s3proxy.log");
       List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
           "-Xmx192m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-jar", jar.toString(), "--properties", props.toString());

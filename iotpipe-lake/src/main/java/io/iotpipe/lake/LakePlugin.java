@@ -3,10 +3,12 @@ package io.iotpipe.lake;
 import io.iotpipe.core.config.ConsumerSettings;
 import io.iotpipe.core.config.IotpipeConfig;
 import io.iotpipe.sink.PrivateSink;
+import io.iotpipe.sink.ScheduledJob;
 import io.iotpipe.sink.Sink;
 import io.iotpipe.sink.SinkContext;
 import io.iotpipe.sink.SinkPlugin;
 import java.time.Duration;
+import java.util.List;
 import org.apache.iceberg.catalog.Catalog;
 import org.apache.iceberg.catalog.TableIdentifier;
 
@@ -43,6 +45,11 @@ public final class LakePlugin implements SinkPlugin {
   @Override
   public Duration commitTick(IotpipeConfig cfg) {
     return cfg.section(LakeSection.SECTION).commitInterval();
+  }
+
+  @Override
+  public List<ScheduledJob> jobs(IotpipeConfig cfg, SinkContext ctx) {
+    return new LakeHousekeeping(cfg.section(LakeSection.SECTION), cfg.storage().retention(), ctx.clock(), ctx.registry()).jobs();
   }
 
   @Override

@@ -28,7 +28,20 @@ public final class LakeSection implements ConfigSection<LakeSection.Settings> {
    * @param consumer       how the {@code lake} role consumes its partition queues
    */
   public record Settings(LakeCatalog catalog, String table, Duration commitInterval, long flushRows, long flushBytes,
-                         ConsumerSettings consumer) {}
+                         ConsumerSettings consumer, Maintenance maintenance) {}
+
+  /**
+   * The table's upkeep, run by the runtime on every lake instance ({@link LakeHousekeeping}).
+   *
+   * @param every              between rounds; zero: no upkeep by the role (an operator's Spark job does it)
+   * @param compactMinFiles    an event day with at least this many files is merged into one sorted file
+   * @param compactMaxRows     at most this many rows per day and round (they are sorted in memory)
+   * @param keepSnapshots      snapshots younger than this stay (time travel with {@code --as-of} reaches this far)
+   * @param partitionIdleLimit a source partition idle longer no longer holds back expiry of its last commit
+   * @param orphanAge          unreferenced objects older than this are deleted (younger: maybe an upload in flight)
+   */
+  public record Maintenance(Duration every, int compactMinFiles, long compactMaxRows, Duration keepSnapshots,
+                            Duration partitionIdleLimit, Duration orphanAge) {}
 
   public static final LakeSection SECTION = new LakeSection();
 
@@ -78,11 +91,20 @@ public final class LakeSection implements ConfigSection<LakeSection.Settings> {
     long rows = c.longValue("flushRows", 50_000, 1, 10_000_000);
     long bytes = c.bytes("flushBytes", 64L << 20, 1L << 20, 16L << 30);
     ConsumerSettings consumer = ConsumerSettings.read(c.child("consumer"), 5000, 1000, Duration.ofMillis(5));
+    ConfigNode mc = c.child("maintenance");
+    Maintenance maintenance = new Maintenance(
+        mc.duration("every", Duration.ofMinutes(10), Duration.ZERO, Duration.ofDays(1)),
+        (int) mc.longValue("compactMinFiles", 8, 2, 100_000),
+        mc.longValue("compactMaxRows", 2_000_000, 1_000, 100_000_000),
+        mc.duration("keepSnapshots", Duration.ofHours(1), Duration.ofMinutes(1), Duration.ofDays(3650)),
+        mc.duration("partitionIdleLimit", Duration.ofDays(7), Duration.ofHours(1), Duration.ofDays(3650)),
+        mc.duration("orphanAge", Duration.ofDays(1), Duration.ofHours(1), Duration.ofDays(3650)));
+    mc.finish();
     LakeCatalog catalog = new LakeCatalog(uri, user, password.isSet() ? password.reveal() : null, warehouse,
         endpoint == null ? null : endpoint.toString(), pathStyle, region,
         accessKey.isSet() ? accessKey.reveal() : null, secretKey.isSet() ? secretKey.reveal() : null,
         caFile == null ? null : caFile.toAbsolutePath().toString());
-    return new Settings(catalog, table, every, rows, bytes, consumer);
+    return new Settings(catalog, table, every, rows, bytes, consumer, maintenance);
   }
 
   @Override
@@ -102,6 +124,12 @@ public final class LakeSection implements ConfigSection<LakeSection.Settings> {
     d.put("table", "the table, `namespace.table`");
     d.put("commitInterval", "the runtime commits the buffered readings this often (one snapshot per partition): the freshness of the table against the number of snapshots and S3 requests");
     d.put("flushRows", "an early commit once this many readings are buffered");
+    d.put("maintenance.every", "the role's upkeep round (retention by `storage.retention`, compaction, snapshot expiry, orphan removal) runs this often on each lake instance; `0s`: never (upkeep by your own engine)");
+    d.put("maintenance.compactMinFiles", "an event day with at least this many files is merged into one file sorted by `(device_id, seq)`");
+    d.put("maintenance.compactMaxRows", "at most this many rows merged per day and round (sorted in memory)");
+    d.put("maintenance.keepSnapshots", "snapshots younger than this are kept: how far back `--as-of` and other engines' time travel reach");
+    d.put("maintenance.partitionIdleLimit", "a partition that has not committed for this long no longer holds back expiry of its last snapshot");
+    d.put("maintenance.orphanAge", "objects under the table that no snapshot references are deleted once older than this (younger ones may be an upload in flight)");
     d.put("flushBytes", "... or about this many bytes of heap (" + ConfigUnits.formatBytes(64L << 20) + " by default)");
     return d;
   }

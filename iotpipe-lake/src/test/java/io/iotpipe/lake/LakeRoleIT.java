@@ -31,7 +31,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The lake as the runtime runs it: the {@code lake} role, found through {@code ServiceLoader} with its own
  * {@code lake:} config section, consumes real partition queues, the runtime's commit clock commits the table on a
- * real S3 API server (s3proxy) with a SQLite catalog, and every confirmed reading is in the table exactly once.
+ * real S3 API server (s3proxy) with a SQLite catalog, its maintenance job compacts while the role commits, and every
+ * confirmed reading is in the table exactly once.
  */
 class LakeRoleIT {
 
@@ -68,6 +69,7 @@ class LakeRoleIT {
           s3: {endpoint: "%s", accessKey: "${LAKE_TEST_KEY:-%s}", secretKey: "${LAKE_TEST_SECRET:-%s}"}
           table: iotpipe.readings
           commitInterval: 1s
+          maintenance: {every: 2s, compactMinFiles: 2}
         """.formatted(dir.resolve(prefix + "-catalog.db"), bucket, s3.endpoint(), s3.accessKey(), s3.secretKey());
     IotpipeConfig cfg = stack.pipeline(prefix, "", prefix + ".yaml",
         y -> y.replace("  partitions: 2\n", "  partitions: 2\n  sinks: [lake]\n") + lake);
@@ -76,13 +78,18 @@ class LakeRoleIT {
     Role role = Role.of("lake");
     assertThat(Role.configured(cfg)).containsExactly(role);
     SimulationResult result;
-    try (PipelineRunner runner = new PipelineRunner(cfg, Set.of(role), "it-lake", new SimpleMeterRegistry()).start();
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    try (PipelineRunner runner = new PipelineRunner(cfg, Set.of(role), "it-lake", registry).start();
          Simulation sim = Simulation.create(cfg, Simulation.Options.from(cfg.simulator()).with(20, 100, Duration.ofSeconds(5), 0)
              .withProfile(SimulatorConfig.LoadShape.FLAT, SimulatorConfig.Protocol.AMQP))) {
       result = sim.run(null);
       assertThat(result.confirmed()).isPositive();
       await("every confirmed reading acked by the lake role after its commit").atMost(Duration.ofSeconds(120))
           .until(() -> runner.stats().get(role).delivered() >= result.confirmed() && runner.stats().get(role).pending() == 0);
+      // The runtime runs the lake's upkeep while the writers commit: a round merged an event day's files.
+      await("a maintenance round compacted files").atMost(Duration.ofSeconds(60))
+          .until(() -> registry.counter("iotpipe.lake.maintenance.files.removed").count() > 0);
+      assertThat(registry.counter("iotpipe.lake.maintenance.failures").count()).isZero();
     }
 
     LakeSection.Settings s = cfg.section(LakeSection.SECTION);

@@ -349,6 +349,8 @@ final class DevicesCommand implements Callable<Integer> {
   private Map<String, Object> settings() {
     Map<String, Object> s = new LinkedHashMap<>();
     s.put("devices", devices);
+    // 3.10's MQTT plugin and 4.0's native MQTT differ by an order of magnitude in memory per connection.
+    s.put("rabbitmq", io.iotpipe.broker.RabbitDistribution.selected().toString());
     s.put("credential", credential.name());
     s.put("readingEverySeconds", intervalSeconds);
     s.put("holdSeconds", holdSeconds);

@@ -41,7 +41,6 @@ public final class TenantsSection implements ConfigSection<TenantsSection.Settin
   @Override
   public Map<String, String> docs() {
     Map<String, String> d = new LinkedHashMap<>();
-    d.put("", "which customer (tenant) each device belongs to; see Tenants in the README");
     d.put("registry", "the device-to-tenant file `iotpipe device enroll --tenant` writes and every sink role reads (the same path for both); absent: no tenants");
     return d;
   }

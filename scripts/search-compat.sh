@@ -50,6 +50,17 @@ YAML
   su -s /bin/bash "$RUN_AS" -c "cd '$home' && ES_JAVA_HOME='$ENGINE_JAVA' bin/elasticsearch-users useradd iotpipe-admin -p '$ADMIN_PASSWORD' -r superuser" >/dev/null
 }
 
+security_analysis_module() { # home: what the security index needs from analysis-common (see the Java file's header)
+  local home=$1 build="$WORK/security-analysis-build" mod="$1/modules/iotpipe-security-analysis"
+  local jdk_bin; jdk_bin="$(dirname "$(readlink -f "$ENGINE_JAVA/bin/java")")"
+  [ -x "$jdk_bin/javac" ] || { echo "tenants: needs a JDK 17 (javac) for the engine's analysis module: apt-get install openjdk-17-jdk-headless" >&2; return 1; }
+  rm -rf "$build" && mkdir -p "$build/classes" "$mod"
+  "$jdk_bin/javac" -d "$build/classes" -cp "$home/lib/*" "$ROOT/scripts/es-security-analysis/SecurityIndexAnalysis.java"
+  "$jdk_bin/jar" cf "$mod/iotpipe-security-analysis.jar" -C "$build/classes" .
+  printf 'description=pattern_capture, uax_url_email, lowercase and unique for the security index (iotpipe compat runs only)\nversion=%s\nname=iotpipe-security-analysis\njava.version=17\nelasticsearch.version=%s\nclassname=io.iotpipe.compat.SecurityIndexAnalysis\n' \
+    "$ES_VERSION" "$ES_VERSION" > "$mod/plugin-descriptor.properties"
+}
+
 tenants_proof() { # port home: the per-tenant proof against the running secured engine (see the header)
   local port=$1 home=$2 url="https://127.0.0.1:$1" ca="$2/config/certs/ca.crt" t0=$SECONDS rc=0
   local demo="$WORK/demo-tenants" creds="$WORK/tenant-credentials"
@@ -137,6 +148,7 @@ run_engine() { # name groupId:artifactId:version dir-name secure(0|1) extra-args
   local scheme=http curl_auth=() extra=("$@")
   if [ "$secure" = 1 ]; then
     secure_setup "$home"
+    if [ "$name" = elasticsearch-tenants ]; then security_analysis_module "$home"; fi
     scheme=https
     curl_auth=(--cacert "$home/config/certs/ca.crt" -u "iotpipe:$SEARCH_PASSWORD")
     extra+=(-Expack.security.enabled=true -Expack.security.http.ssl.enabled=true

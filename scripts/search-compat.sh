@@ -77,15 +77,19 @@ tenants_proof() { # port home: the per-tenant proof against the running secured 
   curl -sf --cacert "$ca" -u "iotpipe-admin:$ADMIN_PASSWORD" -X POST "$url/telemetry*/_refresh" >/dev/null
   local admin=(--cacert "$ca" -u "iotpipe-admin:$ADMIN_PASSWORD")
   curl -s "${admin[@]}" "$url/_cat/indices/telemetry*?h=index,docs.count&s=index" >&2
+  # the demo's summary: the JSON object after the roles' log lines on stdout
+  demo_json() { python3 -c "import json,sys; t=open(sys.argv[1]).read(); d=json.loads(t[t.index('\n{\n') + 1:] if not t.startswith('{') else t)
+for k in sys.argv[2:]: d=d[k]
+print(d)" "$WORK/tenants-demo.json" "$@"; }
   local lines=()
   for t in a b; do
     local other; other=$([ "$t" = a ] && echo b || echo a)
     local pw; pw="$(cat "$creds/telemetry-tenant-$t.password")"
     local me=(--cacert "$ca" -u "telemetry-tenant-$t:$pw")
     local want_events want_latest events latest
-    want_events=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['tenants']['tenants'][sys.argv[2]]['confirmed'])" "$WORK/tenants-demo.json" "$t")
-    want_latest=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['tenants']['tenants'][sys.argv[2]]['devicesWithReadings'])" "$WORK/tenants-demo.json" "$t")
-    events=$(curl -s "${me[@]}" "$url/telemetry-*.tenant-$t/_count" | python3 -c "import json,sys; print(json.load(sys.stdin).get('count'))")
+    want_events=$(demo_json tenants tenants "$t" confirmed)
+    want_latest=$(demo_json tenants tenants "$t" devicesWithReadings)
+    events=$(curl -s "${me[@]}" "$url/telemetry-20*.tenant-$t/_count" | python3 -c "import json,sys; print(json.load(sys.stdin).get('count'))")
     latest=$(curl -s "${me[@]}" "$url/telemetry-latest.tenant-$t/_count" | python3 -c "import json,sys; print(json.load(sys.stdin).get('count'))")
     # each of the other tenant's indices by name: a refusal, not an empty result
     local refused=0 asked=0 idx code
@@ -102,7 +106,7 @@ tenants_proof() { # port home: the per-tenant proof against the running secured 
       && [ "$asked" -ge 4 ] && [ "$refused" = "$asked" ] || rc=1
     lines+=("$t: events $events/$want_events, latest $latest/$want_latest, $other's indices refused $refused/$asked (403)")
   done
-  local reason; reason=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['tenants']['forgedClaimReason'])" "$WORK/tenants-demo.json")
+  local reason; reason=$(demo_json tenants forgedClaimReason)
   echo "tenants: forged claim: $reason" >&2
   [[ "$reason" == *"belongs to tenant a; the reading claims tenant b"* ]] || rc=1
   IOTPIPE_SEARCH_ADMIN_PASSWORD="$ADMIN_PASSWORD" "$ROOT/iotpipe" tenant remove a --config "$cfg" --admin-user iotpipe-admin >&2 || rc=1

@@ -74,6 +74,9 @@ public final class TenantCommand implements IotpipeCommand, Runnable {
     }
 
     Integer failing(RuntimeException e) {
+      if (e instanceof CommandFailure f) {
+        throw f;
+      }
       throw new CommandFailure(ExitCode.FAILED, e.getMessage());
     }
   }

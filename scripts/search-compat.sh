@@ -77,8 +77,8 @@ tenants_proof() { # port home: the per-tenant proof against the running secured 
   curl -sf --cacert "$ca" -u "iotpipe-admin:$ADMIN_PASSWORD" -X POST "$url/telemetry*/_refresh" >/dev/null
   local admin=(--cacert "$ca" -u "iotpipe-admin:$ADMIN_PASSWORD")
   curl -s "${admin[@]}" "$url/_cat/indices/telemetry*?h=index,docs.count&s=index" >&2
-  # the demo's summary: the JSON object after the roles' log lines on stdout
-  demo_json() { python3 -c "import json,sys; t=open(sys.argv[1]).read(); d=json.loads(t[t.index('\n{\n') + 1:] if not t.startswith('{') else t)
+  # the demo's summary: the JSON object among the roles' log lines on stdout
+  demo_json() { python3 -c "import json,sys; t=open(sys.argv[1]).read(); d=json.JSONDecoder().raw_decode(t, 0 if t.startswith('{') else t.index('\n{\n') + 1)[0]
 for k in sys.argv[2:]: d=d[k]
 print(d)" "$WORK/tenants-demo.json" "$@"; }
   local lines=()

@@ -7,7 +7,12 @@
 #   es-secure: Elasticsearch 8 with security on, as a production cluster runs it: HTTPS only (certificate from a
 #   private CA made here with openssl), a file-realm user with a role limited to the telemetry indices, a random
 #   password passed by environment only; afterwards every file the demo wrote is checked for the password.
-#   scripts/search-compat.sh [es|es-secure|os|all]   (all = es-secure + es + os)
+#   tenants: Elasticsearch 8 with security as es-secure, plus an administrator (file realm, superuser); the demo
+#   with --tenants a,b (a fleet split over two tenants through the tenant registry); `iotpipe tenant add a|b`; then
+#   each tenant's own credential must count exactly its readings (events) and devices (latest state) and be refused
+#   (HTTP 403, not an empty result) both of the other tenant's indices; the reading a device of a claimed as b must
+#   have been dead-lettered with the reason; `tenant remove` must lock the credential out. Prints a dated result line.
+#   scripts/search-compat.sh [es|es-secure|os|tenants|all]   (all = es-secure + es + os)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WORK="${IOTPIPE_COMPAT_DIR:-/tmp/iotpipe-compat}"
@@ -38,8 +43,84 @@ iotpipe_indexer:
       privileges: [create_index, create_doc, index, read, view_index_metadata, maintenance]
 YAML
   SEARCH_PASSWORD="$(openssl rand -hex 16)"
+  ADMIN_PASSWORD="$(openssl rand -hex 16)"
   chown -R "$RUN_AS" "$home"
   su -s /bin/bash "$RUN_AS" -c "cd '$home' && ES_JAVA_HOME='$ENGINE_JAVA' bin/elasticsearch-users useradd iotpipe -p '$SEARCH_PASSWORD' -r iotpipe_indexer" >/dev/null
+  # the operator who runs `iotpipe tenant add` (manage_security); the indexer itself never gets it
+  su -s /bin/bash "$RUN_AS" -c "cd '$home' && ES_JAVA_HOME='$ENGINE_JAVA' bin/elasticsearch-users useradd iotpipe-admin -p '$ADMIN_PASSWORD' -r superuser" >/dev/null
+}
+
+security_analysis_module() { # home: what the security index needs from analysis-common (see the Java file's header)
+  local home=$1 build="$WORK/security-analysis-build" mod="$1/modules/iotpipe-security-analysis"
+  local jdk_bin; jdk_bin="$(dirname "$(readlink -f "$ENGINE_JAVA/bin/java")")"
+  [ -x "$jdk_bin/javac" ] || { echo "tenants: needs a JDK 17 (javac) for the engine's analysis module: apt-get install openjdk-17-jdk-headless" >&2; return 1; }
+  rm -rf "$build" && mkdir -p "$build/classes" "$mod"
+  "$jdk_bin/javac" -d "$build/classes" -cp "$home/lib/*" "$ROOT/scripts/es-security-analysis/SecurityIndexAnalysis.java"
+  "$jdk_bin/jar" cf "$mod/iotpipe-security-analysis.jar" -C "$build/classes" .
+  printf 'description=pattern_capture, uax_url_email, lowercase and unique for the security index (iotpipe compat runs only)\nversion=%s\nname=iotpipe-security-analysis\njava.version=17\nelasticsearch.version=%s\nclassname=io.iotpipe.compat.SecurityIndexAnalysis\n' \
+    "$ES_VERSION" "$ES_VERSION" > "$mod/plugin-descriptor.properties"
+}
+
+tenants_proof() { # port home: the per-tenant proof against the running secured engine (see the header)
+  local port=$1 home=$2 url="https://127.0.0.1:$1" ca="$2/config/certs/ca.crt" t0=$SECONDS rc=0
+  local demo="$WORK/demo-tenants" creds="$WORK/tenant-credentials"
+  rm -rf "$demo" "$creds"
+  export IOTPIPE_SEARCH_CA="$ca" IOTPIPE_SEARCH_USER=iotpipe IOTPIPE_SEARCH_PASSWORD="$SEARCH_PASSWORD"
+  "$ROOT/iotpipe" demo --search-url "$url" --tenants a,b --devices 40 --rate 200 --duration 15s --profile flat --no-lake --json \
+    --dir "$demo" > "$WORK/tenants-demo.json" || { echo "tenants: the demo failed" >&2; return 1; }
+  local cfg="$demo/iotpipe.yaml"
+  for t in a b; do
+    IOTPIPE_SEARCH_ADMIN_PASSWORD="$ADMIN_PASSWORD" "$ROOT/iotpipe" tenant add "$t" --config "$cfg" --admin-user iotpipe-admin \
+      --credentials-dir "$creds" >&2 || { echo "tenants: tenant add $t failed" >&2; return 1; }
+  done
+  IOTPIPE_SEARCH_ADMIN_PASSWORD="$ADMIN_PASSWORD" "$ROOT/iotpipe" tenant list --config "$cfg" --admin-user iotpipe-admin >&2
+  curl -sf --cacert "$ca" -u "iotpipe-admin:$ADMIN_PASSWORD" -X POST "$url/telemetry*/_refresh" >/dev/null
+  local admin=(--cacert "$ca" -u "iotpipe-admin:$ADMIN_PASSWORD")
+  curl -s "${admin[@]}" "$url/_cat/indices/telemetry*?h=index,docs.count&s=index" >&2
+  # the demo's summary: the JSON object among the roles' log lines on stdout
+  demo_json() { python3 -c "import json,sys; t=open(sys.argv[1]).read(); d=json.JSONDecoder().raw_decode(t, 0 if t.startswith('{') else t.index('\n{\n') + 1)[0]
+for k in sys.argv[2:]: d=d[k]
+print(d)" "$WORK/tenants-demo.json" "$@"; }
+  local lines=()
+  for t in a b; do
+    local other; other=$([ "$t" = a ] && echo b || echo a)
+    local pw; pw="$(cat "$creds/telemetry-tenant-$t.password")"
+    local me=(--cacert "$ca" -u "telemetry-tenant-$t:$pw")
+    local want_events want_latest events latest
+    want_events=$(demo_json tenants tenants "$t" confirmed)
+    want_latest=$(demo_json tenants tenants "$t" devicesWithReadings)
+    events=$(curl -s "${me[@]}" "$url/telemetry-20*.tenant-$t/_count" | python3 -c "import json,sys; print(json.load(sys.stdin).get('count'))")
+    latest=$(curl -s "${me[@]}" "$url/telemetry-latest.tenant-$t/_count" | python3 -c "import json,sys; print(json.load(sys.stdin).get('count'))")
+    # each of the other tenant's indices by name: a refusal, not an empty result
+    local refused=0 asked=0 idx code
+    for idx in $(curl -s "${admin[@]}" "$url/_cat/indices/telemetry-*.tenant-$other?h=index") ; do
+      for api in _count _search; do
+        asked=$((asked + 1)); code=$(curl -s -o /dev/null -w '%{http_code}' "${me[@]}" "$url/$idx/$api")
+        [ "$code" = 403 ] && refused=$((refused + 1)) || echo "tenants: $t's credential got HTTP $code for $idx/$api" >&2
+      done
+    done
+    # and the wildcard over everyone's telemetry: the engine narrows it to the indices this user may read
+    local wide; wide=$(curl -s "${me[@]}" "$url/telemetry-*/_count" | python3 -c "import json,sys; print(json.load(sys.stdin).get('count'))")
+    echo "tenants: $t reads events $events (confirmed $want_events), latest $latest (devices $want_latest), telemetry-* $wide; refused $refused of $asked requests for $other's indices" >&2
+    [ "$events" = "$want_events" ] && [ "$latest" = "$want_latest" ] && [ "$wide" = "$((want_events + want_latest))" ] \
+      && [ "$asked" -ge 4 ] && [ "$refused" = "$asked" ] || rc=1
+    lines+=("$t: events $events/$want_events, latest $latest/$want_latest, $other's indices refused $refused/$asked (403)")
+  done
+  local reason; reason=$(demo_json tenants forgedClaimReason)
+  echo "tenants: forged claim: $reason" >&2
+  [[ "$reason" == *"belongs to tenant a; the reading claims tenant b"* ]] || rc=1
+  IOTPIPE_SEARCH_ADMIN_PASSWORD="$ADMIN_PASSWORD" "$ROOT/iotpipe" tenant remove a --config "$cfg" --admin-user iotpipe-admin >&2 || rc=1
+  code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$ca" -u "telemetry-tenant-a:$(cat "$creds/telemetry-tenant-a.password")" "$url/telemetry-latest.tenant-a/_count")
+  echo "tenants: after tenant remove a, a's credential gets HTTP $code" >&2
+  [ "$code" = 401 ] || rc=1
+  # no password of any kind in what the run wrote (the tenants' own files under $creds aside)
+  for secret in "$SEARCH_PASSWORD" "$ADMIN_PASSWORD" "$(cat "$creds/telemetry-tenant-b.password")"; do
+    if grep -rlF "$secret" "$demo" "$WORK/tenants-demo.json" >&2; then echo "tenants: a password appears in the files above" >&2; rc=1; fi
+  done
+  grep -E '"(confirmed|indexed|stored|lost|duplicates|deadLettered)"' "$WORK/tenants-demo.json" | head -6 >&2
+  local verdict; verdict=$([ "$rc" = 0 ] && echo PASSED || echo FAILED)
+  echo "tenants $(date -u +%Y-%m-%dT%H:%MZ) Elasticsearch $ES_VERSION with security: $verdict in $((SECONDS - t0)) s — ${lines[0]}; ${lines[1]}; forged claim dead-lettered: \"$reason\"; removed tenant's credential: HTTP $code" | tee "$WORK/tenants-result.txt" >&2
+  return $rc
 }
 
 stop_engine() { # home: the launcher runs the server JVM as a child; setsid made it a process group: stop all of it
@@ -71,6 +152,7 @@ run_engine() { # name groupId:artifactId:version dir-name secure(0|1) extra-args
   local scheme=http curl_auth=() extra=("$@")
   if [ "$secure" = 1 ]; then
     secure_setup "$home"
+    if [ "$name" = elasticsearch-tenants ]; then security_analysis_module "$home"; fi
     scheme=https
     curl_auth=(--cacert "$home/config/certs/ca.crt" -u "iotpipe:$SEARCH_PASSWORD")
     extra+=(-Expack.security.enabled=true -Expack.security.http.ssl.enabled=true
@@ -92,7 +174,9 @@ run_engine() { # name groupId:artifactId:version dir-name secure(0|1) extra-args
   curl -sf "${curl_auth[@]}" "$scheme://127.0.0.1:$port/_nodes/_local?filter_path=nodes.*.version" | grep -E '"version"' >&2 \
     || { tail -30 "$home/stdout.log" >&2; stop_engine "$home"; return 1; }
   local rc=0
-  if [ "$secure" = 1 ]; then
+  if [ "$secure" = 1 ] && [ "$name" = elasticsearch-tenants ]; then
+    tenants_proof "$port" "$home" || rc=$?
+  elif [ "$secure" = 1 ]; then
     [ "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$home/config/certs/ca.crt" "https://127.0.0.1:$port/_nodes/_local")" = 401 ] \
       || { echo "$name: anonymous request was not refused" >&2; rc=1; }
     IOTPIPE_SEARCH_CA="$home/config/certs/ca.crt" IOTPIPE_SEARCH_USER=iotpipe IOTPIPE_SEARCH_PASSWORD="$SEARCH_PASSWORD" \
@@ -106,13 +190,14 @@ run_engine() { # name groupId:artifactId:version dir-name secure(0|1) extra-args
       --dir "$WORK/demo-$name" > "$WORK/$name.json" || rc=$?
   fi
   stop_engine "$home"
-  grep -E '"(confirmed|indexed|stored|lost|duplicates)"' "$WORK/$name.json" >&2
+  [ ! -f "$WORK/$name.json" ] || grep -E '"(confirmed|indexed|stored|lost|duplicates)"' "$WORK/$name.json" >&2
   return $rc
 }
 
 what="${1:-all}"
 ES_COORDS="org.elasticsearch.distribution.integ-test-zip:elasticsearch:$ES_VERSION"
 case "$what" in all|es-secure) run_engine elasticsearch-secure "$ES_COORDS" "elasticsearch-$ES_VERSION" 1 ;; esac
+case "$what" in tenants) run_engine elasticsearch-tenants "$ES_COORDS" "elasticsearch-$ES_VERSION" 1 ;; esac
 case "$what" in all|es) run_engine elasticsearch "$ES_COORDS" "elasticsearch-$ES_VERSION" 0 -Expack.security.enabled=false ;; esac
 case "$what" in all|os) run_engine opensearch "org.opensearch.distribution.integ-test-zip:opensearch:$OS_VERSION" \
   "opensearch-$OS_VERSION" 0 ;; esac

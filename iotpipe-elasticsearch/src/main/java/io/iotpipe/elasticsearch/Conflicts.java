@@ -31,7 +31,7 @@ final class Conflicts {
     ObjectNode root = JSON.createObjectNode();
     ArrayNode docs = root.putArray("docs");
     for (Telemetry t : tried) {
-      docs.addObject().put("_index", encoder.indexFor(t.ts())).put("_id", t.id());
+      docs.addObject().put("_index", encoder.indexFor(t)).put("_id", t.id());
     }
     try {
       return JSON.writeValueAsBytes(root);

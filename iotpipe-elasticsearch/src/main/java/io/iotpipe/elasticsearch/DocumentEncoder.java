@@ -73,6 +73,16 @@ public final class DocumentEncoder {
     return name;
   }
 
+  /** The event index of a reading: its day's, and its tenant's when it has one ({@link TenantIndices}). */
+  public String indexFor(Telemetry t) {
+    return TenantIndices.of(indexFor(t.ts()), t.tenant());
+  }
+
+  /** The latest-state index of a reading's device (its tenant's when it has one). */
+  public String latestIndexFor(Telemetry t) {
+    return TenantIndices.of(latestIndex, t.tenant());
+  }
+
   /** A new bulk body; {@code sizeHint} bytes are allocated up front so a typical bulk never regrows its buffer. */
   public Bulk bulk(int sizeHint, long ingestMillis) {
     return new Bulk(sizeHint, DateTimeFormatter.ISO_INSTANT.format(Instant.ofEpochMilli(ingestMillis)));
@@ -103,7 +113,7 @@ public final class DocumentEncoder {
       try {
         g.writeStartObject();
         g.writeObjectFieldStart("create");
-        g.writeStringField("_index", indexFor(t.ts()));
+        g.writeStringField("_index", indexFor(t));
         g.writeStringField("_id", t.id());
         g.writeEndObject();
         g.writeEndObject();
@@ -124,7 +134,7 @@ public final class DocumentEncoder {
       try {
         g.writeStartObject();
         g.writeObjectFieldStart("index");
-        g.writeStringField("_index", latestIndex);
+        g.writeStringField("_index", TenantIndices.of(latestIndex, t.tenant()));
         g.writeStringField("_id", t.deviceId());
         g.writeNumberField("version", t.seq());
         g.writeStringField("version_type", "external");
@@ -186,6 +196,7 @@ public final class DocumentEncoder {
     g.writeStringField("ts", DateTimeFormatter.ISO_INSTANT.format(t.ts()));
     g.writeStringField("deviceId", t.deviceId());
     g.writeNumberField("seq", t.seq());
+    writeOptional(g, "tenant", t.tenant());
     writeOptional(g, "site", t.site());
     writeOptional(g, "region", t.region());
     writeOptional(g, "status", t.status());

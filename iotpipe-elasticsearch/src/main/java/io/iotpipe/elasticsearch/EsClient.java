@@ -59,6 +59,12 @@ public final class EsClient implements AutoCloseable {
         cfg.caFile() == null ? null : cfg.caFile().toString(), cfg.requestTimeout());
   }
 
+  /** A client for {@code cfg}'s engine (urls, CA, timeout) logging in as another user (an administrator's task). */
+  public static EsClient as(IndexerConfig cfg, String username, String password) {
+    return new EsClient(cfg.urls(), basic(username, password), cfg.caFile() == null ? null : trusting(cfg.caFile()),
+        cfg.caFile() == null ? null : cfg.caFile().toString(), cfg.requestTimeout());
+  }
+
   public EsClient(List<URI> urls, String username, String password, Duration timeout) {
     this(urls, username == null ? null : basic(username, password), null, null, timeout);
   }

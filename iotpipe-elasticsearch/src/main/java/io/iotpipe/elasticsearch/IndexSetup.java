@@ -98,7 +98,8 @@ public final class IndexSetup {
     template.set("settings", settings(cfg));
     template.set("mappings", mappings(engine));
     EsClient.Response r = client.sendSync("PUT", "/_index_template/" + cfg.indexPrefix(), composable.toString());
-    if (r.status() == 404 || r.status() == 405 || (r.status() == 400 && r.text().contains("no handler"))) {
+    boolean legacyOnly = r.status() == 404 || r.status() == 405 || (r.status() == 400 && r.text().contains("no handler"));
+    if (legacyOnly) {
       // Elasticsearch < 7.8 has only legacy templates.
       ObjectNode legacy = JSON.createObjectNode();
       legacy.putArray("index_patterns").add(pattern);
@@ -108,6 +109,20 @@ public final class IndexSetup {
       r = client.sendSync("PUT", "/_template/" + cfg.indexPrefix(), legacy.toString());
     }
     check(r, "index template " + cfg.indexPrefix());
+    if (cfg.latestState() && !legacyOnly) {
+      // Tenants' latest-state indices appear with their tenant's first reading: a template gives them the mappings.
+      // Its own template (not a second pattern on the events' one): a rebuild with --index-suffix puts the events'
+      // template again with its own latest-state name, and would drop a pattern it does not know of. (Engines with
+      // legacy templates only, before Elasticsearch 7.8, map a tenant's latest-state index dynamically.)
+      ObjectNode tenantsLatest = JSON.createObjectNode();
+      tenantsLatest.putArray("index_patterns").add(TenantIndices.latestPattern(cfg));
+      tenantsLatest.put("priority", 200);
+      ObjectNode t = tenantsLatest.putObject("template");
+      t.set("settings", settings(cfg));
+      t.set("mappings", mappings(engine));
+      check(client.sendSync("PUT", "/_index_template/" + cfg.latestIndex() + "-tenants", tenantsLatest.toString()),
+          "index template " + cfg.latestIndex() + "-tenants");
+    }
     if (cfg.latestState()) {
       ObjectNode latest = JSON.createObjectNode();
       latest.set("settings", settings(cfg));
@@ -165,6 +180,7 @@ public final class IndexSetup {
   /** The fields of the contract's decisions: attributes (one field whatever the names), deviceTs, clockAhead. */
   static void contractFields(ObjectNode p, Engine engine) {
     p.set("attributes", attributesMapping(engine));
+    p.putObject("tenant").put("type", "keyword");
     p.putObject("deviceTs").put("type", "date");
     p.putObject("clockAhead").put("type", "boolean");
   }

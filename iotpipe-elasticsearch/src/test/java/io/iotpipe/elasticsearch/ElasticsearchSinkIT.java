@@ -246,6 +246,37 @@ class ElasticsearchSinkIT {
     }
   }
 
+  static List<SinkRecord> ofTenant(List<SinkRecord> records, String tenant) {
+    return records.stream().map(r -> new SinkRecord(r.telemetry().withTenant(tenant), r.body(), r.source(), r.publishedAt())).toList();
+  }
+
+  @Test
+  void aTenantsReadingsLandInItsOwnEventAndLatestStateIndicesWithTheIndexersMappings() throws Exception {
+    String prefix = prefix();
+    IndexerConfig cfg = config(prefix);
+    Instant ts = Instant.parse("2026-11-20T10:00:00Z");
+    List<SinkRecord> batch = new ArrayList<>(ofTenant(records("acme-dev", 1, 5, ts), "acme"));
+    batch.addAll(ofTenant(records("globex-dev", 1, 4, ts), "globex"));
+    batch.addAll(records("plain-dev", 1, 3, ts));
+    try (ElasticsearchSink sink = new ElasticsearchSink(cfg, new SimpleMeterRegistry())) {
+      assertThat(write(sink, batch)).containsOnly(Outcome.DELIVERED);
+      assertThat(write(sink, batch)).as("a redelivery finds each document in its tenant's index").containsOnly(Outcome.DELIVERED);
+    }
+    assertThat(count(prefix + "-2026.11.20.tenant-acme")).isEqualTo(5);
+    assertThat(count(prefix + "-2026.11.20.tenant-globex")).isEqualTo(4);
+    assertThat(count(prefix + "-2026.11.20")).as("no tenant: today's index").isEqualTo(3);
+    assertThat(count(prefix + "-2*")).as("the audit's and reindex's pattern sees every tenant").isEqualTo(12);
+    assertThat(count(cfg.latestIndex() + ".tenant-acme")).isEqualTo(1);
+    assertThat(count(cfg.latestIndex() + ".tenant-globex")).isEqualTo(1);
+    assertThat(count(cfg.latestIndex())).isEqualTo(1);
+    String latest = cfg.latestIndex() + ".tenant-acme";
+    JsonNode p = get("/" + latest + "/_mapping").path(latest).path("mappings").path("properties");
+    assertThat(p.path("ts").path("type").asText()).as("the tenants' latest-state template").isEqualTo("date");
+    assertThat(p.path("tenant").path("type").asText()).isEqualTo("keyword");
+    assertThat(p.path("metrics").path("properties").path("powerKw").path("type").asText()).isEqualTo("double");
+    assertThat(get("/" + latest + "/_doc/acme-dev").path("_source").path("tenant").asText()).isEqualTo("acme");
+  }
+
   static SinkRecord reading(String device, long seq, double powerKw) {
     return new SinkRecord(new Telemetry(device, seq, Instant.parse("2026-11-20T10:00:00Z").plusSeconds(seq), "site-1", "eu-west",
         "CHARGING", null, Map.of("powerKw", powerKw, "soc", 50.0)), new byte[0], "q", 0);

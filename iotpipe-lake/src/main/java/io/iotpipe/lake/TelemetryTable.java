@@ -41,6 +41,8 @@ import org.apache.iceberg.types.Types;
 public final class TelemetryTable {
 
   static final String PARTITION_FIELD = "event_day";
+  /** The device's tenant (from the tenant registry, pseudonymised when storage.privacy asks); null for none. */
+  static final String TENANT = "tenant";
 
   private final List<String> metrics;
 
@@ -71,7 +73,8 @@ public final class TelemetryTable {
     int valueId = id++;
     cols.add(Types.NestedField.optional(mapId, "extra_metrics",
         Types.MapType.ofOptional(keyId, valueId, Types.StringType.get(), Types.DoubleType.get())));
-    cols.add(Types.NestedField.required(id, "ingest_ts", Types.TimestampType.withZone()));
+    cols.add(Types.NestedField.required(id++, "ingest_ts", Types.TimestampType.withZone()));
+    cols.add(Types.NestedField.optional(id, TENANT, Types.StringType.get()));
     return new Schema(cols);
   }
 
@@ -122,12 +125,16 @@ public final class TelemetryTable {
     Set<String> have = new HashSet<>();
     table.schema().columns().forEach(c -> have.add(c.name()));
     List<String> missing = metrics.stream().filter(m -> !have.contains(m)).toList();
-    if (missing.isEmpty()) {
+    if (missing.isEmpty() && have.contains(TENANT)) {
       return;
     }
     UpdateSchema update = table.updateSchema();
     for (String m : missing) {
       update.addColumn(m, Types.DoubleType.get()).moveBefore(m, "extra_metrics");
+    }
+    if (!have.contains(TENANT)) {
+      // a table made before tenants: the column is added at the end, null in the rows written before
+      update.addColumn(TENANT, Types.StringType.get());
     }
     update.commit();
   }
@@ -153,6 +160,9 @@ public final class TelemetryTable {
     });
     r.setField("extra_metrics", extra.isEmpty() ? null : extra);
     r.setField("ingest_ts", OffsetDateTime.ofInstant(ingest, ZoneOffset.UTC));
+    if (schema.findField(TENANT) != null) {
+      r.setField(TENANT, t.tenant());
+    }
     return r;
   }
 

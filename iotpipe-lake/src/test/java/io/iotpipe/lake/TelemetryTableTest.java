@@ -20,9 +20,19 @@ class TelemetryTableTest {
   void columnsAsTheFileStoreHasThemWithTsATimestamptz() {
     Schema s = table.schema();
     assertThat(s.columns().stream().map(Types.NestedField::name))
-        .containsExactly("ts", "device_id", "seq", "site", "region", "status", "error_code", "powerKw", "soc", "extra_metrics", "ingest_ts");
+        .containsExactly("ts", "device_id", "seq", "site", "region", "status", "error_code", "powerKw", "soc", "extra_metrics", "ingest_ts",
+            "tenant");
     assertThat(s.findType("ts")).isEqualTo(Types.TimestampType.withZone());
     assertThat(s.findType("ingest_ts")).isEqualTo(Types.TimestampType.withZone());
+  }
+
+  @Test
+  void aRowCarriesItsDevicesTenantAndNoneStaysNull() {
+    Schema s = table.schema();
+    var t = new io.iotpipe.core.envelope.Telemetry("evc-1", 1, java.time.Instant.parse("2026-12-07T10:00:00Z"), null, null, "CHARGING",
+        null, java.util.Map.of("powerKw", 7.0));
+    assertThat(TelemetryTable.toRecord(s, t.withTenant("acme"), java.time.Instant.now()).getField("tenant")).isEqualTo("acme");
+    assertThat(TelemetryTable.toRecord(s, t, java.time.Instant.now()).getField("tenant")).isNull();
   }
 
   @Test

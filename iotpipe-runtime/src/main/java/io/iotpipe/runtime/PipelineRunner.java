@@ -73,8 +73,9 @@ public final class PipelineRunner implements AutoCloseable {
         Runtime.getRuntime().maxMemory());
     RoleContext ctx = new RoleContext(role, instanceId, registry, settings, plugin.workerThreads(cfg));
     Sink sink = plugin.create(cfg, ctx);
+    io.iotpipe.core.tenant.TenantRegistry tenants = io.iotpipe.core.tenant.TenantsSection.registry(cfg);
     SinkConsumer consumer = new SinkConsumer(cfg.sinkBroker(), queues, sink, codec, settings, names, cfg.slo(), registry,
-        plugin.commitTick(cfg), layout);
+        plugin.commitTick(cfg), layout, tenants == null ? device -> null : tenants::tenantOf);
     ctx.onCommitRequest(consumer::requestCommit);
     for (ScheduledJob job : plugin.jobs(cfg, ctx)) {
       jobs.scheduleWithFixedDelay(() -> runJob(job, registry), job.first().toMillis(), job.every().toMillis(), TimeUnit.MILLISECONDS);

@@ -68,6 +68,11 @@ public final class Enrollment {
 
   /** As {@link #issue(List, Credential)}, telling {@code progress} every 500 devices. */
   public List<Enrolled> issue(List<String> ids, Credential credential, java.util.function.Consumer<String> progress) {
+    return issue(ids, credential, null, progress);
+  }
+
+  /** As above; certificates of a {@code tenant} (null: none) name it (SAN {@code urn:iotpipe:tenant:<id>}). */
+  public List<Enrolled> issue(List<String> ids, Credential credential, String tenant, java.util.function.Consumer<String> progress) {
     ids.forEach(Pki::checkName);
     try {
       Files.createDirectories(credential == Credential.CERTIFICATE ? pki.clientsDir() : passwordFile("x").getParent());
@@ -82,7 +87,7 @@ public final class Enrollment {
       }
       String id = ids.get(i);
       if (credential == Credential.CERTIFICATE) {
-        Pki.Issued c = pki.issueClient(id);
+        Pki.Issued c = pki.issueClient(id, tenant);
         return new Enrolled(id, credential, c.cert(), c.key(), null);
       }
       return new Enrolled(id, credential, null, null, writePassword(id));
@@ -223,8 +228,28 @@ public final class Enrollment {
 
   /** As {@link #enroll(AdminApi, List, Credential)} with progress lines (for long fleets). */
   public Report enroll(AdminApi api, List<String> ids, Credential credential, java.util.function.Consumer<String> progress) {
+    return enroll(api, ids, credential, null, null, progress);
+  }
+
+  /**
+   * As above, the devices belonging to {@code tenant}: their certificates name it and {@code registry} maps them to
+   * it — before their broker users exist, so no reading of theirs can arrive before the pipeline knows their tenant.
+   */
+  public Report enroll(AdminApi api, List<String> ids, Credential credential, String tenant,
+                       io.iotpipe.core.tenant.TenantRegistry registry, java.util.function.Consumer<String> progress) {
+    if (tenant != null && registry == null) {
+      throw new IllegalArgumentException("--tenant needs tenants.registry in the config: the file the sink roles read each device's tenant from");
+    }
     long t0 = System.nanoTime();
-    List<Enrolled> issued = issue(ids, credential, progress);
+    List<Enrolled> issued = issue(ids, credential, tenant, progress);
+    if (registry != null) {
+      if (tenant != null) {
+        registry.assign(ids, tenant);
+      } else {
+        // enrolled again without a tenant: an earlier assignment must not outlive the certificate that named it
+        registry.remove(ids);
+      }
+    }
     long t1 = System.nanoTime();
     importDevices(api, issued, progress);
     long t2 = System.nanoTime();
@@ -262,6 +287,32 @@ public final class Enrollment {
       throw new SecurityException("user " + id + " is revoked on the broker, but its files could not be deleted: " + e.getMessage(), e);
     }
     return closed;
+  }
+
+  /**
+   * Devices whose certificate names another tenant than the registry maps them to (certificate and registry are
+   * written together at enrollment; a difference means one was edited or restored apart from the other): device id
+   * to a one-line description. Password devices have no certificate and are not checked.
+   */
+  public java.util.Map<String, String> tenantBindingProblems(io.iotpipe.core.tenant.TenantRegistry registry) {
+    java.util.Map<String, String> problems = new java.util.TreeMap<>();
+    java.util.Map<String, String> mapped = registry.devices();
+    try (var certs = Files.list(pki.clientsDir())) {
+      for (Path crt : certs.filter(p -> p.getFileName().toString().endsWith(".crt")).toList()) {
+        String id = crt.getFileName().toString().replaceFirst("\\.crt$", "");
+        String inCert = Pki.tenantOf(crt);
+        String inRegistry = mapped.get(id);
+        if (!java.util.Objects.equals(inCert, inRegistry)) {
+          problems.put(id, "certificate names " + (inCert == null ? "no tenant" : "tenant " + inCert) + ", the registry "
+              + (inRegistry == null ? "no tenant" : "tenant " + inRegistry));
+        }
+      }
+    } catch (java.nio.file.NoSuchFileException e) {
+      return problems;
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException("cannot list " + pki.clientsDir() + ": " + e.getMessage(), e);
+    }
+    return problems;
   }
 
   /** All device users in {@code ids} as a list, for building fleets: {@code prefix-00001 ...}. */

@@ -168,9 +168,25 @@ public final class Pki {
 
   /** As {@link #issueClient(String)} with explicit validity (tests use it for expired certificates). */
   public Issued issueClient(String name, Instant notBefore, Instant notAfter) {
+    return issueClient(name, null, notBefore, notAfter);
+  }
+
+  /**
+   * A device certificate that also names its tenant: SAN URI {@code urn:iotpipe:tenant:<id>} (a URI, not the
+   * subject's O=, so the subject stays the broker's user name and a verifier reads one typed field); null: none.
+   */
+  public Issued issueClient(String name, String tenant) {
+    Instant now = Instant.now();
+    return issueClient(name, tenant, now.minusSeconds(300), now.plus(CLIENT_VALIDITY));
+  }
+
+  private Issued issueClient(String name, String tenant, Instant notBefore, Instant notAfter) {
     checkName(name);
+    if (tenant != null) {
+      io.iotpipe.core.tenant.TenantId.check(tenant);
+    }
     try {
-      return issue(name, "clients/" + name, notBefore, notAfter, false);
+      return issue(name, "clients/" + name, notBefore, notAfter, false, tenant);
     } catch (GeneralSecurityException | OperatorCreationException | IOException e) {
       throw new SecurityException("cannot issue a certificate for " + name + ": " + e.getMessage(), e);
     }
@@ -183,7 +199,42 @@ public final class Pki {
     }
   }
 
+  /** The SAN URI a device certificate names its tenant with. */
+  public static final String TENANT_URI_PREFIX = "urn:iotpipe:tenant:";
+
+  /** The tenant a device certificate names (SAN URI {@value #TENANT_URI_PREFIX}<id>), or null. */
+  public static String tenantOf(X509Certificate cert) {
+    try {
+      if (cert.getSubjectAlternativeNames() == null) {
+        return null;
+      }
+      for (List<?> san : cert.getSubjectAlternativeNames()) {
+        if (Integer.valueOf(GeneralName.uniformResourceIdentifier).equals(san.get(0))
+            && san.get(1) instanceof String uri && uri.startsWith(TENANT_URI_PREFIX)) {
+          return uri.substring(TENANT_URI_PREFIX.length());
+        }
+      }
+      return null;
+    } catch (java.security.cert.CertificateParsingException e) {
+      throw new SecurityException("cannot read the subject alternative names of " + cert.getSubjectX500Principal() + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** The tenant in the certificate file {@code pem} (see {@link #tenantOf(X509Certificate)}). */
+  public static String tenantOf(Path pem) {
+    try (var in = Files.newInputStream(pem)) {
+      return tenantOf((X509Certificate) java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in));
+    } catch (IOException | GeneralSecurityException e) {
+      throw new SecurityException("cannot read the certificate " + pem + ": " + e.getMessage(), e);
+    }
+  }
+
   private Issued issue(String cn, String base, Instant notBefore, Instant notAfter, boolean server)
+      throws GeneralSecurityException, OperatorCreationException, IOException {
+    return issue(cn, base, notBefore, notAfter, server, null);
+  }
+
+  private Issued issue(String cn, String base, Instant notBefore, Instant notAfter, boolean server, String tenant)
       throws GeneralSecurityException, OperatorCreationException, IOException {
     KeyPair kp = newKeyPair();
     JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(caCert, serial(), Date.from(notBefore),
@@ -198,6 +249,10 @@ public final class Pki {
           new GeneralName(GeneralName.dNSName, "localhost"), new GeneralName(GeneralName.iPAddress, "127.0.0.1")}));
     } else {
       b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth));
+      if (tenant != null) {
+        b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(
+            new GeneralName(GeneralName.uniformResourceIdentifier, TENANT_URI_PREFIX + tenant)));
+      }
     }
     X509CertificateHolder h = b.build(signer(caKey));
     Path crt = dir.resolve(base + ".crt");

@@ -35,7 +35,7 @@ public final class PrivateSink implements Sink {
   /** The reading as the files may hold it. */
   Telemetry apply(Telemetry t) {
     Telemetry out = t.withIdentity(column("deviceId", t.deviceId()), column("site", t.site()), column("region", t.region()),
-        column("status", t.status()), column("errorCode", t.errorCode()));
+        column("status", t.status()), column("errorCode", t.errorCode())).withTenant(column("tenant", t.tenant()));
     if (t.attributes().isEmpty() || privacy.action("attributes") == Action.KEEP) {
       return out;
     }

@@ -220,6 +220,7 @@ public final class Compactor {
     cols.append(present.contains("attributes") ? ", to_json(attributes)::VARCHAR" : ", NULL::VARCHAR");
     cols.append(present.contains("device_ts") ? ", epoch_ms(device_ts)" : ", NULL::BIGINT");
     cols.append(present.contains("clock_ahead") ? ", clock_ahead" : ", NULL::BOOLEAN");
+    cols.append(present.contains("tenant") ? ", tenant" : ", NULL::VARCHAR");
     return cols.toString();
   }
 
@@ -276,9 +277,10 @@ public final class Compactor {
         long deviceMillis = rs.getLong(c + 1);
         Instant deviceTs = rs.wasNull() ? null : Instant.ofEpochMilli(deviceMillis);
         boolean clockAhead = rs.getBoolean(c + 2);
+        String tenant = rs.getString(c + 3);
         count++;
         return new Telemetry(rs.getString(2), rs.getLong(3), Instant.ofEpochMilli(rs.getLong(1)), rs.getString(4), rs.getString(5),
-            rs.getString(6), rs.getString(7), m, attributes, deviceTs, clockAhead);
+            rs.getString(6), rs.getString(7), m, attributes, deviceTs, clockAhead, tenant);
       } catch (java.sql.SQLException | IOException e) {
         throw new UncheckedIOException(new IOException(e.getMessage(), e));
       }

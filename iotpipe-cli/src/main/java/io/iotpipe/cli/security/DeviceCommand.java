@@ -79,26 +79,40 @@ public final class DeviceCommand implements IotpipeCommand, Runnable {
     @Option(names = "--password", description = "Password devices (TLS without a client certificate) instead of certificates.")
     boolean password;
 
+    @Option(names = "--tenant", paramLabel = "ID", description = "The customer the devices belong to: written into their"
+        + " certificates (SAN urn:iotpipe:tenant:ID) and the tenant registry (tenants.registry) the pipeline stamps readings from.")
+    String tenant;
+
     @Override
     public Integer call() {
+      if (tenant != null && !io.iotpipe.core.tenant.TenantId.valid(tenant)) {
+        throw new CommandFailure(ExitCode.USAGE, "--tenant \"" + io.iotpipe.core.Reasons.sanitize(tenant, 40)
+            + "\" is not a valid tenant id: use " + io.iotpipe.core.tenant.TenantId.RULE);
+      }
       AdminApi api = api();
+      io.iotpipe.core.tenant.TenantRegistry registry = io.iotpipe.core.tenant.TenantsSection.registry(cfg);
+      if (tenant != null && registry == null) {
+        throw new CommandFailure(ExitCode.USAGE, "--tenant needs tenants.registry in " + config.file
+            + ": the file every sink role reads each device's tenant from (e.g. tenants: {registry: /etc/iotpipe/tenants.tsv})");
+      }
       List<String> ids = who.ids != null ? who.ids : Enrollment.fleetIds(idPrefix, who.fleet);
       Enrollment.Credential kind = password ? Enrollment.Credential.PASSWORD : Enrollment.Credential.CERTIFICATE;
       Output out = new Output();
       out.info("enrolling " + ids.size() + " device(s) with " + kind.name().toLowerCase() + "s on " + api.base() + " ...");
-      Enrollment.Report r = enrollment().enroll(api, ids, kind, out::progress);
+      Enrollment.Report r = enrollment().enroll(api, ids, kind, tenant, registry, out::progress);
       out.endProgress();
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("devices", r.devices());
       m.put("credential", kind.name().toLowerCase());
+      m.put("tenant", tenant);
       m.put("issueMillis", r.issueMillis());
       m.put("importMillis", r.importMillis());
       m.put("files", password ? pki.dir().resolve("passwords").toString() : pki.dir().resolve("clients").toString());
       if (json) {
         out.printJson(m);
       } else {
-        System.out.printf("enrolled %d device(s) (%s): credentials issued in %.1f s, broker users created in %.1f s%n",
-            r.devices(), m.get("credential"), r.issueMillis() / 1000.0, r.importMillis() / 1000.0);
+        System.out.printf("enrolled %d device(s) (%s%s): credentials issued in %.1f s, broker users created in %.1f s%n",
+            r.devices(), m.get("credential"), tenant == null ? "" : ", tenant " + tenant, r.issueMillis() / 1000.0, r.importMillis() / 1000.0);
         System.out.println("  credential files (mode 0600): " + m.get("files"));
       }
       return ExitCode.OK;
@@ -118,6 +132,10 @@ public final class DeviceCommand implements IotpipeCommand, Runnable {
         throw new CommandFailure(ExitCode.FAILED, "no user \"" + id + "\" on " + api.base() + " (already revoked, or a typo?)");
       }
       int closed = enrollment().revoke(api, id);
+      io.iotpipe.core.tenant.TenantRegistry registry = io.iotpipe.core.tenant.TenantsSection.registry(cfg);
+      if (registry != null) {
+        registry.remove(List.of(id));
+      }
       if (json) {
         new Output().printJson(Map.of("revoked", id, "connectionsClosed", closed));
       } else {

@@ -10,6 +10,7 @@ import io.iotpipe.cli.IotpipeCommand;
 import io.iotpipe.cli.Output;
 import io.iotpipe.core.config.IotpipeConfig;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -42,13 +43,65 @@ public final class TopologyCommand implements IotpipeCommand, Runnable {
     public Integer call() {
       IotpipeConfig cfg = config.load();
       Plan plan = new TopologyPlanner().plan(cfg);
+      List<Map<String, Object>> search = searchPlan(cfg);
       if (json) {
-        new Output().printJson(plan.toJson());
+        Map<String, Object> m = new LinkedHashMap<>(plan.toJson());
+        if (!search.isEmpty()) {
+          m.put("search", search);
+        }
+        new Output().printJson(m);
       } else {
         System.out.print(plan.render());
+        if (!search.isEmpty()) {
+          System.out.println("search engine " + cfg.indexer().urls().getFirst() + " (tenants in " + io.iotpipe.core.tenant.TenantsSection.registry(cfg).file() + "):");
+          search.forEach(c -> System.out.println("  " + c.get("line")));
+        }
       }
       return plan.conflicts().isEmpty() ? ExitCode.OK : ExitCode.FAILED;
     }
+  }
+
+  /**
+   * The search-side objects of the tenants in the registry: each tenant's role (read on its indices only), as the
+   * engine has it, and its indices (made by the indexer from the templates). Asked with the indexer's credentials:
+   * reading roles needs read_security / manage_security, so a least-privilege indexer sees "not checked".
+   */
+  static List<Map<String, Object>> searchPlan(IotpipeConfig cfg) {
+    io.iotpipe.core.tenant.TenantRegistry registry = io.iotpipe.core.tenant.TenantsSection.registry(cfg);
+    if (registry == null) {
+      return List.of();
+    }
+    java.util.SortedSet<String> tenants = new java.util.TreeSet<>(registry.devices().values());
+    List<Map<String, Object>> out = new java.util.ArrayList<>();
+    try (io.iotpipe.elasticsearch.EsClient client = new io.iotpipe.elasticsearch.EsClient(cfg.indexer())) {
+      io.iotpipe.elasticsearch.TenantAccess access = new io.iotpipe.elasticsearch.TenantAccess(client, cfg.indexer());
+      for (String t : tenants) {
+        Map<String, Object> c = new LinkedHashMap<>();
+        String indices = String.join(", ", io.iotpipe.elasticsearch.TenantIndices.patterns(cfg.indexer(), t));
+        c.put("tenant", t);
+        c.put("role", io.iotpipe.elasticsearch.TenantIndices.role(cfg.indexer(), t));
+        c.put("indices", io.iotpipe.elasticsearch.TenantIndices.patterns(cfg.indexer(), t));
+        String state;
+        String line;
+        try {
+          io.iotpipe.elasticsearch.TenantAccess.RoleState rs = access.state(t);
+          state = !rs.exists() ? "create" : rs.matches() ? "unchanged" : "update";
+          line = switch (state) {
+            case "create" -> "+ role " + rs.role() + ": read " + indices + "  (iotpipe tenant add " + t + " creates it and its user)";
+            case "update" -> "~ role " + rs.role() + " differs from: read " + indices + "  (iotpipe tenant add " + t + " brings it back)";
+            default -> "= role " + rs.role() + ": read " + indices;
+          };
+        } catch (RuntimeException e) {
+          state = "unknown";
+          line = "? role " + io.iotpipe.elasticsearch.TenantIndices.role(cfg.indexer(), t) + ": read " + indices + "  (not checked: "
+              + io.iotpipe.core.Reasons.sanitize(e.getMessage(), 200) + ")";
+        }
+        c.put("action", state);
+        c.put("line", line);
+        out.add(c);
+      }
+    }
+    return out;
   }
 
   @Command(name = "apply", mixinStandardHelpOptions = true,

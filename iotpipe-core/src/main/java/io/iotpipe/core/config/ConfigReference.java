@@ -136,6 +136,7 @@ public final class ConfigReference {
     doc("storage.privacy.columns.region", "keep, drop or pseudonymise the region column of the files");
     doc("storage.privacy.columns.status", "keep, drop or pseudonymise the status column of the files");
     doc("storage.privacy.columns.errorCode", "keep, drop or pseudonymise the error code column of the files");
+    doc("storage.privacy.columns.tenant", "keep, drop or pseudonymise the tenant column (the device's customer) of the files and the lake's table");
     doc("storage.privacy.columns.attributes", "keep, drop or pseudonymise (every value; names kept) the attributes column: the unknown"
         + " fields `contract.unknownFields: keep` kept, which may hold anything a firmware sends");
     doc("simulator.regions", "regions the fleet is spread over", "eu-west, us-east, ap-southeast");

@@ -37,11 +37,11 @@ public record StorageConfig(Path dir, List<Format> formats, long rollRows, long 
    *
    * @param key     the HMAC key, e.g. {@code ${IOTPIPE_PSEUDONYM_KEY}}; required when any column is pseudonymised
    * @param columns action per column: {@code deviceId} (keep or pseudonymise: it keys uniqueness), {@code site},
-   *                {@code region}, {@code status}, {@code errorCode}, {@code attributes} (the unknown fields the contract kept: a
+   *                {@code region}, {@code status}, {@code errorCode}, {@code tenant}, {@code attributes} (the unknown fields the contract kept: a
    *                firmware may send anything there, a serial number or a customer's card id included)
    */
   public record Privacy(Secret key, Map<String, Action> columns) {
-    public static final List<String> COLUMNS = List.of("deviceId", "site", "region", "status", "errorCode", "attributes");
+    public static final List<String> COLUMNS = List.of("deviceId", "site", "region", "status", "errorCode", "attributes", "tenant");
     public static final Privacy NONE = new Privacy(Secret.NONE, Map.of());
 
     /** Whether anything is dropped or pseudonymised. */

@@ -26,10 +26,12 @@ import java.util.Objects;
  *                   device sent them; never {@code null}
  * @param deviceTs   the device's own {@code ts} when {@code ts} was replaced by the receive time, else {@code null}
  * @param clockAhead the device's {@code ts} lay more than {@code contract.maxFutureSkew} ahead of the receiver's clock
+ * @param tenant     the customer the device belongs to, stamped by the runtime from the tenant registry (never taken
+ *                   from the body), or {@code null} for a device without a tenant
  */
 public record Telemetry(String deviceId, long seq, Instant ts, String site, String region, String status,
                         String errorCode, Map<String, Double> metrics, Map<String, String> attributes,
-                        Instant deviceTs, boolean clockAhead) {
+                        Instant deviceTs, boolean clockAhead, String tenant) {
 
   /** Envelope version written into every envelope this pipeline produces. */
   public static final int VERSION = 1;
@@ -42,6 +44,13 @@ public record Telemetry(String deviceId, long seq, Instant ts, String site, Stri
     metrics = metrics == null ? Map.of() : Map.copyOf(metrics);
     // insertion order kept: it is the device's, and the order in which the bounds were applied
     attributes = attributes == null || attributes.isEmpty() ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(attributes));
+  }
+
+  /** A reading without a tenant (as decoded, before the runtime stamps it). */
+  public Telemetry(String deviceId, long seq, Instant ts, String site, String region, String status,
+                   String errorCode, Map<String, Double> metrics, Map<String, String> attributes,
+                   Instant deviceTs, boolean clockAhead) {
+    this(deviceId, seq, ts, site, region, status, errorCode, metrics, attributes, deviceTs, clockAhead, null);
   }
 
   /** A reading as devices send it: no attributes, its own time. */
@@ -65,11 +74,16 @@ public record Telemetry(String deviceId, long seq, Instant ts, String site, Stri
 
   /** This reading with other attributes (privacy), everything else the same. */
   public Telemetry withAttributes(Map<String, String> attributes) {
-    return new Telemetry(deviceId, seq, ts, site, region, status, errorCode, metrics, attributes, deviceTs, clockAhead);
+    return new Telemetry(deviceId, seq, ts, site, region, status, errorCode, metrics, attributes, deviceTs, clockAhead, tenant);
+  }
+
+  /** This reading stamped with its device's tenant (from the registry), everything else the same. */
+  public Telemetry withTenant(String tenant) {
+    return new Telemetry(deviceId, seq, ts, site, region, status, errorCode, metrics, attributes, deviceTs, clockAhead, tenant);
   }
 
   /** This reading with other device-identifying fields (privacy), everything else the same. */
   public Telemetry withIdentity(String deviceId, String site, String region, String status, String errorCode) {
-    return new Telemetry(deviceId, seq, ts, site, region, status, errorCode, metrics, attributes, deviceTs, clockAhead);
+    return new Telemetry(deviceId, seq, ts, site, region, status, errorCode, metrics, attributes, deviceTs, clockAhead, tenant);
   }
 }

@@ -58,7 +58,7 @@ class InvalidConfigTest {
     assertThat(errors("frobnicate: 1\n")).containsExactly(
         "brokers: required: at least one broker (an edge and a cloud broker)",
         "topology.balancer: required: the name of the cloud broker under brokers:",
-        "frobnicate: unknown key (known here: brokers, topology, contract, indexer, storage, simulator, observability, slo, security)");
+        "frobnicate: unknown key (known here: brokers, topology, contract, indexer, storage, simulator, observability, tenants, slo, security)");
   }
 
   @Test

@@ -21,6 +21,10 @@ import java.util.concurrent.TimeUnit;
  * routing key the publisher used ({@code telemetry.<deviceId>}). Brokers with topic permissions refuse a device that
  * publishes under another key; this check makes the promise hold on a broker where nobody configured them, and it
  * stops a device from writing readings in another device's name under its own key.
+ *
+ * <p>Tenants are bound here too: each reading is stamped with its device's tenant from the tenant registry (trusted:
+ * written at enrollment, beside the certificate that carries the same tenant), never from the body. A body that
+ * claims a tenant ({@code "tenant"}, kept as an attribute) other than its device's is dead-lettered with the reason.
  */
 final class Intake {
 
@@ -34,13 +38,23 @@ final class Intake {
   /** Header the simulator and devices may set with the publish time in epoch millis (AMQP timestamps are seconds). */
   static final String PUBLISHED_AT_HEADER = "x-published-at";
 
+  /** The body field (an attribute once decoded) in which a reading may claim a tenant; only its device's is accepted. */
+  static final String TENANT_FIELD = "tenant";
+
   private final TelemetryCodec codec;
   private final ConsumerSettings settings;
+  /** Device id to its tenant (null: none); a function so the framework needs no registry of its own. */
+  private final java.util.function.Function<String, String> tenants;
   private final BlockingQueue<Delivery> inbox = new LinkedBlockingQueue<>();
 
   Intake(TelemetryCodec codec, ConsumerSettings settings) {
+    this(codec, settings, device -> null);
+  }
+
+  Intake(TelemetryCodec codec, ConsumerSettings settings, java.util.function.Function<String, String> tenants) {
     this.codec = codec;
     this.settings = settings;
+    this.tenants = tenants;
   }
 
   /** Decodes and checks one delivery and queues it for the next batch. */
@@ -49,10 +63,15 @@ final class Intake {
     Delivery d = switch (codec.decode(body)) {
       case Decoded.Valid v -> {
         String mismatch = identityMismatch(v.telemetry().deviceId(), publishedKey);
+        String tenant = mismatch == null ? tenants.apply(v.telemetry().deviceId()) : null;
+        if (mismatch == null) {
+          mismatch = tenantMismatch(v.telemetry().deviceId(), tenant, v.telemetry().attributes().get(TENANT_FIELD));
+        }
         yield mismatch != null
             ? Delivery.invalid(source, tag, publishedKey, props, body, mismatch)
             : Delivery.valid(source, tag, publishedKey, props, body,
-                new SinkRecord(v.telemetry(), body, source.queue(), publishedAt(props, v.telemetry().ts().toEpochMilli())));
+                new SinkRecord(tenant == null ? v.telemetry() : v.telemetry().withTenant(tenant), body, source.queue(),
+                    publishedAt(props, v.telemetry().ts().toEpochMilli())));
       }
       case Decoded.Invalid inv -> Delivery.invalid(source, tag, publishedKey, props, body, "invalid telemetry: " + inv.reason());
     };
@@ -110,6 +129,16 @@ final class Intake {
     }
     return "deviceId " + io.iotpipe.core.Reasons.sanitize(deviceId, 100) + " does not match the publisher's routing key "
         + (routingKey == null ? "(none)" : io.iotpipe.core.Reasons.sanitize(routingKey, 100));
+  }
+
+  /** Null when the body claims no tenant or its device's; otherwise the reason for the dead-letter queue. */
+  static String tenantMismatch(String deviceId, String tenant, String claimed) {
+    if (claimed == null || claimed.equals(tenant)) {
+      return null;
+    }
+    return "deviceId " + io.iotpipe.core.Reasons.sanitize(deviceId, 100)
+        + (tenant == null ? " has no tenant" : " belongs to tenant " + tenant) + "; the reading claims tenant "
+        + io.iotpipe.core.Reasons.sanitize(claimed, 40);
   }
 
   /**

@@ -93,6 +93,13 @@ public final class SinkConsumer implements AutoCloseable {
   public SinkConsumer(BrokerConfig broker, List<String> queues, Sink sink, TelemetryCodec codec, ConsumerSettings settings,
                       Names names, SloConfig slo, MeterRegistry registry, Duration commitTick,
                       io.iotpipe.core.config.TopologyConfig.Layout layout) {
+    this(broker, queues, sink, codec, settings, names, slo, registry, commitTick, layout, device -> null);
+  }
+
+  /** @param tenants each device's tenant (null: none), stamped on its readings before the sink sees them */
+  public SinkConsumer(BrokerConfig broker, List<String> queues, Sink sink, TelemetryCodec codec, ConsumerSettings settings,
+                      Names names, SloConfig slo, MeterRegistry registry, Duration commitTick,
+                      io.iotpipe.core.config.TopologyConfig.Layout layout, java.util.function.Function<String, String> tenants) {
     this.sink = sink;
     this.settings = settings;
     this.names = names;
@@ -101,7 +108,7 @@ public final class SinkConsumer implements AutoCloseable {
     this.redelivered = Counter.builder("iotpipe.consumer.redelivered").tag("sink", s).description("deliveries flagged as redelivered by the broker").register(registry);
     this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "iotpipe-" + s + "-scheduler"));
     this.dispatcher = daemon(this::dispatchLoop, "iotpipe-" + s + "-dispatcher");
-    this.intake = new Intake(codec, settings);
+    this.intake = new Intake(codec, settings, tenants);
     this.supervisor = layout == io.iotpipe.core.config.TopologyConfig.Layout.STREAMS
         ? new StreamSupervisor(s, broker, queues, settings.backoff(), scheduler, new StreamSupervisor.Listener() {
           @Override

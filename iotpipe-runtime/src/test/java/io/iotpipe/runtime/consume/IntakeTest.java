@@ -43,6 +43,36 @@ class IntakeTest {
         + "\"metrics\":{\"powerKw\":7.2}}").getBytes(StandardCharsets.UTF_8);
   }
 
+  /** Devices evc-a1 (tenant a) and evc-n (none), as the tenant registry would answer. */
+  final Intake tenantIntake = new Intake(new TelemetryCodec(),
+      new ConsumerSettings(100, 3, 1 << 20, Duration.ofMillis(1), Backoff.DEFAULT, RetryBudget.DEFAULT, Duration.ofSeconds(10)),
+      device -> device.equals("evc-a1") ? "a" : null);
+
+  static byte[] claiming(String device, String tenant) {
+    String r = new String(reading(device, 1, Instant.now()), StandardCharsets.UTF_8);
+    return (r.substring(0, r.length() - 1) + ",\"tenant\":\"" + tenant + "\"}").getBytes(StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void eachReadingCarriesItsDevicesTenantFromTheRegistryNotFromItsBody() {
+    Delivery d = tenantIntake.accept(source, 1, "iotpipe.p0", "telemetry.evc-a1", new AMQP.BasicProperties(), reading("evc-a1", 1, Instant.now()));
+    assertThat(d.record().telemetry().tenant()).isEqualTo("a");
+    Delivery same = tenantIntake.accept(source, 2, "iotpipe.p0", "telemetry.evc-a1", new AMQP.BasicProperties(), claiming("evc-a1", "a"));
+    assertThat(same.invalidReason()).as("claiming its own tenant is no lie").isNull();
+    assertThat(same.record().telemetry().tenant()).isEqualTo("a");
+    Delivery none = tenantIntake.accept(source, 3, "iotpipe.p0", "telemetry.evc-n", new AMQP.BasicProperties(), reading("evc-n", 1, Instant.now()));
+    assertThat(none.record().telemetry().tenant()).as("a device without a tenant keeps today's behaviour").isNull();
+  }
+
+  @Test
+  void aReadingClaimingAnotherTenantIsDeadLetteredWithTheReason() {
+    Delivery d = tenantIntake.accept(source, 1, "iotpipe.p0", "telemetry.evc-a1", new AMQP.BasicProperties(), claiming("evc-a1", "b"));
+    assertThat(d.record()).isNull();
+    assertThat(d.invalidReason()).isEqualTo("deviceId evc-a1 belongs to tenant a; the reading claims tenant b");
+    Delivery none = tenantIntake.accept(source, 2, "iotpipe.p0", "telemetry.evc-n", new AMQP.BasicProperties(), claiming("evc-n", "b"));
+    assertThat(none.invalidReason()).isEqualTo("deviceId evc-n has no tenant; the reading claims tenant b");
+  }
+
   @Test
   void aReadingPublishedUnderItsOwnDevicesKeyIsValid() {
     Delivery d = intake.accept(source, 1, "iotpipe.p0", "telemetry.victim-01", new AMQP.BasicProperties(),

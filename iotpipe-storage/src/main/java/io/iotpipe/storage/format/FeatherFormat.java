@@ -65,11 +65,12 @@ public final class FeatherFormat implements FormatWriter {
       VarCharVector attributes = new VarCharVector("attributes", alloc);
       TimeStampMilliTZVector deviceTs = new TimeStampMilliTZVector("device_ts", alloc, "UTC");
       BitVector clockAhead = new BitVector("clock_ahead", alloc);
+      VarCharVector tenant = new VarCharVector("tenant", alloc);
       List<FieldVector> all = new ArrayList<>(List.of(ts, device, seq, site, region, status, error));
       all.addAll(metrics);
       all.add(extra);
       all.add(ingest);
-      all.addAll(List.of(attributes, deviceTs, clockAhead));
+      all.addAll(List.of(attributes, deviceTs, clockAhead, tenant));
       all.forEach(v -> v.setInitialCapacity(n));
       all.forEach(FieldVector::allocateNew);
       for (int i = 0; i < n; i++) {
@@ -99,6 +100,7 @@ public final class FeatherFormat implements FormatWriter {
           deviceTs.setSafe(i, t.deviceTs().toEpochMilli());
         }
         clockAhead.setSafe(i, t.clockAhead() ? 1 : 0);
+        setString(tenant, i, t.tenant());
       }
       try (VectorSchemaRoot root = new VectorSchemaRoot(all);
            FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);

@@ -47,6 +47,7 @@ public final class Hdf5Format implements FormatWriter {
     String[] attributes = new String[n];
     long[] deviceTs = new long[n];
     byte[] clockAhead = new byte[n];
+    String[] tenant = new String[n];
     double[][] metrics = new double[schema.metrics().size()][n];
     for (int i = 0; i < n; i++) {
       Telemetry t = rows.get(i);
@@ -63,6 +64,7 @@ public final class Hdf5Format implements FormatWriter {
       attributes[i] = t.attributes().isEmpty() ? "" : JSON.writeValueAsString(t.attributes());
       deviceTs[i] = t.deviceTs() == null ? ts[i] : t.deviceTs().toEpochMilli(); // HDF5 has no null: the device's time is ts then
       clockAhead[i] = (byte) (t.clockAhead() ? 1 : 0);
+      tenant[i] = nz(t.tenant());
       for (int m = 0; m < metrics.length; m++) {
         Double v = t.metrics().get(schema.metrics().get(m));
         metrics[m][i] = v == null ? Double.NaN : v;
@@ -86,6 +88,7 @@ public final class Hdf5Format implements FormatWriter {
       g.putDataset("attributes", attributes);
       g.putDataset("device_ts", deviceTs).putAttribute("units", "milliseconds since 1970-01-01T00:00:00Z");
       g.putDataset("clock_ahead", clockAhead);
+      g.putDataset("tenant", tenant);
       g.putAttribute("rows", (long) n);
     }
     return Files.size(file);

@@ -64,6 +64,7 @@ public final class JsonLinesFormat implements FormatWriter {
         g.writeEndObject();
         g.writeStringField("device_ts", t.deviceTs() == null ? null : DateTimeFormatter.ISO_INSTANT.format(t.deviceTs()));
         g.writeBooleanField("clock_ahead", t.clockAhead());
+        g.writeStringField("tenant", t.tenant());
         g.writeEndObject();
       }
       g.writeRaw('\n');

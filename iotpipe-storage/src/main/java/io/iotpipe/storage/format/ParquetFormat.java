@@ -53,6 +53,8 @@ public final class ParquetFormat implements FormatWriter {
         .optionalMap().key(PrimitiveTypeName.BINARY).as(str).optionalValue(PrimitiveTypeName.BINARY).as(str).named("attributes")
         .optional(PrimitiveTypeName.INT64).as(ts).named("device_ts")
         .optional(PrimitiveTypeName.BOOLEAN).named("clock_ahead")
+        // the device's tenant (from the tenant registry), last again: files written before it are a prefix
+        .optional(PrimitiveTypeName.BINARY).as(str).named("tenant")
         .named("telemetry");
   }
 
@@ -208,6 +210,8 @@ public final class ParquetFormat implements FormatWriter {
       rc.startField("clock_ahead", i);
       rc.addBoolean(t.clockAhead());
       rc.endField("clock_ahead", i);
+      i++;
+      stringField("tenant", i, t.tenant());
       rc.endMessage();
     }
 

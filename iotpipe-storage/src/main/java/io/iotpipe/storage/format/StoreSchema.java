@@ -11,7 +11,8 @@ import java.util.Set;
  * {@code site}, {@code region}, {@code status}, {@code error_code}, one double column per configured metric, then
  * {@code extra_metrics} (a map of metrics not in the configuration: a new sensor field is kept, never dropped) and
  * {@code ingest_ts}, then the contract's decisions: {@code attributes} (the unknown fields kept, name to text),
- * {@code device_ts} (the device's time when {@code ts} was replaced by the receive time) and {@code clock_ahead}. The
+ * {@code device_ts} (the device's time when {@code ts} was replaced by the receive time) and {@code clock_ahead}, and
+ * {@code tenant} (the device's tenant from the tenant registry; null, or empty in HDF5, for none). The
  * hive directories add {@code date} and {@code hour}.
  */
 public record StoreSchema(List<String> metrics) {

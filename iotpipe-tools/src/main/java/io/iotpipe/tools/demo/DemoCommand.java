@@ -98,6 +98,11 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
   @Option(names = "--no-lake", description = "Leave out the lake (its S3 API server and the Iceberg table role).")
   boolean noLake;
 
+  @Option(names = "--tenants", split = ",", paramLabel = "ID", description = "Split the fleet over these tenants (round robin,"
+      + " through a tenant registry the roles read); a device of the first then claims the second in a reading, which must be"
+      + " dead-lettered with the reason (secure mode, certificates).")
+  List<String> tenantIds;
+
   private final Output out = new Output();
 
   @Override
@@ -121,7 +126,21 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
     long t0 = System.nanoTime();
     // Files roll every 10 s in the demo so the store is visible quickly; production keeps 60 s for bigger files.
     LocalStack.Security security = insecure ? LocalStack.Security.INSECURE : LocalStack.Security.secure(credentials);
-    LocalStack stack = LocalStack.start(base.toAbsolutePath(), cloudNodes, partitions, "  rollAge: 10s", true, searchUrl, security, !noLake, out::info);
+    DemoTenants tenants = null;
+    String storageYaml = "  rollAge: 10s";
+    if (tenantIds != null) {
+      if (insecure || credentials != io.iotpipe.security.Enrollment.Credential.CERTIFICATE) {
+        throw new io.iotpipe.cli.CommandFailure(ExitCode.USAGE, "--tenants needs the secured stack with certificate devices (drop --insecure / --credentials password)");
+      }
+      try {
+        tenants = new DemoTenants(tenantIds);
+      } catch (IllegalArgumentException e) {
+        throw new io.iotpipe.cli.CommandFailure(ExitCode.USAGE, e.getMessage());
+      }
+      // the storage section's lines come last in it: a top-level section after them starts a new one
+      storageYaml += "\n" + DemoTenants.yaml(base.resolve("tenants.tsv"));
+    }
+    LocalStack stack = LocalStack.start(base.toAbsolutePath(), cloudNodes, partitions, storageYaml, true, searchUrl, security, !noLake, out::info);
     resources.add(stack);
     IotpipeConfig cfg = stack.config();
     out.info(String.format("demo: infrastructure ready in %.0f s; config for further commands: %s", (System.nanoTime() - t0) / 1e9, stack.configFile()));
@@ -144,6 +163,10 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
     final io.iotpipe.testkit.LocalObservability watching = obs;
 
     Simulation.Options o = Simulation.Options.from(cfg.simulator()).with(devices, rate, d, 0).withProfile(profile, protocol);
+    if (tenants != null) {
+      tenants.assign(io.iotpipe.core.tenant.TenantsSection.registry(cfg), Simulation.deviceIds(o));
+      out.info("demo: " + devices + " devices split over tenants " + String.join(", ", tenantIds) + " in " + base.resolve("tenants.tsv"));
+    }
     if (!insecure) {
       out.info("demo: enrolling " + devices + " devices (" + credentials.name().toLowerCase() + " each) and connecting each over TLS ...");
     }
@@ -176,6 +199,12 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
     SimulationResult published = sim.run(null);
     Ledger ledger = sim.ledger();
     ledger.write(base.resolve("ledger.json"));
+    String forgedReason = null;
+    if (tenants != null) {
+      out.info("demo: device " + tenants.forger() + " (tenant " + tenantIds.get(0) + ") publishes a reading claiming tenant " + tenantIds.get(1) + " ...");
+      forgedReason = tenants.forgeClaim(cfg, stack.deviceCredentials());
+      out.info("demo: dead-lettered with: " + forgedReason);
+    }
 
     // Drain: every confirmed reading must reach every sink; the store commits within its roll age, the lake each second.
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
@@ -259,6 +288,14 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
     }
     Map<String, Object> sec = stack.securitySummary();
     summary.put("security", sec);
+    if (tenants != null) {
+      Map<String, Object> t = new LinkedHashMap<>();
+      t.put("registry", base.resolve("tenants.tsv").toAbsolutePath().toString());
+      t.put("tenants", tenants.summary(ledger));
+      t.put("forgedClaimDevice", tenants.forger());
+      t.put("forgedClaimReason", forgedReason);
+      summary.put("tenants", t);
+    }
     Path report = base.resolve("report.html").toAbsolutePath();
     summary.put("reportFile", report.toString());
     // The report speaks to a person (labels, units); --json below keeps the machine keys.

@@ -9,6 +9,10 @@ import io.iotpipe.lake.LakeSink;
 import io.iotpipe.lake.TelemetryTable;
 import io.iotpipe.sink.Outcome;
 import io.iotpipe.sink.SinkRecord;
+import io.iotpipe.storage.StorageSink;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Clock;
+import java.util.concurrent.TimeUnit;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -144,9 +148,20 @@ class LakeQueryCommandTest {
     assertThat(feather.exit()).isEqualTo(ExitCode.USAGE);
     assertThat(feather.err()).contains("storage.formats");
 
-    // the file store stays one option away, and --as-of is refused there with the reason
-    CliTest.Result store = CliTest.run("query", "-c", config.toString(), "--from", "store", "--as-of", "2026-12-07", "SELECT 1");
-    assertThat(store.exit()).isEqualTo(ExitCode.USAGE);
-    assertThat(store.err()).contains("the file store keeps no snapshots");
+    // the file store stays one option away, with the same row filters; --as-of is refused there with the reason
+    IotpipeConfig storeOnly = IotpipeConfig.load(config, System::getenv, java.util.Set.of("storage"));
+    try (StorageSink sink = new StorageSink(storeOnly.storage(), Clock.systemUTC(), new SimpleMeterRegistry())) {
+      sink.open("q0");
+      var pending = sink.write(readings("evc-s", 4, 5));
+      sink.flush();
+      assertThat(pending.toCompletableFuture().get(30, TimeUnit.SECONDS)).containsOnly(Outcome.DELIVERED);
+    }
+    CliTest.Result store = CliTest.run("query", "-c", config.toString(), "--from", "store", "--device", "evc-s1,evc-s2",
+        "--until", "2026-12-07T10:04:00Z", "--format", "csv", "SELECT count(*) AS n FROM telemetry");
+    assertThat(store.exit()).as(store.err()).isZero();
+    assertThat(store.out()).contains("n").contains("6"); // seq 1..3 of two devices
+    CliTest.Result storeAsOf = CliTest.run("query", "-c", config.toString(), "--from", "store", "--as-of", "2026-12-07", "SELECT 1");
+    assertThat(storeAsOf.exit()).isEqualTo(ExitCode.USAGE);
+    assertThat(storeAsOf.err()).contains("the file store keeps no snapshots");
   }
 }

@@ -19,6 +19,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -53,6 +57,9 @@ import org.apache.iceberg.types.Types;
  * applies the deletes, and staged as one Parquet file.
  */
 public final class LakeQuery implements AutoCloseable {
+
+  /** Parallel downloads while staging. */
+  private static final int COPY_THREADS = 4;
 
   /** The view every query sees. */
   public static final String VIEW = "telemetry";
@@ -120,31 +127,54 @@ public final class LakeQuery implements AutoCloseable {
 
   /** The planned data files as local paths: read in place from a local warehouse, else copied here. */
   private List<Path> stage(FileIO io, Consumer<String> progress) throws IOException {
-    List<Path> out = new ArrayList<>();
-    long total = plan.bytes();
-    long done = 0;
-    long lastReport = System.nanoTime();
-    int n = 0;
-    for (FileScanTask task : plan.tasks()) {
-      String location = task.file().location();
-      if (io instanceof LocalFileIO) {
-        out.add(LocalFileIO.path(location));
-      } else {
-        Path target = staging.resolve(String.format("%06d.parquet", n));
-        InputFile in = io.newInputFile(location, task.file().fileSizeInBytes());
-        try (InputStream s = in.newStream()) {
-          Files.copy(s, target, StandardCopyOption.REPLACE_EXISTING);
-        }
-        out.add(target);
-      }
-      n++;
-      done += task.file().fileSizeInBytes();
-      if (System.nanoTime() - lastReport > 2_000_000_000L || n == plan.tasks().size() && n > 20) {
-        progress.accept(String.format("staged %d of %d data files (%.1f of %.1f MB)", n, plan.tasks().size(), done / 1e6, total / 1e6));
-        lastReport = System.nanoTime();
-      }
+    List<FileScanTask> tasks = plan.tasks();
+    if (io instanceof LocalFileIO) {
+      return tasks.stream().map(t -> LocalFileIO.path(t.file().location())).toList();
     }
-    return out;
+    // A few downloads at once: an object store's round trip, not the bandwidth, bounds small files fetched one by one.
+    ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Math.min(COPY_THREADS, tasks.size())), r -> {
+      Thread t = new Thread(r, "lake-query-stage");
+      t.setDaemon(true);
+      return t;
+    });
+    try {
+      List<Future<Path>> copies = new ArrayList<>();
+      for (int i = 0; i < tasks.size(); i++) {
+        FileScanTask task = tasks.get(i);
+        Path target = staging.resolve(String.format("%06d.parquet", i));
+        copies.add(pool.submit(() -> {
+          InputFile in = io.newInputFile(task.file().location(), task.file().fileSizeInBytes());
+          try (InputStream s = in.newStream()) {
+            Files.copy(s, target, StandardCopyOption.REPLACE_EXISTING);
+          }
+          return target;
+        }));
+      }
+      List<Path> out = new ArrayList<>();
+      long total = plan.bytes();
+      long done = 0;
+      long lastReport = System.nanoTime();
+      for (int i = 0; i < copies.size(); i++) {
+        out.add(copies.get(i).get());
+        done += tasks.get(i).file().fileSizeInBytes();
+        if (System.nanoTime() - lastReport > 2_000_000_000L || i == copies.size() - 1 && copies.size() > 20) {
+          progress.accept(String.format("staged %d of %d data files (%.1f of %.1f MB)", i + 1, copies.size(), done / 1e6, total / 1e6));
+          lastReport = System.nanoTime();
+        }
+      }
+      return out;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while staging the table's data files", e);
+    } catch (ExecutionException e) {
+      Throwable c = e.getCause();
+      if (c instanceof RuntimeException r) {
+        throw r;
+      }
+      throw new IOException("cannot copy a data file of the table: " + c.getMessage(), c);
+    } finally {
+      pool.shutdownNow();
+    }
   }
 
   /** The matching rows of the snapshot through Iceberg's reader (which applies deletes), as one local Parquet file. */
@@ -228,6 +258,11 @@ public final class LakeQuery implements AutoCloseable {
   /** A connection whose view {@value #VIEW} holds the selected rows; valid until {@link #close()}. */
   public Connection connection() {
     return db;
+  }
+
+  /** Where planned files are copied (removed on close). */
+  Path staging() {
+    return staging;
   }
 
   public LakeScan.Plan plan() {

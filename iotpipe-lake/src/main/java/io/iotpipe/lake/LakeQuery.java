@@ -113,8 +113,9 @@ public final class LakeQuery implements AutoCloseable {
     }
     try {
       List<Path> files = plan.hasDeletes() ? List.of(materialize(table, scan)) : stage(table.io(), progress);
-      this.stagedFiles = files.size();
-      this.stagedBytes = plan.hasDeletes() ? Files.size(files.get(0)) : plan.bytes();
+      boolean inPlace = !plan.hasDeletes() && table.io() instanceof LocalFileIO; // a local warehouse: nothing copied
+      this.stagedFiles = inPlace ? 0 : files.size();
+      this.stagedBytes = inPlace ? 0 : plan.hasDeletes() ? Files.size(files.get(0)) : plan.bytes();
       this.db = view(files, plan.schema(), scan.sqlFilter());
     } catch (IOException | SQLException | RuntimeException e) {
       deleteStaging();
@@ -269,7 +270,7 @@ public final class LakeQuery implements AutoCloseable {
     return plan;
   }
 
-  /** What was read, for a summary: snapshot, files, bytes staged. */
+  /** What was read, for a summary: snapshot, its planned files, the files and bytes copied here to read them. */
   public Map<String, Object> describe() {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("snapshot", plan.snapshot() == null ? null : plan.snapshot().snapshotId());

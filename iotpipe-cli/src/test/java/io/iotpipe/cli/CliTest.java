@@ -38,7 +38,7 @@ class CliTest {
   void everyCommandHasHelp() {
     Result r = run("--help");
     assertThat(r.exit()).isZero();
-    for (String cmd : new String[] {"config", "run", "index", "store", "dlq", "topology", "audit", "query", "storage",
+    for (String cmd : new String[] {"config", "run", "index", "store", "dlq", "topology", "audit", "query", "export", "storage",
         "logstash-config", "reindex", "pki", "device", "plan", "slo", "failover"}) {
       assertThat(r.out()).contains(cmd);
       assertThat(run(cmd, "--help").exit()).as(cmd + " --help").isZero();

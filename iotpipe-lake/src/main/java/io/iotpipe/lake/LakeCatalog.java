@@ -20,7 +20,7 @@ import org.apache.iceberg.catalog.Catalog;
  * @param catalogUri    JDBC URL or REST catalog URL
  * @param catalogUser   database user (null: none, or in the URL)
  * @param catalogPass   database password (null: none)
- * @param warehouse     {@code s3://bucket/prefix}
+ * @param warehouse     {@code s3://bucket/prefix}, or a local directory ({@code file:/path}) for one machine
  * @param s3Endpoint    S3 API endpoint (null: AWS itself, by region)
  * @param pathStyle     path-style addressing (MinIO, Ceph RGW, s3proxy)
  * @param region        signing region
@@ -44,7 +44,7 @@ public record LakeCatalog(String catalogUri, String catalogUser, String catalogP
     Map<String, String> p = new LinkedHashMap<>();
     p.put(CatalogProperties.URI, catalogUri);
     p.put(CatalogProperties.WAREHOUSE_LOCATION, warehouse);
-    p.put(CatalogProperties.FILE_IO_IMPL, "org.apache.iceberg.aws.s3.S3FileIO");
+    p.put(CatalogProperties.FILE_IO_IMPL, isLocal() ? LocalFileIO.class.getName() : "org.apache.iceberg.aws.s3.S3FileIO");
     if (catalogUri.startsWith("jdbc:")) {
       if (catalogUser != null) {
         p.put("jdbc.user", catalogUser);
@@ -74,6 +74,11 @@ public record LakeCatalog(String catalogUri, String catalogUser, String catalogP
       p.put(PrivateCaS3Clients.CA_FILE, s3CaFile);
     }
     return p;
+  }
+
+  /** Whether the warehouse is a directory on this machine ({@code file:/…} or an absolute path) rather than S3. */
+  public boolean isLocal() {
+    return !warehouse.startsWith("s3://") && !warehouse.startsWith("s3a://");
   }
 
   /** Where the table lives, for logs and reports: never the password or the keys (a record would print them). */

@@ -133,6 +133,32 @@ public final class LakeReader implements AutoCloseable {
     }
   }
 
+  /**
+   * The snapshots kept (oldest first): what {@code --as-of} can read. Each with its id, commit time, operation, the
+   * source partition it committed (the sink's snapshots), rows added and rows in the table after it.
+   */
+  public List<Map<String, Object>> snapshots() {
+    Table t = table();
+    Long current = t.currentSnapshot() == null ? null : t.currentSnapshot().snapshotId();
+    List<Map<String, Object>> out = new ArrayList<>();
+    List<Snapshot> all = new ArrayList<>();
+    t.snapshots().forEach(all::add);
+    all.sort(java.util.Comparator.comparingLong(Snapshot::timestampMillis).thenComparingLong(Snapshot::sequenceNumber));
+    for (Snapshot s : all) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      Map<String, String> sum = s.summary();
+      m.put("snapshot", s.snapshotId());
+      m.put("committedAt", Instant.ofEpochMilli(s.timestampMillis()).toString());
+      m.put("operation", s.operation());
+      m.put("partition", sum.get(CommitLedger.PARTITION));
+      m.put("addedRows", Long.parseLong(sum.getOrDefault("added-records", "0")));
+      m.put("rows", Long.parseLong(sum.getOrDefault("total-records", "0")));
+      m.put("current", s.snapshotId() == (current == null ? -1 : current));
+      out.add(m);
+    }
+    return out;
+  }
+
   /** The current snapshot's data files (their URIs), e.g. for a reader that has no Iceberg support. */
   public List<String> dataFiles() {
     Table t = table();

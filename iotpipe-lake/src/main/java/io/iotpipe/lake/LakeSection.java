@@ -68,8 +68,8 @@ public final class LakeSection implements ConfigSection<LakeSection.Settings> {
     String user = cat.string("username", null);
     Secret password = cat.secret("password");
     cat.finish();
-    String warehouse = c.matching("warehouse", "s3://iotpipe-lake/warehouse", java.util.regex.Pattern.compile("s3a?://[a-z0-9.-]{3,63}(/.*)?"),
-        "s3://BUCKET/PATH");
+    String warehouse = c.matching("warehouse", "s3://iotpipe-lake/warehouse", java.util.regex.Pattern.compile("s3a?://[a-z0-9.-]{3,63}(/.*)?|file:/.+"),
+        "s3://BUCKET/PATH, or file:/DIR for a warehouse on this machine's disk");
     ConfigNode s3 = c.child("s3");
     URI endpoint = s3.uri("endpoint", null, Set.of("http", "https"));
     boolean pathStyle = s3.bool("pathStyle", endpoint != null);
@@ -114,7 +114,7 @@ public final class LakeSection implements ConfigSection<LakeSection.Settings> {
     d.put("catalog.uri", "the catalog that makes commits atomic across writers: embedded SQLite for one machine, PostgreSQL for several, or an Iceberg REST catalog");
     d.put("catalog.username", "catalog database user");
     d.put("catalog.password", "catalog database password, from the environment (`${IOTPIPE_LAKE_CATALOG_PASSWORD}`)");
-    d.put("warehouse", "where data and metadata files go: an S3 bucket and path");
+    d.put("warehouse", "where data and metadata files go: an S3 bucket and path, or a local directory (`file:/DIR`, one machine)");
     d.put("s3.endpoint", "S3 API endpoint of an S3-compatible store (MinIO, Ceph RGW, s3proxy); absent: AWS S3");
     d.put("s3.pathStyle", "path-style addressing (`http://host/bucket/key`), as MinIO, Ceph RGW and s3proxy want (default: true when an endpoint is set)");
     d.put("s3.region", "signing region");

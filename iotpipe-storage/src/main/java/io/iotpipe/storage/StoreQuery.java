@@ -57,6 +57,11 @@ public final class StoreQuery implements AutoCloseable {
   }
 
   public Result query(String sql) {
+    return query(db, sql);
+  }
+
+  /** {@code sql} on any DuckDB connection with a {@code telemetry} view (the store's, or the lake table's). */
+  public static Result query(Connection db, String sql) {
     try (Statement s = db.createStatement(); ResultSet rs = s.executeQuery(sql)) {
       ResultSetMetaData md = rs.getMetaData();
       List<String> cols = new ArrayList<>();

@@ -20,7 +20,7 @@ import picocli.CommandLine.Option;
 /** {@code iotpipe lake info|scan|files}: where the lake's Iceberg table is, and what its current snapshot holds. */
 @Command(name = "lake", mixinStandardHelpOptions = true,
     description = "The lake's Apache Iceberg table (the `lake:` section): where it is and what its current snapshot holds.",
-    subcommands = {LakeCommand.Info.class, LakeCommand.Scan.class, LakeCommand.Files.class})
+    subcommands = {LakeCommand.Info.class, LakeCommand.Scan.class, LakeCommand.Files.class, LakeCommand.Snapshots.class})
 public final class LakeCommand implements IotpipeCommand, Runnable {
 
   @Override
@@ -34,7 +34,7 @@ public final class LakeCommand implements IotpipeCommand, Runnable {
   }
 
   /** Errors of the catalog or the object store as one line that names what to check, not a stack trace. */
-  static CommandFailure failure(RuntimeException e) {
+  public static CommandFailure failure(RuntimeException e) {
     String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
     return new CommandFailure(ExitCode.FAILED, "cannot read the lake's table: " + m
         + " (check lake.catalog.uri, lake.warehouse, lake.s3.endpoint and the keys' environment variables)");
@@ -127,6 +127,36 @@ public final class LakeCommand implements IotpipeCommand, Runnable {
       } catch (IllegalStateException | IllegalArgumentException | org.apache.iceberg.exceptions.RuntimeIOException
                | software.amazon.awssdk.core.exception.SdkException e) {
         throw failure(e);
+      }
+      return ExitCode.OK;
+    }
+  }
+
+  @Command(name = "snapshots", mixinStandardHelpOptions = true,
+      description = "The snapshots kept, oldest first (id, commit time, operation, partition, rows added, rows): what `query --as-of` can read.")
+  static final class Snapshots implements Callable<Integer> {
+    @Mixin ConfigOption config;
+
+    @Option(names = "--json", description = "Print as JSON.")
+    boolean json;
+
+    @Override
+    public Integer call() {
+      List<Map<String, Object>> all;
+      try (LakeReader r = open(config)) {
+        all = r.snapshots();
+      } catch (IllegalStateException | IllegalArgumentException | org.apache.iceberg.exceptions.RuntimeIOException
+               | software.amazon.awssdk.core.exception.SdkException e) {
+        throw failure(e);
+      }
+      if (json) {
+        new Output().printJson(all);
+      } else {
+        System.out.printf("%-20s  %-24s  %-9s  %-12s  %10s  %12s%n", "snapshot", "committed at", "operation", "partition", "added rows", "rows");
+        for (Map<String, Object> s : all) {
+          System.out.printf("%-20s  %-24s  %-9s  %-12s  %10d  %12d%s%n", s.get("snapshot"), s.get("committedAt"), s.get("operation"),
+              s.get("partition") == null ? "-" : s.get("partition"), s.get("addedRows"), s.get("rows"), Boolean.TRUE.equals(s.get("current")) ? "  (current)" : "");
+        }
       }
       return ExitCode.OK;
     }

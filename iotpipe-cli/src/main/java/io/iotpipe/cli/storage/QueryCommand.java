@@ -17,10 +17,15 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code iotpipe query "SQL"}: DuckDB over the store, with a {@code telemetry} view. */
+/**
+ * {@code iotpipe query "SQL"}: DuckDB over the lake's Iceberg table (a snapshot of it) or the file store, with a
+ * {@code telemetry} view.
+ */
 @Command(name = "query", mixinStandardHelpOptions = true,
-    description = "Run SQL (DuckDB) over the stored Parquet files; the view `telemetry` has every committed row "
-        + "(columns ts, device_id, seq, site, region, status, error_code, one per metric, extra_metrics, ingest_ts, date, hour).")
+    description = {"Run SQL (DuckDB) over the telemetry: the view `telemetry` has every committed row (columns ts, device_id, "
+        + "seq, site, region, status, error_code, one per metric, extra_metrics, ingest_ts; the file store adds date, hour).",
+        "Source: the lake's Iceberg table (its current snapshot, or --as-of) when the config has a `lake:` section, else "
+            + "the file store; --from picks one. --since/--until/--device select rows (on the lake, before any file is read)."})
 public final class QueryCommand implements IotpipeCommand, Callable<Integer> {
 
   enum Format { TABLE, CSV, JSON }
@@ -37,13 +42,14 @@ public final class QueryCommand implements IotpipeCommand, Callable<Integer> {
   @Option(names = "--json", description = "Same as --format json.")
   boolean json;
 
+  @Mixin TelemetrySource source;
+
   @Override
-  public Integer call() {
-    var cfg = config.loadSections("storage");
+  public Integer call() throws Exception {
     StoreQuery.Result r;
-    try (StoreQuery q = new StoreQuery(cfg.storage().dir())) {
-      r = q.query(sql);
-    } catch (IllegalStateException | IllegalArgumentException e) {
+    try (TelemetrySource.Opened in = source.open(config, new Output())) {
+      r = StoreQuery.query(in.connection(), sql);
+    } catch (IllegalArgumentException e) {
       throw new CommandFailure(ExitCode.FAILED, e.getMessage());
     }
     switch (json ? Format.JSON : format) {

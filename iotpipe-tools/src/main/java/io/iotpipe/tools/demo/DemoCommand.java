@@ -338,7 +338,9 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
         System.out.println("  export " + io.iotpipe.security.SecureLocalStack.PASSWORD_ENV + "=\"$(cat "
             + stack.passwordFile(stack.secured().adminUser()) + ")\"   # the config's broker account (" + stack.secured().adminUser() + ")");
       }
-      System.out.println("  ./iotpipe query --config " + stack.configFile() + " \"SELECT region, count(*), round(avg(powerKw),1) AS kw FROM telemetry GROUP BY 1\"");
+      // with a lake: section, query reads the lake by default; the file store is one option away
+      System.out.println("  ./iotpipe query --config " + stack.configFile() + (lakeTable != null ? " --from store" : "")
+          + " \"SELECT region, count(*), round(avg(powerKw),1) AS kw FROM telemetry GROUP BY 1\"");
       if (cfg.indexer().latestState()) {
         System.out.println("  curl -s '" + cfg.indexer().urls().get(0) + "/" + cfg.indexer().latestIndex() + "/_search?size=3&pretty'");
       }
@@ -348,6 +350,7 @@ public final class DemoCommand implements IotpipeCommand, java.util.concurrent.C
             + LocalStack.LAKE_SECRET_KEY_ENV + "=\"$(cat " + stack.lakeKeyFile(true) + ")\"   # the S3 server's keys");
         System.out.println("  ./iotpipe lake info --config " + stack.configFile() + "   # where the Iceberg table is, its snapshot");
         System.out.println("  ./iotpipe lake scan --config " + stack.configFile() + " --limit 5   # rows, read with Iceberg's generic reader");
+        System.out.println("  ./iotpipe query --config " + stack.configFile() + " \"SELECT count(*), count(DISTINCT device_id) FROM telemetry\"   # SQL over its current snapshot (--as-of, lake snapshots)");
       }
       System.out.println("  ./iotpipe audit --config " + stack.configFile() + " --ledger " + base.resolve("ledger.json")
           + (lakeTable != null ? " --sink elk,storage,lake" : ""));

@@ -122,6 +122,7 @@ final class LakeChaos implements AutoCloseable {
   /**
    * What the lake role did while a dependency was away.
    *
+   * @param before        the lake sink's health just before the fault (UP, or the outage's DEGRADED proves nothing)
    * @param polls         {@code /health} answers during the outage (one a second)
    * @param notUp         of those, how many said the lake sink is DEGRADED or DOWN
    * @param firstNotUp    seconds into the outage of the first such answer (NaN: never)
@@ -130,14 +131,17 @@ final class LakeChaos implements AutoCloseable {
    *                      finish in the first seconds): must be 0, nothing can be committed meanwhile
    * @param upAgainSeconds from the dependency's return until {@code /health} says UP again (NaN: not within 3 minutes)
    */
-  record Outage(int polls, int notUp, double firstNotUp, String reason, long ackedDuring, double upAgainSeconds) {
+  record Outage(String before, int polls, int notUp, double firstNotUp, String reason, long ackedDuring, double upAgainSeconds) {
 
     String describe() {
-      return String.format(java.util.Locale.ROOT, "/health: lake DEGRADED %d of %d polls (first after %.1f s: \"%s\"), UP again %.1f s after"
-          + " the return; acked during the outage %d", notUp, polls, firstNotUp, abbreviate(reason), upAgainSeconds, ackedDuring);
+      return String.format(java.util.Locale.ROOT, "/health: lake %s before the fault, DEGRADED %d of %d polls (first after %.1f s: \"%s\"), UP again %.1f s after"
+          + " the return; acked during the outage %d", before, notUp, polls, firstNotUp, abbreviate(reason), upAgainSeconds, ackedDuring);
     }
 
     void check(List<String> failed) {
+      if (!before.equals("UP")) {
+        failed.add("/health said " + before + " before the fault: the outage's DEGRADED proves nothing");
+      }
       if (notUp == 0) {
         failed.add("/health never said the lake sink was degraded during the outage");
       }
@@ -155,6 +159,10 @@ final class LakeChaos implements AutoCloseable {
   /** Takes a dependency away ({@code down}) for {@code length}, watching the lake role's health and acks, then back ({@code up}). */
   Outage outage(Duration length, Step down, Step up) throws Exception {
     RoleProcess lake = lake();
+    // a role still catching up after its start may be DEGRADED already: the fault begins on a healthy sink
+    ChaosScenarios.waitFor(Duration.ofSeconds(90), "the lake sink UP on /health before the fault (see " + lake.log() + ")",
+        () -> health(lake)[0].equals("UP"));
+    String before = health(lake)[0];
     down.run();
     Instant start = Instant.now();
     int polls = 0;
@@ -182,7 +190,7 @@ final class LakeChaos implements AutoCloseable {
     up.run();
     Instant back = Instant.now();
     double upAgain = Recovery.poll(back, Duration.ofMinutes(3), 500, () -> health(lake)[0].equals("UP"));
-    return new Outage(polls, notUp, first, reason, ackedDuring, upAgain);
+    return new Outage(before, polls, notUp, first, reason, ackedDuring, upAgain);
   }
 
   /** Seconds from {@code from} until the lake role acks beyond {@code before} (its /metrics), NaN after 2 minutes. */
@@ -268,10 +276,10 @@ final class LakeChaos implements AutoCloseable {
         String.join("; ", all));
   }
 
-  /** Lines of a role process's log that contain {@code text}. */
-  static long logLines(RoleProcess p, String text) {
+  /** Lines of a role process's log that match. */
+  static long logLines(RoleProcess p, java.util.function.Predicate<String> match) {
     try (Stream<String> lines = Files.lines(p.log())) {
-      return lines.filter(l -> l.contains(text)).count();
+      return lines.filter(match).count();
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read " + p.log(), e);
     }

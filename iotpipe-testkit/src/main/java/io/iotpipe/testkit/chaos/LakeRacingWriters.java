@@ -29,8 +29,11 @@ final class LakeRacingWriters {
 
   /** Iceberg's log line for a commit it retries after a conflict ({@code org.apache.iceberg.util.Tasks}). */
   static final String RETRIED = "Retrying task after failure";
-  /** Iceberg's log line for each snapshot committed ({@code SnapshotProducer}). */
-  static final String COMMITTED = "Committed snapshot";
+  /**
+   * What Iceberg's retried commits say when they lost the race: the JDBC catalog's compare-and-swap matched no row
+   * ({@code JdbcTableOperations}), or the table moved on before the swap was tried ({@code BaseMetastoreTableOperations}).
+   */
+  static final List<String> CONFLICTS = List.of("Failed to update table", "stale table metadata");
   /** The lake sink's log line when a commit failed despite the retries (its readings come back later). */
   static final String FAILED = "commit of ";
 
@@ -53,12 +56,12 @@ final class LakeRacingWriters {
         List<LakeChaos.Audit> audits = List.of(a.audit(audit), b.audit(audit));
         List<RoleProcess> writers = List.of(a.lake(), b.lake());
         long retried = 0;
-        long committed = 0;
+        long conflicts = 0;
         long failedCommits = 0;
         for (RoleProcess w : writers) {
-          retried += LakeChaos.logLines(w, RETRIED);
-          committed += LakeChaos.logLines(w, COMMITTED);
-          failedCommits += LakeChaos.logLines(w, FAILED);
+          retried += LakeChaos.logLines(w, l -> l.contains(RETRIED));
+          conflicts += LakeChaos.logLines(w, l -> l.contains(RETRIED) && CONFLICTS.stream().anyMatch(l::contains));
+          failedCommits += LakeChaos.logLines(w, l -> l.contains(FAILED));
         }
         History h = history(a.warehouse(), a.prefix, b.prefix);
         List<String> failed = new ArrayList<>();
@@ -67,9 +70,9 @@ final class LakeRacingWriters {
         }
         String note = String.format(java.util.Locale.ROOT, "two lake role processes (two pipelines' partitions) committing every %d s into"
                 + " one table (SQLite JDBC catalog) for %d s: %d snapshots in the table (%d by writer A, %d by B), the writer changed %d times"
-                + " along the history; optimistic concurrency: %d commits retried by Iceberg after losing the catalog swap, %d commits"
-                + " failed after the retries and went back to the queue (Iceberg logged %d commits in all)", every.toSeconds(),
-            load.toSeconds(), h.fromA() + h.fromB(), h.fromA(), h.fromB(), h.switches(), retried, failedCommits, committed);
+                + " along the history; optimistic concurrency: Iceberg retried %d times (%d of them a lost compare-and-swap at the catalog), %d commits"
+                + " failed after the retries and went back to the queue", every.toSeconds(),
+            load.toSeconds(), h.fromA() + h.fromB(), h.fromA(), h.fromB(), h.switches(), retried, conflicts, failedCommits);
         return LakeChaos.row(name, audits, Double.NaN, caught, note, failed);
       }
     }

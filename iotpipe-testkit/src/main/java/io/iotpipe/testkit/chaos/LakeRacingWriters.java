@@ -30,10 +30,12 @@ final class LakeRacingWriters {
   /** Iceberg's log line for a commit it retries after a conflict ({@code org.apache.iceberg.util.Tasks}). */
   static final String RETRIED = "Retrying task after failure";
   /**
-   * What Iceberg's retried commits say when they lost the race: the JDBC catalog's compare-and-swap matched no row
-   * ({@code JdbcTableOperations}), or the table moved on before the swap was tried ({@code BaseMetastoreTableOperations}).
+   * What a retried commit says when it lost the race: the catalog's pointer moved on since the writer read it
+   * ({@code JdbcTableOperations}: "metadata location … has changed from …", seen before the swap), or the
+   * compare-and-swap {@code UPDATE} itself matched no row ("Failed to update table").
    */
-  static final List<String> CONFLICTS = List.of("Failed to update table", "stale table metadata");
+  static final String MOVED_ON = "has changed from";
+  static final String LOST_SWAP = "Failed to update table";
   /** The lake sink's log line when a commit failed despite the retries (its readings come back later). */
   static final String FAILED = "commit of ";
 
@@ -49,30 +51,34 @@ final class LakeRacingWriters {
         if (!Files.readString(b.cfgFile).contains(shared)) {
           throw new IllegalStateException("the second pipeline's lake section does not name the first's table: see " + b.cfgFile);
         }
-        Instant raced = Instant.now();
         a.finishLoad();
         b.finishLoad();
-        double caught = Math.max(a.caughtUp(raced), b.caughtUp(raced));
+        Instant loaded = Instant.now();
+        double caught = Math.max(a.caughtUp(loaded), b.caughtUp(loaded));
         List<LakeChaos.Audit> audits = List.of(a.audit(audit), b.audit(audit));
         List<RoleProcess> writers = List.of(a.lake(), b.lake());
         long retried = 0;
-        long conflicts = 0;
+        long movedOn = 0;
+        long lostSwap = 0;
         long failedCommits = 0;
         for (RoleProcess w : writers) {
           retried += LakeChaos.logLines(w, l -> l.contains(RETRIED));
-          conflicts += LakeChaos.logLines(w, l -> l.contains(RETRIED) && CONFLICTS.stream().anyMatch(l::contains));
+          movedOn += LakeChaos.logLines(w, l -> l.contains(RETRIED) && l.contains(MOVED_ON));
+          lostSwap += LakeChaos.logLines(w, l -> l.contains(RETRIED) && l.contains(LOST_SWAP));
           failedCommits += LakeChaos.logLines(w, l -> l.contains(FAILED));
         }
         History h = history(a.warehouse(), a.prefix, b.prefix);
         List<String> failed = new ArrayList<>();
         if (h.fromA() == 0 || h.fromB() == 0 || h.switches() < 2) {
+          // one writer after the other is no race
           failed.add("the writers' commits did not interleave (" + h + ")");
         }
         String note = String.format(java.util.Locale.ROOT, "two lake role processes (two pipelines' partitions) committing every %d s into"
                 + " one table (SQLite JDBC catalog) for %d s: %d snapshots in the table (%d by writer A, %d by B), the writer changed %d times"
-                + " along the history; optimistic concurrency: Iceberg retried %d times (%d of them a lost compare-and-swap at the catalog), %d commits"
+                + " along the history; optimistic concurrency: Iceberg retried %d commits on the new metadata (%d found the table moved on before the swap,"
+                + " %d lost the catalog's compare-and-swap itself), %d commits"
                 + " failed after the retries and went back to the queue", every.toSeconds(),
-            load.toSeconds(), h.fromA() + h.fromB(), h.fromA(), h.fromB(), h.switches(), retried, conflicts, failedCommits);
+            load.toSeconds(), h.fromA() + h.fromB(), h.fromA(), h.fromB(), h.switches(), retried, movedOn, lostSwap, failedCommits);
         return LakeChaos.row(name, audits, Double.NaN, caught, note, failed);
       }
     }

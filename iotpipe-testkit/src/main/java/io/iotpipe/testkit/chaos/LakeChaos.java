@@ -77,16 +77,26 @@ final class LakeChaos implements AutoCloseable {
 
   /** Starts a pipeline (lake role process, indexer and store in process) and its fleet, and waits for the lake's first ack. */
   static LakeChaos start(LocalStack stack, double rate, Duration load, UnaryOperator<String> lakeEdit) throws Exception {
-    LakeChaos c = new LakeChaos(stack, "x" + UUID.randomUUID().toString().substring(0, 6), rate, load, lakeEdit);
+    LakeChaos c = open(stack, rate, load, lakeEdit);
     try {
-      ChaosScenarios.waitFor(Duration.ofSeconds(60), ChaosScenarios.loadStarted(rate * 4), () -> c.sim.progress().confirmed() > rate * 4);
-      ChaosScenarios.waitFor(Duration.ofSeconds(90), "the lake role's first commit (its first ack; see " + c.lake().log() + ")",
-          () -> c.lake().delivered() > 0);
+      c.awaitStarted();
       return c;
     } catch (Exception | Error e) {
       c.close();
       throw e;
     }
+  }
+
+  /** Starts a pipeline and its fleet without waiting: scenarios that start two let their loads overlap. */
+  static LakeChaos open(LocalStack stack, double rate, Duration load, UnaryOperator<String> lakeEdit) throws IOException {
+    return new LakeChaos(stack, "x" + UUID.randomUUID().toString().substring(0, 6), rate, load, lakeEdit);
+  }
+
+  /** Waits for the fleet's first confirms and the lake role's first ack (its first commit). */
+  void awaitStarted() throws InterruptedException {
+    ChaosScenarios.waitFor(Duration.ofSeconds(60), ChaosScenarios.loadStarted(rate * 4), () -> sim.progress().confirmed() > rate * 4);
+    ChaosScenarios.waitFor(Duration.ofSeconds(90), "the lake role's first commit (its first ack; see " + lake().log() + ")",
+        () -> lake().delivered() > 0);
   }
 
   /** A {@code lake:} section edit: the runtime commits the table every {@code every} (default 5 s). */

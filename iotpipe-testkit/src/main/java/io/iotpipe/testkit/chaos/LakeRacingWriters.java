@@ -45,12 +45,15 @@ final class LakeRacingWriters {
     Duration load = Duration.ofSeconds(quick ? 30 : 90);
     double rate = 150; // per fleet: two fleets, the machine's usual 300 readings/s in all
     Duration every = Duration.ofSeconds(1);
-    try (LakeChaos a = LakeChaos.start(stack, rate, load, LakeChaos.commitEvery(every))) {
+    // both started before either is waited for: the fleets' loads and the writers' commits overlap from the start
+    try (LakeChaos a = LakeChaos.open(stack, rate, load, LakeChaos.commitEvery(every))) {
       String shared = a.prefix + "-lake";
-      try (LakeChaos b = LakeChaos.start(stack, rate, load, y -> LakeChaos.commitEvery(every).apply(y.replaceAll("x[0-9a-f]{6}-lake", shared)))) {
+      try (LakeChaos b = LakeChaos.open(stack, rate, load, y -> LakeChaos.commitEvery(every).apply(y.replaceAll("x[0-9a-f]{6}-lake", shared)))) {
         if (!Files.readString(b.cfgFile).contains(shared)) {
           throw new IllegalStateException("the second pipeline's lake section does not name the first's table: see " + b.cfgFile);
         }
+        a.awaitStarted();
+        b.awaitStarted();
         a.finishLoad();
         b.finishLoad();
         Instant loaded = Instant.now();

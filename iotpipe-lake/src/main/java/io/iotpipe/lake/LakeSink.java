@@ -57,6 +57,10 @@ public final class LakeSink implements Sink {
   private final Map<String, PartitionBuffer> partitions = new HashMap<>();
   private long bufferedRows;
   private volatile SinkHealth health = SinkHealth.UP;
+  private static final long UNREACHABLE_WARN_EVERY_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+  /** When {@link #warnUnreachable} last logged (nanoTime, 0: never), and the warnings it held back since. */
+  private long lastUnreachableWarn;
+  private long unreachableHeld;
   /** Told when the budget asks for an early commit (the runtime's {@code SinkContext.requestCommit}). */
   private volatile Runnable onFlushDue = () -> {};
 
@@ -159,7 +163,7 @@ public final class LakeSink implements Sink {
         }
       } catch (RuntimeException e) {
         // The table or its state is unreachable: nothing of these readings is held, they come back later.
-        LOG.warn("{}: cannot accept readings of {}: {}", name, partition, e.toString());
+        warnUnreachable(partition, e);
         health = SinkHealth.degraded("cannot read the table: " + LakeCatalog.explain(e));
         for (int i : idx) {
           outcomes.get(i).complete(Outcome.retry("cannot read the table: " + LakeCatalog.explain(e)));
@@ -171,6 +175,23 @@ public final class LakeSink implements Sink {
     }
     return CompletableFuture.allOf(outcomes.toArray(CompletableFuture[]::new))
         .thenApply(v -> outcomes.stream().map(CompletableFuture::join).toList());
+  }
+
+  /**
+   * One warning per 10 s while the table cannot be read: during an outage every batch of retried readings fails the
+   * same way, hundreds a second (16,000 lines in a 60 s catalog outage before), which buries the lines that matter.
+   */
+  private void warnUnreachable(String partition, RuntimeException e) {
+    long now = System.nanoTime();
+    if (lastUnreachableWarn != 0 && now - lastUnreachableWarn < UNREACHABLE_WARN_EVERY_NANOS) {
+      unreachableHeld++;
+      return;
+    }
+    LOG.warn("{}: cannot accept readings of {} (they are retried until the table is readable again: is the object store at"
+            + " lake.s3.endpoint and the catalog at lake.catalog.uri reachable?): {}{}", name, partition, LakeCatalog.explain(e),
+        unreachableHeld == 0 ? "" : " (" + unreachableHeld + " more like it since the last warning)");
+    lastUnreachableWarn = now;
+    unreachableHeld = 0;
   }
 
   /**

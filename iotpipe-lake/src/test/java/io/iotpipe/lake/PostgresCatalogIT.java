@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.iotpipe.sink.Outcome;
 import io.iotpipe.sink.SinkRecord;
+import io.iotpipe.testkit.LocalPostgres;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

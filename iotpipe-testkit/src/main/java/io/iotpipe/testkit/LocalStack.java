@@ -325,6 +325,14 @@ public final class LocalStack implements AutoCloseable {
     };
   }
 
+  /**
+   * The lake's keys as a role process's environment ({@link #LAKE_ACCESS_KEY_ENV}, {@link #LAKE_SECRET_KEY_ENV}: the
+   * config names only the variables); empty without the lake.
+   */
+  public Map<String, String> lakeEnvironment() {
+    return s3 == null ? Map.of() : Map.of(LAKE_ACCESS_KEY_ENV, s3.accessKey(), LAKE_SECRET_KEY_ENV, s3.secretKey());
+  }
+
   /** The stack's S3 API server, or null without the lake. */
   public EmbeddedS3Proxy s3() {
     return s3;
@@ -406,7 +414,7 @@ public final class LocalStack implements AutoCloseable {
   public RoleProcess roleProcess(String role, IotpipeConfig cfg, String id) {
     String prefix = cfg.topology().prefix();
     if (secured == null) {
-      return new RoleProcess(role, configFiles.get(prefix), id, dir);
+      return new RoleProcess(role, configFiles.get(prefix), id, dir).environment(lakeEnvironment());
     }
     Role r = role.equals("index") ? Role.of("index") : Role.of("store");
     return new RoleProcess(role, roleFiles.get(prefix).get(r), id, dir).environment(environment(account(prefix, r)));

@@ -48,7 +48,21 @@ public final class ChaosScenarios {
 
   public static final List<String> ALL = List.of("indexer-kill9", "storage-kill9", "opensearch-down", "storage-unwritable",
       "wan-cut", "edge-buffer-full", "poison", "slow-es", "leader-kill", "region-outage", "rush-hour", "sink-lost",
-      "wan-cut-planned", "spoofing", "firmware-rollout", "firmware-rollout-strict");
+      "wan-cut-planned", "spoofing", "firmware-rollout", "firmware-rollout-strict", "lake-object-store-outage", "lake-catalog-down",
+      "lake-kill-during-commit", "lake-racing-writers");
+
+  /** The scenarios about the lake (the Iceberg table): they run on a stack with an S3 API server ({@link LakeChaos}). */
+  public static final List<String> LAKE = List.of("lake-object-store-outage", "lake-catalog-down", "lake-kill-during-commit",
+      "lake-racing-writers");
+
+  /**
+   * Reads the lake's table back for a fleet's devices: the test kit sits below the lake module (whose tests use the kit),
+   * so the caller that has the lake on its class path ({@code iotpipe chaos}) passes the product's lake audit in.
+   */
+  @FunctionalInterface
+  public interface LakeAudit {
+    Completeness.Result audit(IotpipeConfig cfg, Ledger ledger);
+  }
 
   /**
    * One row of the result table.
@@ -94,6 +108,7 @@ public final class ChaosScenarios {
   private final boolean quick;
   private final boolean observe;
   private final Consumer<String> log;
+  private LakeAudit lakeAudit;
 
   /** @param quick shorter outages and load (the variant the test suite runs) */
   public ChaosScenarios(boolean quick, Consumer<String> log) {
@@ -108,6 +123,26 @@ public final class ChaosScenarios {
     this.quick = quick;
     this.observe = observe;
     this.log = log;
+  }
+
+  /** The audit of the lake's table, needed by the {@link #LAKE} scenarios. */
+  public ChaosScenarios withLakeAudit(LakeAudit audit) {
+    this.lakeAudit = audit;
+    return this;
+  }
+
+  /** Runs one of the {@link #LAKE} scenarios on {@code stack}, which must have the lake (an S3 API server). */
+  public Row lake(LocalStack stack, String name) throws Exception {
+    if (stack.s3() == null || lakeAudit == null) {
+      throw new IllegalStateException(name + " needs a stack with the lake (LocalStack.start(..., withLake true)) and a lake audit (withLakeAudit)");
+    }
+    return switch (name) {
+      case "lake-object-store-outage" -> LakeObjectStoreOutage.run(stack, quick, lakeAudit, log);
+      case "lake-catalog-down" -> LakeCatalogDown.run(stack, quick, lakeAudit, log);
+      case "lake-kill-during-commit" -> LakeKillDuringCommit.run(stack, quick, lakeAudit, log);
+      case "lake-racing-writers" -> LakeRacingWriters.run(stack, quick, lakeAudit, log);
+      default -> throw new IllegalArgumentException("not a lake scenario: " + name);
+    };
   }
 
   /**
@@ -417,6 +452,15 @@ public final class ChaosScenarios {
 
   /** Audits several fleets' ledgers (their devices differ) together, waiting up to 4 minutes for the sink to hold them all. */
   static Completeness.Result audit(IotpipeConfig cfg, List<Ledger> ledgers, boolean search) throws InterruptedException {
+    return converged(ledgers, l -> search ? Auditor.search(cfg.indexer(), l) : Auditor.store(cfg.storage().dir(), l));
+  }
+
+  /**
+   * Audits several fleets' ledgers with {@code sink}'s audit until nothing is lost (the last commits land) or 4 minutes
+   * have passed: the one audit-until-converged loop of every scenario and sink.
+   */
+  static Completeness.Result converged(List<Ledger> ledgers, java.util.function.Function<Ledger, Completeness.Result> sink)
+      throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(4);
     while (true) {
       long expected = 0;
@@ -424,7 +468,7 @@ public final class ChaosScenarios {
       long lost = 0;
       long dups = 0;
       for (Ledger l : ledgers) {
-        Completeness.Result r = search ? Auditor.search(cfg.indexer(), l) : Auditor.store(cfg.storage().dir(), l);
+        Completeness.Result r = sink.apply(l);
         expected += r.expected();
         present += r.present();
         lost += r.lost();
@@ -656,10 +700,14 @@ public final class ChaosScenarios {
     }
   }
 
-  /** Messages in both dead-letter queues. */
+  /** Messages in the dead-letter queues of every sink of the pipeline. */
   static long deadLettered(LocalStack stack, IotpipeConfig cfg) {
     Map<String, Long> d = stack.queueDepths();
-    return d.getOrDefault(cfg.topology().names().deadLetterQueue("elk"), 0L) + d.getOrDefault(cfg.topology().names().deadLetterQueue("storage"), 0L);
+    long n = 0;
+    for (String sink : cfg.topology().sinks()) {
+      n += d.getOrDefault(cfg.topology().names().deadLetterQueue(sink), 0L);
+    }
+    return n;
   }
 
   /** Publishes {@code n} bad messages of every kind to the edge, with confirms; returns how many were confirmed. */
@@ -705,7 +753,7 @@ public final class ChaosScenarios {
   }
 
   /** The fault's duration: deliberate, not a wait for a condition. */
-  private static void pause(Duration d) throws InterruptedException {
+  static void pause(Duration d) throws InterruptedException {
     TimeUnit.MILLISECONDS.sleep(d.toMillis());
   }
 }

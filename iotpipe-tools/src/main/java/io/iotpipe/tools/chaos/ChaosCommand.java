@@ -4,6 +4,8 @@ import io.iotpipe.testkit.chaos.ChaosScenarios;
 
 import io.iotpipe.testkit.LocalStack;
 import io.iotpipe.cli.ExitCode;
+import io.iotpipe.cli.lake.LakeAudit;
+import io.iotpipe.lake.LakeSection;
 import io.iotpipe.cli.IotpipeCommand;
 import io.iotpipe.cli.Output;
 import java.nio.file.Path;
@@ -63,8 +65,10 @@ public final class ChaosCommand implements IotpipeCommand, Callable<Integer> {
     }
     Path base = (dir != null ? dir : Path.of("data", "chaos-" + UUID.randomUUID().toString().substring(0, 6))).toAbsolutePath();
     List<ChaosScenarios.Row> rows = new ArrayList<>();
-    ChaosScenarios chaos = new ChaosScenarios(quick, observability, out::info);
-    List<String> single = run.stream().filter(s -> !s.equals("leader-kill")).toList();
+    ChaosScenarios chaos = new ChaosScenarios(quick, observability, out::info)
+        .withLakeAudit((cfg, ledger) -> LakeAudit.audit(cfg.section(LakeSection.SECTION), ledger));
+    List<String> single = run.stream().filter(s -> !s.equals("leader-kill") && !ChaosScenarios.LAKE.contains(s)).toList();
+    List<String> lake = run.stream().filter(ChaosScenarios.LAKE::contains).toList();
     if (!single.isEmpty()) {
       try (LocalStack stack = LocalStack.start(base.resolve("c1"), 1, 4, "  rollAge: 3s", true, out::info)) {
         for (String s : single) {
@@ -78,6 +82,15 @@ public final class ChaosCommand implements IotpipeCommand, Callable<Integer> {
             case "wan-cut-planned" -> chaos.wanCutPlanned(stack);
             default -> chaos.scenario(stack, s);
           });
+        }
+      }
+    }
+    if (!lake.isEmpty()) {
+      // the lake's scenarios on a stack of their own with an S3 API server, so the others keep their two sinks
+      try (LocalStack stack = LocalStack.start(base.resolve("c-lake"), 1, 4, "  rollAge: 3s", true, null, LocalStack.Security.INSECURE,
+          true, out::info)) {
+        for (String s : lake) {
+          rows.add(chaos.lake(stack, s));
         }
       }
     }
@@ -106,7 +119,8 @@ public final class ChaosCommand implements IotpipeCommand, Callable<Integer> {
           : "FAILED: see lost/dups and FAILED lines (spoofing: the note's forged-reading counts)");
       System.out.println("1st ack s: fault over (process restarted, engine back, link healed) -> first message acked by the"
           + " hit sink; caught s: -> its queues hold at most one second of traffic more than before the fault (region-outage: failover and failback times;"
-          + " rush-hour: drain time; sink-lost: see the note; spoofing: on the secured stack, see the note)");
+          + " rush-hour: drain time; sink-lost: see the note; spoofing: on the secured stack, see the note; lake-*: of the lake role, its"
+          + " table's count, lost and duplicates in the note and in the totals)");
       if (rows.stream().anyMatch(r -> !r.alerts().isEmpty())) {
         System.out.println("alerts: burn-rate alerts of the SLO rules with their real windows (page 1h/5m at 14.4x, 6h/30m at 6x;"
             + " ticket 1d/2h at 3x, 3d/6h at 1x), for: 10s; a short fault may fire none, and a page needs its 5 m window"

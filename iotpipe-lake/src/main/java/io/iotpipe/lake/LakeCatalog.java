@@ -119,8 +119,11 @@ public record LakeCatalog(String catalogUri, String catalogUser, String catalogP
     return CatalogUtil.loadCatalog(impl, NAME, properties(), null);
   }
 
-  /** One HEAD request under the warehouse (absent is fine); throws with the reason when the store refuses or fails. */
+  /** One HEAD request under an S3 warehouse (absent is fine); throws with the reason when the store refuses or fails. */
   void probe() {
+    if (isLocal()) {
+      return; // a local directory: the first write names any problem itself
+    }
     try (org.apache.iceberg.aws.s3.S3FileIO io = new org.apache.iceberg.aws.s3.S3FileIO()) {
       io.initialize(properties());
       io.newInputFile(warehouse.replaceAll("/+$", "") + "/.iotpipe-probe").exists();

@@ -253,16 +253,6 @@ public final class TopologyCompiler {
 
   /** The URI query with its {@code certfile}/{@code keyfile} pointing at {@code certAndKey} (others unchanged). */
   static String withClientCertificate(String rawQuery, java.nio.file.Path[] certAndKey) {
-    StringBuilder out = new StringBuilder();
-    for (String part : rawQuery.split("&")) {
-      String key = part.contains("=") ? part.substring(0, part.indexOf('=')) : part;
-      String value = switch (key) {
-        case "certfile" -> "certfile=" + URLEncoder.encode(certAndKey[0].toAbsolutePath().toString(), StandardCharsets.UTF_8);
-        case "keyfile" -> "keyfile=" + URLEncoder.encode(certAndKey[1].toAbsolutePath().toString(), StandardCharsets.UTF_8);
-        default -> part;
-      };
-      out.append(out.isEmpty() ? "" : "&").append(value);
-    }
-    return out.toString();
+    return io.iotpipe.core.tls.PemTls.withClientCertificate(rawQuery, certAndKey);
   }
 }

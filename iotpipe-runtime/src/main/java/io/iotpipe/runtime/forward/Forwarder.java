@@ -104,10 +104,34 @@ public final class Forwarder implements AutoCloseable {
             + ": run `iotpipe topology apply` with this config first (it creates the account and its password file)");
       }
       Secret pw = new Secret(file.toString(), SecretFiles.read(file));
-      e = new BrokerConfig(e.name(), e.uris(), e.management(), account, pw, e.region(), e.streamUris());
-      c = new BrokerConfig(c.name(), c.uris(), c.management(), account, pw, c.region(), c.streamUris());
+      e = new BrokerConfig(e.name(), ownCertificate(cfg, e.uris(), account), e.management(), account, pw, e.region(), e.streamUris());
+      c = new BrokerConfig(c.name(), ownCertificate(cfg, c.uris(), account), c.management(), account, pw, c.region(), c.streamUris());
     }
     return new Forwarder(e, c, t.names(), t.wan(), t.partitions());
+  }
+
+  /**
+   * {@code uris} presenting the forwarder account's client certificate where they carry one ({@code certfile}), like
+   * the shovels: the forwarder runs at the edge and must not hold the administrator's key.
+   */
+  private static List<java.net.URI> ownCertificate(IotpipeConfig cfg, List<java.net.URI> uris, String account) {
+    List<java.net.URI> out = new java.util.ArrayList<>();
+    for (java.net.URI u : uris) {
+      String q = u.getRawQuery();
+      if (q == null || !q.contains("certfile=")) {
+        out.add(u);
+        continue;
+      }
+      java.nio.file.Path[] certAndKey = cfg.security().certificate(account);
+      if (!java.nio.file.Files.isRegularFile(certAndKey[0]) || !java.nio.file.Files.isRegularFile(certAndKey[1])) {
+        throw new IllegalArgumentException("security.certificates: no client certificate and key for the forwarder account at "
+            + certAndKey[0].toAbsolutePath() + " / " + certAndKey[1].getFileName() + ": issue them (iotpipe pki issue "
+            + account + ") or point security.certificates at the directory that holds them");
+      }
+      out.add(java.net.URI.create(u.getScheme() + "://" + u.getRawAuthority() + u.getRawPath() + "?"
+          + io.iotpipe.core.tls.PemTls.withClientCertificate(q, certAndKey)));
+    }
+    return out;
   }
 
   /** Starts forwarding; returns after the first connection attempt (later ones run in the background). */

@@ -192,7 +192,8 @@ class WanBatchIT {
         AtomicLong taken = new AtomicLong();
         // Longer than the linger many times over: the forwarder has taken and published them, the cloud confirmed none.
         await().atMost(Duration.ofSeconds(10)).until(() -> forwarder.stats().unacked() == 200);
-        await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5)).until(() -> {
+        // rabbitmqctl takes a second or two per call on a busy machine: a generous bound around the 2 s that must hold.
+        await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(500)).until(() -> {
           taken.set(edgeNode.queueDepths().getOrDefault(outbound, -1L));
           return taken.get() == 200 && forwarder.stats().readingsConfirmed() == 506;
         });
@@ -203,6 +204,33 @@ class WanBatchIT {
       await().atMost(Duration.ofSeconds(30)).until(() -> elk.holdsAll(later) && storage.holdsAll(later));
       await().atMost(Duration.ofSeconds(10)).until(() -> edgeNode.queueDepths().getOrDefault(outbound, -1L) == 0);
       expected.addAll(later);
+
+      // 3. The forwarder loses its cloud connection while batches wait for their confirms (the broker closes it):
+      //    it gives the edge back what it held, reconnects and forwards it again; nothing is lost.
+      Set<String> third;
+      cloudNode.ctlOrFail("set_vm_memory_high_watermark", "0");
+      try (Simulation sim = Simulation.create(cfg, fleet(cfg, 10, 10))) {
+        assertThat(sim.run(null).confirmed()).isEqualTo(100);
+        third = keys(sim.ledger());
+        await().atMost(Duration.ofSeconds(10)).until(() -> forwarder.stats().unacked() == 100);
+        io.iotpipe.topology.ManagementClient mc = new io.iotpipe.topology.ManagementClient(cfg.broker("cloud"));
+        int closedConnections = 0;
+        for (var c : mc.get("connections?columns=name,client_properties")) {
+          if (c.path("client_properties").path("connection_name").asText().startsWith("iotpipe-forward")) {
+            mc.delete("connections/" + java.net.URLEncoder.encode(c.path("name").asText(), StandardCharsets.UTF_8).replace("+", "%20"));
+            closedConnections++;
+          }
+        }
+        assertThat(closedConnections).as("the forwarder's cloud connection").isEqualTo(1);
+        await().atMost(Duration.ofSeconds(10)).until(() -> forwarder.stats().reconnects() == 1);
+        assertThat(forwarder.stats().lastError()).as("the reason names the broker's").contains("CONNECTION_FORCED");
+      } finally {
+        cloudNode.ctlOrFail("set_vm_memory_high_watermark", restore);
+      }
+      await().atMost(Duration.ofSeconds(30)).until(() -> elk.holdsAll(third) && storage.holdsAll(third));
+      await().atMost(Duration.ofSeconds(10)).until(() -> edgeNode.queueDepths().getOrDefault(outbound, -1L) == 0);
+      assertThat(forwarder.stats().connected()).isTrue();
+      expected.addAll(third);
       for (MemorySink sink : List.of(elk, storage)) {
         assertThat(sink.writes.keySet()).as("%s: nothing lost, nothing extra", sink.name()).isEqualTo(expected);
         System.err.printf("WanBatchIT: %s wrote %d readings, %d duplicates (redeliveries absorbed)%n", sink.name(),

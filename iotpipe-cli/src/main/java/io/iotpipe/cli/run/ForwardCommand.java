@@ -57,7 +57,8 @@ public class ForwardCommand implements IotpipeCommand, Callable<Integer> {
     while (!stopped.await(2, TimeUnit.SECONDS)) {
       Forwarder.Stats s = forwarder.stats();
       out.progress("forwarded " + s.readingsConfirmed() + " readings in " + s.batchesConfirmed() + " batches, unacked at the edge "
-          + s.unacked() + (s.connected() ? "" : " (DISCONNECTED: " + s.lastError() + ")"));
+          + s.unacked() + (s.reconnects() == 0 ? "" : ", reconnects " + s.reconnects())
+          + (s.connected() ? "" : " (DISCONNECTED: " + s.lastError() + ")"));
     }
     return ExitCode.OK;
   }

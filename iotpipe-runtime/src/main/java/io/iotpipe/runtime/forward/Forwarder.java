@@ -60,13 +60,17 @@ public final class Forwarder implements AutoCloseable {
   private final AtomicLong readings = new AtomicLong();
   private final AtomicLong batches = new AtomicLong();
   private final AtomicLong acked = new AtomicLong();
+  /** Sessions lost to a failure (each followed by a reconnect). */
+  private final AtomicLong losses = new AtomicLong();
   private volatile Session session;
+  /** The latest failure, kept after a reconnect (stats say whether it is connected now). */
   private volatile String lastError;
   private volatile boolean closed;
   private int attempt;
 
   /** What {@link #stats()} reports. */
-  public record Stats(long readingsConfirmed, long batchesConfirmed, long edgeAcked, int unacked, boolean connected, String lastError) {}
+  public record Stats(long readingsConfirmed, long batchesConfirmed, long edgeAcked, int unacked, boolean connected,
+                      long reconnects, String lastError) {}
 
   /**
    * @param edge  the edge broker, logged in as the forwarder
@@ -149,7 +153,6 @@ public final class Forwarder implements AutoCloseable {
     try {
       session = new Session();
       attempt = 0;
-      lastError = null;
       LOG.info("forwarding {} from {} to {} ({} partitions, linger {}, up to {} readings / {} bytes a batch)",
           names.edgeOutbound(), edge.name(), cloud.name(), partitions, wan.linger(), wan.maxReadings(), wan.maxBytes());
     } catch (IOException | RuntimeException e) {
@@ -288,6 +291,7 @@ public final class Forwarder implements AutoCloseable {
         dead = true;
       }
       lastError = why;
+      losses.incrementAndGet();
       LOG.warn("forwarder: {}; closing both sides (the edge requeues every unacked reading) and reconnecting", why);
       // Off the client's threads: closing a connection from its own listener would wait on itself.
       scheduler.execute(() -> {
@@ -346,7 +350,8 @@ public final class Forwarder implements AutoCloseable {
 
   public Stats stats() {
     Session s = session;
-    return new Stats(readings.get(), batches.get(), acked.get(), s == null ? 0 : s.acks.unacked(), s != null && !s.dead, lastError);
+    return new Stats(readings.get(), batches.get(), acked.get(), s == null ? 0 : s.acks.unacked(), s != null && !s.dead,
+        losses.get(), lastError);
   }
 
   /** Stops taking readings, sends and confirms what is open (up to 10 s), acks it, then closes. */

@@ -39,7 +39,7 @@ class CliTest {
     Result r = run("--help");
     assertThat(r.exit()).isZero();
     for (String cmd : new String[] {"config", "run", "index", "store", "dlq", "topology", "audit", "query", "export", "storage",
-        "logstash-config", "reindex", "pki", "device", "plan", "slo", "failover"}) {
+        "logstash-config", "reindex", "pki", "device", "plan", "slo", "failover", "forward"}) {
       assertThat(r.out()).contains(cmd);
       assertThat(run(cmd, "--help").exit()).as(cmd + " --help").isZero();
     }

@@ -69,13 +69,15 @@ public final class PipelineRunner implements AutoCloseable {
     // streams: every sink group reads the same partition streams, under its own name (its stored positions)
     List<String> queues = IntStream.range(0, cfg.topology().partitions()).mapToObj(p ->
         layout == io.iotpipe.core.config.TopologyConfig.Layout.STREAMS ? names.partitionStream(p) : names.sinkQueue(plugin.sink(), p)).toList();
-    var settings = fitToHeap(plugin.consumer(cfg), role.name(), roleCount, queues.size(), cfg.contract().maxBytes(),
+    // With WAN batching a message may be a whole batch: the heap bound counts the largest message, not a reading.
+    var settings = fitToHeap(plugin.consumer(cfg), role.name(), roleCount, queues.size(),
+        (int) Math.min(Integer.MAX_VALUE, cfg.topology().wan().largestMessage(cfg.contract().maxBytes())),
         Runtime.getRuntime().maxMemory());
     RoleContext ctx = new RoleContext(role, instanceId, registry, settings, plugin.workerThreads(cfg));
     Sink sink = plugin.create(cfg, ctx);
     io.iotpipe.core.tenant.TenantRegistry tenants = io.iotpipe.core.tenant.TenantsSection.registry(cfg);
     SinkConsumer consumer = new SinkConsumer(cfg.sinkBroker(), queues, sink, codec, settings, names, cfg.slo(), registry,
-        plugin.commitTick(cfg), layout, tenants == null ? device -> null : tenants::tenantOf);
+        plugin.commitTick(cfg), layout, cfg.batchPublisher(), tenants == null ? device -> null : tenants::tenantOf);
     ctx.onCommitRequest(consumer::requestCommit);
     for (ScheduledJob job : plugin.jobs(cfg, ctx)) {
       jobs.scheduleWithFixedDelay(() -> runJob(job, registry), job.first().toMillis(), job.every().toMillis(), TimeUnit.MILLISECONDS);

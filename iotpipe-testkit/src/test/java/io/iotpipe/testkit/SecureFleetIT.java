@@ -133,4 +133,79 @@ class SecureFleetIT {
     assertThatThrownBy(() -> Simulation.create(admin, o, new DeviceCredentials(stack.pki().caCert(), stack.clientsDir()), null).close())
         .hasMessageContaining("is it enrolled");
   }
+
+  /**
+   * {@code topology.wan.mode: batch} on the secured stack: the forwarder logs in to both brokers as its own account
+   * (password and client certificate of its own), devices' readings arrive in both sink groups, and no other account
+   * can write a batch: a sink account is refused on the batch exchange, and a {@code user_id} naming the forwarder is
+   * refused by the broker on anyone else's connection.
+   */
+  @Test
+  void theForwarderRunsAsItsOwnAccountAndNoOtherAccountCanPublishABatch() throws Exception {
+    String prefix = LocalNodes.prefix();
+    stack.addPipeline(prefix, List.of("elk", "storage"));
+    String forwarderAccount = prefix + "-forward";
+    stack.pki().issueClient(forwarderAccount);
+    java.util.function.UnaryOperator<String> batch = y -> y.replace("  queueType: quorum\n",
+        "  queueType: quorum\n  wan: {mode: batch, linger: 100ms}\n");
+    IotpipeConfig cfg = IotpipeConfig.parse("secure-batch", batch.apply(stack.configYaml(prefix, stack.adminUser(), PARTITIONS, null)),
+        stack.env(stack.adminUser()));
+    TopologyPlanner p = new TopologyPlanner();
+    p.apply(cfg, p.plan(cfg));
+    assertThat(p.plan(cfg).pending()).isEmpty();
+    assertThat(cfg.batchPublisher()).isEqualTo(forwarderAccount);
+    var n = cfg.topology().names();
+    var settings = new io.iotpipe.core.config.ConsumerSettings(200, 200, 1 << 20, Duration.ofMillis(20),
+        new io.iotpipe.core.retry.Backoff(Duration.ofMillis(100), Duration.ofSeconds(1)),
+        new io.iotpipe.core.retry.RetryBudget(5, Duration.ofSeconds(5)), Duration.ofSeconds(10));
+    List<WanBatchIT.MemorySink> sinks = List.of(new WanBatchIT.MemorySink("elk"), new WanBatchIT.MemorySink("storage"));
+    List<io.iotpipe.runtime.consume.SinkConsumer> consumers = new java.util.ArrayList<>();
+    Simulation.Options o = options(10, 20);
+    stack.enrollDevices(prefix, Simulation.deviceIds(o), Enrollment.Credential.CERTIFICATE);
+    try (var forwarder = io.iotpipe.runtime.forward.Forwarder.of(cfg, "edge").start()) {
+      for (var sink : sinks) {
+        consumers.add(new io.iotpipe.runtime.consume.SinkConsumer(cfg.sinkBroker(),
+            java.util.stream.IntStream.range(0, PARTITIONS).mapToObj(i -> n.sinkQueue(sink.name(), i)).toList(), sink,
+            new io.iotpipe.core.envelope.TelemetryCodec(), settings, n,
+            io.iotpipe.core.config.SloConfig.defaults(List.of(sink.name()), Duration.ofMinutes(1)),
+            new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), Duration.ZERO,
+            io.iotpipe.core.config.TopologyConfig.Layout.QUEUES, cfg.batchPublisher()).start());
+      }
+      java.util.Set<String> expected;
+      try (Simulation sim = Simulation.create(cfg, o, new DeviceCredentials(stack.pki().caCert(), stack.clientsDir()), null)) {
+        assertThat(sim.run(null).confirmed()).isEqualTo(200);
+        expected = WanBatchIT.keys(sim.ledger());
+      }
+      await().atMost(Duration.ofSeconds(30)).until(() -> sinks.stream().allMatch(s -> s.holdsAll(expected)));
+      for (var sink : sinks) {
+        assertThat(sink.writes.keySet()).as(sink.name()).isEqualTo(expected);
+      }
+      assertThat(forwarder.stats().batchesConfirmed()).isLessThan(200);
+      for (var node : List.of(stack.nodes().edge(), stack.nodes().cloud().node(0))) {
+        assertThat(node.ctlOrFail("list_connections", "--no-table-headers", "user", "ssl").lines()
+            .filter(l -> l.startsWith(forwarderAccount)).toList()).as("the forwarder on " + node).singleElement()
+            .satisfies(l -> assertThat(l).contains("true"));
+      }
+    } finally {
+      consumers.forEach(c -> c.close(Duration.ofSeconds(5)));
+    }
+    // Another account on the cloud: the elk sink's (least privilege: writes only the dead-letter exchange).
+    String elkAccount = prefix + "-elk";
+    IotpipeConfig asElk = IotpipeConfig.parse("secure-elk", stack.configYaml(prefix, elkAccount, PARTITIONS, null), stack.env(elkAccount));
+    byte[] forged = io.iotpipe.core.envelope.ReadingBatch.encode(List.of(new io.iotpipe.core.envelope.ReadingBatch.Entry(
+        "telemetry.victim-01", 0, "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8))));
+    var props = new com.rabbitmq.client.AMQP.BasicProperties.Builder().contentType(io.iotpipe.core.envelope.ReadingBatch.CONTENT_TYPE);
+    try (var c = io.iotpipe.rabbitmq.Amqp.connect(asElk.broker("cloud"), "it-forger")) {
+      var ch = c.createChannel();
+      ch.confirmSelect();
+      ch.basicPublish(n.batchExchange(), n.partitionKey(0), props.userId(elkAccount).build(), forged);
+      assertThatThrownBy(() -> ch.waitForConfirmsOrDie(10_000)).hasStackTraceContaining("ACCESS_REFUSED")
+          .hasStackTraceContaining(n.batchExchange());
+      var ch2 = c.createChannel();
+      ch2.confirmSelect();
+      ch2.basicPublish(n.deadLetterExchange(), "elk", props.userId(forwarderAccount).build(), forged);
+      assertThatThrownBy(() -> ch2.waitForConfirmsOrDie(10_000)).hasStackTraceContaining("PRECONDITION_FAILED")
+          .hasStackTraceContaining("user_id");
+    }
+  }
 }

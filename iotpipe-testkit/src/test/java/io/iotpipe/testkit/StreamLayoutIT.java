@@ -93,6 +93,11 @@ class StreamLayoutIT {
   }
 
   static IotpipeConfig applied() {
+    return applied("");
+  }
+
+  /** @param topologyExtra more lines under {@code topology:} (indented by two spaces) */
+  static IotpipeConfig applied(String topologyExtra) {
     IotpipeConfig cfg = IotpipeConfig.parse("streams.yaml", """
         brokers:
           cloud:
@@ -105,7 +110,7 @@ class StreamLayoutIT {
           partitions: 2
           sinks: [probe, other, ha]
           layout: streams
-        """.formatted(node.amqpUri(), node.managementUri(), node.streamPort(), LocalNodes.prefix()), k -> null);
+        """.formatted(node.amqpUri(), node.managementUri(), node.streamPort(), LocalNodes.prefix()) + topologyExtra, k -> null);
     TopologyPlanner planner = new TopologyPlanner();
     planner.apply(cfg, planner.plan(cfg));
     assertThat(planner.plan(cfg).pending()).as("apply leaves nothing to do").isEmpty();
@@ -161,7 +166,55 @@ class StreamLayoutIT {
     List<String> streams = IntStream.range(0, 2).mapToObj(n::partitionStream).toList();
     return new SinkConsumer(cfg.sinkBroker(), streams, sink, new TelemetryCodec(), SETTINGS, n,
         SloConfig.defaults(List.of(sink.name()), Duration.ofMinutes(1)), new SimpleMeterRegistry(), Duration.ZERO,
-        TopologyConfig.Layout.STREAMS).start();
+        TopologyConfig.Layout.STREAMS, cfg.batchPublisher()).start();
+  }
+
+  /**
+   * {@code topology.wan.mode: batch} with streams: a batch (as the forwarder publishes it, here by the test as the
+   * balancer's user, which the forwarder logs in as without {@code security:}) is stored once in its partition stream;
+   * the group unpacks it, stores its readings and dead-letters the one naming another device alone with its reason —
+   * the broker-validated {@code user_id} survives the stream protocol. A batch without {@code user_id} is refused whole.
+   */
+  @Test
+  void batchesOfTheForwarderAreUnpackedFromTheStreamReadingByReading() throws Exception {
+    IotpipeConfig cfg = applied("  wan: {mode: batch}\n");
+    Names n = cfg.topology().names();
+    String publisher = cfg.batchPublisher();
+    assertThat(publisher).isEqualTo("guest");
+    Map<String, Integer> stored = new ConcurrentHashMap<>();
+    TelemetryCodec codec = new TelemetryCodec();
+    byte[] forged = codec.encode(new Telemetry("victim-01", 1, Instant.now(), "s1", "eu-west", "IDLE", null, Map.of("kw", 1.5)));
+    List<io.iotpipe.core.envelope.ReadingBatch.Entry> entries = new ArrayList<>();
+    for (long seq = 1; seq <= 3; seq++) {
+      entries.add(new io.iotpipe.core.envelope.ReadingBatch.Entry("telemetry.evb-1", 0,
+          codec.encode(new Telemetry("evb-1", seq, Instant.now(), "s1", "eu-west", "IDLE", null, Map.of("kw", 1.5)))));
+    }
+    entries.add(1, new io.iotpipe.core.envelope.ReadingBatch.Entry("telemetry.evb-1", 0, forged));
+    byte[] batch = io.iotpipe.core.envelope.ReadingBatch.encode(entries);
+    try (Connection c = Amqp.connect(cfg.broker("cloud"), "it-streams-batch"); Channel ch = c.createChannel();
+         SinkConsumer probe = consumer(cfg, new CountingSink("probe", stored))) {
+      ch.confirmSelect();
+      AMQP.BasicProperties.Builder props = new AMQP.BasicProperties.Builder().deliveryMode(2)
+          .contentType(io.iotpipe.core.envelope.ReadingBatch.CONTENT_TYPE);
+      ch.basicPublish(n.batchExchange(), n.partitionKey(1), true, props.userId(publisher).build(), batch);
+      ch.basicPublish(n.batchExchange(), n.partitionKey(0), true, props.userId(null).build(), batch);
+      ch.waitForConfirmsOrDie(10_000);
+      await().atMost(Duration.ofSeconds(30)).until(() -> stored.size() == 3);
+      assertThat(stored).containsOnlyKeys("evb-1:1", "evb-1:2", "evb-1:3").allSatisfy((k, times) -> assertThat(times).isEqualTo(1));
+      Map<String, String> reasons = new java.util.HashMap<>();
+      for (int i = 0; i < 2; i++) {
+        GetResponse dead = await().atMost(Duration.ofSeconds(30)).until(() -> ch.basicGet(n.deadLetterQueue("probe"), true),
+            java.util.Objects::nonNull);
+        reasons.put(dead.getProps().getContentType() == null ? "reading" : dead.getProps().getContentType(),
+            String.valueOf(dead.getProps().getHeaders().get(Names.REASON_HEADER)));
+        if ("application/json".equals(dead.getProps().getContentType())) {
+          assertThat(dead.getBody()).as("the dead letter holds the original reading").isEqualTo(forged);
+        }
+      }
+      assertThat(reasons).containsEntry("application/json", "deviceId victim-01 does not match the publisher's routing key telemetry.evb-1")
+          .containsEntry(io.iotpipe.core.envelope.ReadingBatch.CONTENT_TYPE,
+              "a batch whose user_id is missing: only the forwarder account \"guest\" may publish batches");
+    }
   }
 
   /** Publishes readings {@code fromSeq..toSeq} of 20 devices through the hash exchange, with confirms; returns their keys. */

@@ -52,7 +52,7 @@ public record BrokerTopology(BrokerConfig broker, List<Declaration> declarations
       decls.stream().filter(d -> d instanceof Declaration.Exchange).forEach(ordered::add);
       decls.stream().filter(d -> d instanceof Declaration.Queue).forEach(ordered::add);
       decls.stream().filter(d -> d instanceof Declaration.Binding).forEach(ordered::add);
-      decls.stream().filter(d -> d instanceof Declaration.Shovel).forEach(ordered::add);
+      decls.stream().filter(d -> d instanceof Declaration.Shovel || d instanceof Declaration.ShovelAbsent).forEach(ordered::add);
       decls.stream().filter(d -> d instanceof Declaration.DevicePermissions).forEach(ordered::add);
       decls.stream().filter(d -> d instanceof Declaration.UserAbsent).forEach(ordered::add);
       return new BrokerTopology(broker, List.copyOf(ordered), shovel, hash);

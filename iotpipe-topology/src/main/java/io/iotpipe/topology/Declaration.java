@@ -151,4 +151,20 @@ public sealed interface Declaration {
       return "user " + name + " (must not exist)";
     }
   }
+
+  /**
+   * A shovel that must not exist: the edge-to-cloud shovel once {@code topology.wan.mode: batch} has the forwarder
+   * drain the edge buffer instead (two consumers of one buffer would split a device's readings over two paths).
+   */
+  record ShovelAbsent(String name) implements Declaration {
+    @Override
+    public String key() {
+      return "absent shovel " + name;
+    }
+
+    @Override
+    public String describe() {
+      return "shovel " + name + " (must not exist: the forwarder drains the edge buffer)";
+    }
+  }
 }

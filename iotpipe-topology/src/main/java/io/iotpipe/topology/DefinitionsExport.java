@@ -202,6 +202,8 @@ public final class DefinitionsExport {
             + ": every device gets its user, permissions and topic permissions from `iotpipe device enroll`");
         case Declaration.UserAbsent a -> out.add("user " + a.name() + " must not exist: definitions only add; delete "
             + "it with `rabbitmqctl delete_user " + a.name() + "` or `iotpipe topology apply`");
+        case Declaration.ShovelAbsent a -> out.add("shovel " + a.name() + " must not exist (topology.wan.mode: batch): "
+            + "definitions only add; delete it with `rabbitmqctl clear_parameter shovel " + a.name() + "` or `iotpipe topology apply`");
         default -> { }
       }
     }

@@ -16,6 +16,8 @@ import java.util.Map;
  *   <li>{@code <prefix>-<sink>} per sink (e.g. {@code -elk} for the indexer, {@code -storage} for the storage
  *       writer): reads only its own partition queues, writes only the dead-letter exchange, configures nothing (the
  *       consumers declare passively).</li>
+ *   <li>{@code <prefix>-forward} ({@code topology.wan.mode: batch} only): the edge forwarder; reads the edge buffer,
+ *       writes the cloud's batch exchange only.</li>
  *   <li>{@code <prefix>-admin}: declares the topology, imports definitions, runs the DLQ and audit tools;
  *       {@code administrator} tag. Replaces {@code guest}.</li>
  * </ul>
@@ -48,11 +50,28 @@ public final class ServiceAccounts {
     return n.prefix() + "-admin";
   }
 
+  /** The edge forwarder's account ({@code topology.wan.mode: batch}). */
+  public static String forwarder(Names n) {
+    return n.forwarderAccount();
+  }
+
   public static List<Account> forTopology(Names n, List<String> sinks) {
+    return forTopology(n, sinks, false);
+  }
+
+  /**
+   * @param batches {@code topology.wan.mode: batch}: also the forwarder, which reads the edge buffer and writes only
+   *                the cloud's batch exchange (the sinks trust a batch only from this user: it is the one account that
+   *                may write there, and the broker checks the batch's {@code user_id} against it)
+   */
+  public static List<Account> forTopology(Names n, List<String> sinks, boolean batches) {
     String p = escape(n.prefix());
     List<Account> out = new ArrayList<>();
     out.add(new Account(admin(n), ".*", ".*", ".*", "administrator"));
     out.add(new Account(shovel(n), "^$", "^" + p + "\\.(ingress|p\\d+)$", "^$", ""));
+    if (batches) {
+      out.add(new Account(forwarder(n), "^$", "^" + escape(n.batchExchange()) + "$", "^" + escape(n.edgeOutbound()) + "$", ""));
+    }
     for (String s : sinks) {
       out.add(new Account(sink(n, s), "^$", "^" + escape(n.deadLetterExchange()) + "$",
           "^" + p + "\\." + escape(s) + "\\.p\\d+$", ""));

@@ -42,6 +42,9 @@ import java.util.Map;
  *       streams bound to the partition exchanges rather than a super stream: routing stays the modulus hash that
  *       keeps a device on its partition, and single active consumer per stream (named by the sink group) gives the
  *       same one-reader-per-partition rule as the queues layout.</li>
+ *   <li>With {@code topology.wan.mode: batch} the edge has no shovel: {@code iotpipe forward} drains the buffer and
+ *       publishes batches of readings per partition to a direct exchange bound to the partition exchanges (the
+ *       forwarder picks the partition; see {@code PartitionBatches}).</li>
  *   <li>When the fanout stage lives on another broker (the seed's "shovel to another RMQ instance"), each partition
  *       routes into a transfer queue on the balancer and a shovel moves it to the fanout broker.</li>
  * </ul>
@@ -76,7 +79,12 @@ public final class TopologyCompiler {
           "x-overflow", "reject-publish")));
       edge.add(new Declaration.Binding(n.edgeIngress(), n.edgeOutbound(), false, "#"));
       edge.add(new Declaration.Binding("amq.topic", n.edgeIngress(), true, TELEMETRY_KEY));
-      edge.add(edgeShovel(cfg, t.balancer()));
+      if (t.wan().batches()) {
+        // The forwarder (`iotpipe forward`) drains the buffer; a shovel left from shovel mode would compete with it.
+        edge.add(new Declaration.ShovelAbsent(edgeShovel(cfg, t.balancer()).name()));
+      } else {
+        edge.add(edgeShovel(cfg, t.balancer()));
+      }
     }
 
     cloud(cfg, t.balancer(), t.fanout(), on);
@@ -98,7 +106,7 @@ public final class TopologyCompiler {
   private static void accounts(IotpipeConfig cfg, BrokerConfig broker, boolean edge, BrokerTopology.Builder b) {
     io.iotpipe.core.config.SecurityConfig sec = cfg.security();
     Names n = cfg.topology().names();
-    for (ServiceAccounts.Account a : ServiceAccounts.forTopology(n, cfg.topology().sinks())) {
+    for (ServiceAccounts.Account a : ServiceAccounts.forTopology(n, cfg.topology().sinks(), cfg.topology().wan().batches())) {
       // The account iotpipe logs in as keeps the password the config gives it (else apply would lock itself out).
       boolean login = a.user().equals(broker.username());
       b.add(new Declaration.User(a.user(), a.tags(), login ? null : sec.passwordFile(a.user())));
@@ -133,6 +141,14 @@ public final class TopologyCompiler {
         lb.add(new Declaration.Binding(n.cloudIngress(), n.partition(p), true, ""));
       }
       fo.add(new Declaration.Exchange(n.partition(p), "fanout", Map.of()));
+      if (t.wan().batches()) {
+        fo.add(new Declaration.Binding(n.batchExchange(), n.partition(p), true, n.partitionKey(p)));
+      }
+    }
+    if (t.wan().batches()) {
+      // The forwarder has already chosen each batch's partition: a direct exchange keyed p<N>, bound to the partition
+      // exchanges, so a batch is routed (and stored) once per sink queue or stream like a single reading.
+      fo.add(new Declaration.Exchange(n.batchExchange(), "direct", Map.of()));
     }
     fo.add(new Declaration.Exchange(n.deadLetterExchange(), "direct", Map.of()));
     boolean streams = t.layout() == TopologyConfig.Layout.STREAMS;
@@ -237,16 +253,6 @@ public final class TopologyCompiler {
 
   /** The URI query with its {@code certfile}/{@code keyfile} pointing at {@code certAndKey} (others unchanged). */
   static String withClientCertificate(String rawQuery, java.nio.file.Path[] certAndKey) {
-    StringBuilder out = new StringBuilder();
-    for (String part : rawQuery.split("&")) {
-      String key = part.contains("=") ? part.substring(0, part.indexOf('=')) : part;
-      String value = switch (key) {
-        case "certfile" -> "certfile=" + URLEncoder.encode(certAndKey[0].toAbsolutePath().toString(), StandardCharsets.UTF_8);
-        case "keyfile" -> "keyfile=" + URLEncoder.encode(certAndKey[1].toAbsolutePath().toString(), StandardCharsets.UTF_8);
-        default -> part;
-      };
-      out.append(out.isEmpty() ? "" : "&").append(value);
-    }
-    return out.toString();
+    return io.iotpipe.core.tls.PemTls.withClientCertificate(rawQuery, certAndKey);
   }
 }

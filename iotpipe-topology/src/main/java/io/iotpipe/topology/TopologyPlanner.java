@@ -299,6 +299,9 @@ public final class TopologyPlanner {
         case Declaration.Permission p -> UserDiffs.permission(s.accounts(), p, existing);
         case Declaration.DevicePermissions dp -> UserDiffs.devices(s.accounts(), dp, existing);
         case Declaration.UserAbsent a -> UserDiffs.absent(t, s.accounts(), a);
+        case Declaration.ShovelAbsent a -> s.shovels().containsKey(a.name())
+            ? new Change(Change.Action.DELETE, d, "topology.wan.mode is batch: `iotpipe forward` drains the edge buffer instead")
+            : new Change(Change.Action.UNCHANGED, d, null);
       });
     }
     return out;
@@ -364,6 +367,7 @@ public final class TopologyPlanner {
           Map.of("configure", p.configure(), "write", p.write(), "read", p.read()));
       case Declaration.DevicePermissions dp -> UserDiffs.repairDevices(mc, dp);
       case Declaration.UserAbsent a -> UserDiffs.deleteUser(mc, a.name());
+      case Declaration.ShovelAbsent a -> mc.delete("parameters/shovel/" + v + "/" + ManagementClient.enc(a.name()));
     }
   }
 }

@@ -56,6 +56,10 @@ public final class ConfigReference {
     doc("topology.singleActiveConsumer", "one consumer per partition queue at a time, so per-device order holds; a standby takes over");
     doc("topology.layout", "`queues`: each partition fans out to one quorum queue per sink (a reading is written once per sink); `streams`: one stream per partition that every sink group reads at its own stored position (written once; needs RabbitMQ >= 3.11 with `rabbitmq_stream`; see Topology layouts)");
     doc("topology.streamMaxAge", "with `layout: streams`: how long a partition stream keeps readings; older segments are deleted even if a sink group has not read them, so it must outlast the longest sink outage");
+    doc("topology.wan.mode", "`shovel`: a shovel moves each reading as its own message into the hash exchange (the seed's topology); `batch`: `iotpipe forward` carries many readings of one partition per message into the partition exchange, each with the identity the edge verified (see WAN batching)");
+    doc("topology.wan.linger", "with `mode: batch`: the longest a reading waits at the forwarder for batch-mates (the latency batching may add)");
+    doc("topology.wan.maxReadings", "with `mode: batch`: most readings in one batch message");
+    doc("topology.wan.maxBytes", "with `mode: batch`: most bytes of one batch message (bodies and framing); a reading larger than this travels alone");
 
     doc("security.passwords", "(with a `security:` section, `topology plan` shows iotpipe's broker users and permissions and `apply` makes them true; without it users are not touched) directory of the service accounts' password files (`<account>.password`, mode 0600); apply writes a random one for an account without one");
     doc("security.existingUsers", "a declared account that exists with other tags, password or permissions: `update` it (a broader grant is narrowed) or `refuse` (report a conflict, change nothing)");

@@ -220,6 +220,19 @@ public record IotpipeConfig(Map<String, BrokerConfig> brokers, TopologyConfig to
     return b;
   }
 
+  /**
+   * With {@code topology.wan.mode: batch}: the user the forwarder publishes batches to the cloud as, and so the only
+   * {@code user_id} sinks trust a batch from (RabbitMQ refuses a publish whose {@code user_id} is not the connection's
+   * user). With {@code security:} the forwarder's own account; without, the balancer's configured {@code username},
+   * which the forwarder then logs in with. Null in {@code shovel} mode: no batch is trusted.
+   */
+  public String batchPublisher() {
+    if (!topology.wan().batches()) {
+      return null;
+    }
+    return security.declared() ? topology.names().forwarderAccount() : broker(topology.balancer()).username();
+  }
+
   /** The broker sinks consume from (where the fanout stage and its queues live). */
   public BrokerConfig sinkBroker() {
     return broker(topology.fanout());

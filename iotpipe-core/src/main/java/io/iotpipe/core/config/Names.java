@@ -21,6 +21,27 @@ public record Names(String prefix) {
     return prefix + ".ingress";
   }
 
+  /**
+   * Cloud, {@code topology.wan.mode: batch}: the direct exchange the forwarder publishes batches to, routing key
+   * {@link #partitionKey(int)}; bound to every partition exchange. Only the forwarder's account may write to it.
+   */
+  public String batchExchange() {
+    return prefix + ".batches";
+  }
+
+  /** The routing key of partition {@code p} on {@link #batchExchange()}, e.g. {@code p3}. */
+  public String partitionKey(int p) {
+    return "p" + p;
+  }
+
+  /**
+   * The account the edge forwarder logs in as with {@code security:} (edge: reads the outbound buffer; cloud: writes
+   * the batch exchange only). Sinks trust a batch only when the broker-validated {@code user_id} names it.
+   */
+  public String forwarderAccount() {
+    return prefix + "-forward";
+  }
+
   /** Cloud: fanout exchange of partition {@code p}. */
   public String partition(int p) {
     return prefix + ".p" + p;

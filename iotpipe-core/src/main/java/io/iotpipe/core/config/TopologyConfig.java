@@ -27,16 +27,56 @@ import java.util.regex.Pattern;
  *                      group reads at its own stored position: written once)
  * @param streamMaxAge  with {@code layout: streams}: how long a stream keeps readings (segments older than this are
  *                      deleted whether or not a sink group read them, so it must outlast the longest sink outage)
+ * @param wan           how readings cross from the edges to the cloud: the seed's shovel (one message per reading) or
+ *                      the forwarder's batches (many readings per message)
  */
 public record TopologyConfig(String prefix, List<String> edges, String balancer, String fanout, List<String> failover,
                              int partitions, List<String> sinks, QueueType queueType, long edgeMaxMessages,
                              long edgeMaxBytes, int deliveryLimit, Duration shovelReconnectDelay,
-                             boolean singleActiveConsumer, Layout layout, Duration streamMaxAge) {
+                             boolean singleActiveConsumer, Layout layout, Duration streamMaxAge, Wan wan) {
 
   public enum QueueType { QUORUM, CLASSIC }
 
   /** See {@code layout} above. */
   public enum Layout { QUEUES, STREAMS }
+
+  /**
+   * How readings cross the WAN.
+   *
+   * @param mode        {@code shovel}: a shovel moves each reading as its own message into the hash exchange (the
+   *                    seed's topology); {@code batch}: {@code iotpipe forward} carries many readings of one partition
+   *                    per message into the partition exchange
+   * @param linger      with {@code batch}: the longest a reading waits at the forwarder for batch-mates
+   * @param maxReadings with {@code batch}: most readings in one batch message
+   * @param maxBytes    with {@code batch}: most bytes of one batch message (the readings' bodies and their framing)
+   */
+  public record Wan(WanMode mode, Duration linger, int maxReadings, long maxBytes) {
+
+    static Wan read(ConfigNode c) {
+      WanMode mode = c.enumValue("mode", WanMode.class, WanMode.SHOVEL);
+      Duration linger = c.duration("linger", Duration.ofMillis(50), Duration.ZERO, Duration.ofSeconds(10));
+      int maxReadings = c.integer("maxReadings", 500, 1, 100_000);
+      // RabbitMQ 4.0 refuses messages above 16 MiB by default (max_message_size); a batch must stay under it.
+      long maxBytes = c.bytes("maxBytes", 256 * 1024, 1024, 16L * 1024 * 1024);
+      return new Wan(mode, linger, maxReadings, maxBytes);
+    }
+
+    public static Wan defaults() {
+      return new Wan(WanMode.SHOVEL, Duration.ofMillis(50), 500, 256 * 1024);
+    }
+
+    public boolean batches() {
+      return mode == WanMode.BATCH;
+    }
+
+    /** The largest message a sink may receive: a reading ({@code contract.maxBytes}) or, with batches, a batch. */
+    public long largestMessage(long readingMaxBytes) {
+      return batches() ? Math.max(readingMaxBytes, maxBytes) : readingMaxBytes;
+    }
+  }
+
+  /** See {@link Wan#mode}. */
+  public enum WanMode { SHOVEL, BATCH }
 
   private static final Pattern NAME = Pattern.compile("[a-z][a-z0-9_-]{0,30}");
 
@@ -68,9 +108,16 @@ public record TopologyConfig(String prefix, List<String> edges, String balancer,
     Duration maxAge = c.duration("streamMaxAge", Duration.ofDays(7), Duration.ofDays(1), ConfigUnits.MAX_DURATION);
     c.check("layout", "streams need every sink group to read a partition in order: singleActiveConsumer must stay true",
         layout != Layout.STREAMS || sac, null);
+    ConfigNode wanNode = c.child("wan");
+    Wan wan = Wan.read(wanNode);
+    // Batches enter the partition exchanges on the balancer; a fanout on another broker (transfer shovels) and a
+    // failover region (the shovel's re-pointing) have no forwarder counterpart yet.
+    wanNode.check("mode", "batch needs the fanout on the balancer (no topology.fanout of its own) and no topology.failover yet",
+        !wan.batches() || (failover.isEmpty() && (fanout == null || fanout.equals(balancer))), null);
+    wanNode.finish();
     c.finish();
     return new TopologyConfig(prefix, edges, balancer, fanout, failover, partitions, sinks, type, maxMessages, maxBytes,
-        deliveryLimit, reconnect, sac, layout, maxAge);
+        deliveryLimit, reconnect, sac, layout, maxAge, wan);
   }
 
   public Names names() {
@@ -83,6 +130,6 @@ public record TopologyConfig(String prefix, List<String> edges, String balancer,
     others.add(balancer);
     failover.stream().filter(f -> !f.equals(region)).forEach(others::add);
     return new TopologyConfig(prefix, edges, region, region, List.copyOf(others), partitions, sinks, queueType,
-        edgeMaxMessages, edgeMaxBytes, deliveryLimit, shovelReconnectDelay, singleActiveConsumer, layout, streamMaxAge);
+        edgeMaxMessages, edgeMaxBytes, deliveryLimit, shovelReconnectDelay, singleActiveConsumer, layout, streamMaxAge, wan);
   }
 }

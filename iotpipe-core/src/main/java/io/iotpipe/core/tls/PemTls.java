@@ -87,6 +87,25 @@ public final class PemTls {
     return context(Path.of(q.get("cacertfile")), cert == null ? null : Path.of(cert), key == null ? null : Path.of(key));
   }
 
+  /**
+   * A URI query (the shovel's TLS syntax) with its {@code certfile}/{@code keyfile} pointing at {@code certAndKey},
+   * other parameters unchanged: a service account presents its own client certificate, not the one of whoever wrote
+   * the config's URIs.
+   */
+  public static String withClientCertificate(String rawQuery, Path[] certAndKey) {
+    StringBuilder out = new StringBuilder();
+    for (String part : rawQuery.split("&")) {
+      String key = part.contains("=") ? part.substring(0, part.indexOf('=')) : part;
+      String value = switch (key) {
+        case "certfile" -> "certfile=" + java.net.URLEncoder.encode(certAndKey[0].toAbsolutePath().toString(), java.nio.charset.StandardCharsets.UTF_8);
+        case "keyfile" -> "keyfile=" + java.net.URLEncoder.encode(certAndKey[1].toAbsolutePath().toString(), java.nio.charset.StandardCharsets.UTF_8);
+        default -> part;
+      };
+      out.append(out.isEmpty() ? "" : "&").append(value);
+    }
+    return out.toString();
+  }
+
   /** The decoded query parameters of {@code uri} (empty map without a query). */
   public static java.util.Map<String, String> query(java.net.URI uri) {
     java.util.Map<String, String> out = new java.util.LinkedHashMap<>();

@@ -3,6 +3,7 @@ package io.iotpipe.runtime.consume;
 import com.rabbitmq.client.AMQP;
 import io.iotpipe.core.config.ConsumerSettings;
 import io.iotpipe.core.envelope.Decoded;
+import io.iotpipe.core.envelope.ReadingBatch;
 import io.iotpipe.core.envelope.TelemetryCodec;
 import io.iotpipe.sink.SinkRecord;
 import java.util.ArrayList;
@@ -45,22 +46,91 @@ final class Intake {
   private final ConsumerSettings settings;
   /** Device id to its tenant (null: none); a function so the framework needs no registry of its own. */
   private final java.util.function.Function<String, String> tenants;
+  /** The only {@code user_id} a batch is trusted from (see {@code IotpipeConfig.batchPublisher}); null: none is. */
+  private final String batchPublisher;
   private final BlockingQueue<Delivery> inbox = new LinkedBlockingQueue<>();
 
   Intake(TelemetryCodec codec, ConsumerSettings settings) {
-    this(codec, settings, device -> null);
+    this(codec, settings, null, device -> null);
   }
 
   Intake(TelemetryCodec codec, ConsumerSettings settings, java.util.function.Function<String, String> tenants) {
+    this(codec, settings, null, tenants);
+  }
+
+  Intake(TelemetryCodec codec, ConsumerSettings settings, String batchPublisher) {
+    this(codec, settings, batchPublisher, device -> null);
+  }
+
+  Intake(TelemetryCodec codec, ConsumerSettings settings, String batchPublisher,
+         java.util.function.Function<String, String> tenants) {
     this.codec = codec;
     this.settings = settings;
+    this.batchPublisher = batchPublisher;
     this.tenants = tenants;
   }
 
   /** Decodes and checks one delivery and queues it for the next batch. */
   Delivery accept(Source source, long tag, String exchange, String routingKey, AMQP.BasicProperties props, byte[] body) {
-    String publishedKey = publisherRoutingKey(exchange, routingKey, props);
-    Delivery d = switch (codec.decode(body)) {
+    Delivery d = reading(source, tag, publisherRoutingKey(exchange, routingKey, props), props, body);
+    inbox.add(d);
+    return d;
+  }
+
+  /**
+   * One message as the readings it carries, not yet queued ({@link #enqueue}): itself, or — a batch from the
+   * forwarder's account — each of its entries, checked against the routing key the edge verified for it and settled
+   * on its own ({@link BatchSource}: the message is acked once every entry is). A batch from anyone else, or one that
+   * cannot be read, is one invalid message: dead-lettered whole with the reason.
+   */
+  List<Delivery> unpack(Source source, long tag, String exchange, String routingKey, AMQP.BasicProperties props, byte[] body) {
+    if (!ReadingBatch.CONTENT_TYPE.equals(props.getContentType())) {
+      return List.of(reading(source, tag, publisherRoutingKey(exchange, routingKey, props), props, body));
+    }
+    String untrusted = batchPublisher == null
+        ? "a batch (content type " + ReadingBatch.CONTENT_TYPE + ") where topology.wan.mode is not batch: batches are refused"
+        : !batchPublisher.equals(props.getUserId())
+        ? "a batch whose user_id is " + (props.getUserId() == null ? "missing" : io.iotpipe.core.Reasons.quote(props.getUserId(), 100))
+            + ": only the forwarder account " + io.iotpipe.core.Reasons.quote(batchPublisher, 100) + " may publish batches"
+        : null;
+    if (untrusted != null) {
+      return List.of(Delivery.invalid(source, tag, routingKey, props, body, untrusted));
+    }
+    List<ReadingBatch.Entry> entries;
+    try {
+      entries = ReadingBatch.decode(body);
+    } catch (ReadingBatch.FormatException e) {
+      return List.of(Delivery.invalid(source, tag, routingKey, props, body, "invalid " + e.getMessage()));
+    }
+    BatchSource batch = new BatchSource(source, tag, entries.size());
+    List<Delivery> out = new ArrayList<>(entries.size());
+    for (int i = 0; i < entries.size(); i++) {
+      ReadingBatch.Entry e = entries.get(i);
+      out.add(reading(batch, i, e.routingKey(), entryProperties(e), e.body()));
+    }
+    return out;
+  }
+
+  /** Queues deliveries {@link #unpack} made, in order. */
+  void enqueue(List<Delivery> deliveries) {
+    inbox.addAll(deliveries);
+  }
+
+  /**
+   * What a reading of a batch carries as its own properties (a dead letter of it gets these): its publish time, and
+   * no {@code user_id} — the sink's dead-letter publish would be refused with the forwarder's.
+   */
+  private static AMQP.BasicProperties entryProperties(ReadingBatch.Entry e) {
+    AMQP.BasicProperties.Builder b = new AMQP.BasicProperties.Builder().deliveryMode(2).contentType("application/json");
+    if (e.publishedAt() > 0) {
+      b.headers(java.util.Map.of(PUBLISHED_AT_HEADER, e.publishedAt()));
+    }
+    return b.build();
+  }
+
+  /** Decodes one reading and checks it was published under its own device's key. */
+  private Delivery reading(Source source, long tag, String publishedKey, AMQP.BasicProperties props, byte[] body) {
+    return switch (codec.decode(body)) {
       case Decoded.Valid v -> {
         String mismatch = identityMismatch(v.telemetry().deviceId(), publishedKey);
         String tenant = mismatch == null ? tenants.apply(v.telemetry().deviceId()) : null;
@@ -75,8 +145,6 @@ final class Intake {
       }
       case Decoded.Invalid inv -> Delivery.invalid(source, tag, publishedKey, props, body, "invalid telemetry: " + inv.reason());
     };
-    inbox.add(d);
-    return d;
   }
 
   /** Puts a delivery back for another attempt (after its backoff). */

@@ -93,13 +93,34 @@ public final class SinkConsumer implements AutoCloseable {
   public SinkConsumer(BrokerConfig broker, List<String> queues, Sink sink, TelemetryCodec codec, ConsumerSettings settings,
                       Names names, SloConfig slo, MeterRegistry registry, Duration commitTick,
                       io.iotpipe.core.config.TopologyConfig.Layout layout) {
-    this(broker, queues, sink, codec, settings, names, slo, registry, commitTick, layout, device -> null);
+    this(broker, queues, sink, codec, settings, names, slo, registry, commitTick, layout, null, device -> null);
   }
 
   /** @param tenants each device's tenant (null: none), stamped on its readings before the sink sees them */
   public SinkConsumer(BrokerConfig broker, List<String> queues, Sink sink, TelemetryCodec codec, ConsumerSettings settings,
                       Names names, SloConfig slo, MeterRegistry registry, Duration commitTick,
                       io.iotpipe.core.config.TopologyConfig.Layout layout, java.util.function.Function<String, String> tenants) {
+    this(broker, queues, sink, codec, settings, names, slo, registry, commitTick, layout, null, tenants);
+  }
+
+  /**
+   * @param batchPublisher the only {@code user_id} batches of readings are accepted from
+   *                       ({@code IotpipeConfig.batchPublisher()}: the forwarder's account); null refuses every batch
+   */
+  public SinkConsumer(BrokerConfig broker, List<String> queues, Sink sink, TelemetryCodec codec, ConsumerSettings settings,
+                      Names names, SloConfig slo, MeterRegistry registry, Duration commitTick,
+                      io.iotpipe.core.config.TopologyConfig.Layout layout, String batchPublisher) {
+    this(broker, queues, sink, codec, settings, names, slo, registry, commitTick, layout, batchPublisher, device -> null);
+  }
+
+  /**
+   * @param batchPublisher the only {@code user_id} batches of readings are accepted from (null refuses every batch)
+   * @param tenants        each device's tenant (null: none), stamped on its readings before the sink sees them
+   */
+  public SinkConsumer(BrokerConfig broker, List<String> queues, Sink sink, TelemetryCodec codec, ConsumerSettings settings,
+                      Names names, SloConfig slo, MeterRegistry registry, Duration commitTick,
+                      io.iotpipe.core.config.TopologyConfig.Layout layout, String batchPublisher,
+                      java.util.function.Function<String, String> tenants) {
     this.sink = sink;
     this.settings = settings;
     this.names = names;
@@ -108,7 +129,7 @@ public final class SinkConsumer implements AutoCloseable {
     this.redelivered = Counter.builder("iotpipe.consumer.redelivered").tag("sink", s).description("deliveries flagged as redelivered by the broker").register(registry);
     this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "iotpipe-" + s + "-scheduler"));
     this.dispatcher = daemon(this::dispatchLoop, "iotpipe-" + s + "-dispatcher");
-    this.intake = new Intake(codec, settings, tenants);
+    this.intake = new Intake(codec, settings, batchPublisher, tenants);
     this.supervisor = layout == io.iotpipe.core.config.TopologyConfig.Layout.STREAMS
         ? new StreamSupervisor(s, broker, queues, settings.backoff(), scheduler, new StreamSupervisor.Listener() {
           @Override
@@ -156,7 +177,7 @@ public final class SinkConsumer implements AutoCloseable {
     }
   }
 
-  /** One message from a partition queue or stream, on the client's thread: counted, then decoded into the intake. */
+  /** One message from a partition queue or stream, on the client's thread: counted, then decoded (unpacked) into the intake. */
   private void onDelivery(Source source, long tag, boolean redeliver, String exchange, String routingKey,
                           AMQP.BasicProperties props, byte[] body) {
     if (!sawDelivery) {
@@ -164,11 +185,15 @@ public final class SinkConsumer implements AutoCloseable {
       io.iotpipe.runtime.Startup.mark(sink.name() + ": first delivery");
     }
     received.increment();
-    settler.received();
     if (redeliver) {
       redelivered.increment();
     }
-    intake.accept(source, tag, exchange, routingKey, props, body);
+    // A batch of the forwarder's becomes one delivery per reading, each settled on its own.
+    List<Delivery> readings = intake.unpack(source, tag, exchange, routingKey, props, body);
+    for (int i = 0; i < readings.size(); i++) {
+      settler.received();
+    }
+    intake.enqueue(readings);
   }
 
   /** A sink asked for a commit before the next tick ({@code SinkContext.requestCommit()}). */

@@ -294,6 +294,10 @@ final class StreamSupervisor implements Supervision {
         b.timestamp(new Date(p.getCreationTime()));
       }
       b.contentType(p.getContentType());
+      if (p.getUserId() != null) {
+        // Validated by the broker against the publisher's user: sinks trust batches only from the forwarder's.
+        b.userId(new String(p.getUserId(), java.nio.charset.StandardCharsets.UTF_8));
+      }
       if (p.getMessageId() != null) {
         b.messageId(p.getMessageId().toString());
       }

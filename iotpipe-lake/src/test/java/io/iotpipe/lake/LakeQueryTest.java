@@ -97,7 +97,7 @@ class LakeQueryTest {
         }
         // the table's columns, in its order, and nothing from Iceberg's folders (no event_day)
         assertThat(cols).startsWith("ts TIMESTAMP WITH TIME ZONE", "device_id VARCHAR", "seq BIGINT")
-            .contains("powerKw DOUBLE", "extra_metrics MAP(VARCHAR, DOUBLE)").endsWith("ingest_ts TIMESTAMP WITH TIME ZONE")
+            .contains("powerKw DOUBLE", "extra_metrics MAP(VARCHAR, DOUBLE)").endsWith("ingest_ts TIMESTAMP WITH TIME ZONE", "tenant VARCHAR")
             .noneMatch(c -> c.startsWith("event_day"));
       }
       assertThat(count(q, "SELECT count(*) FROM telemetry WHERE extra_metrics['fanRpm'] IS NOT NULL")).isEqualTo(150);

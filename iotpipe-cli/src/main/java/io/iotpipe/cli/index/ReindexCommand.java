@@ -41,6 +41,10 @@ public final class ReindexCommand implements IotpipeCommand, Callable<Integer> {
   @Option(names = "--index-suffix", paramLabel = "S", description = "Write into new indices <index>-S (and <latest index>-S) beside the live ones instead of into them.")
   String indexSuffix;
 
+  @Option(names = "--tenant", paramLabel = "ID", description = "Only the readings of this tenant's devices (they go to its own indices);"
+      + " with --checkpoint, one file per tenant.")
+  String tenant;
+
   @Option(names = "--max-rate", paramLabel = "N", description = "Most readings per second sent (default: indexer.consumer.maxRate; 0: unlimited).")
   Integer maxRate;
 
@@ -55,6 +59,9 @@ public final class ReindexCommand implements IotpipeCommand, Callable<Integer> {
 
   @Override
   public Integer call() {
+    if (tenant != null && !io.iotpipe.core.tenant.TenantId.valid(tenant)) {
+      throw new CommandFailure(ExitCode.USAGE, "--tenant " + tenant + ": use " + io.iotpipe.core.tenant.TenantId.RULE);
+    }
     IotpipeConfig cfg = config.loadSections("indexer", "storage");
     Instant from = io.iotpipe.cli.TimeOption.parse("--since", since);
     Instant to = io.iotpipe.cli.TimeOption.parse("--until", until);
@@ -82,13 +89,14 @@ public final class ReindexCommand implements IotpipeCommand, Callable<Integer> {
       // an engine still starting is waited for, but no longer than a refused batch would be
       reindexer.prepare(retry.compareTo(Duration.ofSeconds(30)) < 0 ? retry : Duration.ofSeconds(30));
       t0[0] = System.nanoTime(); // the rate counts from the first reading sent, not from the engine check
-      out.info("reindex: " + hours.size() + " hours, " + String.format(Locale.ROOT, "%,d", total) + " readings from " + cfg.storage().dir()
+      out.info("reindex: " + hours.size() + " hours, " + String.format(Locale.ROOT, "%,d", total) + " readings"
+          + (tenant == null ? "" : " (of all tenants; only tenant " + tenant + "'s are sent)") + " from " + cfg.storage().dir()
           + " into " + reindexer.indices() + (checkpoint == null ? "" : " (checkpoint " + checkpoint + ")"));
       for (StoreReader.Hour h : hours) {
         if (reindexer.skip(h.key())) {
           continue;
         }
-        store.replay(h, from, to, readings -> reindexer.replay(h.key(), readings));
+        store.replay(h, from, to, readings -> reindexer.replay(h.key(), ofTenant(readings, tenant)));
       }
       summary = reindexer.summary();
     } catch (IllegalArgumentException e) {
@@ -111,5 +119,16 @@ public final class ReindexCommand implements IotpipeCommand, Callable<Integer> {
       summary.reasons().forEach(r -> System.out.println("  " + r));
     }
     return summary.different() + summary.rejected() == 0 ? ExitCode.OK : ExitCode.FAILED;
+  }
+
+  /** The readings of one tenant's devices ({@code tenant} null: all of them), lazily, in the store's order. */
+  static java.util.Iterator<io.iotpipe.core.envelope.Telemetry> ofTenant(java.util.Iterator<io.iotpipe.core.envelope.Telemetry> readings,
+                                                                         String tenant) {
+    if (tenant == null) {
+      return readings;
+    }
+    java.util.Spliterator<io.iotpipe.core.envelope.Telemetry> all =
+        java.util.Spliterators.spliteratorUnknownSize(readings, java.util.Spliterator.ORDERED);
+    return java.util.stream.StreamSupport.stream(all, false).filter(t -> tenant.equals(t.tenant())).iterator();
   }
 }

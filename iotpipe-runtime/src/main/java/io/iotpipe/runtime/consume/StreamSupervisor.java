@@ -71,8 +71,9 @@ final class StreamSupervisor implements Supervision {
   private final Listener listener;
 
   private final Object lock = new Object();
-  private Environment environment;
-  private final Map<String, Consumer> consumers = new LinkedHashMap<>();
+  private volatile Environment environment;
+  /** Concurrent, so that {@link #connected()} reads it without the lock. */
+  private final Map<String, Consumer> consumers = new java.util.concurrent.ConcurrentHashMap<>();
   private final Map<String, AtomicReference<StreamPartition>> active = new HashMap<>();
   private Connection deadLetterConnection;
   private ConfirmingPublisher deadLetters;
@@ -339,11 +340,10 @@ final class StreamSupervisor implements Supervision {
     }
   }
 
+  /** Lock-free, as {@link Supervisor#connected()}: /health must answer while a connection attempt holds the lock. */
   @Override
   public boolean connected() {
-    synchronized (lock) {
-      return environment != null && consumers.size() == streams.size();
-    }
+    return environment != null && consumers.size() == streams.size();
   }
 
   @Override

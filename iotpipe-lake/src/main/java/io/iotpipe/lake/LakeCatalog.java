@@ -110,7 +110,7 @@ public record LakeCatalog(String catalogUri, String catalogUser, String catalogP
 
   /**
    * Opens the catalog (JDBC or REST, by the URI's scheme) after one request to the object store. Iceberg retries a
-   * failed metadata read 20 times with backoff (about 90 s) whatever the cause; a wrong key or an untrusted certificate
+   * failed metadata read many times with backoff whatever the cause; a wrong key or an untrusted certificate
    * never heals by waiting, so the probe reports it at once, with the setting to fix.
    */
   public Catalog open() {

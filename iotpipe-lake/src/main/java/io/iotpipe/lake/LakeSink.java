@@ -179,7 +179,7 @@ public final class LakeSink implements Sink {
 
   /**
    * One warning per 10 s while the table cannot be read: during an outage every batch of retried readings fails the
-   * same way, hundreds a second (16,000 lines in a 60 s catalog outage before), which buries the lines that matter.
+   * same way, hundreds a second, which buries the lines that matter.
    */
   private void warnUnreachable(String partition, RuntimeException e) {
     long now = System.nanoTime();

@@ -171,7 +171,10 @@ class SupervisorIT {
       assertThat(sup.lastError()).isNotBlank();
       node.start();
 
-      await().atMost(Duration.ofSeconds(60)).until(sup::connected);
+      // One attempt that reaches the node while it boots may wait out the channel RPC timeout (a minute) before the
+      // next; the last error is in the failure message.
+      await().atMost(Duration.ofSeconds(90)).untilAsserted(() ->
+          assertThat(sup.connected()).as("reconnected; last error: %s", sup.lastError()).isTrue());
       assertThat(sink.opened).hasSize(2);
       assertThat(sink.closed).containsExactly(sink.opened.getFirst());
       try (Connection c = f.newConnection("supervisor-it-publisher"); var ch = c.createChannel()) {

@@ -12,6 +12,7 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * {@code GET /health} and {@code GET /metrics} (Prometheus text format). Uses the JDK's built-in HTTP server: two
@@ -26,27 +27,49 @@ public final class HealthServer implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
   private final HttpServer server;
 
+  /** One part of a process /health reports on: its status and what an operator needs to see beside it. */
+  public record Part(SinkHealth health, Map<String, Object> details) {}
+
+  /** The roles' process: one part per sink consumer, under {@code "sinks"}. */
   public HealthServer(String bind, int port, PipelineRunner runner, PrometheusMeterRegistry registry) throws IOException {
+    this(bind, port, "sinks", () -> {
+      Map<String, Part> parts = new LinkedHashMap<>();
+      for (var e : runner.consumers().entrySet()) {
+        var consumer = e.getValue();
+        var stats = consumer.stats();
+        parts.put(e.getKey().sink(), new Part(consumer.health(), Map.of("connected", stats.connected(), "pending", stats.pending(),
+            "delivered", stats.delivered(), "deadLettered", stats.deadLettered())));
+      }
+      return parts;
+    }, registry);
+  }
+
+  /**
+   * @param label the JSON key the parts are reported under ({@code sinks}, {@code forwarders})
+   * @param parts asked on every request; the overall status is the worst of them
+   */
+  public HealthServer(String bind, int port, String label, Supplier<Map<String, Part>> parts, PrometheusMeterRegistry registry)
+      throws IOException {
     server = HttpServer.create(new InetSocketAddress(bind, port), 0);
     server.createContext("/metrics", ex -> respond(ex, 200, "text/plain; version=0.0.4", registry.scrape()));
     server.createContext("/health", ex -> {
       Map<String, Object> body = new LinkedHashMap<>();
       SinkHealth overall = SinkHealth.UP;
-      Map<String, Object> sinks = new LinkedHashMap<>();
-      for (var e : runner.consumers().entrySet()) {
-        var consumer = e.getValue();
-        var stats = consumer.stats();
-        SinkHealth h = consumer.health();
+      Map<String, Object> reported = new LinkedHashMap<>();
+      for (var e : parts.get().entrySet()) {
+        SinkHealth h = e.getValue().health();
         overall = overall.worst(h);
-        sinks.put(e.getKey().sink(), Map.of("status", h.state().name(), "reason", h.reason(),
-            "connected", stats.connected(), "pending", stats.pending(), "delivered", stats.delivered(),
-            "deadLettered", stats.deadLettered()));
+        Map<String, Object> one = new LinkedHashMap<>();
+        one.put("status", h.state().name());
+        one.put("reason", h.reason());
+        one.putAll(e.getValue().details());
+        reported.put(e.getKey(), one);
       }
       body.put("status", overall.state().name());
       if (!overall.reason().isEmpty()) {
         body.put("reason", overall.reason());
       }
-      body.put("sinks", sinks);
+      body.put(label, reported);
       respond(ex, overall.state() == SinkHealth.State.DOWN ? 503 : 200, "application/json", JSON.writeValueAsString(body));
     });
     server.setExecutor(null);

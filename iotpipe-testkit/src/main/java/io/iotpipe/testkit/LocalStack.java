@@ -421,6 +421,22 @@ public final class LocalStack implements AutoCloseable {
   }
 
   /**
+   * The edge forwarder of pipeline {@code cfg} ({@code topology.wan.mode: batch}) as a process, not started. In secure
+   * mode it reads the forwarder account's password file that {@code topology apply} wrote, presents the account's own
+   * client certificate (issued here); it is started with a sink account's config file and environment, whose
+   * broker credentials it does not use.
+   */
+  public RoleProcess forwarderProcess(IotpipeConfig cfg, String id) {
+    String prefix = cfg.topology().prefix();
+    if (secured == null) {
+      return new RoleProcess(RoleProcess.FORWARD, configFiles.get(prefix), id, dir);
+    }
+    secured.pki().issueClient(cfg.topology().names().forwarderAccount());
+    Role r = roleFiles.get(prefix).keySet().iterator().next();
+    return new RoleProcess(RoleProcess.FORWARD, roleFiles.get(prefix).get(r), id, dir).environment(environment(account(prefix, r)));
+  }
+
+  /**
    * A fleet for pipeline {@code cfg}: in secure mode its devices are enrolled first (certificate or password as
    * {@link Security#devices()} says) and each connects with its own identity over TLS.
    */

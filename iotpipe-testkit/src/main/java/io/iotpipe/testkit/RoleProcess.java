@@ -7,12 +7,16 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * {@code iotpipe run --role R} in a JVM of its own, as an operator runs it: what the chaos suite and the tests stop
- * gracefully (SIGTERM) or kill (SIGKILL) to prove that neither loses nor doubles a reading.
+ * gracefully (SIGTERM) or kill (SIGKILL) to prove that neither loses nor doubles a reading. Role {@value #FORWARD} is
+ * the edge forwarder ({@code iotpipe forward}) of {@code topology.wan.mode: batch}.
  */
 public final class RoleProcess {
 
   /** The CLI's entry point, by name: the test kit sits below the CLI module and must not depend on it. */
   static final String MAIN_CLASS = "io.iotpipe.cli.Main";
+
+  /** The pseudo-role of {@code iotpipe forward}. */
+  public static final String FORWARD = "forward";
 
   private final String role;
   private final Path config;
@@ -125,8 +129,9 @@ public final class RoleProcess {
       // e.g. "-XX:StartFlightRecording=filename=index.jfr" to profile the role a benchmark runs; {role} is replaced
       cmd.addAll(List.of(extra.replace("{role}", role + "-" + id).trim().split("\\s+")));
     }
-    cmd.addAll(List.of("-cp", classPath(), MAIN_CLASS,
-        "run", "--role", role, "--config", config.toString(), "--instance-id", id, "--port", String.valueOf(port)));
+    cmd.addAll(List.of("-cp", classPath(), MAIN_CLASS));
+    cmd.addAll(role.equals(FORWARD) ? List.of(FORWARD) : List.of("run", "--role", role));
+    cmd.addAll(List.of("--config", config.toString(), "--instance-id", id, "--port", String.valueOf(port)));
     ProcessBuilder pb = new ProcessBuilder(cmd);
     pb.environment().putAll(environment);
     process = pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();

@@ -126,9 +126,13 @@ class WanBatchIT {
     MemorySink storage = new MemorySink("storage");
     List<SinkConsumer> consumers = new ArrayList<>();
     var cloudNode = nodes.deployment().cloud().node(0);
-    try (Forwarder forwarder = Forwarder.of(cfg, "edge").start();
+    var registry = new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
+    try (Forwarder forwarder = Forwarder.of(cfg, "edge");
+         var health = new io.iotpipe.runtime.HealthServer("127.0.0.1", 0, "forwarders", () -> Map.of("edge", forwarder.healthPart()), registry);
          var edgeConn = Amqp.connect(cfg.broker("edge"), "it-forged-device"); Channel edgeCh = edgeConn.createChannel();
          var cloudConn = Amqp.connect(cfg.broker("cloud"), "it-dlq"); Channel cloudCh = cloudConn.createChannel()) {
+      forwarder.bindTo(registry);
+      forwarder.start();
       for (MemorySink sink : List.of(elk, storage)) {
         List<String> queues = IntStream.range(0, PARTITIONS).mapToObj(p -> n.sinkQueue(sink.name(), p)).toList();
         consumers.add(new SinkConsumer(cfg.sinkBroker(), queues, sink, new TelemetryCodec(), settings, n,
@@ -175,6 +179,17 @@ class WanBatchIT {
       assertThat(s.readingsConfirmed()).isEqualTo(506);
       assertThat(s.batchesConfirmed()).as("readings travelled in batches").isLessThan(s.readingsConfirmed() / 5);
       System.err.printf("WanBatchIT: %d readings crossed in %d batches%n", s.readingsConfirmed(), s.batchesConfirmed());
+      // What `iotpipe forward` serves: its health and counters, as an operator's probe and Prometheus read them.
+      var http = java.net.http.HttpClient.newHttpClient();
+      var healthResp = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + health.port() + "/health")).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertThat(healthResp.statusCode()).isEqualTo(200);
+      var healthJson = new com.fasterxml.jackson.databind.ObjectMapper().readTree(healthResp.body());
+      assertThat(healthJson.path("status").asText()).isEqualTo("UP");
+      assertThat(healthJson.path("forwarders").path("edge").path("readingsConfirmed").asLong()).isEqualTo(506);
+      String metrics = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + health.port() + "/metrics")).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+      assertThat(metrics).contains("iotpipe_forward_readings_total 506").contains("iotpipe_forward_connected 1");
 
       // 2. The cloud stops confirming (memory alarm: publishing blocked). The edge confirms the devices and keeps
       //    every reading the forwarder took: none is acked before the cloud confirmed its batch.

@@ -10,10 +10,8 @@ import io.iotpipe.cli.ExitCode;
 import io.iotpipe.cli.IotpipeCommand;
 import io.iotpipe.cli.Output;
 import io.iotpipe.core.config.IotpipeConfig;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -69,17 +67,9 @@ public class RunCommand implements IotpipeCommand, Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new CommandFailure(ExitCode.USAGE, e.getMessage());
     }
-    String id = instanceId != null ? instanceId : defaultInstanceId();
+    String id = instanceId != null ? instanceId : io.iotpipe.runtime.ProcessMetrics.defaultInstance();
     Output out = new Output();
-    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    registry.config().commonTags("instance", id);
-    new io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics().bindTo(registry);
-    // The pools' own high-water marks: exact, where sampling jvm_memory_used_bytes misses peaks between scrapes
-    // (what bench reports as a role's peak heap).
-    io.micrometer.core.instrument.Gauge.builder("iotpipe.jvm.heap.peak", () -> ManagementFactory.getMemoryPoolMXBeans().stream()
-            .filter(pool -> pool.getType() == java.lang.management.MemoryType.HEAP && pool.getPeakUsage() != null)
-            .mapToLong(pool -> pool.getPeakUsage().getUsed()).sum())
-        .baseUnit("bytes").description("sum of the heap pools' peak usage since start").register(registry);
+    PrometheusMeterRegistry registry = io.iotpipe.runtime.ProcessMetrics.registry(id);
     PipelineRunner runner = new PipelineRunner(cfg, roles(cfg), id, registry);
     io.iotpipe.runtime.Startup.mark("sinks created");
     runner.start();
@@ -118,11 +108,6 @@ public class RunCommand implements IotpipeCommand, Callable<Integer> {
       out.progress(line.toString().trim());
     }
     return ExitCode.OK;
-  }
-
-  static String defaultInstanceId() {
-    String host = ManagementFactory.getRuntimeMXBean().getName();
-    return host.replaceAll("[^A-Za-z0-9@.-]", "_").replace('@', '-');
   }
 
   /** {@code iotpipe index}: the indexer role alone. */

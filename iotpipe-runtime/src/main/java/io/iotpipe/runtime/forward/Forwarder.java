@@ -16,6 +16,11 @@ import io.iotpipe.core.envelope.ReadingBatch;
 import io.iotpipe.core.retry.Backoff;
 import io.iotpipe.rabbitmq.Amqp;
 import io.iotpipe.rabbitmq.ConfirmingPublisher;
+import io.iotpipe.runtime.HealthServer;
+import io.iotpipe.sink.SinkHealth;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.util.List;
 import java.util.Map;
@@ -43,6 +48,8 @@ import org.slf4j.LoggerFactory;
 public final class Forwarder implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(Forwarder.class);
+  /** Not forwarding for this long makes the forwarder DOWN (see {@link #health()}). */
+  static final java.time.Duration DOWN_AFTER = java.time.Duration.ofMinutes(5);
   /** Header the simulator and devices may set with the publish time in epoch millis (see the sinks' Intake). */
   static final String PUBLISHED_AT_HEADER = "x-published-at";
 
@@ -67,6 +74,8 @@ public final class Forwarder implements AutoCloseable {
   private volatile String lastError;
   private volatile boolean closed;
   private int attempt;
+  /** Epoch millis since when no session forwards, 0 while one does. */
+  private volatile long disconnectedSince = System.currentTimeMillis();
 
   /** What {@link #stats()} reports. */
   public record Stats(long readingsConfirmed, long batchesConfirmed, long edgeAcked, int unacked, boolean connected,
@@ -153,6 +162,7 @@ public final class Forwarder implements AutoCloseable {
     try {
       session = new Session();
       attempt = 0;
+      disconnectedSince = 0;
       LOG.info("forwarding {} from {} to {} ({} partitions, linger {}, up to {} readings / {} bytes a batch)",
           names.edgeOutbound(), edge.name(), cloud.name(), partitions, wan.linger(), wan.maxReadings(), wan.maxBytes());
     } catch (IOException | RuntimeException e) {
@@ -291,6 +301,7 @@ public final class Forwarder implements AutoCloseable {
         dead = true;
       }
       lastError = why;
+      disconnectedSince = System.currentTimeMillis();
       losses.incrementAndGet();
       LOG.warn("forwarder: {}; closing both sides (the edge requeues every unacked reading) and reconnecting", why);
       // Off the client's threads: closing a connection from its own listener would wait on itself.
@@ -352,6 +363,42 @@ public final class Forwarder implements AutoCloseable {
     Session s = session;
     return new Stats(readings.get(), batches.get(), acked.get(), s == null ? 0 : s.acks.unacked(), s != null && !s.dead,
         losses.get(), lastError);
+  }
+
+  /**
+   * UP while a session forwards; DEGRADED while reconnecting (the edge buffers, nothing is lost); DOWN once no session
+   * has forwarded for {@link #DOWN_AFTER}: the edge buffer is filling towards its bound, an operator must look.
+   */
+  public SinkHealth health() {
+    long since = disconnectedSince;
+    if (since == 0 && session != null) {
+      return SinkHealth.UP;
+    }
+    long ms = System.currentTimeMillis() - Math.max(since, 1);
+    String why = "not forwarding from " + edge.name() + " to " + cloud.name() + " for " + ms / 1000 + " s: "
+        + (lastError == null ? "connecting" : lastError);
+    return ms >= DOWN_AFTER.toMillis() ? SinkHealth.down(why) : SinkHealth.degraded(why);
+  }
+
+  /** What {@code /health} reports of this forwarder. */
+  public HealthServer.Part healthPart() {
+    Stats s = stats();
+    return new HealthServer.Part(health(), Map.of("connected", s.connected(), "readingsConfirmed", s.readingsConfirmed(),
+        "batchesConfirmed", s.batchesConfirmed(), "unacked", s.unacked(), "reconnects", s.reconnects()));
+  }
+
+  /** Counters and gauges of this forwarder, for /metrics. */
+  public void bindTo(MeterRegistry registry) {
+    FunctionCounter.builder("iotpipe.forward.readings", readings, AtomicLong::get)
+        .description("readings the cloud confirmed (their edge messages acked)").register(registry);
+    FunctionCounter.builder("iotpipe.forward.batches", batches, AtomicLong::get)
+        .description("batch messages the cloud confirmed").register(registry);
+    FunctionCounter.builder("iotpipe.forward.reconnects", losses, AtomicLong::get)
+        .description("sessions lost to a failure and started again").register(registry);
+    Gauge.builder("iotpipe.forward.unacked", this, f -> f.stats().unacked())
+        .description("edge readings held: in an open batch or waiting for the cloud's confirm").register(registry);
+    Gauge.builder("iotpipe.forward.connected", this, f -> f.stats().connected() ? 1 : 0)
+        .description("1 while a session forwards").register(registry);
   }
 
   /** Stops taking readings, sends and confirms what is open (up to 10 s), acks it, then closes. */

@@ -3,6 +3,7 @@ package io.iotpipe.tools.bench;
 import io.iotpipe.cli.Output;
 import io.iotpipe.core.config.IotpipeConfig;
 import io.iotpipe.core.config.SimulatorConfig;
+import io.iotpipe.core.config.TopologyConfig;
 import io.iotpipe.simulator.Simulation;
 import io.iotpipe.simulator.SimulationResult;
 import io.iotpipe.testkit.LocalStack;
@@ -36,9 +37,34 @@ final class E2eBench {
   /** The ramp halves its start rate when the first step fails, down to this. */
   static final double MIN_START = 50;
 
-  /** @param rollAge storage.rollAge of the pipeline: at low rates a file (and its acks) waits this long */
+  /**
+   * @param rollAge storage.rollAge of the pipeline: at low rates a file (and its acks) waits this long
+   * @param wan     how readings cross from the edge to the cloud: the shovel, or the forwarder's batches
+   */
   record Settings(int partitions, int instances, String xmx, double startRate, double factor, Duration step, int maxSteps,
-                  int devices, Duration hold, Duration rollAge) {}
+                  int devices, Duration hold, Duration rollAge, TopologyConfig.WanMode wan) {
+
+    Settings(int partitions, int instances, String xmx, double startRate, double factor, Duration step, int maxSteps,
+             int devices, Duration hold, Duration rollAge) {
+      this(partitions, instances, xmx, startRate, factor, step, maxSteps, devices, hold, rollAge, TopologyConfig.WanMode.SHOVEL);
+    }
+
+    Settings withWan(TopologyConfig.WanMode mode) {
+      return new Settings(partitions, instances, xmx, startRate, factor, step, maxSteps, devices, hold, rollAge, mode);
+    }
+
+    /** The pipeline's YAML with this WAN mode (the shovel is the config's default). */
+    String wanYaml(String yaml) {
+      if (wan == TopologyConfig.WanMode.SHOVEL) {
+        return yaml;
+      }
+      String edited = yaml.replaceFirst("(?m)^topology:\n", "topology:\n  wan: {mode: batch}\n");
+      if (edited.equals(yaml)) {
+        throw new IllegalStateException("no topology: section in the generated config to set wan.mode in");
+      }
+      return edited;
+    }
+  }
 
   /** A measured interval: the ramp's view of it plus what it cost. */
   record Interval(Ramp.Step step, Ramp.Verdict verdict, long confirmed, Map<String, Double> cpuSeconds, double busy,
@@ -77,17 +103,22 @@ final class E2eBench {
   /** @param holds measure latency and CPU at half the sustained rate and at it (the scaling curve skips that) */
   Round round(String prefix, Settings s, boolean holds, String label) throws Exception {
     String file = prefix + ".yaml";
-    IotpipeConfig cfg = stack.pipeline(prefix, s.partitions(), "  rollAge: " + s.rollAge().toMillis() + "ms", file, y -> y);
+    IotpipeConfig cfg = stack.pipeline(prefix, s.partitions(), "  rollAge: " + s.rollAge().toMillis() + "ms", file, s::wanYaml);
     List<RoleProcess> index = new ArrayList<>();
     List<RoleProcess> store = new ArrayList<>();
+    List<RoleProcess> forward = new ArrayList<>();
     try {
+      if (s.wan() == TopologyConfig.WanMode.BATCH) {
+        // One forwarder per edge, as deployed: it is the only reader of the edge buffer.
+        forward.add(stack.forwarderProcess(cfg, prefix + "-forward").heap(s.xmx()).start());
+      }
       for (int i = 1; i <= s.instances(); i++) {
         // Secured stack: each role as its own broker account (its config and password come from the stack).
         index.add(stack.roleProcess("index", cfg, prefix + "-index-" + i).heap(s.xmx()).start());
         store.add(stack.roleProcess("store", cfg, prefix + "-store-" + i).heap(s.xmx()).start());
       }
-      awaitUp(index, store);
-      Pipeline p = new Pipeline(cfg, index, store);
+      awaitUp(index, store, forward);
+      Pipeline p = new Pipeline(cfg, index, store, forward);
       List<Interval> steps = new ArrayList<>();
       List<Ramp.Verdict> verdicts = new ArrayList<>();
       double firstConfirm = Double.NaN;
@@ -135,6 +166,7 @@ final class E2eBench {
       Map<String, Long> heap = new LinkedHashMap<>();
       heap.put("indexer", peakHeap(index) >> 20);
       heap.put("store", peakHeap(store) >> 20);
+      heap.put("forwarder", peakHeap(forward) >> 20);
       long bytes = 0;
       Path storeDir = stack.dir().resolve(prefix + "-store");
       if (Files.isDirectory(storeDir)) {
@@ -150,13 +182,17 @@ final class E2eBench {
       for (RoleProcess r : store) {
         r.kill();
       }
+      for (RoleProcess r : forward) {
+        r.kill();
+      }
     }
   }
 
-  private void awaitUp(List<RoleProcess> index, List<RoleProcess> store) throws Exception {
+  private void awaitUp(List<RoleProcess> index, List<RoleProcess> store, List<RoleProcess> forward) throws Exception {
     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
     List<RoleProcess> all = new ArrayList<>(index);
     all.addAll(store);
+    all.addAll(forward);
     for (RoleProcess r : all) {
       while (r.scrape().isEmpty()) {
         if (!r.isAlive() || System.nanoTime() > deadline) {
@@ -182,12 +218,14 @@ final class E2eBench {
     final IotpipeConfig cfg;
     final List<RoleProcess> index;
     final List<RoleProcess> store;
+    final List<RoleProcess> forward;
     long confirmed; // readings confirmed by the edge over the whole round
 
-    Pipeline(IotpipeConfig cfg, List<RoleProcess> index, List<RoleProcess> store) {
+    Pipeline(IotpipeConfig cfg, List<RoleProcess> index, List<RoleProcess> store, List<RoleProcess> forward) {
       this.cfg = cfg;
       this.index = index;
       this.store = store;
+      this.forward = forward;
     }
 
     /** Readings a role settled (delivered or dead-lettered: either way no longer in its queues). */
@@ -207,6 +245,7 @@ final class E2eBench {
       m.put("cloudBroker", CpuMeter.processSeconds(stack.brokers().cloud().node(0).pid()));
       m.put("indexer", index.stream().mapToDouble(r -> CpuMeter.processSeconds(r.pid())).sum());
       m.put("store", store.stream().mapToDouble(r -> CpuMeter.processSeconds(r.pid())).sum());
+      m.put("forwarder", forward.stream().mapToDouble(r -> CpuMeter.processSeconds(r.pid())).sum());
       m.put("searchEngine", stack.search() == null ? 0 : CpuMeter.processSeconds(stack.search().pid()));
       return m;
     }

@@ -2,6 +2,7 @@ package io.iotpipe.tools.bench;
 
 import io.iotpipe.cli.ExitCode;
 import io.iotpipe.cli.Output;
+import io.iotpipe.core.config.TopologyConfig;
 import io.iotpipe.testkit.LocalStack;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -83,6 +84,10 @@ final class E2eCommand implements Callable<Integer> {
   @Option(names = "--insecure", description = "Measure the plain stack (plaintext, guest, unauthenticated devices).")
   boolean insecure;
 
+  @Option(names = "--wan", defaultValue = "shovel", description = {"shovel | batch | both (default: ${DEFAULT-VALUE}): how readings cross from the edge to the cloud.",
+      "both: each round runs the seed's shovel and the forwarder's batches on the same nodes, one after the other, side by side."})
+  String wan;
+
   @Option(names = "--dir", description = "Work directory (default: data/bench-e2e-<random>).")
   Path dir;
 
@@ -119,18 +124,32 @@ final class E2eCommand implements Callable<Integer> {
         return ExitCode.USAGE;
       }
     }
+    List<TopologyConfig.WanMode> wans;
+    switch (wan.toLowerCase()) {
+      case "shovel" -> wans = List.of(TopologyConfig.WanMode.SHOVEL);
+      case "batch" -> wans = List.of(TopologyConfig.WanMode.BATCH);
+      case "both" -> wans = List.of(TopologyConfig.WanMode.SHOVEL, TopologyConfig.WanMode.BATCH);
+      default -> {
+        System.err.println("--wan must be shovel, batch or both (got " + wan + ")");
+        return ExitCode.USAGE;
+      }
+    }
+    if (wans.size() > 1 && modes.size() > 1) {
+      System.err.println("--wan both and --security both cannot be combined: compare one thing at a time");
+      return ExitCode.USAGE;
+    }
     Path base = dir != null ? dir : Path.of("data", "bench-e2e-" + UUID.randomUUID().toString().substring(0, 6));
     E2eBench.Settings s = new E2eBench.Settings(partitions, instances, heap(), startRate, factor, Duration.ofSeconds(stepSeconds), maxSteps,
         devices, Duration.ofSeconds(holdSeconds != null ? holdSeconds : stepSeconds), Duration.ofMillis(rollAgeMs));
     Map<String, Object> r = new LinkedHashMap<>();
     r.put("command", "./iotpipe bench e2e --rounds " + rounds + " --partitions " + partitions + " --instances " + instances + " --xmx " + xmx
         + " --start-rate " + Math.round(startRate) + " --factor " + factor + " --step " + stepSeconds + " --devices " + devices
-        + " --roll-age-ms " + rollAgeMs + " --security " + mode);
+        + " --roll-age-ms " + rollAgeMs + " --security " + mode + " --wan " + wan.toLowerCase());
     r.put("machine", MeasuredProfileFile.machine());
     Map<String, Map<String, Object>> byMode = new LinkedHashMap<>();
     for (LocalStack.Security sec : modes) {
       out.info("=== " + sec.mode() + " stack ===");
-      byMode.put(sec.mode(), measure(sec, modes.size() > 1 ? base.resolve(sec.mode()) : base, s, sec == modes.getLast()));
+      byMode.put(sec.mode(), measure(sec, modes.size() > 1 ? base.resolve(sec.mode()) : base, s, wans, sec == modes.getLast()));
     }
     if (modes.size() == 1) {
       r.putAll(byMode.values().iterator().next());
@@ -140,6 +159,12 @@ final class E2eCommand implements Callable<Integer> {
     }
     if (json) {
       out.printJson(r);
+    } else if (wans.size() > 1) {
+      @SuppressWarnings("unchecked")
+      Map<String, Map<String, Object>> w = (Map<String, Map<String, Object>>) r.get("wanModes");
+      System.out.printf("%-26s %s%n", "command", r.get("command"));
+      System.out.printf("%-26s %s%n", "machine", r.get("machine"));
+      System.out.print(WanComparison.table(w.get("shovel"), w.get("batch")));
     } else if (modes.size() == 1) {
       for (String k : List.of("command", "machine", "security", "settings", "sustainedReadingsPerSec", "singleQueueMsgsPerSec", "ratioToSingleQueue",
           "targetMet", "rampEndedBy", "latencyMs", "cpuSecondsPer100k", "peakHeapMiB", "parquetBytesPerRow", "perfTest")) {
@@ -153,10 +178,14 @@ final class E2eCommand implements Callable<Integer> {
     return ExitCode.OK;
   }
 
-  /** One mode's rounds on a stack of its own; the figures as the JSON reports them. */
-  private Map<String, Object> measure(LocalStack.Security sec, Path base, E2eBench.Settings s, boolean saveHere) throws Exception {
-    Map<String, Object> r = new LinkedHashMap<>();
-    List<E2eBench.Round> rs = new ArrayList<>();
+  /**
+   * One security mode's rounds on a stack of its own; the figures as the JSON reports them. With two WAN modes each
+   * round runs both on the same nodes (alternating which goes first) and shares one PerfTest baseline.
+   */
+  private Map<String, Object> measure(LocalStack.Security sec, Path base, E2eBench.Settings s, List<TopologyConfig.WanMode> wans,
+                                      boolean saveHere) throws Exception {
+    Map<TopologyConfig.WanMode, List<E2eBench.Round>> byWan = new java.util.EnumMap<>(TopologyConfig.WanMode.class);
+    wans.forEach(w -> byWan.put(w, new ArrayList<>()));
     List<PerfTestRun.Result> pts = new ArrayList<>();
     int size;
     try (LocalStack stack = LocalStack.start(base.toAbsolutePath(), 1, partitions, "", true, null, sec, out::info);
@@ -164,19 +193,51 @@ final class E2eCommand implements Callable<Integer> {
       size = E2eBench.messageBytes(stack.config());
       E2eBench bench = new E2eBench(stack, out);
       for (int round = 1; round <= rounds; round++) {
-        String tag = "[round " + round + "/" + rounds + "]";
+        List<TopologyConfig.WanMode> order = new ArrayList<>(wans);
+        if (round % 2 == 0) {
+          java.util.Collections.reverse(order);
+        }
         String prefix = "e2e" + round + UUID.randomUUID().toString().substring(0, 4);
-        rs.add(bench.round(prefix, s, true, tag));
+        for (TopologyConfig.WanMode w : order) {
+          String tag = "[round " + round + "/" + rounds + (wans.size() > 1 ? ", " + w.name().toLowerCase() : "") + "]";
+          byWan.get(w).add(bench.round(prefix + (wans.size() > 1 ? w.name().toLowerCase().charAt(0) : ""), s.withWan(w), true, tag));
+        }
+        String tag = "[round " + round + "/" + rounds + "]";
         out.info(tag + " PerfTest: one quorum queue, " + size + "-byte messages, confirms and acks, " + perfTestSeconds + " s ...");
         String queue = prefix + "-perftest";
         var node = plain.node();
         pts.add(PerfTestRun.run(node.amqpUri(), size, perfTestSeconds, queue, node.pid(), stack.dir().resolve(queue + ".log")));
         node.ctl("delete_queue", queue);
         plain.release();
-        out.info(String.format("%s PerfTest: %.0f msg/s; pipeline sustained %.0f readings/s -> ratio %.2f", tag, pts.getLast().output().rate(),
-            rs.getLast().sustained(), rs.getLast().sustained() / pts.getLast().output().rate()));
+        for (TopologyConfig.WanMode w : wans) {
+          out.info(String.format("%s PerfTest: %.0f msg/s; pipeline (%s) sustained %.0f readings/s -> ratio %.2f", tag,
+              pts.getLast().output().rate(), w.name().toLowerCase(), byWan.get(w).getLast().sustained(),
+              byWan.get(w).getLast().sustained() / pts.getLast().output().rate()));
+        }
       }
     }
+    if (wans.size() == 1) {
+      return summary(sec, s.withWan(wans.getFirst()), byWan.get(wans.getFirst()), pts, size, saveHere);
+    }
+    Map<String, Object> r = new LinkedHashMap<>();
+    Map<String, Object> modes = new LinkedHashMap<>();
+    for (TopologyConfig.WanMode w : wans) {
+      // The capacity planner's profile describes the default topology (the shovel).
+      modes.put(w.name().toLowerCase(), summary(sec, s.withWan(w), byWan.get(w), pts, size, saveHere && w == TopologyConfig.WanMode.SHOVEL));
+    }
+    @SuppressWarnings("unchecked")
+    Map<String, Object> shovel = (Map<String, Object>) modes.get("shovel");
+    @SuppressWarnings("unchecked")
+    Map<String, Object> batch = (Map<String, Object>) modes.get("batch");
+    r.put("wanComparison", WanComparison.compare(shovel, batch));
+    r.put("wanModes", modes);
+    return r;
+  }
+
+  /** The figures of one topology's rounds. */
+  private Map<String, Object> summary(LocalStack.Security sec, E2eBench.Settings s, List<E2eBench.Round> rs, List<PerfTestRun.Result> pts,
+                                      int size, boolean saveHere) throws Exception {
+    Map<String, Object> r = new LinkedHashMap<>();
     List<Double> sustained = rs.stream().map(E2eBench.Round::sustained).toList();
     List<Double> single = pts.stream().map(p -> p.output().rate()).toList();
     List<Double> ratios = new ArrayList<>();
@@ -195,6 +256,7 @@ final class E2eCommand implements Callable<Integer> {
     settings.put("holdSeconds", s.hold().toSeconds());
     settings.put("messageBytes", size);
     settings.put("storageRollAgeMs", rollAgeMs);
+    settings.put("wan", s.wan().name().toLowerCase());
     settings.put("keepsUpWhen", "confirmed >= " + Ramp.REACHED + " x target, neither sink's lag floor rises by more than "
         + Math.round(Ramp.LAG_GROWTH * 100) + " % of the half-step's readings, confirm latency < max(" + Ramp.CONFIRM_FLOOR_MS + " ms, "
         + Ramp.CONFIRM_FACTOR + " x the first step's)");
@@ -227,7 +289,7 @@ final class E2eCommand implements Callable<Integer> {
         + " search polled every " + SearchProbe.POLL_MS + " ms (the index refreshes every 5 s)");
     r.put("latencyMs", lat);
     Map<String, Object> cpu = new LinkedHashMap<>();
-    for (String proc : List.of("simulator", "edgeBroker", "cloudBroker", "indexer", "store", "searchEngine", "total")) {
+    for (String proc : WanComparison.PROCESSES) {
       cpu.put(proc, Stats.of(rs.stream().map(x -> x.cpuPer100k().getOrDefault(proc, Double.NaN)).toList(), 2));
     }
     r.put("cpuSecondsPer100k", cpu);
@@ -235,6 +297,7 @@ final class E2eCommand implements Callable<Integer> {
     Map<String, Object> heap = new LinkedHashMap<>();
     heap.put("indexer", rs.stream().mapToLong(x -> x.peakHeapMiB().get("indexer")).max().orElse(0));
     heap.put("store", rs.stream().mapToLong(x -> x.peakHeapMiB().get("store")).max().orElse(0));
+    heap.put("forwarder", rs.stream().mapToLong(x -> x.peakHeapMiB().get("forwarder")).max().orElse(0));
     heap.put("cap", xmx);
     heap.put("method", "sum of the heap pools' peak usage (JMX MemoryPoolMXBean) of each role process over its whole round, from its /metrics");
     r.put("peakHeapMiB", heap);

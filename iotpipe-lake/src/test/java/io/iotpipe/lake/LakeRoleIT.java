@@ -103,6 +103,19 @@ class LakeRoleIT {
     assertThat(seen).as("every confirmed reading in the table").hasSize((int) result.confirmed());
     assertThat(seen.values()).as("each once").containsOnly(1);
 
+    // An implementation that shares no code with the writer reads the same table over the S3 API: icebird (JavaScript)
+    table.refresh();
+    String metadata = ((org.apache.iceberg.HasTableOperations) table).operations().current().metadataFileLocation();
+    long readStarted = System.nanoTime();
+    IcebirdReader.Result icebird = IcebirdReader.read(s3.endpoint().toString(), "us-east-1", table.location(), metadata, s3.accessKey(), s3.secretKey());
+    assertThat(icebird.formatVersion()).isEqualTo(2);
+    assertThat(icebird.rows()).as("icebird: rows = confirmed").isEqualTo(result.confirmed());
+    assertThat(icebird.distinctKeys()).as("icebird: every (device_id, seq) once").isEqualTo(result.confirmed());
+    assertThat(icebird.duplicatedKeys()).isZero();
+    assertThat(icebird.columnTypes()).containsEntry("ts", "timestamptz").containsEntry("device_id", "string").containsEntry("seq", "long");
+    System.err.printf("LakeRoleIT: icebird read %d rows of %s over S3 in %d ms (ts e.g. %s)%n", icebird.rows(),
+        metadata.substring(metadata.lastIndexOf('/') + 1), (System.nanoTime() - readStarted) / 1_000_000, icebird.tsValue());
+
     // `iotpipe query`'s engine over S3: the current snapshot's planned files copied from the S3 server, DuckDB's count
     long started = System.nanoTime();
     try (LakeQuery q = LakeQuery.open(s, LakeScan.current(), System.err::println)) {

@@ -74,6 +74,11 @@ public final class LocalCluster implements AutoCloseable {
     return nodes.stream().map(LocalNode::amqpUri).toList();
   }
 
+  /** The stream protocol endpoints of the nodes started with the stream plugin (none without it). */
+  public List<URI> streamUris() {
+    return nodes.stream().filter(n -> n.spec().streams()).map(n -> URI.create("rabbitmq-stream://127.0.0.1:" + n.streamPort())).toList();
+  }
+
   /** The management API of the first running node. */
   public URI managementUri() {
     return nodes.stream().filter(LocalNode::isRunning).findFirst().orElse(nodes.getFirst()).managementUri();

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -44,6 +45,14 @@ public final class LocalDeployment implements AutoCloseable {
    * without {@code requireClientCert} (password devices), the cloud with it (only iotpipe's services connect there).
    */
   public static LocalDeployment start(Path dir, int cloudNodes, LocalNode.Tls edgeTls, LocalNode.Tls cloudTls) {
+    return start(dir, cloudNodes, edgeTls, cloudTls, false);
+  }
+
+  /**
+   * As above; {@code cloudStreams}: the cloud nodes with the stream plugin, for {@code topology.layout: streams} (the
+   * selected distribution must be 4.0, see {@link RabbitDistribution}; its config names their stream endpoints).
+   */
+  public static LocalDeployment start(Path dir, int cloudNodes, LocalNode.Tls edgeTls, LocalNode.Tls cloudTls, boolean cloudStreams) {
     if (cloudNodes < 1) {
       throw new IllegalArgumentException("cloud nodes must be >= 1");
     }
@@ -55,7 +64,7 @@ public final class LocalDeployment implements AutoCloseable {
     CompletableFuture<Void> edgeStarted = CompletableFuture.runAsync(edge::start, r -> Thread.ofPlatform().daemon().start(r));
     LocalCluster cloud;
     try {
-      cloud = LocalCluster.start("cloud-" + suffix, cloudNodes, dir.resolve("cloud"), cloudTls, dist);
+      cloud = LocalCluster.start("cloud-" + suffix, cloudNodes, dir.resolve("cloud"), cloudTls, dist, cloudStreams);
     } catch (RuntimeException e) {
       edgeStarted.exceptionally(t -> null).join();
       edge.close();
@@ -106,6 +115,8 @@ public final class LocalDeployment implements AutoCloseable {
   /** As {@link #configYaml(int, String)} with another name prefix, so several pipelines can share the nodes (tests). */
   public String configYaml(String prefix, int partitions, String extra) {
     String cloudUris = cloud.amqpUris().stream().map(u -> u.toString()).collect(Collectors.joining(", "));
+    String streamUris = cloud.streamUris().isEmpty() ? ""
+        : "\n    streamUris: [" + cloud.streamUris().stream().map(URI::toString).collect(Collectors.joining(", ")) + "]";
     return """
         # Generated for local nodes started by iotpipe (see brokers.json next to it).
         brokers:
@@ -115,7 +126,7 @@ public final class LocalDeployment implements AutoCloseable {
             region: eu-west
           cloud:
             uris: [%s]
-            management: %s
+            management: %s%s
             region: eu-west
         topology:
           prefix: %s
@@ -126,7 +137,7 @@ public final class LocalDeployment implements AutoCloseable {
         simulator:
           edge: edge
           mqtt: tcp://127.0.0.1:%d
-        """.formatted(edge.amqpUri(), edge.managementUri(), cloudUris, cloud.managementUri(), prefix, partitions,
+        """.formatted(edge.amqpUri(), edge.managementUri(), cloudUris, cloud.managementUri(), streamUris, prefix, partitions,
         edge.mqttPort()) + (extra == null ? "" : extra);
   }
 

@@ -126,6 +126,18 @@ public final class LocalStack implements AutoCloseable {
   /** As above; with {@code withLake} also an S3 API server and the {@code lake} sink in every pipeline (class comment). */
   public static LocalStack start(Path dir, int cloudNodes, int partitions, String storageYaml, boolean withSearch,
                                  URI externalSearch, Security security, boolean withLake, Consumer<String> log) {
+    return start(dir, cloudNodes, partitions, storageYaml, withSearch, externalSearch, security, withLake, false, log);
+  }
+
+  /**
+   * As above; {@code cloudStreams}: the cloud nodes with the stream plugin and their stream endpoints in every
+   * pipeline's config, so a pipeline may choose {@code topology.layout: streams} (RabbitMQ 4.0, insecure stack only).
+   */
+  public static LocalStack start(Path dir, int cloudNodes, int partitions, String storageYaml, boolean withSearch,
+                                 URI externalSearch, Security security, boolean withLake, boolean cloudStreams, Consumer<String> log) {
+    if (cloudStreams && security.secure()) {
+      throw new IllegalArgumentException("the secured stack has no stream listeners yet (topology.layout: streams is insecure-only here)");
+    }
     boolean embedded = withSearch && externalSearch == null;
     List<String> sinks = new ArrayList<>(SINKS);
     if (withLake) {
@@ -153,7 +165,7 @@ public final class LocalStack implements AutoCloseable {
         secured = SecureLocalStack.start(dir.resolve("brokers"), cloudNodes, MAIN, sinks);
         brokers = secured.nodes();
       } else {
-        brokers = LocalDeployment.start(dir.resolve("brokers"), cloudNodes);
+        brokers = LocalDeployment.start(dir.resolve("brokers"), cloudNodes, null, null, cloudStreams);
       }
     } catch (RuntimeException e) {
       closeLater(os);

@@ -131,7 +131,7 @@ public final class SinkConsumer implements AutoCloseable {
     this.dispatcher = daemon(this::dispatchLoop, "iotpipe-" + s + "-dispatcher");
     this.intake = new Intake(codec, settings, batchPublisher, tenants);
     this.supervisor = layout == io.iotpipe.core.config.TopologyConfig.Layout.STREAMS
-        ? new StreamSupervisor(s, broker, queues, settings.backoff(), scheduler, new StreamSupervisor.Listener() {
+        ? new StreamSupervisor(s, broker, queues, settings.prefetch(), settings.backoff(), scheduler, new StreamSupervisor.Listener() {
           @Override
           public void opened(StreamPartition p) {
             sink.open(p.queue());

@@ -14,8 +14,12 @@ import java.util.function.LongConsumer;
  * holds the position back (the records above it are settled but stored only once it is); on a crash they are read
  * again and the sinks' {@code (deviceId, seq)} idempotence absorbs them.
  *
- * <p>Each settled record is also reported to the stream client as processed: it grants the broker more chunks only
- * when half of a chunk was settled, which bounds what this instance holds unsettled (the stream's prefetch).
+ * <p>Flow: records are reported to the stream client as processed (which grants the broker more chunks once half of
+ * a chunk is processed) as soon as they arrive, as long as fewer than {@code window} (the consumer's prefetch) are
+ * unsettled; beyond it, only when they are settled. So a stream delivers like a queue with that prefetch: a sink that
+ * commits when half its prefetch is pending (the store) sees that many, instead of waiting for its roll age with the
+ * few records a handful of chunks hold — tying every credit to durability throttled the store to a few chunks per
+ * commit interval (measured in {@code bench e2e --topology streams}).
  */
 final class StreamPartition implements Source {
 
@@ -25,13 +29,20 @@ final class StreamPartition implements Source {
   private volatile boolean alive = true;
   /** Records received and not yet settled, by offset (guarded by this). */
   private final TreeMap<Long, MessageHandler.Context> outstanding = new TreeMap<>();
+  /** Unsettled records already reported processed (guarded by this). */
+  private final Set<Long> credited = new HashSet<>();
+  /** Unsettled records not yet reported processed, in arrival order: the window was full (guarded by this). */
+  private final java.util.ArrayDeque<Long> uncredited = new java.util.ArrayDeque<>();
+  private final int window;
   /** Settled records whose position waits for a lower offset (guarded by this). */
   private final Set<Long> ready = new HashSet<>();
   private long stored = -1;
 
-  StreamPartition(String stream, LongConsumer store) {
+  /** @param window most records reported processed while unsettled (the consumer's prefetch) */
+  StreamPartition(String stream, LongConsumer store, int window) {
     this.stream = stream;
     this.store = store;
+    this.window = Math.max(1, window);
   }
 
   @Override
@@ -51,6 +62,12 @@ final class StreamPartition implements Source {
 
   synchronized void track(long offset, MessageHandler.Context context) {
     outstanding.put(offset, context);
+    if (credited.size() < window) {
+      credited.add(offset);
+      context.processed();
+    } else {
+      uncredited.add(offset);
+    }
   }
 
   /** The highest offset stored by this instance, or -1 before any. */
@@ -66,9 +83,15 @@ final class StreamPartition implements Source {
       }
       for (long o : offsets) {
         MessageHandler.Context c = outstanding.get(o);
-        if (c != null && ready.add(o)) {
+        if (c != null && ready.add(o) && !credited.remove(o)) {
+          uncredited.remove(o);
           c.processed();
         }
+      }
+      while (credited.size() < window && !uncredited.isEmpty()) {
+        long next = uncredited.poll();
+        credited.add(next);
+        outstanding.get(next).processed();
       }
       long upTo = -1;
       while (!outstanding.isEmpty() && ready.remove(outstanding.firstKey())) {

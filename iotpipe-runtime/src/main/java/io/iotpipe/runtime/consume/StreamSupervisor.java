@@ -47,7 +47,8 @@ final class StreamSupervisor implements Supervision {
   private static final Logger LOG = LoggerFactory.getLogger(StreamSupervisor.class);
   /**
    * Chunks the broker may send ahead per partition. A chunk is what the stream wrote in one go (one to a few thousand
-   * readings); more credits are granted once half of a chunk is settled, so this bounds what an instance holds.
+   * messages); more credits are granted once half of a chunk is processed, which {@link StreamPartition} reports on
+   * arrival within the prefetch window and on settlement beyond it: an instance holds at most the prefetch plus these.
    */
   static final int CHUNK_CREDITS = 4;
   /** Message annotations that describe the stream or the routing, not headers the publisher set. */
@@ -64,6 +65,7 @@ final class StreamSupervisor implements Supervision {
   }
 
   private final String group;
+  private final int prefetch;
   private final BrokerConfig broker;
   private final List<String> streams;
   private final Backoff backoff;
@@ -90,8 +92,10 @@ final class StreamSupervisor implements Supervision {
   private int offsetNode;
 
   /** @param group the sink group: the consumer name the broker keeps positions under and elects one reader of */
-  StreamSupervisor(String group, BrokerConfig broker, List<String> streams, Backoff backoff,
+  /** @param prefetch records per partition reported processed before they are settled (see {@link StreamPartition}) */
+  StreamSupervisor(String group, BrokerConfig broker, List<String> streams, int prefetch, Backoff backoff,
                    ScheduledExecutorService scheduler, Listener listener) {
+    this.prefetch = prefetch;
     this.group = group;
     this.broker = broker;
     this.streams = List.copyOf(streams);
@@ -193,7 +197,7 @@ final class StreamSupervisor implements Supervision {
           if (!ctx.isActive()) {
             return OffsetSpecification.next(); // ignored for an inactive consumer
           }
-          StreamPartition p = new StreamPartition(stream, ctx.consumer()::store);
+          StreamPartition p = new StreamPartition(stream, ctx.consumer()::store, prefetch);
           // The sink hears of the partition before its first record can arrive.
           listener.opened(p);
           current.set(p);

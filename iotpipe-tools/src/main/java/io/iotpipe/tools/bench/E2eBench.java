@@ -38,31 +38,63 @@ final class E2eBench {
   static final double MIN_START = 50;
 
   /**
-   * @param rollAge storage.rollAge of the pipeline: at low rates a file (and its acks) waits this long
-   * @param wan     how readings cross from the edge to the cloud: the shovel, or the forwarder's batches
+   * How a pipeline is laid out between the edge and the sinks: the three topologies {@code bench e2e --topology}
+   * compares.
+   */
+  enum Topology {
+    /** The seed's: a shovel moves each reading into the hash exchange, fanned out to one quorum queue per sink. */
+    FANOUT(TopologyConfig.WanMode.SHOVEL, TopologyConfig.Layout.QUEUES),
+    /** The forwarder carries batches of a partition's readings into the same fanout of quorum queues. */
+    BATCH(TopologyConfig.WanMode.BATCH, TopologyConfig.Layout.QUEUES),
+    /** The forwarder's batches into one stream per partition that both sink groups read (written once). */
+    STREAMS(TopologyConfig.WanMode.BATCH, TopologyConfig.Layout.STREAMS);
+
+    final TopologyConfig.WanMode wan;
+    final TopologyConfig.Layout layout;
+
+    Topology(TopologyConfig.WanMode wan, TopologyConfig.Layout layout) {
+      this.wan = wan;
+      this.layout = layout;
+    }
+
+    String id() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /** The pipeline's YAML with this topology (the seed's is the config's default). */
+    String yaml(String yaml) {
+      StringBuilder lines = new StringBuilder();
+      if (wan == TopologyConfig.WanMode.BATCH) {
+        lines.append("  wan: {mode: batch}\n");
+      }
+      if (layout == TopologyConfig.Layout.STREAMS) {
+        lines.append("  layout: streams\n");
+      }
+      if (lines.isEmpty()) {
+        return yaml;
+      }
+      String edited = yaml.replaceFirst("(?m)^topology:\n", "topology:\n" + lines);
+      if (edited.equals(yaml)) {
+        throw new IllegalStateException("no topology: section in the generated config to set " + id() + " in");
+      }
+      return edited;
+    }
+  }
+
+  /**
+   * @param rollAge  storage.rollAge of the pipeline: at low rates a file (and its acks) waits this long
+   * @param topology how readings travel from the edge to the sinks
    */
   record Settings(int partitions, int instances, String xmx, double startRate, double factor, Duration step, int maxSteps,
-                  int devices, Duration hold, Duration rollAge, TopologyConfig.WanMode wan) {
+                  int devices, Duration hold, Duration rollAge, Topology topology) {
 
     Settings(int partitions, int instances, String xmx, double startRate, double factor, Duration step, int maxSteps,
              int devices, Duration hold, Duration rollAge) {
-      this(partitions, instances, xmx, startRate, factor, step, maxSteps, devices, hold, rollAge, TopologyConfig.WanMode.SHOVEL);
+      this(partitions, instances, xmx, startRate, factor, step, maxSteps, devices, hold, rollAge, Topology.FANOUT);
     }
 
-    Settings withWan(TopologyConfig.WanMode mode) {
-      return new Settings(partitions, instances, xmx, startRate, factor, step, maxSteps, devices, hold, rollAge, mode);
-    }
-
-    /** The pipeline's YAML with this WAN mode (the shovel is the config's default). */
-    String wanYaml(String yaml) {
-      if (wan == TopologyConfig.WanMode.SHOVEL) {
-        return yaml;
-      }
-      String edited = yaml.replaceFirst("(?m)^topology:\n", "topology:\n  wan: {mode: batch}\n");
-      if (edited.equals(yaml)) {
-        throw new IllegalStateException("no topology: section in the generated config to set wan.mode in");
-      }
-      return edited;
+    Settings with(Topology t) {
+      return new Settings(partitions, instances, xmx, startRate, factor, step, maxSteps, devices, hold, rollAge, t);
     }
   }
 
@@ -103,12 +135,12 @@ final class E2eBench {
   /** @param holds measure latency and CPU at half the sustained rate and at it (the scaling curve skips that) */
   Round round(String prefix, Settings s, boolean holds, String label) throws Exception {
     String file = prefix + ".yaml";
-    IotpipeConfig cfg = stack.pipeline(prefix, s.partitions(), "  rollAge: " + s.rollAge().toMillis() + "ms", file, s::wanYaml);
+    IotpipeConfig cfg = stack.pipeline(prefix, s.partitions(), "  rollAge: " + s.rollAge().toMillis() + "ms", file, s.topology()::yaml);
     List<RoleProcess> index = new ArrayList<>();
     List<RoleProcess> store = new ArrayList<>();
     List<RoleProcess> forward = new ArrayList<>();
     try {
-      if (s.wan() == TopologyConfig.WanMode.BATCH) {
+      if (s.topology().wan == TopologyConfig.WanMode.BATCH) {
         // One forwarder per edge, as deployed: it is the only reader of the edge buffer.
         forward.add(stack.forwarderProcess(cfg, prefix + "-forward").heap(s.xmx()).start());
       }

@@ -2,7 +2,6 @@ package io.iotpipe.tools.bench;
 
 import io.iotpipe.cli.ExitCode;
 import io.iotpipe.cli.Output;
-import io.iotpipe.core.config.TopologyConfig;
 import io.iotpipe.testkit.LocalStack;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -84,9 +83,16 @@ final class E2eCommand implements Callable<Integer> {
   @Option(names = "--insecure", description = "Measure the plain stack (plaintext, guest, unauthenticated devices).")
   boolean insecure;
 
-  @Option(names = "--wan", defaultValue = "shovel", description = {"shovel | batch | both (default: ${DEFAULT-VALUE}): how readings cross from the edge to the cloud.",
-      "both: each round runs the seed's shovel and the forwarder's batches on the same nodes, one after the other, side by side."})
-  String wan;
+  @Option(names = "--topology", defaultValue = "fanout", split = ",", description = {"fanout | batch | streams, or several"
+      + " separated by commas (default: ${DEFAULT-VALUE}). fanout: the seed's (a shovel per reading, one quorum queue per sink);"
+      + " batch: the forwarder's batches into the same fanout; streams: the forwarder's batches into one stream per partition"
+      + " that both sinks read (RabbitMQ 4.0, insecure stack).",
+      "Several: each round runs each on the same nodes, in turn, printed side by side with ratios to the first."})
+  List<String> topologies;
+
+  @Option(names = "--rabbitmq", description = "The brokers' RabbitMQ: 3.10 (the host's) or 4.0 (Debian trixie's, in a root"
+      + " iotpipe installs; needed by --topology streams). Default: IOTPIPE_RABBITMQ, else 3.10.")
+  String rabbitmq;
 
   @Option(names = "--dir", description = "Work directory (default: data/bench-e2e-<random>).")
   Path dir;
@@ -124,18 +130,29 @@ final class E2eCommand implements Callable<Integer> {
         return ExitCode.USAGE;
       }
     }
-    List<TopologyConfig.WanMode> wans;
-    switch (wan.toLowerCase()) {
-      case "shovel" -> wans = List.of(TopologyConfig.WanMode.SHOVEL);
-      case "batch" -> wans = List.of(TopologyConfig.WanMode.BATCH);
-      case "both" -> wans = List.of(TopologyConfig.WanMode.SHOVEL, TopologyConfig.WanMode.BATCH);
-      default -> {
-        System.err.println("--wan must be shovel, batch or both (got " + wan + ")");
+    List<E2eBench.Topology> tops = new ArrayList<>();
+    for (String t : topologies) {
+      try {
+        E2eBench.Topology top = E2eBench.Topology.valueOf(t.strip().toUpperCase(java.util.Locale.ROOT));
+        if (!tops.contains(top)) {
+          tops.add(top);
+        }
+      } catch (IllegalArgumentException e) {
+        System.err.println("--topology: " + t + " is not one of fanout, batch, streams");
         return ExitCode.USAGE;
       }
     }
-    if (wans.size() > 1 && modes.size() > 1) {
-      System.err.println("--wan both and --security both cannot be combined: compare one thing at a time");
+    if (tops.size() > 1 && modes.size() > 1) {
+      System.err.println("several --topology values and --security both cannot be combined: compare one thing at a time");
+      return ExitCode.USAGE;
+    }
+    boolean streams = tops.contains(E2eBench.Topology.STREAMS);
+    if (rabbitmq != null) {
+      // The stacks' nodes take the distribution from this property (see RabbitDistribution.selected()).
+      System.setProperty("iotpipe.rabbitmq", io.iotpipe.broker.RabbitDistribution.of(rabbitmq).id());
+    }
+    if (streams && (!"4.0".equals(io.iotpipe.broker.RabbitDistribution.selected().id()) || modes.stream().anyMatch(LocalStack.Security::secure))) {
+      System.err.println("--topology streams needs --rabbitmq 4.0 and --insecure (the local secured nodes have no stream listeners yet)");
       return ExitCode.USAGE;
     }
     Path base = dir != null ? dir : Path.of("data", "bench-e2e-" + UUID.randomUUID().toString().substring(0, 6));
@@ -144,12 +161,13 @@ final class E2eCommand implements Callable<Integer> {
     Map<String, Object> r = new LinkedHashMap<>();
     r.put("command", "./iotpipe bench e2e --rounds " + rounds + " --partitions " + partitions + " --instances " + instances + " --xmx " + xmx
         + " --start-rate " + Math.round(startRate) + " --factor " + factor + " --step " + stepSeconds + " --devices " + devices
-        + " --roll-age-ms " + rollAgeMs + " --security " + mode + " --wan " + wan.toLowerCase());
+        + " --roll-age-ms " + rollAgeMs + " --security " + mode + " --topology " + String.join(",", tops.stream().map(E2eBench.Topology::id).toList())
+        + " --rabbitmq " + io.iotpipe.broker.RabbitDistribution.selected().id());
     r.put("machine", MeasuredProfileFile.machine());
     Map<String, Map<String, Object>> byMode = new LinkedHashMap<>();
     for (LocalStack.Security sec : modes) {
       out.info("=== " + sec.mode() + " stack ===");
-      byMode.put(sec.mode(), measure(sec, modes.size() > 1 ? base.resolve(sec.mode()) : base, s, wans, sec == modes.getLast()));
+      byMode.put(sec.mode(), measure(sec, modes.size() > 1 ? base.resolve(sec.mode()) : base, s, tops, streams, sec == modes.getLast()));
     }
     if (modes.size() == 1) {
       r.putAll(byMode.values().iterator().next());
@@ -159,12 +177,12 @@ final class E2eCommand implements Callable<Integer> {
     }
     if (json) {
       out.printJson(r);
-    } else if (wans.size() > 1) {
+    } else if (tops.size() > 1) {
       @SuppressWarnings("unchecked")
-      Map<String, Map<String, Object>> w = (Map<String, Map<String, Object>>) r.get("wanModes");
+      Map<String, Map<String, Object>> t = (Map<String, Map<String, Object>>) r.get("topologies");
       System.out.printf("%-26s %s%n", "command", r.get("command"));
       System.out.printf("%-26s %s%n", "machine", r.get("machine"));
-      System.out.print(WanComparison.table(w.get("shovel"), w.get("batch")));
+      System.out.print(TopologyComparison.table(t));
     } else if (modes.size() == 1) {
       for (String k : List.of("command", "machine", "security", "settings", "sustainedReadingsPerSec", "singleQueueMsgsPerSec", "ratioToSingleQueue",
           "targetMet", "rampEndedBy", "latencyMs", "cpuSecondsPer100k", "peakHeapMiB", "parquetBytesPerRow", "perfTest")) {
@@ -179,28 +197,26 @@ final class E2eCommand implements Callable<Integer> {
   }
 
   /**
-   * One security mode's rounds on a stack of its own; the figures as the JSON reports them. With two WAN modes each
-   * round runs both on the same nodes (alternating which goes first) and shares one PerfTest baseline.
+   * One security mode's rounds on a stack of its own; the figures as the JSON reports them. With several topologies
+   * each round runs each on the same nodes (rotating which goes first) and they share one PerfTest baseline.
    */
-  private Map<String, Object> measure(LocalStack.Security sec, Path base, E2eBench.Settings s, List<TopologyConfig.WanMode> wans,
-                                      boolean saveHere) throws Exception {
-    Map<TopologyConfig.WanMode, List<E2eBench.Round>> byWan = new java.util.EnumMap<>(TopologyConfig.WanMode.class);
-    wans.forEach(w -> byWan.put(w, new ArrayList<>()));
+  private Map<String, Object> measure(LocalStack.Security sec, Path base, E2eBench.Settings s, List<E2eBench.Topology> tops,
+                                      boolean streams, boolean saveHere) throws Exception {
+    Map<E2eBench.Topology, List<E2eBench.Round>> byTop = new java.util.EnumMap<>(E2eBench.Topology.class);
+    tops.forEach(t -> byTop.put(t, new ArrayList<>()));
     List<PerfTestRun.Result> pts = new ArrayList<>();
     int size;
-    try (LocalStack stack = LocalStack.start(base.toAbsolutePath(), 1, partitions, "", true, null, sec, out::info);
+    try (LocalStack stack = LocalStack.start(base.toAbsolutePath(), 1, partitions, "", true, null, sec, false, streams, out::info);
          PlainNode plain = new PlainNode(stack, base)) {
       size = E2eBench.messageBytes(stack.config());
       E2eBench bench = new E2eBench(stack, out);
       for (int round = 1; round <= rounds; round++) {
-        List<TopologyConfig.WanMode> order = new ArrayList<>(wans);
-        if (round % 2 == 0) {
-          java.util.Collections.reverse(order);
-        }
+        List<E2eBench.Topology> order = new ArrayList<>(tops);
+        java.util.Collections.rotate(order, -(round - 1));
         String prefix = "e2e" + round + UUID.randomUUID().toString().substring(0, 4);
-        for (TopologyConfig.WanMode w : order) {
-          String tag = "[round " + round + "/" + rounds + (wans.size() > 1 ? ", " + w.name().toLowerCase() : "") + "]";
-          byWan.get(w).add(bench.round(prefix + (wans.size() > 1 ? w.name().toLowerCase().charAt(0) : ""), s.withWan(w), true, tag));
+        for (E2eBench.Topology t : order) {
+          String tag = "[round " + round + "/" + rounds + (tops.size() > 1 ? ", " + t.id() : "") + "]";
+          byTop.get(t).add(bench.round(prefix + (tops.size() > 1 ? t.id().charAt(0) : ""), s.with(t), true, tag));
         }
         String tag = "[round " + round + "/" + rounds + "]";
         out.info(tag + " PerfTest: one quorum queue, " + size + "-byte messages, confirms and acks, " + perfTestSeconds + " s ...");
@@ -209,28 +225,24 @@ final class E2eCommand implements Callable<Integer> {
         pts.add(PerfTestRun.run(node.amqpUri(), size, perfTestSeconds, queue, node.pid(), stack.dir().resolve(queue + ".log")));
         node.ctl("delete_queue", queue);
         plain.release();
-        for (TopologyConfig.WanMode w : wans) {
+        for (E2eBench.Topology t : tops) {
           out.info(String.format("%s PerfTest: %.0f msg/s; pipeline (%s) sustained %.0f readings/s -> ratio %.2f", tag,
-              pts.getLast().output().rate(), w.name().toLowerCase(), byWan.get(w).getLast().sustained(),
-              byWan.get(w).getLast().sustained() / pts.getLast().output().rate()));
+              pts.getLast().output().rate(), t.id(), byTop.get(t).getLast().sustained(),
+              byTop.get(t).getLast().sustained() / pts.getLast().output().rate()));
         }
       }
     }
-    if (wans.size() == 1) {
-      return summary(sec, s.withWan(wans.getFirst()), byWan.get(wans.getFirst()), pts, size, saveHere);
+    if (tops.size() == 1) {
+      return summary(sec, s.with(tops.getFirst()), byTop.get(tops.getFirst()), pts, size, saveHere);
     }
     Map<String, Object> r = new LinkedHashMap<>();
-    Map<String, Object> modes = new LinkedHashMap<>();
-    for (TopologyConfig.WanMode w : wans) {
-      // The capacity planner's profile describes the default topology (the shovel).
-      modes.put(w.name().toLowerCase(), summary(sec, s.withWan(w), byWan.get(w), pts, size, saveHere && w == TopologyConfig.WanMode.SHOVEL));
+    Map<String, Map<String, Object>> summaries = new LinkedHashMap<>();
+    for (E2eBench.Topology t : tops) {
+      // The capacity planner's profile describes the default topology (the seed's fanout).
+      summaries.put(t.id(), summary(sec, s.with(t), byTop.get(t), pts, size, saveHere && t == E2eBench.Topology.FANOUT));
     }
-    @SuppressWarnings("unchecked")
-    Map<String, Object> shovel = (Map<String, Object>) modes.get("shovel");
-    @SuppressWarnings("unchecked")
-    Map<String, Object> batch = (Map<String, Object>) modes.get("batch");
-    r.put("wanComparison", WanComparison.compare(shovel, batch));
-    r.put("wanModes", modes);
+    r.put("comparison", TopologyComparison.compare(summaries));
+    r.put("topologies", summaries);
     return r;
   }
 
@@ -256,7 +268,8 @@ final class E2eCommand implements Callable<Integer> {
     settings.put("holdSeconds", s.hold().toSeconds());
     settings.put("messageBytes", size);
     settings.put("storageRollAgeMs", rollAgeMs);
-    settings.put("wan", s.wan().name().toLowerCase());
+    settings.put("topology", s.topology().id());
+    settings.put("rabbitmq", io.iotpipe.broker.RabbitDistribution.selected().id());
     settings.put("keepsUpWhen", "confirmed >= " + Ramp.REACHED + " x target, neither sink's lag floor rises by more than "
         + Math.round(Ramp.LAG_GROWTH * 100) + " % of the half-step's readings, confirm latency < max(" + Ramp.CONFIRM_FLOOR_MS + " ms, "
         + Ramp.CONFIRM_FACTOR + " x the first step's)");
@@ -289,7 +302,7 @@ final class E2eCommand implements Callable<Integer> {
         + " search polled every " + SearchProbe.POLL_MS + " ms (the index refreshes every 5 s)");
     r.put("latencyMs", lat);
     Map<String, Object> cpu = new LinkedHashMap<>();
-    for (String proc : WanComparison.PROCESSES) {
+    for (String proc : TopologyComparison.PROCESSES) {
       cpu.put(proc, Stats.of(rs.stream().map(x -> x.cpuPer100k().getOrDefault(proc, Double.NaN)).toList(), 2));
     }
     r.put("cpuSecondsPer100k", cpu);

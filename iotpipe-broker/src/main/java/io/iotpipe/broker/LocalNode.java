@@ -215,10 +215,6 @@ public final class LocalNode implements AutoCloseable {
         "disk_free_limit.absolute = 50MB",
         "log.file.level = info",
         "log.console = false"));
-    if (secure() && spec.streams()) {
-      throw new BrokerException("node " + nodeName + ": streams on a TLS node are not supported by the local launcher yet; "
-          + "start it without TLS");
-    }
     if (secure()) {
       conf.addAll(secureConfig(spec.tls()));
     } else {
@@ -307,6 +303,15 @@ public final class LocalNode implements AutoCloseable {
           "default_permissions.configure = .*",
           "default_permissions.read = .*",
           "default_permissions.write = .*"));
+    }
+    if (spec.streams()) {
+      // The stream protocol over TLS only, with the node's ssl_options (CA, certificate, client certificates); clients
+      // reach every member at the advertised address, which would otherwise be the machine's host name.
+      c.addAll(List.of(
+          "stream.listeners.tcp = none",
+          "stream.listeners.ssl.default = 127.0.0.1:" + ports.stream(),
+          "stream.advertised_host = 127.0.0.1",
+          "stream.advertised_tls_port = " + ports.stream()));
     }
     if (spec.mqtt()) {
       c.addAll(List.of(

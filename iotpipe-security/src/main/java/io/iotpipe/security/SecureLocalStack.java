@@ -56,7 +56,12 @@ public final class SecureLocalStack implements AutoCloseable {
 
   /** Starts everything (see the class comment); {@code sinks} as in {@code topology.sinks} (e.g. elk, storage). */
   public static SecureLocalStack start(Path dir, int cloudNodes, String prefix, List<String> sinks) {
-    SecureLocalStack s = startWithoutAccounts(dir, cloudNodes, prefix, sinks);
+    return start(dir, cloudNodes, prefix, sinks, false);
+  }
+
+  /** As above; {@code cloudStreams}: the cloud nodes also serve the stream protocol (over TLS), see {@link LocalDeployment}. */
+  public static SecureLocalStack start(Path dir, int cloudNodes, String prefix, List<String> sinks, boolean cloudStreams) {
+    SecureLocalStack s = startWithoutAccounts(dir, cloudNodes, prefix, sinks, cloudStreams);
     try {
       // The service accounts and no guest, declared from the config's security: section by the topology planner
       // (the one path every config uses; the full apply later finds them unchanged).
@@ -75,6 +80,10 @@ public final class SecureLocalStack implements AutoCloseable {
    * as a freshly installed secured broker does: no service account, no topology (e.g. to import definitions into).
    */
   public static SecureLocalStack startWithoutAccounts(Path dir, int cloudNodes, String prefix, List<String> sinks) {
+    return startWithoutAccounts(dir, cloudNodes, prefix, sinks, false);
+  }
+
+  static SecureLocalStack startWithoutAccounts(Path dir, int cloudNodes, String prefix, List<String> sinks, boolean cloudStreams) {
     Names names = new Names(prefix);
     Pki pki = Pki.init(dir.resolve("pki"), prefix);
     Enrollment enrollment = new Enrollment(pki, names, "/");
@@ -94,7 +103,7 @@ public final class SecureLocalStack implements AutoCloseable {
     Secret adminPassword = enrollment.servicePassword(admin);
     LocalNode.Tls edgeTls = new LocalNode.Tls(pki.caCert(), pki.serverCert(), pki.serverKey(), false, admin, adminPassword);
     LocalNode.Tls cloudTls = new LocalNode.Tls(pki.caCert(), pki.serverCert(), pki.serverKey(), true, admin, adminPassword);
-    LocalDeployment nodes = LocalDeployment.start(dir.resolve("nodes"), cloudNodes, edgeTls, cloudTls);
+    LocalDeployment nodes = LocalDeployment.start(dir.resolve("nodes"), cloudNodes, edgeTls, cloudTls, cloudStreams);
     return new SecureLocalStack(pki, nodes, names, admin, sinks);
   }
 
@@ -151,6 +160,8 @@ public final class SecureLocalStack implements AutoCloseable {
     String edgeUri = TlsUris.amqps(nodes.edge().amqpUri(), "/", pki, account).toString();
     String cloudUris = nodes.cloud().nodes().stream().map(n -> "\"" + TlsUris.amqps(n.amqpUri(), "/", pki, account) + "\"")
         .collect(Collectors.joining(", "));
+    String streamUris = nodes.cloud().streamUris().isEmpty() ? ""
+        : "\n    streamUris: [" + nodes.cloud().streamUris().stream().map(java.net.URI::toString).collect(Collectors.joining(", ")) + "]";
     return """
         # Generated for secured local nodes (TLS only; see brokers.json). Password from $%s.
         brokers:
@@ -162,7 +173,7 @@ public final class SecureLocalStack implements AutoCloseable {
             region: eu-west
           cloud:
             uris: [%s]
-            management: "%s"
+            management: "%s"%s
             username: %s
             password: ${%s}
             region: eu-west
@@ -180,7 +191,7 @@ public final class SecureLocalStack implements AutoCloseable {
           edge: edge
           mqtt: ssl://127.0.0.1:%d
         """.formatted(PASSWORD_ENV, edgeUri, TlsUris.management(nodes.edge().managementUri(), pki), account, PASSWORD_ENV,
-        cloudUris, TlsUris.management(nodes.cloud().managementUri(), pki), account, PASSWORD_ENV, prefix, partitions,
+        cloudUris, TlsUris.management(nodes.cloud().managementUri(), pki), streamUris, account, PASSWORD_ENV, prefix, partitions,
         String.join(", ", sinks), enrollment.passwordFile(admin).getParent().toAbsolutePath(), clientsDir().toAbsolutePath(),
         nodes.edge().mqttPort()) + (extra == null ? "" : extra);
   }

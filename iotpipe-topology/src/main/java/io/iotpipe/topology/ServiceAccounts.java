@@ -65,6 +65,14 @@ public final class ServiceAccounts {
    *                may write there, and the broker checks the batch's {@code user_id} against it)
    */
   public static List<Account> forTopology(Names n, List<String> sinks, boolean batches) {
+    return forTopology(n, sinks, batches, false);
+  }
+
+  /**
+   * @param streams {@code topology.layout: streams}: each sink account also reads the partition streams (over the stream
+   *                protocol: subscribing, and storing and querying its group's position, are reads of the stream)
+   */
+  public static List<Account> forTopology(Names n, List<String> sinks, boolean batches, boolean streams) {
     String p = escape(n.prefix());
     List<Account> out = new ArrayList<>();
     out.add(new Account(admin(n), ".*", ".*", ".*", "administrator"));
@@ -74,7 +82,7 @@ public final class ServiceAccounts {
     }
     for (String s : sinks) {
       out.add(new Account(sink(n, s), "^$", "^" + escape(n.deadLetterExchange()) + "$",
-          "^" + p + "\\." + escape(s) + "\\.p\\d+$", ""));
+          streams ? "^" + p + "\\.(" + escape(s) + "\\.p\\d+|p\\d+\\.stream)$" : "^" + p + "\\." + escape(s) + "\\.p\\d+$", ""));
     }
     return out;
   }

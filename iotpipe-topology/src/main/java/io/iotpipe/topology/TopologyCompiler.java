@@ -61,11 +61,6 @@ public final class TopologyCompiler {
   public static List<BrokerTopology> compile(IotpipeConfig cfg) {
     TopologyConfig t = cfg.topology();
     Names n = t.names();
-    if (t.layout() == TopologyConfig.Layout.STREAMS && cfg.security().declared()) {
-      // The service accounts' permissions are written for the queue layout and were not proven for stream readers.
-      throw new TopologyException("topology.layout: streams with a security: section is not supported yet (the sink "
-          + "accounts may read only their own partition queues): use topology.layout: queues on secured brokers");
-    }
     Map<String, BrokerTopology.Builder> brokers = new LinkedHashMap<>();
     java.util.function.Function<String, BrokerTopology.Builder> on = name -> brokers.computeIfAbsent(name, k -> new BrokerTopology.Builder(cfg.broker(k)));
 
@@ -106,7 +101,8 @@ public final class TopologyCompiler {
   private static void accounts(IotpipeConfig cfg, BrokerConfig broker, boolean edge, BrokerTopology.Builder b) {
     io.iotpipe.core.config.SecurityConfig sec = cfg.security();
     Names n = cfg.topology().names();
-    for (ServiceAccounts.Account a : ServiceAccounts.forTopology(n, cfg.topology().sinks(), cfg.topology().wan().batches())) {
+    for (ServiceAccounts.Account a : ServiceAccounts.forTopology(n, cfg.topology().sinks(), cfg.topology().wan().batches(),
+        cfg.topology().layout() == TopologyConfig.Layout.STREAMS)) {
       // The account iotpipe logs in as keeps the password the config gives it (else apply would lock itself out).
       boolean login = a.user().equals(broker.username());
       b.add(new Declaration.User(a.user(), a.tags(), login ? null : sec.passwordFile(a.user())));

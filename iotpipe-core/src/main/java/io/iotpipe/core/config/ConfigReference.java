@@ -39,7 +39,7 @@ public final class ConfigReference {
     doc("brokers.<name>.username", "user name");
     doc("brokers.<name>.password", "password, from the environment: `${IOTPIPE_CLOUD_PASSWORD}` or `${VAR:-default}`", "guest");
     doc("brokers.<name>.region", "region this broker serves (e.g. `eu-west`); informs failover and reports");
-    doc("brokers.<name>.streamUris", "stream protocol endpoints of the nodes (`rabbitmq-stream://host:5552`, plugin `rabbitmq_stream`), where sink groups read partition streams when `topology.layout` is `streams`; credentials and vhost come from this broker's other keys", "the hosts of `uris` on port 5552");
+    doc("brokers.<name>.streamUris", "stream protocol endpoints of the nodes (`rabbitmq-stream://host:5552`, plugin `rabbitmq_stream`), where sink groups read partition streams when `topology.layout` is `streams`; credentials, vhost and TLS come from this broker's other keys (amqps `uris`: the stream protocol over TLS with the same CA and client certificate)", "the hosts of `uris` on port 5552, or 5551 over TLS");
 
     doc("topology.prefix", "name prefix of every exchange and queue (several pipelines can share a vhost)");
     doc("topology.edges", "brokers devices publish to; each gets an ingress exchange, a bounded buffer and a shovel");

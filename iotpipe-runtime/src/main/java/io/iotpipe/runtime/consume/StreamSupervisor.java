@@ -111,20 +111,48 @@ final class StreamSupervisor implements Supervision {
 
   /**
    * {@code rabbitmq-stream://} URIs of the broker's nodes with the broker's credentials and vhost: its
-   * {@code streamUris}, else the hosts of its AMQP URIs on the default stream port.
+   * {@code streamUris}, else the hosts of its AMQP URIs on the default stream port. A broker reached over TLS (amqps)
+   * is read over TLS too ({@code rabbitmq-stream+tls://}, default port {@link #STREAM_TLS_PORT}).
    */
   static List<String> streamUris(BrokerConfig broker) {
     String user = URLEncoder.encode(broker.username(), StandardCharsets.UTF_8);
     String pass = URLEncoder.encode(broker.password().reveal() == null ? "" : broker.password().reveal(), StandardCharsets.UTF_8);
     String vhost = URLEncoder.encode(broker.vhost(), StandardCharsets.UTF_8);
-    if (broker.uris().stream().anyMatch(u -> "amqps".equals(u.getScheme()))) {
-      throw new IllegalStateException("broker " + broker.name() + " is reached over TLS (amqps), and reading partition "
-          + "streams over TLS is not supported yet: use topology.layout: queues with TLS brokers");
-    }
+    boolean tls = tls(broker);
+    int defaultPort = tls ? STREAM_TLS_PORT : BrokerConfig.STREAM_PORT;
     List<String> hostPorts = broker.streamUris().isEmpty()
-        ? broker.uris().stream().map(u -> u.getHost() + ":" + BrokerConfig.STREAM_PORT).toList()
-        : broker.streamUris().stream().map(u -> u.getHost() + ":" + (u.getPort() > 0 ? u.getPort() : BrokerConfig.STREAM_PORT)).toList();
-    return hostPorts.stream().map(hp -> "rabbitmq-stream://" + user + ":" + pass + "@" + hp + "/" + vhost).toList();
+        ? broker.uris().stream().map(u -> u.getHost() + ":" + defaultPort).toList()
+        : broker.streamUris().stream().map(u -> u.getHost() + ":" + (u.getPort() > 0 ? u.getPort() : defaultPort)).toList();
+    return hostPorts.stream().map(hp -> (tls ? "rabbitmq-stream+tls://" : "rabbitmq-stream://") + user + ":" + pass + "@" + hp
+        + "/" + vhost).toList();
+  }
+
+  /** RabbitMQ's default port of the stream protocol over TLS. */
+  static final int STREAM_TLS_PORT = 5551;
+
+  static boolean tls(BrokerConfig broker) {
+    return broker.uris().stream().anyMatch(u -> "amqps".equals(u.getScheme()));
+  }
+
+  /**
+   * The stream client's TLS context (Netty's) from the same PEM files as the AMQP connections: the {@code cacertfile},
+   * {@code certfile} and {@code keyfile} of the broker's first amqps URI; peer verification always.
+   */
+  static io.netty.handler.ssl.SslContext sslContext(BrokerConfig broker) {
+    java.util.Map<String, String> q = io.iotpipe.core.tls.PemTls.query(broker.uris().getFirst());
+    try {
+      var b = io.netty.handler.ssl.SslContextBuilder.forClient();
+      if (q.containsKey("cacertfile")) {
+        b.trustManager(new java.io.File(q.get("cacertfile")));
+      }
+      if (q.containsKey("certfile") && q.containsKey("keyfile")) {
+        b.keyManager(new java.io.File(q.get("certfile")), new java.io.File(q.get("keyfile")));
+      }
+      return b.build();
+    } catch (javax.net.ssl.SSLException | IllegalArgumentException e) {
+      throw new IllegalStateException("broker " + broker.name() + ": cannot read the TLS files of its URI for the stream "
+          + "client (cacertfile, certfile, keyfile): " + e.getMessage(), e);
+    }
   }
 
   @Override
@@ -135,7 +163,11 @@ final class StreamSupervisor implements Supervision {
       }
       try {
         if (environment == null) {
-          environment = Environment.builder().uris(streamUris(broker)).id("iotpipe-" + group).build();
+          var builder = Environment.builder().uris(streamUris(broker)).id("iotpipe-" + group);
+          if (tls(broker)) {
+            builder = builder.tls().sslContext(sslContext(broker)).environmentBuilder();
+          }
+          environment = builder.build();
           connections++;
           io.iotpipe.runtime.Startup.mark(group + ": connected (streams)");
         }
@@ -239,7 +271,8 @@ final class StreamSupervisor implements Supervision {
             offsetClient = new com.rabbitmq.stream.impl.Client(new com.rabbitmq.stream.impl.Client.ClientParameters()
                 .host(hp[0]).port(Integer.parseInt(hp[1])).username(broker.username())
                 .password(broker.password().reveal() == null ? "" : broker.password().reveal())
-                .virtualHost(broker.vhost()).clientProperty("connection_name", "iotpipe-" + group + "-positions"));
+                .virtualHost(broker.vhost()).clientProperty("connection_name", "iotpipe-" + group + "-positions")
+                .sslContext(tls(broker) ? sslContext(broker) : null));
             offsetNode = (offsetNode + i) % nodes.size();
           } catch (RuntimeException e) {
             last = e;

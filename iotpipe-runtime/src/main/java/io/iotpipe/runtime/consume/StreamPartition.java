@@ -70,6 +70,11 @@ final class StreamPartition implements Source {
     }
   }
 
+  /** Whether every record received is settled (the sink holds none of them). */
+  synchronized boolean idle() {
+    return outstanding.isEmpty();
+  }
+
   /** The highest offset stored by this instance, or -1 before any. */
   synchronized long stored() {
     return stored;

@@ -77,6 +77,9 @@ final class StreamSupervisor implements Supervision {
   /** Concurrent, so that {@link #connected()} reads it without the lock. */
   private final Map<String, Consumer> consumers = new java.util.concurrent.ConcurrentHashMap<>();
   private final Map<String, AtomicReference<StreamPartition>> active = new HashMap<>();
+  /** Per stream: the last offset received and when (or when subscribed), for {@link #watch()}. */
+  private final Map<String, Progress> progress = new java.util.concurrent.ConcurrentHashMap<>();
+  private volatile long resubscriptions;
   private Connection deadLetterConnection;
   private ConfirmingPublisher deadLetters;
   private volatile boolean cancelled;
@@ -91,8 +94,22 @@ final class StreamSupervisor implements Supervision {
   private com.rabbitmq.stream.impl.Client offsetClient;
   private int offsetNode;
 
-  /** @param group the sink group: the consumer name the broker keeps positions under and elects one reader of */
-  /** @param prefetch records per partition reported processed before they are settled (see {@link StreamPartition}) */
+  /**
+   * A partition this instance reads, with nothing unsettled, that received nothing for this long while its stream holds
+   * newer records is subscribed again (see {@link #watch()}).
+   */
+  static final Duration STALL_AFTER = Duration.ofSeconds(20);
+
+  /** The last offset received on a stream and when (nanoTime), or the subscription's time before any. */
+  private static final class Progress {
+    volatile long offset = -1;
+    volatile long at = System.nanoTime();
+  }
+
+  /**
+   * @param group    the sink group: the consumer name the broker keeps positions under and elects one reader of
+   * @param prefetch records per partition reported processed before they are settled (see {@link StreamPartition})
+   */
   StreamSupervisor(String group, BrokerConfig broker, List<String> streams, int prefetch, Backoff backoff,
                    ScheduledExecutorService scheduler, Listener listener) {
     this.prefetch = prefetch;
@@ -102,6 +119,7 @@ final class StreamSupervisor implements Supervision {
     this.backoff = backoff;
     this.scheduler = scheduler;
     this.listener = listener;
+    scheduler.scheduleWithFixedDelay(this::watch, 5, 5, TimeUnit.SECONDS);
     streams.forEach(s -> active.put(s, new AtomicReference<>()));
     this.nodes = streamUris(broker).stream().map(u -> {
       URI parsed = URI.create(u);
@@ -214,6 +232,7 @@ final class StreamSupervisor implements Supervision {
 
   private Consumer subscribe(String stream) {
     AtomicReference<StreamPartition> current = active.get(stream);
+    progress.computeIfAbsent(stream, k -> new Progress()).at = System.nanoTime();
     return environment.consumerBuilder()
         .stream(stream)
         .name(group)
@@ -244,7 +263,16 @@ final class StreamSupervisor implements Supervision {
         .messageHandler((ctx, message) -> {
           StreamPartition p = current.get();
           if (p == null || cancelled) {
-            return; // not the reader (any more), or stopping: the next reader reads it from the stored position
+            // Not the reader (any more), or stopping: the next reader reads it from the stored position. Its credit
+            // is returned all the same: the client grants chunks only as messages are processed, so records dropped
+            // here without it (e.g. between the updates of a resubscription) would wedge the partition for good.
+            ctx.processed();
+            return;
+          }
+          Progress pr = progress.get(stream);
+          if (pr != null) {
+            pr.offset = ctx.offset();
+            pr.at = System.nanoTime();
           }
           p.track(ctx.offset(), ctx);
           Map<String, Object> annotations = message.getMessageAnnotations() == null ? Map.of() : message.getMessageAnnotations();
@@ -252,6 +280,59 @@ final class StreamSupervisor implements Supervision {
               properties(message, annotations), message.getBodyAsBinary());
         })
         .build();
+  }
+
+  /**
+   * No silent stall: after a stream's leader failed over, the stream client's own recovery was seen to resubscribe a
+   * single active consumer that then never received anything again while the stream kept growing
+   * ({@code StreamLeaderKillCheck}, RabbitMQ 4.0.5). A partition this instance reads (it is the group's active reader),
+   * with nothing unsettled, that received nothing for {@link #STALL_AFTER} while the stream's last committed chunk is
+   * beyond what it received, is closed and subscribed again: the broker then elects a reader afresh, which resumes
+   * after the stored position (what was received and not settled is read again; the sinks absorb it).
+   */
+  private void watch() {
+    if (closing || cancelled || environment == null) {
+      return;
+    }
+    for (String s : streams) {
+      StreamPartition p = active.get(s).get();
+      Progress pr = progress.get(s);
+      if (p == null || pr == null || !p.idle() || System.nanoTime() - pr.at < STALL_AFTER.toNanos()) {
+        continue;
+      }
+      long committed;
+      try {
+        committed = environment.queryStreamStats(s).committedChunkId();
+      } catch (RuntimeException e) {
+        continue; // empty or unreachable: nothing to say about a stall
+      }
+      if (committed <= pr.offset) {
+        continue;
+      }
+      lastError = s + ": nothing received for " + (System.nanoTime() - pr.at) / 1_000_000_000L + " s while the stream holds "
+          + "records up to chunk " + committed + " (last received " + pr.offset + "): subscribing again";
+      LOG.warn("{}: {}", group, lastError);
+      synchronized (lock) {
+        if (closing || cancelled) {
+          return;
+        }
+        Consumer old = consumers.remove(s);
+        if (old != null) {
+          try {
+            old.close();
+          } catch (RuntimeException ignored) {
+            // already broken: the broker drops its registration with the connection
+          }
+        }
+        try {
+          consumers.put(s, subscribe(s));
+          resubscriptions++;
+        } catch (RuntimeException e) {
+          lastError = describe(e);
+          scheduler.schedule(this::connect, backoff.delay(1).toMillis(), TimeUnit.MILLISECONDS);
+        }
+      }
+    }
   }
 
   /**
@@ -395,7 +476,8 @@ final class StreamSupervisor implements Supervision {
 
   @Override
   public long connections() {
-    return connections;
+    // a stalled partition subscribed again counts as a reconnect in the consumer's stats
+    return connections + resubscriptions;
   }
 
   /** Positions of the partitions this instance reads now (stream -> highest stored offset, -1 before any). */

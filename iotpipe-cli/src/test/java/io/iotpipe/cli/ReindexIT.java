@@ -333,6 +333,10 @@ class ReindexIT {
       System.err.println("ReindexIT: " + r.err().strip());
       JsonNode switched = JSON.readTree(r.out()).path("switched");
       assertThat(switched).hasSize(3); // two days and the latest state
+      assertThat(switched.get(1).path("live").asText()).isEqualTo(p + "-2026.12.06");
+      assertThat(switched.get(1).path("copied").asLong()).as("the readings the store lacked, copied from the old index").isEqualTo(DEVICES);
+      assertThat(r.err()).contains("switch: " + p + "-2026.12.06 -> " + p + "-2026.12.06-v2, " + DEVICES + " documents only "
+          + p + "-2026.12.06 held copied, " + p + "-2026.12.06 removed");
       assertThat(resolves(p + "-2026.12.06")).containsExactly(p + "-2026.12.06-v2");
       assertThat(resolves(p + "-2026.12.05")).containsExactly(p + "-2026.12.05-v2");
       assertThat(resolves(p + "-latest")).containsExactly(p + "-latest-v2");

@@ -71,18 +71,21 @@ public final class IndexSwitch implements AutoCloseable {
   private final String tenant;
   private final EsClient client;
   private final Consumer<String> progress;
+  private final Consumer<String> switched;
 
   /**
    * @param suffix   the rebuild's {@code --index-suffix}
    * @param tenant   only this tenant's indices, or null for all of them
-   * @param progress receives a line per step and copy, may be null
+   * @param progress receives a line while a copy runs, may be null
+   * @param switched receives a line per live name switched (or found switched), may be null
    */
-  public IndexSwitch(IndexerConfig cfg, String suffix, String tenant, Consumer<String> progress) {
+  public IndexSwitch(IndexerConfig cfg, String suffix, String tenant, Consumer<String> progress, Consumer<String> switched) {
     this.cfg = cfg;
     this.suffix = suffix;
     this.tenant = tenant;
     this.client = new EsClient(cfg);
     this.progress = progress == null ? s -> { } : progress;
+    this.switched = switched == null ? s -> { } : switched;
   }
 
   /** The index patterns holding the rebuilt indices (events and latest state, every tenant's). */
@@ -184,7 +187,7 @@ public final class IndexSwitch implements AutoCloseable {
     for (Step s : steps) {
       long t0 = System.nanoTime();
       if (s.done()) {
-        progress.accept("switch: " + s.live() + " already points to " + s.fresh());
+        switched.accept("switch: " + s.live() + " already points to " + s.fresh());
         continue;
       }
       long copied = 0;
@@ -210,7 +213,7 @@ public final class IndexSwitch implements AutoCloseable {
         swap(s);
       }
       Switched done = new Switched(s.live(), s.current(), s.fresh(), copied, Math.round((System.nanoTime() - t0) / 1e7) / 100.0);
-      progress.accept("switch: " + s.live() + " -> " + s.fresh() + (s.current() == null ? " (it did not exist)"
+      switched.accept("switch: " + s.live() + " -> " + s.fresh() + (s.current() == null ? " (it did not exist)"
           : ", " + copied + " documents only " + s.current() + " held copied, " + s.current() + " removed"));
       out.add(done);
     }

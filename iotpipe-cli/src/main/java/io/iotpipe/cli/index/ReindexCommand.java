@@ -156,7 +156,10 @@ public final class ReindexCommand implements IotpipeCommand, Callable<Integer> {
 
   /** The alias switch after a complete replay (the work is {@link IndexSwitch}). */
   private List<IndexSwitch.Switched> switchAliases(IotpipeConfig cfg, Output out) {
-    try (IndexSwitch sw = new IndexSwitch(cfg.indexer(), indexSuffix, tenant, out::progress)) {
+    try (IndexSwitch sw = new IndexSwitch(cfg.indexer(), indexSuffix, tenant, out::progress, line -> {
+      out.endProgress();
+      out.info(line);
+    })) {
       List<IndexSwitch.Step> steps = sw.plan();
       out.endProgress();
       out.info("reindex: switching " + steps.size() + " live names to their -" + indexSuffix + " indices");

@@ -367,8 +367,35 @@ class ReindexIT {
           written.incrementAndGet();
         }
       }, writerThread);
-      CliTest.Result r3 = CliTest.run("reindex", "--config", f.toString(), "--index-suffix", "v3", "--switch", "--json");
+      // and a search through the pattern meanwhile: never fewer documents than before (no gap), never more than were
+      // written (no reading counted twice: the rebuild is hidden until switched, the old copy gone with the switch)
+      long baseline = count(p + "-20*");
+      List<String> wrong = java.util.Collections.synchronizedList(new ArrayList<>());
+      java.util.concurrent.atomic.AtomicLong probes = new java.util.concurrent.atomic.AtomicLong();
+      java.util.concurrent.ExecutorService searcherThread = java.util.concurrent.Executors.newSingleThreadExecutor();
+      java.util.concurrent.Future<?> searcher = searcherThread.submit(() -> {
+        while (!stop.get()) {
+          // no refresh: what the switch must keep visible is refreshed already; the writer's newest may show later
+          String answer = es.sendSync("GET", "/" + p + "-20*/_count", null).text();
+          long c = JSON.readTree(answer).path("count").asLong();
+          long most = baseline + (written.get() - 100 + 1) * 4;
+          if (c < baseline || c > most) {
+            wrong.add(c + " documents through " + p + "-20* (between " + baseline + " and " + most + "): " + answer + " "
+                + es.sendSync("GET", "/_cat/aliases/" + p + "*?h=alias,index", null).text().replace('\n', ';') + " "
+                + es.sendSync("GET", "/_cat/indices/" + p + "*?h=index,docs.count&expand_wildcards=all", null).text().replace('\n', ';'));
+          }
+          probes.incrementAndGet();
+        }
+        return null;
+      });
+      CliTest.Result r3 = CliTest.run("reindex", "--config", f.toString(), "--index-suffix", "v3", "--switch", "--switch-grace", "1s", "--json");
       stop.set(true);
+      searcher.get();
+      searcherThread.shutdown();
+      System.err.println("ReindexIT: " + probes.get() + " searches through the pattern during the second switch");
+      assertThat(wrong).as("searches during the switch").isEmpty();
+      assertThat(probes.get()).isPositive();
+      assertThat(es.sendSync("GET", "/_index_template/" + p + "-rebuild-v3", null).status()).as("the hiding template removed").isEqualTo(404);
       System.err.println("ReindexIT: second switch: " + r3.err().strip() + "\nReindexIT: last retry " + lastRetry);
       writer.join();
       writerThread.shutdown();
@@ -412,6 +439,14 @@ class ReindexIT {
     assertThat(refused.err()).contains(p + "-2026.12.06 is already an alias of " + p + "-archive, which is not a rebuild of it")
         .contains("remove the alias");
     assertThat(resolves(p + "-2026.12.06")).containsExactly(p + "-archive");
+
+    // what the switch relies on: an alias found by a pattern reaches its index even while that index is still hidden
+    assertThat(es.sendSync("PUT", "/" + p + "-hidden", "{\"settings\":{\"index.hidden\":true}}").status()).isEqualTo(200);
+    assertThat(es.sendSync("PUT", "/" + p + "-hidden/_doc/1?refresh=true", "{\"deviceId\":\"x\"}").status()).isEqualTo(201);
+    assertThat(count(p + "-hid*")).isZero();
+    assertThat(es.sendSync("POST", "/_aliases", "{\"actions\":[{\"add\":{\"index\":\"" + p + "-hidden\",\"alias\":\"" + p
+        + "-hidalias\"}}]}").status()).isEqualTo(200);
+    assertThat(count(p + "-hid*")).isEqualTo(1);
     System.err.printf("ReindexIT: switch refusals in %.1f s%n", (System.nanoTime() - t0) / 1e9);
   }
 

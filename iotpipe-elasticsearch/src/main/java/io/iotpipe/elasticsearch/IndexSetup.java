@@ -157,7 +157,7 @@ public final class IndexSetup {
     }
   }
 
-  private static ObjectNode settings(IndexerConfig cfg) {
+  static ObjectNode settings(IndexerConfig cfg) {
     ObjectNode s = JSON.createObjectNode();
     s.put("number_of_shards", cfg.shards());
     s.put("number_of_replicas", cfg.replicas());

@@ -88,6 +88,63 @@ public final class IndexSwitch implements AutoCloseable {
     this.switched = switched == null ? s -> { } : switched;
   }
 
+  /** The rebuilt indices' own template: {@link IndexSetup}'s, hidden. */
+  String hiddenTemplate() {
+    return cfg.indexPrefix() + "-rebuild-" + suffix;
+  }
+
+  /** The names of the rebuilt indices, as patterns: events and latest state, with and without a tenant. */
+  List<String> rebuiltPatterns() {
+    List<String> p = new ArrayList<>(List.of(cfg.indexPrefix() + "-20*-" + suffix, cfg.indexPrefix() + "-20*-" + suffix + TenantIndices.INFIX + "*"));
+    if (cfg.latestState()) {
+      p.add(cfg.latestIndex() + "-" + suffix + TenantIndices.INFIX + "*");
+    }
+    return p;
+  }
+
+  /** The body of the hidden template: the events' settings and mappings, {@code hidden}, above the live template's priority. */
+  static ObjectNode hiddenTemplateBody(List<String> patterns, IndexerConfig cfg, IndexSetup.Engine engine) {
+    ObjectNode t = JSON.createObjectNode();
+    patterns.forEach(t.putArray("index_patterns")::add);
+    t.put("priority", 201);
+    ObjectNode tpl = t.putObject("template");
+    ObjectNode settings = IndexSetup.settings(cfg);
+    settings.put("hidden", true);
+    tpl.set("settings", settings);
+    tpl.set("mappings", IndexSetup.mappings(engine));
+    return t;
+  }
+
+  /**
+   * Hides the indices a rebuild writes until they are switched (run before the replay): a pattern search
+   * ({@code telemetry-20*}) skips hidden indices, so it does not count the readings twice while old and new exist side
+   * by side. Rebuilt indices created later get it from a template of their own; those already there (the latest-state
+   * index, an earlier run's) get the setting. Engines without composable templates (Elasticsearch before 7.8) keep the
+   * rebuild visible: returns false then.
+   */
+  public boolean hideRebuild(IndexSetup.Engine engine) {
+    EsClient.Response r = client.sendSync("PUT", "/_index_template/" + hiddenTemplate(), hiddenTemplateBody(rebuiltPatterns(), cfg, engine).toString());
+    if (r.status() == 404 || r.status() == 405 || r.status() == 400 && r.text().contains("no handler")) {
+      return false;
+    }
+    check(r, "creating the template " + hiddenTemplate() + " that hides the rebuilt indices");
+    String existing = String.join(",", rebuiltPatterns()) + (cfg.latestState() ? "," + cfg.latestIndex() + "-" + suffix : "");
+    JsonNode all = tree(check(client.sendSync("GET", "/" + existing + "/_alias?allow_no_indices=true&ignore_unavailable=true&expand_wildcards=all",
+        null), "listing the rebuilt indices " + existing));
+    List<String> unswitched = new ArrayList<>();
+    // one a live name already points to (a switch run again) stays visible: patterns reach the live data through it
+    all.fields().forEachRemaining(e -> {
+      if (e.getValue().path("aliases").isEmpty()) {
+        unswitched.add(e.getKey());
+      }
+    });
+    if (!unswitched.isEmpty()) {
+      check(client.sendSync("PUT", "/" + String.join(",", unswitched) + "/_settings", "{\"index.hidden\":true}"),
+          "hiding the rebuilt indices " + unswitched);
+    }
+    return true;
+  }
+
   /** The index patterns holding the rebuilt indices (events and latest state, every tenant's). */
   String freshPatterns() {
     String p = cfg.indexPrefix() + "-20*-" + suffix + "*";
@@ -113,7 +170,7 @@ public final class IndexSwitch implements AutoCloseable {
 
   /** Which rebuilt index each live name will resolve to, and what it resolves to now. Changes nothing. */
   public List<Step> plan() {
-    EsClient.Response r = client.sendSync("GET", "/_cat/indices/" + freshPatterns() + "?format=json&h=index&expand_wildcards=open", null);
+    EsClient.Response r = client.sendSync("GET", "/_cat/indices/" + freshPatterns() + "?format=json&h=index&expand_wildcards=all", null);
     List<String> names = new ArrayList<>();
     if (r.status() != 404) {
       check(r, "listing the rebuilt indices " + freshPatterns());
@@ -181,12 +238,18 @@ public final class IndexSwitch implements AutoCloseable {
     return target;
   }
 
-  /** Switches every step in turn; returns what each did. Throws {@link Refused} at the first one that fails. */
-  public List<Switched> run(List<Step> steps) {
+  /**
+   * Switches every step in turn; returns what each did. Old indices behind an alias are deleted at the end, {@code grace}
+   * after the last switch, so that searches running when their alias moved still find them. Throws {@link Refused} at
+   * the first step that fails.
+   */
+  public List<Switched> run(List<Step> steps, Duration grace) {
     List<Switched> out = new ArrayList<>();
+    List<String> retired = new ArrayList<>();
     for (Step s : steps) {
       long t0 = System.nanoTime();
       if (s.done()) {
+        unhide(s.fresh());
         switched.accept("switch: " + s.live() + " already points to " + s.fresh());
         continue;
       }
@@ -195,29 +258,76 @@ public final class IndexSwitch implements AutoCloseable {
         Instant firstCopy = Instant.now();
         copied += copy(s, null);
         block(s.current(), true);
+        boolean hid = false;
         try {
           copied += copy(s, firstCopy.minus(DELTA_MARGIN).minus(cfg.requestTimeout()));
+          if (!s.current().equals(s.live())) {
+            // reached through its alias only from now on: once the alias moves, no pattern finds it, yet it still exists
+            hidden(s.current(), true);
+            hid = true;
+          }
           swap(s);
+          unhide(s.fresh());
         } catch (RuntimeException e) {
           try {
+            if (hid) {
+              hidden(s.current(), false);
+            }
             block(s.current(), false);
           } catch (RuntimeException again) {
             e.addSuppressed(again);
-            throw new Refused(e.getMessage() + "; and lifting the write block failed (" + again.getMessage() + "): the live indexer"
-                + " cannot write to " + s.current() + " until you run PUT /" + s.current() + "/_settings {\"index.blocks.write\": false}"
+            throw new Refused(e.getMessage() + "; and restoring " + s.current() + " failed (" + again.getMessage() + "): the live indexer"
+                + " cannot write to it until you run PUT /" + s.current() + "/_settings {\"index.blocks.write\": false, \"index.hidden\": false}"
                 + " or this command again");
           }
           throw e;
         }
+        if (hid) {
+          retired.add(s.current());
+        }
       } else {
         swap(s);
+        unhide(s.fresh());
       }
       Switched done = new Switched(s.live(), s.current(), s.fresh(), copied, Math.round((System.nanoTime() - t0) / 1e7) / 100.0);
       switched.accept("switch: " + s.live() + " -> " + s.fresh() + (s.current() == null ? " (it did not exist)"
-          : ", " + copied + " documents only " + s.current() + " held copied, " + s.current() + " removed"));
+          : ", " + copied + " documents only " + s.current() + " held copied, " + s.current()
+          + (retired.contains(s.current()) ? " removed after the grace period" : " removed")));
       out.add(done);
     }
+    EsClient.Response r = client.sendSync("DELETE", "/_index_template/" + hiddenTemplate(), null);
+    if (r.status() != 404 && r.status() != 405) {
+      check(r, "deleting the template " + hiddenTemplate() + " (it only hid the rebuild)");
+    }
+    if (!retired.isEmpty()) {
+      switched.accept("switch: removing " + String.join(", ", retired) + " in " + grace.toSeconds() + " s, once searches that"
+          + " started before the switch are done");
+      try {
+        TimeUnit.NANOSECONDS.sleep(grace.toNanos());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new Refused("interrupted before removing " + retired + ": they are hidden and no name points to them; delete them");
+      }
+      for (String old : retired) {
+        EsClient.Response d = client.sendSync("DELETE", "/" + old, null);
+        if (d.status() != 404) {
+          check(d, "removing the old index " + old + " (no name points to it any more; delete it by hand)");
+        }
+      }
+    }
     return out;
+  }
+
+  private void hidden(String index, boolean on) {
+    check(client.sendSync("PUT", "/" + index + "/_settings", "{\"index.hidden\":" + on + "}"), (on ? "hiding " : "showing ") + index);
+  }
+
+  /**
+   * After the swap: the live name (an alias, found by patterns) already reaches the new index, which patterns then
+   * match by its own name too; an index reached both ways is searched once.
+   */
+  private void unhide(String index) {
+    check(client.sendSync("PUT", "/" + index + "/_settings", "{\"index.hidden\":false}"), "making " + index + " visible to pattern searches");
   }
 
   /** The {@code _reindex} body copying what {@code to} lacks from {@code from} (since {@code ingestedSince}, if set). */
@@ -241,18 +351,29 @@ public final class IndexSwitch implements AutoCloseable {
     return b;
   }
 
-  /** The one {@code _aliases} request: the alias added and the old index removed together, or the alias alone. */
+  /**
+   * The one {@code _aliases} request. A live name that is an index becomes an alias in the same request that removes
+   * the index (a name cannot be both). One that is an alias already moves to the new index; the old one is deleted
+   * later ({@link #run}), because the engine silently leaves out of a search in flight the shards of an index deleted
+   * under it.
+   */
   static ObjectNode swapBody(Step s) {
     ObjectNode b = JSON.createObjectNode();
     var actions = b.putArray("actions");
+    if (s.current() != null && !s.current().equals(s.live())) {
+      actions.addObject().putObject("remove").put("index", s.current()).put("alias", s.live());
+    }
     actions.addObject().putObject("add").put("index", s.fresh()).put("alias", s.live());
-    if (s.current() != null) {
+    if (s.live().equals(s.current())) {
       actions.addObject().putObject("remove_index").put("index", s.current());
     }
     return b;
   }
 
   private void swap(Step s) {
+    // searches through the live name must find at once all the old one answered: the replay's last documents are not
+    // refreshed yet (and a copy that created nothing refreshes nothing)
+    check(client.sendSync("POST", "/" + s.fresh() + "/_refresh", null), "refreshing " + s.fresh());
     EsClient.Response r = client.sendSync("POST", "/_aliases", swapBody(s).toString());
     if (r.status() >= 300) {
       throw new Refused("switching " + s.live() + " to " + s.fresh() + " failed (HTTP " + r.status() + ": " + head(r.text())

@@ -30,9 +30,10 @@ class IndexSwitchTest {
         + "{\"add\":{\"index\":\"telemetry-2026.12.06-v2\",\"alias\":\"telemetry-2026.12.06\"}},"
         + "{\"remove_index\":{\"index\":\"telemetry-2026.12.06\"}}]}");
     var second = new IndexSwitch.Step("telemetry-2026.12.06", "telemetry-2026.12.06-v2", "telemetry-2026.12.06-v3", false);
+    // over an earlier rebuild the alias moves and the old index stays for the searches in flight (deleted later)
     assertThat(IndexSwitch.swapBody(second).toString()).isEqualTo("{\"actions\":["
-        + "{\"add\":{\"index\":\"telemetry-2026.12.06-v3\",\"alias\":\"telemetry-2026.12.06\"}},"
-        + "{\"remove_index\":{\"index\":\"telemetry-2026.12.06-v2\"}}]}");
+        + "{\"remove\":{\"index\":\"telemetry-2026.12.06-v2\",\"alias\":\"telemetry-2026.12.06\"}},"
+        + "{\"add\":{\"index\":\"telemetry-2026.12.06-v3\",\"alias\":\"telemetry-2026.12.06\"}}]}");
     var lost = new IndexSwitch.Step("telemetry-2026.12.06", null, "telemetry-2026.12.06-v2", false);
     assertThat(IndexSwitch.swapBody(lost).toString())
         .isEqualTo("{\"actions\":[{\"add\":{\"index\":\"telemetry-2026.12.06-v2\",\"alias\":\"telemetry-2026.12.06\"}}]}");
@@ -64,5 +65,16 @@ class IndexSwitchTest {
         .hasMessageContaining("remove the alias");
     assertThatThrownBy(() -> IndexSwitch.resolve("telemetry-2026.12.06", fresh, List.of("a", "b")))
         .isInstanceOf(IndexSwitch.Refused.class).hasMessageContaining("is an alias of 2 indices [a, b]");
+  }
+
+  @Test
+  void theRebuildIsHiddenByATemplateAboveTheLiveOneWithItsMappings() {
+    var cfg = ReindexerTest.config("daily");
+    var body = IndexSwitch.hiddenTemplateBody(List.of("telemetry-20*-v2", "telemetry-20*-v2.tenant-*"), cfg,
+        new IndexSetup.Engine("opensearch", "3.8.0"));
+    assertThat(body.path("index_patterns").toString()).isEqualTo("[\"telemetry-20*-v2\",\"telemetry-20*-v2.tenant-*\"]");
+    assertThat(body.path("priority").asInt()).as("above the live template's 200: the highest priority alone applies").isEqualTo(201);
+    assertThat(body.path("template").path("settings").path("hidden").asBoolean()).isTrue();
+    assertThat(body.path("template").path("mappings")).isEqualTo(IndexSetup.mappings(new IndexSetup.Engine("opensearch", "3.8.0")));
   }
 }

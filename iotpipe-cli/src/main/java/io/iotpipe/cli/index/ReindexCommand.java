@@ -64,6 +64,10 @@ public final class ReindexCommand implements IotpipeCommand, Callable<Integer> {
       + " Run it again after a failure: switched names are left alone.")
   boolean switchAliases;
 
+  @Option(names = "--switch-grace", paramLabel = "DURATION", defaultValue = "30s", description = "With --switch: how long an old"
+      + " rebuilt index, no longer named, is kept for searches that started before the switch (default: ${DEFAULT-VALUE}).")
+  String switchGrace;
+
   @Option(names = "--json", description = "Print the summary as JSON.")
   boolean json;
 
@@ -101,7 +105,16 @@ public final class ReindexCommand implements IotpipeCommand, Callable<Integer> {
         total == 0 ? 100.0 : 100.0 * p.read() / total, p.written(), p.present(), p.different(),
         Math.round(p.read() / Math.max(1e-3, (System.nanoTime() - t0[0]) / 1e9)))))) {
       // an engine still starting is waited for, but no longer than a refused batch would be
-      reindexer.prepare(retry.compareTo(Duration.ofSeconds(30)) < 0 ? retry : Duration.ofSeconds(30));
+      var engine = reindexer.prepare(retry.compareTo(Duration.ofSeconds(30)) < 0 ? retry : Duration.ofSeconds(30));
+      if (switchAliases) {
+        try (IndexSwitch sw = new IndexSwitch(cfg.indexer(), indexSuffix, tenant, null, null)) {
+          if (!sw.hideRebuild(engine)) {
+            out.info("reindex: this engine has no composable templates: pattern searches see the rebuilt indices beside the live ones until the switch");
+          }
+        } catch (IndexSwitch.Refused e) {
+          throw new CommandFailure(ExitCode.FAILED, "switch: " + e.getMessage());
+        }
+      }
       t0[0] = System.nanoTime(); // the rate counts from the first reading sent, not from the engine check
       out.info("reindex: " + hours.size() + " hours, " + String.format(Locale.ROOT, "%,d", total) + " readings"
           + (tenant == null ? "" : " (of all tenants; only tenant " + tenant + "'s are sent)") + " from " + cfg.storage().dir()
@@ -163,7 +176,7 @@ public final class ReindexCommand implements IotpipeCommand, Callable<Integer> {
       List<IndexSwitch.Step> steps = sw.plan();
       out.endProgress();
       out.info("reindex: switching " + steps.size() + " live names to their -" + indexSuffix + " indices");
-      return sw.run(steps);
+      return sw.run(steps, DurationOption.parse("--switch-grace", switchGrace));
     } catch (IndexSwitch.Refused e) {
       throw new CommandFailure(ExitCode.FAILED, "switch: " + e.getMessage());
     } catch (EsClient.EsUnavailableException e) {

@@ -22,15 +22,17 @@ import java.util.regex.Pattern;
  * --switch}): after it, {@code telemetry-2026.12.06} is an alias of {@code telemetry-2026.12.06-S} and the old index is
  * gone, so searches by name or by pattern ({@code telemetry-20*}: an index reached both by its own name and through an
  * alias is searched once) and the live indexer's writes (an alias of one index takes writes) go on under the same names.
+ * While the rebuild runs, its indices are hidden ({@link #hideRebuild}): patterns do not count its readings twice.
  *
  * <p>Per live name, in this order: (1) the engine copies every document of the old index that the new one lacks
  * ({@code _reindex}, events with {@code op_type create}, latest state with external versions so the higher
  * {@code seq} wins) — readings the live indexer wrote that the store did not hold yet (it lags by its roll age) or that
  * lie outside the replayed range; (2) the old index is blocked for writes (the live indexer's writes to it are then
- * retried, not lost), and what reached it since (1) began is copied again; (3) one {@code _aliases} request adds the
- * alias and removes the old index, atomically. A failure before (3) lifts the block and leaves the live name as it was.
- * A second switch (S2 over an alias that points to S) works the same way; a live name already pointing at the new
- * index is left alone, so a switch that stopped halfway is finished by running it again.
+ * retried, not lost), and what reached it since (1) began is copied again; (3) the new index is refreshed and one
+ * {@code _aliases} request switches the name ({@link #swapBody}); the new index is then shown to patterns. A failure
+ * before (3) lifts the block and leaves the live name as it was. A second switch (S2 over an alias that points to S)
+ * moves the alias and deletes S's index after a grace period; a live name already pointing at the new index is left
+ * alone, so a switch that stopped halfway is finished by running it again.
  */
 public final class IndexSwitch implements AutoCloseable {
 

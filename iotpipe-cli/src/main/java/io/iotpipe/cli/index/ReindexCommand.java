@@ -56,11 +56,13 @@ public final class ReindexCommand implements IotpipeCommand, Callable<Integer> {
   @Option(names = "--retry-for", paramLabel = "DURATION", defaultValue = "5m", description = "How long a batch the engine keeps refusing is retried before the run stops (default: ${DEFAULT-VALUE}).")
   String retryFor;
 
-  @Option(names = "--switch", description = "With --index-suffix S: once the replay is complete, make each live name (<index>, <latest index>)"
-      + " an alias of its rebuilt <name>-S and remove the old index, one atomic alias change per name, so searches and the live"
-      + " indexer go on under the same names (a zero-downtime mapping change). Before that, the engine copies into the new index"
-      + " every document only the old one holds (readings the store does not hold yet, or outside --since/--until); writes to"
-      + " the old index are blocked only for the last copy of what arrived meanwhile, and the live indexer retries them."
+  @Option(names = "--switch", description = "With --index-suffix S: the rebuilt indices stay hidden from pattern searches while"
+      + " the replay runs; once it is complete, each live name (<index>, <latest index>) becomes an alias of its rebuilt <name>-S,"
+      + " one atomic alias change per name, so searches and the live indexer go on under the same names (a zero-downtime mapping"
+      + " change). Before that, the engine copies into the new index every document only the old one holds (readings the store"
+      + " does not hold yet, or outside --since/--until); writes to the old index are blocked only for the last copy of what"
+      + " arrived meanwhile, and the live indexer retries them. The first switch of a name deletes the old index in that change"
+      + " (a search in flight at that instant may miss it); later ones delete it after --switch-grace."
       + " Run it again after a failure: switched names are left alone.")
   boolean switchAliases;
 

@@ -272,6 +272,186 @@ class ReindexIT {
     System.err.printf("ReindexIT: killed and resumed in %.1f s%n", (System.nanoTime() - t0) / 1e9);
   }
 
+  /** One reading per device with sequence number {@code seq}, on the 6th (its index is the one switched under load). */
+  static List<Telemetry> batch(long seq) {
+    List<Telemetry> out = new ArrayList<>();
+    for (int d = 0; d < DEVICES; d++) {
+      out.add(new Telemetry("ch-" + d, seq, Instant.parse("2026-12-06T05:00:00Z").plusSeconds(seq).plusMillis(d), "site-" + d % 3,
+          "eu-west", "CHARGING", null, Map.of("powerKw", 7.0 + d, "soc", 50.0)));
+    }
+    return out;
+  }
+
+  static volatile String lastRetry;
+
+  /** Writes through the indexer's sink until every reading is delivered, retrying what it answers Retry for (as the runtime does). */
+  static void indexerWrites(ElasticsearchSink sink, List<Telemetry> readings) {
+    @SuppressWarnings("unchecked")
+    List<SinkRecord>[] pending = new List[] {readings.stream().map(t -> new SinkRecord(t, new byte[0], "iotpipe.index.p0", 0)).toList()};
+    await().atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofMillis(100)).until(() -> {
+      List<Outcome> out = sink.write(pending[0]).toCompletableFuture().join();
+      assertThat(out).noneMatch(o -> o instanceof Outcome.Reject);
+      List<SinkRecord> again = new ArrayList<>();
+      for (int k = 0; k < out.size(); k++) {
+        if (out.get(k) != Outcome.DELIVERED) {
+          again.add(pending[0].get(k));
+          lastRetry = out.get(k).toString();
+        }
+      }
+      pending[0] = again;
+      return again.isEmpty();
+    });
+  }
+
+  /** The indices {@code name} resolves to (itself when it is an index). */
+  static List<String> resolves(String name) throws Exception {
+    List<String> out = new ArrayList<>();
+    JSON.readTree(es.sendSync("GET", "/" + name + "/_alias", null).body()).fieldNames().forEachRemaining(out::add);
+    return out;
+  }
+
+  @Test
+  void aSwitchPointsTheLiveNamesAtTheRebuildLosingNothingTheStoreLacksAndASecondOneWorksUnderWrites() throws Exception {
+    long t0 = System.nanoTime();
+    // 20 readings per device across both days: the switch's cost is per index, not per reading
+    List<Telemetry> readings = readings().subList(0, 20 * DEVICES);
+    Path f = pipelineWrote(readings);
+    String p = prefix(f);
+    IotpipeConfig cfg = IotpipeConfig.load(f, k -> null, null);
+    java.util.Set<String> expected = new java.util.TreeSet<>(readings.stream().map(Telemetry::id).toList());
+    try (ElasticsearchSink live = new ElasticsearchSink(cfg.indexer(), new SimpleMeterRegistry())) {
+      live.prepare(Duration.ofSeconds(30));
+      // the live indexer is ahead of the store (it lags by its roll age): readings only the live indices hold
+      List<Telemetry> notStored = batch(81);
+      indexerWrites(live, notStored);
+      notStored.forEach(t -> expected.add(t.id()));
+      Map<String, JsonNode> before = documents(p + "-20*");
+      Map<String, JsonNode> latestBefore = documents(p + "-latest");
+      assertThat(before.keySet()).isEqualTo(expected);
+
+      CliTest.Result r = CliTest.run("reindex", "--config", f.toString(), "--index-suffix", "v2", "--switch", "--json");
+      assertThat(r.exit()).as(r.err()).isZero();
+      System.err.println("ReindexIT: " + r.err().strip());
+      JsonNode switched = JSON.readTree(r.out()).path("switched");
+      assertThat(switched).hasSize(3); // two days and the latest state
+      assertThat(switched.get(1).path("live").asText()).isEqualTo(p + "-2026.12.06");
+      assertThat(switched.get(1).path("copied").asLong()).as("the readings the store lacked, copied from the old index").isEqualTo(DEVICES);
+      assertThat(r.err()).contains("switch: " + p + "-2026.12.06 -> " + p + "-2026.12.06-v2, " + DEVICES + " documents only "
+          + p + "-2026.12.06 held copied, " + p + "-2026.12.06 removed");
+      assertThat(resolves(p + "-2026.12.06")).containsExactly(p + "-2026.12.06-v2");
+      assertThat(resolves(p + "-2026.12.05")).containsExactly(p + "-2026.12.05-v2");
+      assertThat(resolves(p + "-latest")).containsExactly(p + "-latest-v2");
+      // through the live names and the pattern: every reading once (documents() fails on an id seen twice), the store's
+      // and the ones it lacked, with the content the indexer wrote; the pattern sees no old copy beside the new one
+      assertThat(documents(p + "-20*")).isEqualTo(before);
+      assertThat(count(p + "-*")).isEqualTo(before.size() + latestBefore.size());
+      assertThat(documents(p + "-latest")).as("the state of seq 81, which the store lacks, kept").isEqualTo(latestBefore);
+
+      // the live indexer goes on under the same names: its index setup and its bulk writes, through the aliases
+      try (ElasticsearchSink restarted = new ElasticsearchSink(cfg.indexer(), new SimpleMeterRegistry())) {
+        restarted.prepare(Duration.ofSeconds(30));
+        List<Telemetry> after = batch(82);
+        indexerWrites(restarted, after);
+        after.forEach(t -> expected.add(t.id()));
+        assertThat(documents(p + "-2026.12.06-v2").keySet()).containsAll(after.stream().map(Telemetry::id).toList());
+        assertThat(documents(p + "-latest").get("ch-3").path("seq").asLong()).isEqualTo(82);
+      }
+
+      // a second switch over the aliases, while the live indexer writes into the day being switched
+      java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+      java.util.concurrent.atomic.AtomicLong written = new java.util.concurrent.atomic.AtomicLong(100);
+      // its own thread: blocked in the common pool, the writer would starve the HTTP client's completions (2 cores: 1 thread)
+      java.util.concurrent.ExecutorService writerThread = java.util.concurrent.Executors.newSingleThreadExecutor();
+      java.util.concurrent.CompletableFuture<Void> writer = java.util.concurrent.CompletableFuture.runAsync(() -> {
+        while (!stop.get() && written.get() < 1100) { // 4 devices a batch: documents() reads 10,000 at most
+          indexerWrites(live, batch(written.get()).subList(0, 4));
+          written.incrementAndGet();
+        }
+      }, writerThread);
+      // and a search through the pattern meanwhile: never fewer documents than before (no gap), never more than were
+      // written (no reading counted twice: the rebuild is hidden until switched, the old copy gone with the switch)
+      long baseline = count(p + "-20*");
+      List<String> wrong = java.util.Collections.synchronizedList(new ArrayList<>());
+      java.util.concurrent.atomic.AtomicLong probes = new java.util.concurrent.atomic.AtomicLong();
+      // every 20 ms, as a dashboard refreshing often would: a tight loop would slow the engine the switch runs on
+      java.util.concurrent.ScheduledExecutorService searcherThread = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+      java.util.concurrent.ScheduledFuture<?> searcher = searcherThread.scheduleWithFixedDelay(() -> {
+        try {
+          // no refresh: what the switch must keep visible is refreshed already; the writer's newest may show later
+          String answer = es.sendSync("GET", "/" + p + "-20*/_count", null).text();
+          long c = JSON.readTree(answer).path("count").asLong();
+          long most = baseline + (written.get() - 100 + 1) * 4;
+          if (c < baseline || c > most) {
+            wrong.add(c + " documents through " + p + "-20* (between " + baseline + " and " + most + "): " + answer);
+          }
+          probes.incrementAndGet();
+        } catch (Exception e) {
+          wrong.add(e.toString());
+        }
+      }, 0, 20, java.util.concurrent.TimeUnit.MILLISECONDS);
+      CliTest.Result r3 = CliTest.run("reindex", "--config", f.toString(), "--index-suffix", "v3", "--switch", "--switch-grace", "1s", "--json");
+      stop.set(true);
+      searcher.cancel(false);
+      searcherThread.shutdown();
+      assertThat(searcherThread.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+      System.err.println("ReindexIT: " + probes.get() + " searches through the pattern during the second switch");
+      assertThat(wrong).as("searches during the switch").isEmpty();
+      assertThat(probes.get()).isPositive();
+      assertThat(es.sendSync("GET", "/_index_template/" + p + "-rebuild-v3", null).status()).as("the hiding template removed").isEqualTo(404);
+      System.err.println("ReindexIT: second switch: " + r3.err().strip() + "\nReindexIT: last retry " + lastRetry);
+      writer.join();
+      writerThread.shutdown();
+      assertThat(r3.exit()).as(r3.err()).isZero();
+      System.err.println("ReindexIT: " + r3.err().strip() + "\nReindexIT: " + (written.get() - 100) + " batches written during the second switch");
+      for (long s = 100; s < written.get(); s++) {
+        batch(s).subList(0, 4).forEach(t -> expected.add(t.id()));
+      }
+      assertThat(resolves(p + "-2026.12.06")).containsExactly(p + "-2026.12.06-v3");
+      assertThat(resolves(p + "-latest")).containsExactly(p + "-latest-v3");
+      assertThat(es.sendSync("HEAD", "/" + p + "-2026.12.06-v2", null).status()).as("the first rebuild removed").isEqualTo(404);
+      Map<String, JsonNode> all = documents(p + "-20*");
+      assertThat(all.keySet()).as("every reading once, also those written during the switch").isEqualTo(expected);
+      assertThat(count(p + "-2026.12.06") + count(p + "-2026.12.05")).isEqualTo(expected.size());
+      assertThat(documents(p + "-latest").get("ch-3").path("seq").asLong()).isEqualTo(Math.max(82, written.get() - 1));
+    }
+    System.err.printf("ReindexIT: switch, writes through the aliases and a second switch in %.1f s%n", (System.nanoTime() - t0) / 1e9);
+  }
+
+  @Test
+  void aSwitchNamesTheFixAndDeletesNothingItDidNotBuild() throws Exception {
+    long t0 = System.nanoTime();
+    CliTest.Result noSuffix = CliTest.run("reindex", "--config", config(os.httpUri().toString()).toString(), "--switch");
+    assertThat(noSuffix.exit()).isEqualTo(2);
+    assertThat(noSuffix.err()).contains("--switch needs --index-suffix S");
+
+    Path f = pipelineWrote(batch(1));
+    String p = prefix(f);
+    CliTest.Result empty = CliTest.run("reindex", "--config", f.toString(), "--since", "2026-01-01", "--until", "2026-01-02",
+        "--index-suffix", "v2", "--switch");
+    assertThat(empty.exit()).isEqualTo(1);
+    assertThat(empty.err()).contains("the store holds no readings between --since and --until").contains("the live names are unchanged");
+
+    // the day's live name is an operator's alias of an archive: a switch would delete the archive
+    assertThat(es.sendSync("DELETE", "/" + p + "-2026.12.06", null).status()).isEqualTo(200);
+    assertThat(es.sendSync("PUT", "/" + p + "-archive", null).status()).isEqualTo(200);
+    assertThat(es.sendSync("POST", "/_aliases", "{\"actions\":[{\"add\":{\"index\":\"" + p + "-archive\",\"alias\":\"" + p
+        + "-2026.12.06\"}}]}").status()).isEqualTo(200);
+    CliTest.Result refused = CliTest.run("reindex", "--config", f.toString(), "--index-suffix", "v2", "--switch");
+    assertThat(refused.exit()).isEqualTo(1);
+    assertThat(refused.err()).contains(p + "-2026.12.06 is already an alias of " + p + "-archive, which is not a rebuild of it")
+        .contains("remove the alias");
+    assertThat(resolves(p + "-2026.12.06")).containsExactly(p + "-archive");
+
+    // what the switch relies on: an alias found by a pattern reaches its index even while that index is still hidden
+    assertThat(es.sendSync("PUT", "/" + p + "-hidden", "{\"settings\":{\"index.hidden\":true}}").status()).isEqualTo(200);
+    assertThat(es.sendSync("PUT", "/" + p + "-hidden/_doc/1?refresh=true", "{\"deviceId\":\"x\"}").status()).isEqualTo(201);
+    assertThat(count(p + "-hid*")).isZero();
+    assertThat(es.sendSync("POST", "/_aliases", "{\"actions\":[{\"add\":{\"index\":\"" + p + "-hidden\",\"alias\":\"" + p
+        + "-hidalias\"}}]}").status()).isEqualTo(200);
+    assertThat(count(p + "-hid*")).isEqualTo(1);
+    System.err.printf("ReindexIT: switch refusals in %.1f s%n", (System.nanoTime() - t0) / 1e9);
+  }
+
   @Test
   void anUnreachableEngineOrStoreIsNamedWithTheFix() throws Exception {
     Path down = config("http://127.0.0.1:1");

@@ -128,7 +128,8 @@ public final class IndexSetup {
       latest.set("settings", settings(cfg));
       latest.set("mappings", mappings(engine));
       r = client.sendSync("PUT", "/" + cfg.latestIndex(), latest.toString());
-      if (!(r.status() == 400 && r.text().contains("resource_already_exists_exception"))) {
+      // After `reindex --switch` the latest-state name is an alias of the rebuilt index, which takes the writes.
+      if (!latestExists(r)) {
         check(r, "latest-state index " + cfg.latestIndex());
       }
     }
@@ -136,6 +137,11 @@ public final class IndexSetup {
     LOG.info("search engine {} {} at {}: template {} for {} and index {} in place ({} ms)", engine.distribution(), engine.version(),
         client.urls(), cfg.indexPrefix(), pattern, cfg.latestState() ? cfg.latestIndex() : "(no latest-state index)", (System.nanoTime() - t0) / 1_000_000);
     return engine;
+  }
+
+  /** The answer to creating the latest-state index says it is there already, as an index or as an alias of one. */
+  static boolean latestExists(EsClient.Response r) {
+    return r.status() == 400 && (r.text().contains("resource_already_exists_exception") || r.text().contains("already exists as alias"));
   }
 
   private static void check(EsClient.Response r, String what) {
@@ -151,7 +157,7 @@ public final class IndexSetup {
     }
   }
 
-  private static ObjectNode settings(IndexerConfig cfg) {
+  static ObjectNode settings(IndexerConfig cfg) {
     ObjectNode s = JSON.createObjectNode();
     s.put("number_of_shards", cfg.shards());
     s.put("number_of_replicas", cfg.replicas());

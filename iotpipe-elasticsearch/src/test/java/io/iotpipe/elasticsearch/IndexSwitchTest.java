@@ -1,0 +1,80 @@
+package io.iotpipe.elasticsearch;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Instant;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The switch's requests and name rules, before any engine is involved (the engine's side: ReindexIT). */
+class IndexSwitchTest {
+
+  @Test
+  void aRebuiltIndexNamesItsLiveNameWithTheTenantKept() {
+    assertThat(IndexSwitch.liveName("telemetry-2026.12.06-v2", "v2", "telemetry-20", null)).isEqualTo("telemetry-2026.12.06");
+    assertThat(IndexSwitch.liveName("telemetry-2026.12.06-v2.tenant-a", "v2", "telemetry-20", null)).isEqualTo("telemetry-2026.12.06.tenant-a");
+    assertThat(IndexSwitch.liveName("telemetry-latest-v2", "v2", "telemetry-latest", null)).isEqualTo("telemetry-latest");
+    assertThat(IndexSwitch.liveName("telemetry-latest-v2.tenant-a", "v2", "telemetry-latest", "a")).isEqualTo("telemetry-latest.tenant-a");
+    // another suffix, another tenant, or a live index of tenant "x-v2": not this rebuild's
+    assertThat(IndexSwitch.liveName("telemetry-2026.12.06-v20", "v2", "telemetry-20", null)).isNull();
+    assertThat(IndexSwitch.liveName("telemetry-2026.12.06-v2.tenant-b", "v2", "telemetry-20", "a")).isNull();
+    assertThat(IndexSwitch.liveName("telemetry-2026.12.06-v2", "v2", "telemetry-20", "a")).isNull();
+    assertThat(IndexSwitch.liveName("telemetry-2026.12.06.tenant-x-v2", "v2", "telemetry-20", null)).isNull();
+  }
+
+  @Test
+  void theSwapAddsTheAliasAndRemovesTheOldIndexInOneRequest() {
+    var first = new IndexSwitch.Step("telemetry-2026.12.06", "telemetry-2026.12.06", "telemetry-2026.12.06-v2", false);
+    assertThat(IndexSwitch.swapBody(first).toString()).isEqualTo("{\"actions\":["
+        + "{\"add\":{\"index\":\"telemetry-2026.12.06-v2\",\"alias\":\"telemetry-2026.12.06\"}},"
+        + "{\"remove_index\":{\"index\":\"telemetry-2026.12.06\"}}]}");
+    var second = new IndexSwitch.Step("telemetry-2026.12.06", "telemetry-2026.12.06-v2", "telemetry-2026.12.06-v3", false);
+    // over an earlier rebuild the alias moves and the old index stays for the searches in flight (deleted later)
+    assertThat(IndexSwitch.swapBody(second).toString()).isEqualTo("{\"actions\":["
+        + "{\"remove\":{\"index\":\"telemetry-2026.12.06-v2\",\"alias\":\"telemetry-2026.12.06\"}},"
+        + "{\"add\":{\"index\":\"telemetry-2026.12.06-v3\",\"alias\":\"telemetry-2026.12.06\"}}]}");
+    var lost = new IndexSwitch.Step("telemetry-2026.12.06", null, "telemetry-2026.12.06-v2", false);
+    assertThat(IndexSwitch.swapBody(lost).toString())
+        .isEqualTo("{\"actions\":[{\"add\":{\"index\":\"telemetry-2026.12.06-v2\",\"alias\":\"telemetry-2026.12.06\"}}]}");
+    assertThat(new IndexSwitch.Step("t", "t-v2", "t-v2", false).done()).isTrue();
+  }
+
+  @Test
+  void theCopyCreatesMissingEventsAndLetsTheHigherSeqWinForLatestState() {
+    assertThat(IndexSwitch.copyBody("telemetry-2026.12.06", "telemetry-2026.12.06-v2", false, null).toString())
+        .isEqualTo("{\"conflicts\":\"proceed\",\"source\":{\"index\":\"telemetry-2026.12.06\"},"
+            + "\"dest\":{\"index\":\"telemetry-2026.12.06-v2\",\"op_type\":\"create\"}}");
+    assertThat(IndexSwitch.copyBody("telemetry-latest", "telemetry-latest-v2", true, Instant.parse("2026-12-07T08:00:00Z")).toString())
+        .isEqualTo("{\"conflicts\":\"proceed\",\"source\":{\"index\":\"telemetry-latest\","
+            + "\"query\":{\"range\":{\"ingestTs\":{\"gte\":\"2026-12-07T08:00:00Z\"}}}},"
+            + "\"dest\":{\"index\":\"telemetry-latest-v2\",\"version_type\":\"external\"}}");
+  }
+
+  @Test
+  void aLiveNameIsReplacedOnlyWhenItIsTheIndexOrAnAliasOfAnEarlierRebuild() {
+    String fresh = "telemetry-2026.12.06-v3";
+    assertThat(IndexSwitch.resolve("telemetry-2026.12.06", fresh, List.of("telemetry-2026.12.06"))).isEqualTo("telemetry-2026.12.06");
+    assertThat(IndexSwitch.resolve("telemetry-2026.12.06", fresh, List.of("telemetry-2026.12.06-v2"))).isEqualTo("telemetry-2026.12.06-v2");
+    assertThat(IndexSwitch.resolve("telemetry-2026.12.06", fresh, List.of(fresh))).isEqualTo(fresh);
+    assertThat(IndexSwitch.resolve("telemetry-latest.tenant-a", "telemetry-latest-v3.tenant-a", List.of("telemetry-latest-v2.tenant-a")))
+        .isEqualTo("telemetry-latest-v2.tenant-a");
+    assertThatThrownBy(() -> IndexSwitch.resolve("telemetry-2026.12.06", fresh, List.of("archive-2026")))
+        .isInstanceOf(IndexSwitch.Refused.class)
+        .hasMessageContaining("telemetry-2026.12.06 is already an alias of archive-2026, which is not a rebuild of it")
+        .hasMessageContaining("remove the alias");
+    assertThatThrownBy(() -> IndexSwitch.resolve("telemetry-2026.12.06", fresh, List.of("a", "b")))
+        .isInstanceOf(IndexSwitch.Refused.class).hasMessageContaining("is an alias of 2 indices [a, b]");
+  }
+
+  @Test
+  void theRebuildIsHiddenByATemplateAboveTheLiveOneWithItsMappings() {
+    var cfg = ReindexerTest.config("daily");
+    var body = IndexSwitch.hiddenTemplateBody(List.of("telemetry-20*-v2", "telemetry-20*-v2.tenant-*"), cfg,
+        new IndexSetup.Engine("opensearch", "3.8.0"));
+    assertThat(body.path("index_patterns").toString()).isEqualTo("[\"telemetry-20*-v2\",\"telemetry-20*-v2.tenant-*\"]");
+    assertThat(body.path("priority").asInt()).as("above the live template's 200: the highest priority alone applies").isEqualTo(201);
+    assertThat(body.path("template").path("settings").path("hidden").asBoolean()).isTrue();
+    assertThat(body.path("template").path("mappings")).isEqualTo(IndexSetup.mappings(new IndexSetup.Engine("opensearch", "3.8.0")));
+  }
+}

@@ -104,6 +104,8 @@ final class E2eCommand implements Callable<Integer> {
   boolean json;
 
   private final Output out = new Output();
+  /** The round that failed, if one did (the figures are those of the rounds before it). */
+  private String failedRound;
 
   String heap() {
     return xmx.equalsIgnoreCase("default") ? null : xmx;
@@ -175,6 +177,9 @@ final class E2eCommand implements Callable<Integer> {
       r.put("costOfSecurity", CostOfSecurity.compare(byMode.get("insecure"), byMode.get("secure")));
       r.put("modes", byMode);
     }
+    if (failedRound != null) {
+      r.put("failedRound", failedRound);
+    }
     if (json) {
       out.printJson(r);
     } else if (tops.size() > 1) {
@@ -214,10 +219,24 @@ final class E2eCommand implements Callable<Integer> {
         List<E2eBench.Topology> order = new ArrayList<>(tops);
         java.util.Collections.rotate(order, -(round - 1));
         String prefix = "e2e" + round + UUID.randomUUID().toString().substring(0, 4);
-        for (E2eBench.Topology t : order) {
-          String tag = "[round " + round + "/" + rounds + (tops.size() > 1 ? ", " + t.id() : "") + "]";
-          byTop.get(t).add(bench.round(prefix + (tops.size() > 1 ? t.id().charAt(0) : ""), s.with(t), true, tag));
+        Map<E2eBench.Topology, E2eBench.Round> thisRound = new java.util.EnumMap<>(E2eBench.Topology.class);
+        try {
+          for (E2eBench.Topology t : order) {
+            String tag = "[round " + round + "/" + rounds + (tops.size() > 1 ? ", " + t.id() : "") + "]";
+            thisRound.put(t, bench.round(prefix + (tops.size() > 1 ? t.id().charAt(0) : ""), s.with(t), true, tag));
+          }
+        } catch (RuntimeException e) {
+          // A round that fails (a node too slow to answer, say) must not throw away the rounds measured before it;
+          // the comparison keeps only rounds in which every topology ran.
+          if (pts.isEmpty()) {
+            throw e;
+          }
+          out.info("[round " + round + "/" + rounds + "] failed (" + e.getMessage() + "); reporting the " + pts.size()
+              + " complete round(s) before it");
+          failedRound = "round " + round + ": " + e.getMessage();
+          break;
         }
+        thisRound.forEach((t, r) -> byTop.get(t).add(r));
         String tag = "[round " + round + "/" + rounds + "]";
         out.info(tag + " PerfTest: one quorum queue, " + size + "-byte messages, confirms and acks, " + perfTestSeconds + " s ...");
         String queue = prefix + "-perftest";

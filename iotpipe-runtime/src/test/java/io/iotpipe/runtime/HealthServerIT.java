@@ -119,6 +119,7 @@ class HealthServerIT {
       HealthProbePlugin.alarm = io.iotpipe.sink.SinkHealth.UP;
       assertThat(get(port).code()).isEqualTo(200);
 
+      node.flushMetadata(); // the partition queues declared above must outlive the crash (see flushMetadata)
       node.kill();
 
       await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(get(port).status()).isNotEqualTo("UP"));

@@ -165,6 +165,7 @@ class SupervisorIT {
       sup.connect();
       await().atMost(Duration.ofSeconds(30)).until(sup::connected);
 
+      node.flushMetadata(); // the queue declared above must outlive the crash (see flushMetadata)
       node.kill();
       await().atMost(Duration.ofSeconds(30)).until(() -> !sup.connected());
       assertThat(sup.disconnectedSince()).isPositive();

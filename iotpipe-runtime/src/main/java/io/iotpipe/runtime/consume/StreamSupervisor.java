@@ -104,6 +104,8 @@ final class StreamSupervisor implements Supervision {
   private static final class Progress {
     volatile long offset = -1;
     volatile long at = System.nanoTime();
+    /** The stream's last committed chunk when this partition was last fresh (-1: not seen since subscribing). */
+    volatile long committedSeen = -1;
   }
 
   /**
@@ -232,7 +234,9 @@ final class StreamSupervisor implements Supervision {
 
   private Consumer subscribe(String stream) {
     AtomicReference<StreamPartition> current = active.get(stream);
-    progress.computeIfAbsent(stream, k -> new Progress()).at = System.nanoTime();
+    Progress fresh = progress.computeIfAbsent(stream, k -> new Progress());
+    fresh.at = System.nanoTime();
+    fresh.committedSeen = -1;
     return environment.consumerBuilder()
         .stream(stream)
         .name(group)
@@ -286,8 +290,8 @@ final class StreamSupervisor implements Supervision {
    * No silent stall: after a stream's leader failed over, the stream client's own recovery was seen to resubscribe a
    * single active consumer that then never received anything again while the stream kept growing
    * ({@code StreamLeaderKillCheck}, RabbitMQ 4.0.5). A partition this instance reads (it is the group's active reader),
-   * with nothing unsettled, that received nothing for {@link #STALL_AFTER} while the stream's last committed chunk is
-   * beyond what it received, is closed and subscribed again: the broker then elects a reader afresh, which resumes
+   * with nothing unsettled, that received nothing for {@link #STALL_AFTER} while its stream grew (its last committed
+   * chunk moved on, beyond what it received), is closed and subscribed again: the broker then elects a reader afresh, which resumes
    * after the stored position (what was received and not settled is read again; the sinks absorb it).
    */
   private void watch() {
@@ -297,7 +301,7 @@ final class StreamSupervisor implements Supervision {
     for (String s : streams) {
       StreamPartition p = active.get(s).get();
       Progress pr = progress.get(s);
-      if (p == null || pr == null || !p.idle() || System.nanoTime() - pr.at < STALL_AFTER.toNanos()) {
+      if (p == null || pr == null) {
         continue;
       }
       long committed;
@@ -306,7 +310,13 @@ final class StreamSupervisor implements Supervision {
       } catch (RuntimeException e) {
         continue; // empty or unreachable: nothing to say about a stall
       }
-      if (committed <= pr.offset) {
+      // Stalled only if the stream grew while this partition sat idle: stored positions are chunks of the stream
+      // too, so "beyond what was received" alone would hold on every idle pipeline once its position is stored.
+      if (!p.idle() || System.nanoTime() - pr.at < STALL_AFTER.toNanos() || pr.committedSeen < 0) {
+        pr.committedSeen = committed;
+        continue;
+      }
+      if (committed <= pr.committedSeen || committed <= pr.offset) {
         continue;
       }
       lastError = s + ": nothing received for " + (System.nanoTime() - pr.at) / 1_000_000_000L + " s while the stream holds "

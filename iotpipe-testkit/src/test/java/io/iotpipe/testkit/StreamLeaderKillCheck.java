@@ -87,6 +87,18 @@ class StreamLeaderKillCheck {
     }
   }
 
+  /** The broker's view of the group's single-active-consumer state per partition stream, for the failure message. */
+  static String groups(IotpipeConfig cfg) {
+    LocalNode n = cluster.nodes().stream().filter(LocalNode::isRunning).findFirst().orElseThrow();
+    StringBuilder out = new StringBuilder();
+    for (int p = 0; p < 2; p++) {
+      String s = cfg.topology().names().partitionStream(p);
+      out.append(s).append(": ").append(n.ctl("eval", "rabbit_stream_sac_coordinator:group_consumers(<<\"/\">>, <<\""
+          + s + "\">>, <<\"probe\">>, [subscription_id, connection_name, state]).").output().strip()).append("; ");
+    }
+    return out.toString();
+  }
+
   @Test
   void killingAPartitionStreamsLeaderUnderLoadLosesNoConfirmedReading() throws Exception {
     String uris = cluster.nodes().stream().map(n -> n.amqpUri().toString()).collect(Collectors.joining(", "));
@@ -165,7 +177,8 @@ class StreamLeaderKillCheck {
         Set<String> lost = new java.util.TreeSet<>(confirmed);
         lost.removeAll(stored.keySet());
         throw new AssertionError("lost " + lost.size() + " of " + confirmed.size() + " confirmed readings (" + lost.stream().limit(20).toList()
-            + " …); the consumer: " + consumer.stats() + "; the streams hold " + readings(cfg) + " readings", e);
+            + " …); the consumer: " + consumer.stats() + "; the streams hold " + readings(cfg) + " readings; the group on "
+            + "the broker: " + groups(cfg), e);
       }
       long readAgain = stored.values().stream().filter(v -> v > 1).count();
       System.err.println("StreamLeaderKillCheck: leader " + leaderName + " of " + stream + " killed with SIGKILL, restarted after 10 s; confirmed "

@@ -100,6 +100,19 @@ final class StreamSupervisor implements Supervision {
    */
   static final Duration STALL_AFTER = Duration.ofSeconds(20);
 
+  /** See {@link #watch()}: how long the group's position may rest while its stream grows, before and after tries. */
+  static final Duration GROUP_STALL_AFTER = Duration.ofSeconds(30);
+  static final Duration GROUP_STALL_MAX = Duration.ofMinutes(16);
+  /** Per stream this instance does not read: the group's stored position as last seen, since when, and the wait. */
+  private final Map<String, GroupWatch> groupWatch = new java.util.concurrent.ConcurrentHashMap<>();
+
+  private static final class GroupWatch {
+    long position;
+    long since;
+    long committedSeen;
+    Duration patience = GROUP_STALL_AFTER;
+  }
+
   /** The last offset received on a stream and when (nanoTime), or the subscription's time before any. */
   private static final class Progress {
     volatile long offset = -1;
@@ -287,12 +300,22 @@ final class StreamSupervisor implements Supervision {
   }
 
   /**
-   * No silent stall: after a stream's leader failed over, the stream client's own recovery was seen to resubscribe a
-   * single active consumer that then never received anything again while the stream kept growing
-   * ({@code StreamLeaderKillCheck}, RabbitMQ 4.0.5). A partition this instance reads (it is the group's active reader),
-   * with nothing unsettled, that received nothing for {@link #STALL_AFTER} while its stream grew (its last committed
-   * chunk moved on, beyond what it received), is closed and subscribed again: the broker then elects a reader afresh, which resumes
-   * after the stored position (what was received and not settled is read again; the sinks absorb it).
+   * No silent stall, on a partition this instance reads: after a stream's leader failed over, the stream client's own
+   * recovery was seen to resubscribe a single active consumer that then never received anything again while the stream
+   * kept growing ({@code StreamLeaderKillCheck}, RabbitMQ 4.0.5). A partition this instance reads (it is the group's
+   * active reader), with nothing unsettled, that received nothing for {@link #STALL_AFTER} while its stream grew (its
+   * last committed chunk moved on, beyond what it received), is closed and subscribed again: the broker then elects a
+   * reader afresh, which resumes after the stored position (what was received and not settled is read again; the
+   * sinks absorb it).
+   *
+   * <p>And on a partition it does not read: RabbitMQ's single-active-consumer coordinator can lose a group's reader
+   * when a node goes down (it may activate a consumer whose connection is gone, or tell a live one too late; fixed in
+   * later 4.x releases, rabbitmq-server#13657 and #13671), and then every instance waits as inactive while nobody
+   * reads. The broker has no call that says who is active, so each inactive instance watches the group's stored
+   * position: when it has not moved for {@link #GROUP_STALL_AFTER} while the stream grew, the instance leaves the group
+   * and joins it again, which makes the coordinator evaluate the group afresh. A healthy reader is not disturbed by
+   * that (an inactive member comes and goes); since a reader that holds records longer (a store's roll age at low
+   * traffic) looks the same from outside, the wait doubles after each try that did not get the position moving.
    */
   private void watch() {
     if (closing || cancelled || environment == null) {
@@ -300,15 +323,20 @@ final class StreamSupervisor implements Supervision {
     }
     for (String s : streams) {
       StreamPartition p = active.get(s).get();
-      Progress pr = progress.get(s);
-      if (p == null || pr == null) {
-        continue;
-      }
       long committed;
       try {
         committed = environment.queryStreamStats(s).committedChunkId();
       } catch (RuntimeException e) {
         continue; // empty or unreachable: nothing to say about a stall
+      }
+      if (p == null) {
+        watchGroup(s, committed);
+        continue;
+      }
+      groupWatch.remove(s);
+      Progress pr = progress.get(s);
+      if (pr == null) {
+        continue;
       }
       // Stalled only if the stream grew while this partition sat idle: stored positions are chunks of the stream
       // too, so "beyond what was received" alone would hold on every idle pipeline once its position is stored.
@@ -319,28 +347,70 @@ final class StreamSupervisor implements Supervision {
       if (committed <= pr.committedSeen || committed <= pr.offset) {
         continue;
       }
-      lastError = s + ": nothing received for " + (System.nanoTime() - pr.at) / 1_000_000_000L + " s while the stream holds "
-          + "records up to chunk " + committed + " (last received " + pr.offset + "): subscribing again";
-      LOG.warn("{}: {}", group, lastError);
-      synchronized (lock) {
-        if (closing || cancelled) {
-          return;
-        }
-        Consumer old = consumers.remove(s);
-        if (old != null) {
-          try {
-            old.close();
-          } catch (RuntimeException ignored) {
-            // already broken: the broker drops its registration with the connection
-          }
-        }
+      resubscribe(s, s + ": nothing received for " + (System.nanoTime() - pr.at) / 1_000_000_000L + " s while the stream "
+          + "holds records up to chunk " + committed + " (last received " + pr.offset + "): subscribing again", true);
+    }
+  }
+
+  /** See {@link #watch()}: a partition another instance should be reading. */
+  private void watchGroup(String s, long committed) {
+    long position;
+    try {
+      position = storedPosition(s);
+    } catch (NoOffsetException none) {
+      position = -1;
+    } catch (RuntimeException e) {
+      return; // cannot tell
+    }
+    long now = System.nanoTime();
+    GroupWatch w = groupWatch.computeIfAbsent(s, k -> new GroupWatch());
+    if (w.since == 0 || position != w.position) {
+      if (w.since != 0 && position != w.position) {
+        w.patience = GROUP_STALL_AFTER;
+      }
+      w.position = position;
+      w.since = now;
+      w.committedSeen = committed;
+      return;
+    }
+    if (now - w.since < w.patience.toNanos() || committed <= w.committedSeen) {
+      return;
+    }
+    String why = s + ": the group's position (" + position + ") has not moved for " + (now - w.since) / 1_000_000_000L
+        + " s while the stream grew to chunk " + committed + ", and this instance is not its reader: joining the group "
+        + "again so that the broker elects a reader";
+    w.since = now;
+    w.committedSeen = committed;
+    w.patience = w.patience.multipliedBy(2).compareTo(GROUP_STALL_MAX) > 0 ? GROUP_STALL_MAX : w.patience.multipliedBy(2);
+    resubscribe(s, why, false);
+  }
+
+  /** Closes this instance's consumer of {@code s} and subscribes it again. */
+  private void resubscribe(String s, String why, boolean reading) {
+    if (reading) {
+      lastError = why;
+      LOG.warn("{}: {}", group, why);
+    } else {
+      LOG.info("{}: {}", group, why);
+    }
+    synchronized (lock) {
+      if (closing || cancelled) {
+        return;
+      }
+      Consumer old = consumers.remove(s);
+      if (old != null) {
         try {
-          consumers.put(s, subscribe(s));
-          resubscriptions++;
-        } catch (RuntimeException e) {
-          lastError = describe(e);
-          scheduler.schedule(this::connect, backoff.delay(1).toMillis(), TimeUnit.MILLISECONDS);
+          old.close();
+        } catch (RuntimeException ignored) {
+          // already broken: the broker drops its registration with the connection
         }
+      }
+      try {
+        consumers.put(s, subscribe(s));
+        resubscriptions++;
+      } catch (RuntimeException e) {
+        lastError = describe(e);
+        scheduler.schedule(this::connect, backoff.delay(1).toMillis(), TimeUnit.MILLISECONDS);
       }
     }
   }

@@ -5,6 +5,7 @@ import java.util.Map;
 import org.apache.iceberg.CatalogProperties;
 import org.apache.iceberg.CatalogUtil;
 import org.apache.iceberg.catalog.Catalog;
+import org.apache.iceberg.rest.auth.OAuth2Properties;
 
 /**
  * Where the table lives: a warehouse on S3-compatible storage and a catalog that makes commits atomic across writers.
@@ -18,8 +19,9 @@ import org.apache.iceberg.catalog.Catalog;
  * Never a Hadoop catalog on S3: it relies on an atomic rename S3 does not have (apache/iceberg#3546).
  *
  * @param catalogUri    JDBC URL or REST catalog URL
- * @param catalogUser   database user (null: none, or in the URL)
- * @param catalogPass   database password (null: none)
+ * @param catalogUser   database user (null: none, or in the URL); for a REST catalog the OAuth2 client id
+ * @param catalogPass   database password (null: none); for a REST catalog the OAuth2 client secret, or without a
+ *                      user a bearer token
  * @param warehouse     {@code s3://bucket/prefix}, or a local directory ({@code file:/path}) for one machine
  * @param s3Endpoint    S3 API endpoint (null: AWS itself, by region)
  * @param pathStyle     path-style addressing (MinIO, Ceph RGW, s3proxy)
@@ -59,6 +61,14 @@ public record LakeCatalog(String catalogUri, String catalogUser, String catalogP
       }
       // The catalog tables carry the v1 schema plus view support; created on first use.
       p.put("jdbc.schema-version", "V1");
+    } else if (catalogPass != null) {
+      // A REST catalog authenticates a client, not a database user: username and password are OAuth2 client
+      // credentials (exchanged at the catalog's token endpoint), a password alone is a bearer token.
+      if (catalogUser != null) {
+        p.put(OAuth2Properties.CREDENTIAL, catalogUser + ":" + catalogPass);
+      } else {
+        p.put(OAuth2Properties.TOKEN, catalogPass);
+      }
     }
     if (s3Endpoint != null) {
       p.put("s3.endpoint", s3Endpoint);

@@ -67,6 +67,8 @@ public final class LakeSection implements ConfigSection<LakeSection.Settings> {
         "jdbc:sqlite:FILE (one machine), jdbc:postgresql://HOST/DB (several) or the URL of an Iceberg REST catalog");
     String user = cat.string("username", null);
     Secret password = cat.secret("password");
+    cat.check("username", "with a REST catalog only together with catalog.password (OAuth2 client id and secret)",
+        !uri.startsWith("http") || user == null || password.isSet(), null);
     cat.finish();
     String warehouse = c.matching("warehouse", "s3://iotpipe-lake/warehouse", java.util.regex.Pattern.compile("s3a?://[a-z0-9.-]{3,63}(/.*)?|file:/.+"),
         "s3://BUCKET/PATH, or file:/DIR for a warehouse on this machine's disk");
@@ -112,8 +114,8 @@ public final class LakeSection implements ConfigSection<LakeSection.Settings> {
     Map<String, String> d = new LinkedHashMap<>();
     d.put("", "the data scientists' store as an Apache Iceberg table (role `lake`, sink `lake` in `topology.sinks`)");
     d.put("catalog.uri", "the catalog that makes commits atomic across writers: embedded SQLite for one machine, PostgreSQL for several, or an Iceberg REST catalog");
-    d.put("catalog.username", "catalog database user");
-    d.put("catalog.password", "catalog database password, from the environment (`${IOTPIPE_LAKE_CATALOG_PASSWORD}`)");
+    d.put("catalog.username", "catalog database user; for a REST catalog the OAuth2 client id");
+    d.put("catalog.password", "catalog database password, from the environment (`${IOTPIPE_LAKE_CATALOG_PASSWORD}`); for a REST catalog the OAuth2 client secret, or without a username a bearer token");
     d.put("warehouse", "where data and metadata files go: an S3 bucket and path, or a local directory (`file:/DIR`, one machine)");
     d.put("s3.endpoint", "S3 API endpoint of an S3-compatible store (MinIO, Ceph RGW, s3proxy); absent: AWS S3");
     d.put("s3.pathStyle", "path-style addressing (`http://host/bucket/key`), as MinIO, Ceph RGW and s3proxy want (default: true when an endpoint is set)");

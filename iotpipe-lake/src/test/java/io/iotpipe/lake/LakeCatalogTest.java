@@ -22,6 +22,26 @@ class LakeCatalogTest {
   }
 
   @Test
+  void aRestCatalogGetsTheUserAndPasswordAsOAuth2ClientCredentialsOrAPasswordAloneAsABearerToken() {
+    LakeCatalog client = new LakeCatalog("https://catalog.example/api", "client-id-1", "client-secret-1", "s3://bucket/wh",
+        null, false, "eu-west-1", null, null);
+    assertThat(client.properties()).containsEntry("credential", "client-id-1:client-secret-1").doesNotContainKeys("token", "jdbc.user", "jdbc.password");
+    assertThat(client.toString()).doesNotContain("client-secret-1");
+    LakeCatalog bearer = new LakeCatalog("https://catalog.example/api", null, "pat-1", "s3://bucket/wh", null, false, "eu-west-1", null, null);
+    assertThat(bearer.properties()).containsEntry("token", "pat-1").doesNotContainKeys("credential", "jdbc.password");
+
+    assertThatThrownBy(() -> IotpipeConfig.parse("test", """
+        brokers:
+          edge: {uris: [amqp://127.0.0.1:5672], management: http://127.0.0.1:15672}
+          cloud: {uris: [amqp://127.0.0.1:5673]}
+        topology: {edges: [edge], balancer: cloud, sinks: [lake]}
+        lake:
+          catalog: {uri: "https://catalog.example/api", username: client-id-1}
+        """, k -> null)).isInstanceOf(ConfigException.class).hasMessageContaining("lake.catalog.username")
+        .hasMessageContaining("only together with catalog.password");
+  }
+
+  @Test
   void aCaFileIsAcceptedOnlyReadableAndWithAnHttpsEndpoint(@TempDir Path dir) throws Exception {
     Path ca = Files.writeString(dir.resolve("ca.pem"), "-----BEGIN CERTIFICATE-----\n");
     LakeSection.Settings ok = lake(dir, "https://s3.internal:9000", ca.toString()).section(LakeSection.SECTION);

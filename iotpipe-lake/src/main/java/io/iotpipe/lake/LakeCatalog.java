@@ -5,6 +5,7 @@ import java.util.Map;
 import org.apache.iceberg.CatalogProperties;
 import org.apache.iceberg.CatalogUtil;
 import org.apache.iceberg.catalog.Catalog;
+import org.apache.iceberg.rest.auth.AuthProperties;
 import org.apache.iceberg.rest.auth.OAuth2Properties;
 
 /**
@@ -64,6 +65,7 @@ public record LakeCatalog(String catalogUri, String catalogUser, String catalogP
     } else if (catalogPass != null) {
       // A REST catalog authenticates a client, not a database user: username and password are OAuth2 client
       // credentials (exchanged at the catalog's token endpoint), a password alone is a bearer token.
+      p.put(AuthProperties.AUTH_TYPE, AuthProperties.AUTH_TYPE_OAUTH2); // said, not inferred with a warning each start
       if (catalogUser != null) {
         p.put(OAuth2Properties.CREDENTIAL, catalogUser + ":" + catalogPass);
       } else {

@@ -17,6 +17,7 @@ import org.apache.iceberg.Table;
 import org.apache.iceberg.TableProperties;
 import org.apache.iceberg.UpdateSchema;
 import org.apache.iceberg.catalog.Catalog;
+import org.apache.iceberg.catalog.SupportsNamespaces;
 import org.apache.iceberg.catalog.TableIdentifier;
 import org.apache.iceberg.data.GenericRecord;
 import org.apache.iceberg.data.Record;
@@ -93,6 +94,18 @@ public final class TelemetryTable {
    */
   public Table createOrLoad(Catalog catalog, TableIdentifier id) {
     Table table;
+    // REST catalogs refuse a table in a namespace not created first (a JDBC catalog only in its strict mode); checked
+    // first, so a principal that may not create namespaces still works in an existing one.
+    if (catalog instanceof SupportsNamespaces ns && !id.namespace().isEmpty() && !ns.namespaceExists(id.namespace())) {
+      try {
+        ns.createNamespace(id.namespace());
+      } catch (RuntimeException e) {
+        // Another writer's creation raced this one (a JDBC catalog may report it as a failed insert, not as exists).
+        if (!ns.namespaceExists(id.namespace())) {
+          throw e;
+        }
+      }
+    }
     if (catalog.tableExists(id)) {
       table = catalog.loadTable(id);
     } else {

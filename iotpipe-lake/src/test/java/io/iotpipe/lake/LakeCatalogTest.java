@@ -25,7 +25,7 @@ class LakeCatalogTest {
   void aRestCatalogGetsTheUserAndPasswordAsOAuth2ClientCredentialsOrAPasswordAloneAsABearerToken() {
     LakeCatalog client = new LakeCatalog("https://catalog.example/api", "client-id-1", "client-secret-1", "s3://bucket/wh",
         null, false, "eu-west-1", null, null);
-    assertThat(client.properties()).containsEntry("credential", "client-id-1:client-secret-1").doesNotContainKeys("token", "jdbc.user", "jdbc.password");
+    assertThat(client.properties()).containsEntry("credential", "client-id-1:client-secret-1").containsEntry("rest.auth.type", "oauth2").doesNotContainKeys("token", "jdbc.user", "jdbc.password");
     assertThat(client.toString()).doesNotContain("client-secret-1");
     LakeCatalog bearer = new LakeCatalog("https://catalog.example/api", null, "pat-1", "s3://bucket/wh", null, false, "eu-west-1", null, null);
     assertThat(bearer.properties()).containsEntry("token", "pat-1").doesNotContainKeys("credential", "jdbc.password");

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Compatibility run against the RabbitMQ that is not the default (the default is the host's 3.10; the other is 4.0
-# from the Debian trixie root of scripts/rabbitmq4-root.sh): the broker-facing integration tests, the demo and, with
+# Compatibility run against the RabbitMQ that is not the default (the default is 4.0 from the Debian trixie root of
+# scripts/rabbitmq4-root.sh; the other is the host's Debian bookworm package, 3.10): the broker-facing integration tests, the demo and, with
 # `all`, the short chaos suite, all with IOTPIPE_RABBITMQ set; then one dated summary line (also appended to
 # $WORK/summary.log). Not part of ./iotpipe test: it starts many nodes and takes ten minutes or more.
-#   scripts/rabbitmq-compat.sh [VERSION] [its|demo|chaos|quick|all]   VERSION 4.0 (default) or 3.10; quick = its + demo (default)
+#   scripts/rabbitmq-compat.sh [VERSION] [its|demo|chaos|quick|all]   VERSION 3.10 (default) or 4.0; quick = its + demo (default)
 # MVN_ARGS passes options to Maven (e.g. -o offline). Exit 0 only when every step passed.
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WORK="${IOTPIPE_COMPAT_DIR:-/tmp/iotpipe-rabbitmq-compat}"
-VERSION="${1:-4.0}"
+VERSION="${1:-3.10}"
 WHAT="${2:-quick}"
 # The integration tests that talk to RabbitMQ nodes: node lifecycle, topology (1 and 3 nodes), the fleet through the
 # partitions, the sink runtime (reconnects, dead-lettering), and the secured broker and fleet (TLS, certificates).
@@ -22,9 +22,9 @@ cd "$ROOT"
 say() { echo "rabbitmq-compat: $*" >&2; }
 
 case "$VERSION" in
-  4|4.0) "$ROOT/scripts/rabbitmq4-root.sh" >/dev/null || { say "no RabbitMQ 4.0 root (see above)"; exit 1; } ;;
-  3.10) ;;
-  *) say "unknown version $VERSION (4.0 or 3.10)"; exit 2 ;;
+  4|4.0|4.3) "$ROOT/scripts/rabbitmq4-root.sh" >/dev/null || { say "no RabbitMQ $VERSION root (see above)"; exit 1; } ;;
+  3.10) [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || { say "the host has no rabbitmq-server: apt-get install rabbitmq-server"; exit 1; } ;;
+  *) say "unknown version $VERSION (3.10, 4.0 or 4.3)"; exit 2 ;;
 esac
 
 results=()
@@ -83,7 +83,7 @@ case "$WHAT" in
   *) say "unknown step $WHAT (its, demo, chaos, quick, all)"; exit 2 ;;
 esac
 
-server=$(case "$VERSION" in 4|4.0) cat "$(scripts/rabbitmq4-root.sh)/.iotpipe-root-ready" | cut -d' ' -f1-2 ;; *) echo "rabbitmq-server $(dpkg-query -W -f '${Version}' rabbitmq-server 2>/dev/null)" ;; esac)
+server=$(case "$VERSION" in 4|4.0|4.3) cat "$(scripts/rabbitmq4-root.sh)/.iotpipe-root-ready" | cut -d' ' -f1-2 ;; *) echo "rabbitmq-server $(dpkg-query -W -f '${Version}' rabbitmq-server 2>/dev/null)" ;; esac)
 line="$(date -u +%F) rabbitmq-compat $server ($WHAT, $((SECONDS - t_start)) s): $([ $failed = 0 ] && echo PASSED || echo FAILED) — $(IFS='|'; echo "${results[*]}" | sed 's/|/ · /g')"
 echo "$line" | tee -a "$WORK/summary.log"
 exit $failed

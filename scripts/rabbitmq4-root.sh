@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
-# Makes (once) a Debian trixie root holding rabbitmq-server 4.0 (Erlang 27), for local RabbitMQ 4 nodes on a host
-# whose own release cannot install it (bookworm: 3.10 only, and trixie's Erlang needs a newer libc). The nodes run
-# through chroot into this root (iotpipe-broker, IOTPIPE_RABBITMQ=4.0); nothing is installed into the host itself.
+# Makes (once) a Debian root holding a RabbitMQ 4 for local nodes on a host whose own release cannot install it
+# (bookworm: 3.10 only, and newer Erlangs need a newer libc): IOTPIPE_RABBITMQ=4.0 (the default) takes Debian trixie's
+# rabbitmq-server 4.0 (Erlang 27), IOTPIPE_RABBITMQ=4.3 Debian forky's (testing: its current 4.3). The nodes run
+# through chroot into this root (iotpipe-broker); nothing is installed into the host itself.
 #   scripts/rabbitmq4-root.sh [ROOT]      prints ROOT on stdout when it is ready; progress goes to stderr
-# ROOT defaults to $IOTPIPE_RABBITMQ4_ROOT, else ${XDG_CACHE_HOME:-~/.cache}/iotpipe/rabbitmq-4.0 (outside any work
+# ROOT defaults to $IOTPIPE_RABBITMQ4_ROOT, else ${XDG_CACHE_HOME:-~/.cache}/iotpipe/rabbitmq-VERSION (outside any work
 # tree, shared by every checkout). A ready root carries a stamp file and is reused; a half-made one (interrupted run)
 # is thrown away and made again. Safe to run concurrently: a lock file serialises the makers.
 # The Debian mirror is the one the host's apt sources already name (override with IOTPIPE_DEBIAN_MIRROR).
 # Needs root (debootstrap, chroot, mount).
 set -euo pipefail
 
-ROOT="${1:-${IOTPIPE_RABBITMQ4_ROOT:-${XDG_CACHE_HOME:-$HOME/.cache}/iotpipe/rabbitmq-4.0}}"
-SUITE=trixie
+VERSION="${IOTPIPE_RABBITMQ:-4.0}"
+case "$VERSION" in
+  4|4.0) VERSION=4.0; SUITE=trixie ;;
+  4.3) SUITE=forky ;;
+  *) echo "rabbitmq4-root: no root for RabbitMQ '$VERSION' (IOTPIPE_RABBITMQ): 4.0 (trixie) or 4.3 (forky)" >&2; exit 2 ;;
+esac
+ROOT="${1:-${IOTPIPE_RABBITMQ4_ROOT:-${XDG_CACHE_HOME:-$HOME/.cache}/iotpipe/rabbitmq-$VERSION}}"
 STAMP="$ROOT/.iotpipe-root-ready"
 
 say() { echo "rabbitmq4-root: $*" >&2; }
@@ -23,7 +29,7 @@ if ready; then echo "$ROOT"; exit 0; fi
 
 [ "$(id -u)" = 0 ] || die "making the RabbitMQ 4 root needs root (debootstrap, chroot, mount). Run as root once:
   sudo $0 $ROOT
-or stay on the host's RabbitMQ (unset IOTPIPE_RABBITMQ)."
+or use the host's RabbitMQ 3.10 instead (IOTPIPE_RABBITMQ=3.10, apt-get install rabbitmq-server)."
 
 if ! command -v debootstrap >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1 && [ "${IOTPIPE_NO_INSTALL:-}" != 1 ]; then
@@ -34,7 +40,10 @@ if ! command -v debootstrap >/dev/null 2>&1; then
     die "debootstrap is missing: sudo apt-get install debootstrap"
   fi
 fi
-[ -f /usr/share/debootstrap/scripts/$SUITE ] || die "this debootstrap does not know '$SUITE': upgrade it (sudo apt-get install debootstrap)"
+# A debootstrap older than the suite knows no script of its name: Debian's testing suites bootstrap like sid.
+SCRIPT=/usr/share/debootstrap/scripts/$SUITE
+[ -f "$SCRIPT" ] || SCRIPT=/usr/share/debootstrap/scripts/sid
+[ -f "$SCRIPT" ] || die "this debootstrap knows neither '$SUITE' nor sid: upgrade it (sudo apt-get install debootstrap)"
 
 # The host's Debian mirror: the first URI of a stanza (deb822, sources.list.d/*.sources) or line (one-line format)
 # that serves a release suite (a suite name without '-', so not -security/-updates/-backports).
@@ -76,8 +85,8 @@ unmount_partial
 [ -e "$PARTIAL" ] && rm -rf --one-file-system "$PARTIAL"
 
 t0=$SECONDS
-say "debootstrap --variant=minbase $SUITE from $MIRROR into $PARTIAL (about 30 s and 210 MB)..."
-debootstrap --variant=minbase "$SUITE" "$PARTIAL" "$MIRROR" > "$ROOT.debootstrap.log" 2>&1 \
+say "debootstrap --variant=minbase $SUITE from $MIRROR into $PARTIAL (about a minute and 210 MB)..."
+debootstrap --variant=minbase "$SUITE" "$PARTIAL" "$MIRROR" "$SCRIPT" > "$ROOT.debootstrap.log" 2>&1 \
   || die "debootstrap failed (last lines below; full log $ROOT.debootstrap.log). Check that $MIRROR serves $SUITE, or set IOTPIPE_DEBIAN_MIRROR.
 $(tail -5 "$ROOT.debootstrap.log")"
 say "debootstrap done in $((SECONDS - t0)) s"
@@ -122,6 +131,8 @@ say "installed in $((SECONDS - t1)) s"
 
 version=$(chroot "$PARTIAL" dpkg-query -W -f '${Version}' rabbitmq-server)
 [ -x "$PARTIAL/usr/lib/rabbitmq/bin/rabbitmq-server" ] || die "rabbitmq-server $version installed but /usr/lib/rabbitmq/bin/rabbitmq-server is missing"
+# A testing suite moves on: refuse a root whose RabbitMQ is no longer the version it is named after.
+case "$version" in "$VERSION".*) ;; *) die "$SUITE now ships rabbitmq-server $version, not $VERSION: this project's IOTPIPE_RABBITMQ=$VERSION needs an update";; esac
 echo "rabbitmq-server $version from $SUITE ($MIRROR), made $(date -u +%FT%TZ)" > "$PARTIAL/.iotpipe-root-ready.tmp"
 mv "$PARTIAL" "$ROOT"
 mv "$ROOT/.iotpipe-root-ready.tmp" "$STAMP"

@@ -57,11 +57,8 @@ public final class LocalDeployment implements AutoCloseable {
       throw new IllegalArgumentException("cloud nodes must be >= 1");
     }
     String suffix = UUID.randomUUID().toString().substring(0, 6);
-    RabbitDistribution dist = RabbitDistribution.selected();
-    if (cloudStreams && !dist.chrooted()) {
-      // single active consumers on streams need 3.11 or later; the host's package is 3.10
-      dist = RabbitDistribution.of(RabbitDistribution.TRIXIE);
-    }
+    // single active consumers on streams need 3.11 or later; the host's package is 3.10
+    RabbitDistribution dist = cloudStreams ? RabbitDistribution.withStreams() : RabbitDistribution.selected();
     dist.ensureInstalled();
     dist.ensureCookie();
     LocalNode edge = LocalNode.create(new LocalNode.Spec("edge-" + suffix, dir.resolve("edge"), true, edgeTls), dist);

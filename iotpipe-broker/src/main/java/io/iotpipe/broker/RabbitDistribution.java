@@ -14,12 +14,13 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Which RabbitMQ the local nodes run: the host's {@code rabbitmq-server} package (Debian bookworm: 3.10) or RabbitMQ
- * 4.0 from a Debian trixie root the project makes for itself ({@code scripts/rabbitmq4-root.sh}; trixie's Erlang 27
- * needs a newer libc than bookworm's, so it cannot be installed into the host).
+ * Which RabbitMQ the local nodes run: RabbitMQ 4.0 from a Debian trixie root the project makes for itself
+ * ({@code scripts/rabbitmq4-root.sh}; trixie's Erlang 27 needs a newer libc than bookworm's, so it cannot be installed
+ * into the host) — the default, as operators run 4.x — or the host's {@code rabbitmq-server} package (Debian bookworm:
+ * 3.10), kept for the compatibility run.
  *
  * <p>Chosen by one setting: system property {@code iotpipe.rabbitmq}, else environment {@code IOTPIPE_RABBITMQ}
- * ({@code 3.10} — the default — or {@code 4.0}). The root is {@code IOTPIPE_RABBITMQ4_ROOT}, else
+ * ({@code 4.0} — the default — or {@code 3.10}). The root is {@code IOTPIPE_RABBITMQ4_ROOT}, else
  * {@code ~/.cache/iotpipe/rabbitmq-4.0}.
  *
  * <p>A 4.0 node runs as {@code chroot ROOT rabbitmq-server} inside a private mount namespace ({@code unshare --mount})
@@ -34,6 +35,8 @@ public final class RabbitDistribution {
   /** The setting's values. */
   public static final String HOST = "3.10";
   public static final String TRIXIE = "4.0";
+  /** Debian testing's (forky) current RabbitMQ: the single-active-consumer fixes of 4.1–4.3 that streams need. */
+  public static final String FORKY = "4.3";
 
   private static final String STAMP = ".iotpipe-root-ready";
 
@@ -46,7 +49,7 @@ public final class RabbitDistribution {
     this.root = root;
   }
 
-  /** The distribution chosen by {@code iotpipe.rabbitmq} / {@code IOTPIPE_RABBITMQ} (default: the host's 3.10). */
+  /** The distribution chosen by {@code iotpipe.rabbitmq} / {@code IOTPIPE_RABBITMQ} (default: 4.0). */
   public static RabbitDistribution selected() {
     String v = System.getProperty("iotpipe.rabbitmq");
     if (v == null || v.isBlank()) {
@@ -55,18 +58,26 @@ public final class RabbitDistribution {
     return of(v);
   }
 
-  /** {@code 3.10} (or {@code host}, empty, null) or {@code 4.0} (or {@code 4}); anything else is refused. */
+  /** {@code 4.0} (or {@code 4}, empty, null) or {@code 3.10} (or {@code 3}, {@code host}); anything else is refused. */
   public static RabbitDistribution of(String v) {
     String s = v == null ? "" : v.strip().toLowerCase(Locale.ROOT);
     return switch (s) {
-      case "", "3.10", "3", "host" -> new RabbitDistribution(HOST, null);
-      case "4.0", "4" -> new RabbitDistribution(TRIXIE, defaultRoot());
+      case "3.10", "3", "host" -> new RabbitDistribution(HOST, null);
+      case "", "4.0", "4" -> new RabbitDistribution(TRIXIE, defaultRoot(TRIXIE));
+      case "4.3" -> new RabbitDistribution(FORKY, defaultRoot(FORKY));
       default -> throw new BrokerException("unknown RabbitMQ distribution '" + v + "' (IOTPIPE_RABBITMQ / --rabbitmq): "
-          + "use 3.10 (the host's rabbitmq-server) or 4.0 (Debian trixie's, from scripts/rabbitmq4-root.sh)");
+          + "use 4.0 (the default: Debian trixie's), 4.3 (Debian forky's; both from scripts/rabbitmq4-root.sh) or 3.10 "
+          + "(the host's rabbitmq-server)");
     };
   }
 
-  static Path defaultRoot() {
+  /** The selected distribution if it runs from a root (one that has single active consumers on streams), else 4.0. */
+  public static RabbitDistribution withStreams() {
+    RabbitDistribution d = selected();
+    return d.chrooted() ? d : of(TRIXIE);
+  }
+
+  static Path defaultRoot(String id) {
     String r = System.getProperty("iotpipe.rabbitmq4.root");
     if (r == null || r.isBlank()) {
       r = System.getenv("IOTPIPE_RABBITMQ4_ROOT");
@@ -76,7 +87,7 @@ public final class RabbitDistribution {
     }
     String cache = System.getenv("XDG_CACHE_HOME");
     Path base = cache != null && !cache.isBlank() ? Path.of(cache) : Path.of(System.getProperty("user.home"), ".cache");
-    return base.resolve("iotpipe").resolve("rabbitmq-4.0").toAbsolutePath();
+    return base.resolve("iotpipe").resolve("rabbitmq-" + id).toAbsolutePath();
   }
 
   /** {@code 3.10} or {@code 4.0}, as recorded in a deployment's state file. */
@@ -112,9 +123,9 @@ public final class RabbitDistribution {
       return;
     }
     if (!Files.isRegularFile(root.resolve(STAMP)) || !Files.isExecutable(inRoot(RabbitInstallation.BIN.resolve("rabbitmq-server")))) {
-      throw new BrokerException("RabbitMQ 4.0 is selected (IOTPIPE_RABBITMQ=4.0) but its root " + root + " is not ready. "
-          + "Make it once (as root, about 2 minutes): scripts/rabbitmq4-root.sh " + root
-          + " — ./iotpipe does this by itself; or unset IOTPIPE_RABBITMQ to use the host's rabbitmq-server.");
+      throw new BrokerException("RabbitMQ " + id + " runs from a root at " + root + " that is not ready. "
+          + "Make it once (as root, about 2 minutes): IOTPIPE_RABBITMQ=" + id + " scripts/rabbitmq4-root.sh " + root
+          + " — ./iotpipe does this by itself; or set IOTPIPE_RABBITMQ=3.10 to use the host's rabbitmq-server.");
     }
   }
 

@@ -12,13 +12,15 @@ import org.junit.jupiter.api.io.TempDir;
 class RabbitDistributionTest {
 
   @Test
-  void theSettingNamesHostOrTrixieAndRefusesAnythingElse() {
-    assertThat(RabbitDistribution.of(null).id()).isEqualTo("3.10");
-    assertThat(RabbitDistribution.of("").chrooted()).isFalse();
-    assertThat(RabbitDistribution.of(" 4.0 ").id()).isEqualTo("4.0");
+  void theSettingNamesTrixieByDefaultOrTheHostAndRefusesAnythingElse() {
+    assertThat(RabbitDistribution.of(null).id()).isEqualTo("4.0");
+    assertThat(RabbitDistribution.of("").chrooted()).isTrue();
+    assertThat(RabbitDistribution.of(" 3.10 ").id()).isEqualTo("3.10");
+    assertThat(RabbitDistribution.of("host").chrooted()).isFalse();
     assertThat(RabbitDistribution.of("4").chrooted()).isTrue();
     assertThatThrownBy(() -> RabbitDistribution.of("3.13")).isInstanceOf(BrokerException.class)
-        .hasMessageContaining("use 3.10").hasMessageContaining("4.0");
+        .hasMessageContaining("use 4.0").hasMessageContaining("4.3").hasMessageContaining("3.10");
+    assertThat(RabbitDistribution.of("4.3").root().getFileName().toString()).isEqualTo("rabbitmq-4.3");
   }
 
   @Test

@@ -209,13 +209,30 @@ public final class SecureLocalStack implements AutoCloseable {
           continue;
         }
         for (JsonNode uri : p.path("value").path("dest-uri")) {
-          String rest = uri.asText().substring(uri.asText().indexOf("://") + 3);
-          users.merge(p.path("name").asText(), java.net.URLDecoder.decode(rest.substring(0, rest.indexOf(':')), StandardCharsets.UTF_8),
-              (x, y) -> x.equals(y) ? x : x + "," + y);
+          users.merge(p.path("name").asText(), loginOf(uri.asText()), (x, y) -> x.equals(y) ? x : x + "," + y);
         }
       }
     }
     return users;
+  }
+
+  /**
+   * The user a shovel URI logs in as: its certificate's CN with {@code auth_mechanism=external} (the nodes take the CN
+   * as the user), else the URI's user.
+   */
+  static String loginOf(String uri) {
+    java.util.Map<String, String> q = io.iotpipe.core.tls.PemTls.query(java.net.URI.create(uri));
+    if ("external".equals(q.get("auth_mechanism")) && q.containsKey("certfile")) {
+      try (java.io.InputStream in = java.nio.file.Files.newInputStream(java.nio.file.Path.of(q.get("certfile")))) {
+        var cert = (java.security.cert.X509Certificate) java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in);
+        return new javax.naming.ldap.LdapName(cert.getSubjectX500Principal().getName()).getRdns().stream()
+            .filter(r -> r.getType().equalsIgnoreCase("CN")).map(r -> r.getValue().toString()).findFirst().orElse("?");
+      } catch (java.io.IOException | java.security.GeneralSecurityException | javax.naming.InvalidNameException e) {
+        return "? (" + e.getMessage() + ")";
+      }
+    }
+    String rest = uri.substring(uri.indexOf("://") + 3);
+    return java.net.URLDecoder.decode(rest.substring(0, rest.indexOf(':')), StandardCharsets.UTF_8);
   }
 
   /** Enrolls devices on the edge (one definitions import). */

@@ -160,7 +160,7 @@ class SecureBrokerIT {
     // with its own certificate), not the administrator the config logs in with.
     String shovel = "shovel/%2F/" + AdminApi.enc(NAMES.prefix() + ".edge-to-cloud");
     String stored = edgeApi.require("GET", "parameters/" + shovel, null).toString();
-    assertThat(stored).contains("amqps://" + ServiceAccounts.shovel(NAMES) + ":").contains("iotpipe-shovel.crt").doesNotContain(ADMIN + ":");
+    assertThat(stored).contains("iotpipe-shovel.crt", "auth_mechanism=external").doesNotContain(ADMIN + ":", "@127.0.0.1");
 
     enrollment.enroll(edgeApi, List.of("dev-cert-1", "dev-cert-2", "dev-revoked"), Enrollment.Credential.CERTIFICATE);
     enrollment.enroll(edgeApi, List.of("dev-pw-1"), Enrollment.Credential.PASSWORD);

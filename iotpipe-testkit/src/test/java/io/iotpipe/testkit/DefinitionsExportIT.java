@@ -56,8 +56,11 @@ class DefinitionsExportIT {
     return file;
   }
 
-  static void importInto(LocalNode node, Path file) {
-    node.ctlOrFail("import_definitions", file.toString());
+  static void importInto(LocalNode node, Path file) throws java.io.IOException {
+    // rabbitmqctl of a RabbitMQ 4 root sees only the node's own directory (bind-mounted into the root): hand it there
+    Path inNode = node.spec().dir().resolve(file.getFileName());
+    java.nio.file.Files.copy(file, inNode, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    node.ctlOrFail("import_definitions", inNode.toString());
   }
 
   /** broker → the objects a plan would change, with what it says about each. */
@@ -86,20 +89,13 @@ class DefinitionsExportIT {
     assertThat(plan.count(Change.Action.CREATE)).as(plan.render()).isZero();
     assertThat(plan.conflicts()).as(plan.render()).isEmpty();
     assertThat(plan.count(Change.Action.DELETE)).as(plan.render()).isZero();
-    // Every exchange, queue, binding and permission is in place; what is left is exactly what the file could not
-    // carry: the service accounts' passwords and the shovel's stored password, each said as such.
+    // Every exchange, queue, binding, permission and the shovel (it logs in with its certificate) is in place; what
+    // is left is exactly what the file could not carry: the service accounts' passwords, each said as such.
     Map<String, String> pending = pending(plan);
     assertThat(pending.keySet()).as(plan.render()).containsExactly(
         "cloud: update user iotpipe-elk", "cloud: update user iotpipe-shovel", "cloud: update user iotpipe-storage",
-        "edge: update shovel iotpipe.edge-to-cloud",
         "edge: update user iotpipe-elk", "edge: update user iotpipe-shovel", "edge: update user iotpipe-storage");
-    pending.forEach((k, detail) -> {
-      if (k.contains("shovel iotpipe.")) {
-        assertThat(detail).startsWith("its destination URIs carry no password");
-      } else {
-        assertThat(detail).as(k).startsWith("password: ").doesNotContain("tags");
-      }
-    });
+    pending.forEach((k, detail) -> assertThat(detail).as(k).startsWith("password: ").doesNotContain("tags"));
     assertThat(plan.count(Change.Action.UNCHANGED)).isGreaterThan(20);
 
     TopologyPlanner planner = new TopologyPlanner();

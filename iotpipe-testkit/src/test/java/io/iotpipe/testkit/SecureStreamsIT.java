@@ -39,7 +39,7 @@ class SecureStreamsIT {
 
   @BeforeAll
   static void start() throws Exception {
-    StreamLayoutIT.ensureRoot(RabbitDistribution.of(RabbitDistribution.TRIXIE));
+    StreamLayoutIT.ensureRoot(RabbitDistribution.withStreams());
     stack = SecureLocalStack.start(dir, 1, prefix, List.of("elk", "storage"), true);
   }
 

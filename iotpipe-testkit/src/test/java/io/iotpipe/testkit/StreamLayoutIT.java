@@ -61,7 +61,7 @@ class StreamLayoutIT {
 
   @BeforeAll
   static void start() throws Exception {
-    RabbitDistribution rabbit4 = RabbitDistribution.of(RabbitDistribution.TRIXIE);
+    RabbitDistribution rabbit4 = RabbitDistribution.withStreams();
     ensureRoot(rabbit4);
     node = LocalNode.create(new LocalNode.Spec("streams" + LocalNodes.prefix(), dir.resolve("node"), false, null, true), rabbit4);
     node.start();
@@ -76,9 +76,11 @@ class StreamLayoutIT {
       rabbit4.ensureInstalled();
     } catch (BrokerException notYet) {
       Path script = Path.of("..", "scripts", "rabbitmq4-root.sh").toAbsolutePath().normalize();
-      System.err.println("StreamLayoutIT: making the RabbitMQ 4.0 root with " + script + " (once per machine)");
-      Process p = new ProcessBuilder(script.toString(), rabbit4.root().toString()).inheritIO()
-          .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+      System.err.println("StreamLayoutIT: making the RabbitMQ " + rabbit4.id() + " root with " + script + " (once per machine)");
+      ProcessBuilder pb = new ProcessBuilder(script.toString(), rabbit4.root().toString()).inheritIO()
+          .redirectOutput(ProcessBuilder.Redirect.DISCARD);
+      pb.environment().put("IOTPIPE_RABBITMQ", rabbit4.id());
+      Process p = pb.start();
       assertThat(p.waitFor(10, TimeUnit.MINUTES)).as("rabbitmq4-root.sh finished").isTrue();
       assertThat(p.exitValue()).as("rabbitmq4-root.sh exit code (its reason is printed above)").isZero();
       rabbit4.ensureInstalled();

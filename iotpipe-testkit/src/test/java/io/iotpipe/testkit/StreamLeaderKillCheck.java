@@ -52,7 +52,7 @@ class StreamLeaderKillCheck {
 
   @BeforeAll
   static void start() throws Exception {
-    RabbitDistribution rabbit4 = RabbitDistribution.of(RabbitDistribution.TRIXIE);
+    RabbitDistribution rabbit4 = RabbitDistribution.withStreams();
     StreamLayoutIT.ensureRoot(rabbit4);
     cluster = LocalCluster.start("sk" + LocalNodes.prefix(), 3, dir, null, rabbit4, true);
   }

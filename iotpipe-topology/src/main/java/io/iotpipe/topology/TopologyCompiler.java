@@ -211,9 +211,12 @@ public final class TopologyCompiler {
 
   /**
    * Shovel URIs must carry credentials (they are stored on the broker, and masked in every plan we print). With
-   * {@code security:} the shovels log in as the shovel account — its password file (created here when missing: the
-   * stored URI must carry it, and apply sets the same password on the account) and, where the URI asks for a client
-   * certificate, the shovel account's — never as the administrator the config itself uses.
+   * {@code security:} the shovels log in as the shovel account, never as the administrator the config itself uses:
+   * where the URI asks for a client certificate, with the shovel account's certificate alone (SASL EXTERNAL, the
+   * certificate's CN is the user) — no password in the URI, because RabbitMQ 4.0's shovel writes its whole state, URIs
+   * included, into the edge broker's log when the cloud closes its connection (seen in the demo's node log); else with
+   * its password file (created here when missing: the stored URI must carry it, and apply sets the same password on
+   * the account).
    */
   static String withCredentials(URI u, BrokerConfig b, IotpipeConfig cfg) {
     io.iotpipe.core.config.SecurityConfig sec = cfg.security();
@@ -236,6 +239,9 @@ public final class TopologyCompiler {
               + username + ") or point security.certificates at the directory that holds them");
         }
         query = withClientCertificate(query, certAndKey);
+        int port = u.getPort() > 0 ? u.getPort() : 5671;
+        return u.getScheme() + "://" + u.getHost() + ":" + port + "/" + URLEncoder.encode(b.vhost(), StandardCharsets.UTF_8)
+            + "?" + query + "&auth_mechanism=external";
       }
     }
     String user = URLEncoder.encode(username, StandardCharsets.UTF_8);

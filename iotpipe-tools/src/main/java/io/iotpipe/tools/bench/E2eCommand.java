@@ -90,8 +90,8 @@ final class E2eCommand implements Callable<Integer> {
       "Several: each round runs each on the same nodes, in turn, printed side by side with ratios to the first."})
   List<String> topologies;
 
-  @Option(names = "--rabbitmq", description = "The brokers' RabbitMQ: 3.10 (the host's) or 4.0 (Debian trixie's, in a root"
-      + " iotpipe installs; needed by --topology streams). Default: IOTPIPE_RABBITMQ, else 3.10.")
+  @Option(names = "--rabbitmq", description = "The brokers' RabbitMQ: 4.0 (Debian trixie's, in a root iotpipe installs;"
+      + " needed by --topology streams) or 3.10 (the host's). Default: IOTPIPE_RABBITMQ, else 4.0.")
   String rabbitmq;
 
   @Option(names = "--dir", description = "Work directory (default: data/bench-e2e-<random>).")

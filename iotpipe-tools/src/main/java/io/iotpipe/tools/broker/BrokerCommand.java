@@ -105,8 +105,8 @@ public final class BrokerCommand implements IotpipeCommand, Runnable {
         "The generated config reads the administrator's password from $IOTPIPE_BROKER_PASSWORD (its 0600 file is printed, never the password)."})
     boolean secure;
 
-    @Option(names = "--rabbitmq", description = {"Which RabbitMQ: 3.10 (the host's rabbitmq-server) or 4.0 (Debian trixie's, from the root",
-        "scripts/rabbitmq4-root.sh makes; ./iotpipe makes it when needed). Default: $IOTPIPE_RABBITMQ, else 3.10."})
+    @Option(names = "--rabbitmq", description = {"Which RabbitMQ: 4.0 (Debian trixie's, from the root scripts/rabbitmq4-root.sh makes;",
+        "./iotpipe makes it when needed) or 3.10 (the host's rabbitmq-server). Default: $IOTPIPE_RABBITMQ, else 4.0."})
     String rabbitmq;
 
     @Override

@@ -20,6 +20,10 @@ export IOTPIPE_RABBITMQ="$VERSION"
 mkdir -p "$WORK"
 cd "$ROOT"
 say() { echo "rabbitmq-compat: $*" >&2; }
+die() { say "$*"; exit 1; }
+# shellcheck source=lib/jdk.sh
+. "$ROOT/scripts/lib/jdk.sh"
+find_jdk
 
 case "$VERSION" in
   4|4.0|4.3) "$ROOT/scripts/rabbitmq4-root.sh" >/dev/null || { say "no RabbitMQ $VERSION root (see above)"; exit 1; } ;;

@@ -283,6 +283,9 @@ public final class LocalNode implements AutoCloseable {
       // the partition heals; RabbitMQ's default (ignore) leaves the metadata partitioned until an operator restarts
       // one side. Quorum queues and streams are Raft-based and need a majority either way.
       conf.add("cluster_partition_handling = pause_minority");
+      // new quorum queues' leaders spread over the nodes (the default puts them all on the node that declares them,
+      // where iotpipe's topology goes through one management URI): a cut then hits leaders and followers alike
+      conf.add("queue_leader_locator = balanced");
     }
     Files.writeString(confFile, String.join("\n", conf) + "\n");
     // In a NodeNetwork: Erlang's net_ticktime at 15 s (default 60), so a cut of a minute is always seen as a partition

@@ -72,7 +72,9 @@ final class CloudPartition {
     // --short: 30 s, long enough for the cut-off node to see its peers down (net_ticktime 15 s: after 11-19 s) and pause
     Duration cut = quick ? Duration.ofSeconds(30) : Duration.ofSeconds(60);
     double rate = 300;
-    Duration load = cut.plusSeconds(quick ? 35 : 50);
+    // the fleet runs until 40 s after the heal (stopped then), however long the set-up before the cut took: an upper bound
+    Duration load = Duration.ofMinutes(10);
+    Duration afterHeal = Duration.ofSeconds(40);
     Set<Role> both = Set.of(Role.of("index"), Role.of("store"));
     try (PipelineRunner runner = new PipelineRunner(cfg, Role.configured(cfg), prefix, new SimpleMeterRegistry()).start();
          Simulation sim = Simulation.create(cfg, Simulation.Options.from(cfg.simulator()).with(ChaosScenarios.DEVICES, rate, load, 0)
@@ -82,20 +84,25 @@ final class CloudPartition {
         ChaosScenarios.waitFor(Duration.ofSeconds(60), ChaosScenarios.loadStarted(rate * 4), () -> sim.progress().confirmed() > rate * 4);
         long steady = Recovery.steadyDepth(stack, cfg, both);
         Map<String, String> before = leaders(nodes, sinkQueues);
-        // the victim: the node leading the most sink queues, so the cut forces elections
+        // the victim: the node most of this pipeline's cloud clients are connected to (the two sinks, the edge's shovel),
+        // then the one leading the most sink queues: both its clients and its leaders must move to the majority
+        Map<String, List<String>> clients = clients(nodes, prefix);
         Map<String, Integer> led = new TreeMap<>();
         before.values().forEach(n -> led.merge(n, 1, Integer::sum));
+        java.util.function.ToIntFunction<LocalNode> weight = n -> 100 * clients.getOrDefault(n.nodeName(), List.of()).size()
+            + led.getOrDefault(n.nodeName(), 0);
         int v = 0;
         for (int i = 0; i < nodes.size(); i++) {
-          if (led.getOrDefault(nodes.get(i).nodeName(), 0) > led.getOrDefault(nodes.get(v).nodeName(), 0)) {
+          if (weight.applyAsInt(nodes.get(i)) > weight.applyAsInt(nodes.get(v))) {
             v = i;
           }
         }
         LocalNode victim = nodes.get(v);
         List<LocalNode> majority = new ArrayList<>(nodes);
         majority.remove(victim);
+        List<String> victimClients = clients.getOrDefault(victim.nodeName(), List.of());
         log.accept("chaos: cloud-partition: cutting " + victim.nodeName() + " off (leader of " + led.getOrDefault(victim.nodeName(), 0)
-            + " of " + sinkQueues.size() + " sink queues) for " + cut.toSeconds() + " s");
+            + " of " + sinkQueues.size() + " sink queues, clients " + victimClients + ") for " + cut.toSeconds() + " s");
         long indexAtCut = delivered(runner, "index");
         long storeAtCut = delivered(runner, "store");
         long confirmedAtCut = sim.progress().confirmed();
@@ -131,6 +138,12 @@ final class CloudPartition {
         double paused = pausedAfter(victim, cutAt);
         String partitions = partitionsReported(nodes);
         Map<String, String> after = leaders(nodes, sinkQueues);
+        Map<String, List<String>> clientsAfter = clients(nodes, prefix);
+        Duration rest = afterHeal.minus(Duration.between(healedAt, Instant.now()));
+        if (rest.isPositive()) {
+          ChaosScenarios.pause(rest);
+        }
+        sim.stop();
         SimulationResult r = simRun.get(10, TimeUnit.MINUTES);
         Ledger ledger = sim.ledger();
         Completeness.Result es = ChaosScenarios.converged(List.of(ledger), l -> Auditor.search(cfg.indexer(), l));
@@ -147,15 +160,15 @@ final class CloudPartition {
           failed.add("the cluster was not whole again within 3 minutes of the heal (" + partitions + ")");
         }
         String note = String.format(Locale.ROOT,
-            "%s (leader of %d of %d sink queues) cut off for %d s (link down) under %.0f msg/s; pause_minority, net_ticktime 15 s."
+            "%s (leader of %d of %d sink queues, clients %s) cut off for %d s (link down) under %.0f msg/s; pause_minority, net_ticktime 15 s."
                 + " Majority %s kept serving: %d of %d sink-queue leaders there near the end of the cut, the indexer acked %d and the store %d readings"
                 + " during the cut (devices got %d confirms; edge backlog at most %d); the cut-off node paused itself %s;"
                 + " healed -> cluster whole (all running, every member online, partitions: %s) after %.1f s;"
-                + " leaders before %s, during %s, after %s",
-            victim.nodeName(), led.getOrDefault(victim.nodeName(), 0), sinkQueues.size(), cut.toSeconds(), rate,
+                + " leaders before %s, during %s, after %s; clients after %s",
+            victim.nodeName(), led.getOrDefault(victim.nodeName(), 0), sinkQueues.size(), victimClients, cut.toSeconds(), rate,
             majority.stream().map(LocalNode::nodeName).toList(), leadersOnMajority, sinkQueues.size(), indexDuringCut, storeDuringCut, confirmedDuringCut,
             edgeBacklogMax, Double.isNaN(paused) ? "NOT (no minority line in its log)" : paused + " s into the cut (its log)", partitions, converged,
-            count(before), count(during), count(after));
+            count(before), count(during), count(after), shortNames(clientsAfter));
         return new ChaosScenarios.Row("cloud-partition", r.published(), r.confirmed(), es.present(), st.present(),
             ChaosScenarios.deadLettered(stack, cfg), 0, es.lost() + st.lost(), es.duplicates() + st.duplicates(), recovery.firstAckSeconds(),
             recovery.caughtUpSeconds(), note, "", 0, 0, String.join("; ", failed));
@@ -254,6 +267,32 @@ final class CloudPartition {
     return seen.isEmpty() ? "none" : String.join(", ", seen);
   }
 
+  /**
+   * This pipeline's cloud clients per node: the sinks' connections (named after their sink) and the edge's shovel
+   * ({@code Shovel <prefix>.edge-to-cloud}), from the management API of the first node that answers.
+   */
+  private static Map<String, List<String>> clients(List<LocalNode> nodes, String prefix) {
+    Map<String, List<String>> m = new TreeMap<>();
+    JsonNode cs = get(nodes, "/api/connections?columns=node,client_properties");
+    if (cs != null) {
+      for (JsonNode c : cs) {
+        String name = c.path("client_properties").path("connection_name").asText();
+        String who = name.equals("Shovel " + prefix + ".edge-to-cloud") ? "shovel"
+            : name.startsWith("iotpipe-") ? name.substring("iotpipe-".length()) : null;
+        if (who != null) {
+          m.computeIfAbsent(c.path("node").asText(), k -> new ArrayList<>()).add(who);
+        }
+      }
+    }
+    return m;
+  }
+
+  private static Map<String, List<String>> shortNames(Map<String, List<String>> byNode) {
+    Map<String, List<String>> m = new TreeMap<>();
+    byNode.forEach((n, c) -> m.put(n.substring(0, n.indexOf('@')), c));
+    return m;
+  }
+
   /** The sink queues' leaders, from the management API of the first of {@code nodes} that answers. */
   private static Map<String, String> leaders(List<LocalNode> nodes, List<String> sinkQueues) {
     Map<String, String> m = new LinkedHashMap<>();
@@ -270,10 +309,14 @@ final class CloudPartition {
   }
 
   private static JsonNode queues(List<LocalNode> nodes) {
+    return get(nodes, "/api/queues/%2F?columns=name,leader,node,members,online");
+  }
+
+  private static JsonNode get(List<LocalNode> nodes, String path) {
     HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(3)).build();
     for (LocalNode n : nodes) {
       try {
-        HttpRequest req = HttpRequest.newBuilder(URI.create(n.managementUri() + "/api/queues/%2F?columns=name,leader,node,members,online"))
+        HttpRequest req = HttpRequest.newBuilder(URI.create(n.managementUri() + path))
             .timeout(Duration.ofSeconds(5))
             .header("Authorization", "Basic " + Base64.getEncoder().encodeToString("guest:guest".getBytes(StandardCharsets.UTF_8)))
             .build();

@@ -76,7 +76,7 @@ public final class LocalNode implements AutoCloseable {
   private final Ports ports;
   private final String nodeName;
   private final RabbitDistribution distribution;
-  /** The node's own network namespace ({@link NodeNetwork}), or null: the host's, on 127.0.0.1. */
+  /** The network the node has a namespace of its own in, and its place there; both null: the host's, on 127.0.0.1. */
   private final NodeNetwork network;
   private final NodeNetwork.Member member;
 
@@ -152,12 +152,7 @@ public final class LocalNode implements AutoCloseable {
     return member == null ? "127.0.0.1" : member.ip();
   }
 
-  /** The node's place in a {@link NodeNetwork}, or null when it runs in the host's network namespace. */
-  public NodeNetwork.Member networkMember() {
-    return member;
-  }
-
-  /** {@code amqp://127.0.0.1:port}, or in secure mode {@code amqps://127.0.0.1:port} (the TLS listener). */
+  /** {@code amqp://host:port}, or in secure mode {@code amqps://host:port} (the TLS listener); host: {@link #host()}. */
   public URI amqpUri() {
     return URI.create((secure() ? "amqps" : "amqp") + "://" + host() + ":" + ports.amqp());
   }

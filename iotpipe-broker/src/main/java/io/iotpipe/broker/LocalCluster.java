@@ -14,9 +14,16 @@ import java.util.stream.IntStream;
 public final class LocalCluster implements AutoCloseable {
 
   private final List<LocalNode> nodes;
+  /** The network the nodes live in when they can be cut apart, else null (the host's loopback). */
+  private final NodeNetwork network;
 
   private LocalCluster(List<LocalNode> nodes) {
+    this(nodes, null);
+  }
+
+  private LocalCluster(List<LocalNode> nodes, NodeNetwork network) {
     this.nodes = List.copyOf(nodes);
+    this.network = network;
   }
 
   /** Starts {@code size} nodes named {@code prefix-1..n} under {@code dir} and clusters them. */
@@ -37,10 +44,21 @@ public final class LocalCluster implements AutoCloseable {
   /** As {@link #start(String, int, Path, LocalNode.Tls, RabbitDistribution)}; {@code streams}: with the stream plugin. */
   public static LocalCluster start(String prefix, int size, Path dir, LocalNode.Tls tls, RabbitDistribution distribution,
                                    boolean streams) {
+    return start(prefix, size, dir, tls, distribution, streams, false);
+  }
+
+  /**
+   * As above; {@code partitionable}: every node in a network namespace of its own on a {@link NodeNetwork} (made here,
+   * removed by {@link #close()}), so that {@link #network()} can cut one off from the others and from its clients.
+   */
+  public static LocalCluster start(String prefix, int size, Path dir, LocalNode.Tls tls, RabbitDistribution distribution,
+                                   boolean streams, boolean partitionable) {
+    NodeNetwork network = partitionable ? NodeNetwork.create(size) : null;
     List<LocalNode> nodes = IntStream.rangeClosed(1, size)
-        .mapToObj(i -> LocalNode.create(new LocalNode.Spec(prefix + "-" + i, dir.resolve(prefix + "-" + i), false, tls, streams), distribution))
+        .mapToObj(i -> LocalNode.create(new LocalNode.Spec(prefix + "-" + i, dir.resolve(prefix + "-" + i), false, tls, streams), distribution,
+            network, network == null ? null : network.member(i - 1)))
         .toList();
-    LocalCluster c = new LocalCluster(nodes);
+    LocalCluster c = new LocalCluster(nodes, network);
     try {
       CompletableFuture.allOf(nodes.stream().map(n -> CompletableFuture.runAsync(n::start, r -> Thread.ofPlatform().daemon().start(r))).toArray(CompletableFuture[]::new)).join();
       for (LocalNode n : nodes.subList(1, nodes.size())) {
@@ -62,6 +80,11 @@ public final class LocalCluster implements AutoCloseable {
     return new LocalCluster(nodes);
   }
 
+  /** The network the nodes can be cut apart in, or null when they share the host's loopback. */
+  public NodeNetwork network() {
+    return network;
+  }
+
   public List<LocalNode> nodes() {
     return nodes;
   }
@@ -76,7 +99,7 @@ public final class LocalCluster implements AutoCloseable {
 
   /** The stream protocol endpoints of the nodes started with the stream plugin (none without it). */
   public List<URI> streamUris() {
-    return nodes.stream().filter(n -> n.spec().streams()).map(n -> URI.create("rabbitmq-stream://127.0.0.1:" + n.streamPort())).toList();
+    return nodes.stream().filter(n -> n.spec().streams()).map(n -> URI.create("rabbitmq-stream://" + n.host() + ":" + n.streamPort())).toList();
   }
 
   /** The management API of the first running node. */
@@ -95,11 +118,17 @@ public final class LocalCluster implements AutoCloseable {
     // Stop in reverse join order; kill whatever refuses, so nothing is ever left behind.
     List<LocalNode> rev = new ArrayList<>(nodes);
     java.util.Collections.reverse(rev);
-    for (LocalNode n : rev) {
-      try {
-        n.stop();
-      } catch (RuntimeException e) {
-        n.kill();
+    try {
+      for (LocalNode n : rev) {
+        try {
+          n.stop();
+        } catch (RuntimeException e) {
+          n.kill();
+        }
+      }
+    } finally {
+      if (network != null) {
+        network.close();
       }
     }
   }

@@ -53,6 +53,15 @@ public final class LocalDeployment implements AutoCloseable {
    * selected distribution must be 4.0, see {@link RabbitDistribution}; its config names their stream endpoints).
    */
   public static LocalDeployment start(Path dir, int cloudNodes, LocalNode.Tls edgeTls, LocalNode.Tls cloudTls, boolean cloudStreams) {
+    return start(dir, cloudNodes, edgeTls, cloudTls, cloudStreams, false);
+  }
+
+  /**
+   * As above; {@code partitionableCloud}: the cloud nodes each in a network namespace of their own (see
+   * {@link LocalCluster#network()}), reached by the edge and every client through a bridge.
+   */
+  public static LocalDeployment start(Path dir, int cloudNodes, LocalNode.Tls edgeTls, LocalNode.Tls cloudTls, boolean cloudStreams,
+                                      boolean partitionableCloud) {
     if (cloudNodes < 1) {
       throw new IllegalArgumentException("cloud nodes must be >= 1");
     }
@@ -65,7 +74,7 @@ public final class LocalDeployment implements AutoCloseable {
     CompletableFuture<Void> edgeStarted = CompletableFuture.runAsync(edge::start, r -> Thread.ofPlatform().daemon().start(r));
     LocalCluster cloud;
     try {
-      cloud = LocalCluster.start("cloud-" + suffix, cloudNodes, dir.resolve("cloud"), cloudTls, dist, cloudStreams);
+      cloud = LocalCluster.start("cloud-" + suffix, cloudNodes, dir.resolve("cloud"), cloudTls, dist, cloudStreams, partitionableCloud);
     } catch (RuntimeException e) {
       edgeStarted.exceptionally(t -> null).join();
       edge.close();

@@ -76,11 +76,17 @@ public final class LocalNode implements AutoCloseable {
   private final Ports ports;
   private final String nodeName;
   private final RabbitDistribution distribution;
+  /** The network the node has a namespace of its own in, and its place there; both null: the host's, on 127.0.0.1. */
+  private final NodeNetwork network;
+  private final NodeNetwork.Member member;
 
-  private LocalNode(Spec spec, Ports ports, RabbitDistribution distribution) {
+  private LocalNode(Spec spec, Ports ports, RabbitDistribution distribution, NodeNetwork network, NodeNetwork.Member member) {
     this.spec = spec;
     this.ports = ports;
-    this.nodeName = spec.name() + "@localhost";
+    this.network = network;
+    this.member = member;
+    // in a namespace: a long name on the node's own address, which every other node and the CLI resolve without DNS
+    this.nodeName = spec.name() + "@" + (member == null ? "localhost" : member.ip());
     this.distribution = distribution;
   }
 
@@ -91,8 +97,16 @@ public final class LocalNode implements AutoCloseable {
 
   /** Prepares a node with fresh free ports (not started yet) of {@code distribution}. */
   public static LocalNode create(Spec spec, RabbitDistribution distribution) {
+    return create(spec, distribution, null, null);
+  }
+
+  /**
+   * As {@link #create(Spec, RabbitDistribution)}, the node in {@code member}'s network namespace of {@code network}
+   * (when non-null): it listens on the member's address, runs its own epmd there and uses long node names.
+   */
+  public static LocalNode create(Spec spec, RabbitDistribution distribution, NodeNetwork network, NodeNetwork.Member member) {
     return new LocalNode(spec, new Ports(freePort(), freePort(), freePort(), spec.mqtt() ? freePort() : -1, freePort(),
-        spec.streams() ? freePort() : -1), distribution);
+        spec.streams() ? freePort() : -1), distribution, network, member);
   }
 
   /** Re-attaches to a node described by a state file (for {@code iotpipe broker stop} in another process). */
@@ -102,7 +116,7 @@ public final class LocalNode implements AutoCloseable {
 
   /** As {@link #attach(Spec, Ports)} for a node of {@code distribution}. */
   public static LocalNode attach(Spec spec, Ports ports, RabbitDistribution distribution) {
-    return new LocalNode(spec, ports, distribution);
+    return new LocalNode(spec, ports, distribution, null, null);
   }
 
   /** Which RabbitMQ this node runs. */
@@ -133,14 +147,19 @@ public final class LocalNode implements AutoCloseable {
     return nodeName;
   }
 
-  /** {@code amqp://127.0.0.1:port}, or in secure mode {@code amqps://127.0.0.1:port} (the TLS listener). */
+  /** The address the node listens on: 127.0.0.1, or its own in a {@link NodeNetwork}. */
+  public String host() {
+    return member == null ? "127.0.0.1" : member.ip();
+  }
+
+  /** {@code amqp://host:port}, or in secure mode {@code amqps://host:port} (the TLS listener); host: {@link #host()}. */
   public URI amqpUri() {
-    return URI.create((secure() ? "amqps" : "amqp") + "://127.0.0.1:" + ports.amqp());
+    return URI.create((secure() ? "amqps" : "amqp") + "://" + host() + ":" + ports.amqp());
   }
 
   /** The management API: {@code http://}, or {@code https://} in secure mode. */
   public URI managementUri() {
-    return URI.create((secure() ? "https" : "http") + "://127.0.0.1:" + ports.management());
+    return URI.create((secure() ? "https" : "http") + "://" + host() + ":" + ports.management());
   }
 
   public boolean secure() {
@@ -161,7 +180,7 @@ public final class LocalNode implements AutoCloseable {
    * node without one. Per-queue depths come from {@code /metrics/detailed?family=queue_coarse_metrics}.
    */
   public String prometheusTarget() {
-    return ports.prometheus() > 0 ? "127.0.0.1:" + ports.prometheus() : null;
+    return ports.prometheus() > 0 ? host() + ":" + ports.prometheus() : null;
   }
 
   private Path pidFile() {
@@ -182,8 +201,14 @@ public final class LocalNode implements AutoCloseable {
     try {
       writeConfig();
       Files.deleteIfExists(pidFile());
-      distribution.ensureHostEpmd();
-      ProcessBuilder pb = new ProcessBuilder(distribution.command(binds(), "rabbitmq-server", "-detached"));
+      List<String> cmd = distribution.command(binds(), "rabbitmq-server", "-detached");
+      if (member != null) {
+        network.ensureEpmd(member);
+        cmd = network.inside(member, cmd);
+      } else {
+        distribution.ensureHostEpmd();
+      }
+      ProcessBuilder pb = new ProcessBuilder(cmd);
       pb.environment().putAll(environment());
       pb.environment().putAll(distribution.environment());
       pb.redirectErrorStream(true).redirectOutput(spec.dir().resolve("start.out").toFile());
@@ -221,12 +246,12 @@ public final class LocalNode implements AutoCloseable {
       conf.addAll(List.of(
           "listeners.tcp.default = " + ports.amqp(),
           "management.tcp.port = " + ports.management(),
-          "management.tcp.ip = 127.0.0.1",
+          "management.tcp.ip = " + host(),
           "loopback_users = none"));
       if (ports.prometheus() > 0) {
         // its fixed default (15692) would collide between nodes on one machine
         conf.add("prometheus.tcp.port = " + ports.prometheus());
-        conf.add("prometheus.tcp.ip = 127.0.0.1");
+        conf.add("prometheus.tcp.ip = " + host());
       }
       if (spec.mqtt()) {
         conf.add("mqtt.listeners.tcp.default = " + ports.mqtt());
@@ -235,8 +260,8 @@ public final class LocalNode implements AutoCloseable {
       if (spec.streams()) {
         // its fixed default (5552) would collide between nodes; clients reach every member at the advertised
         // address, which would otherwise be the machine's host name
-        conf.add("stream.listeners.tcp.default = 127.0.0.1:" + ports.stream());
-        conf.add("stream.advertised_host = 127.0.0.1");
+        conf.add("stream.listeners.tcp.default = " + host() + ":" + ports.stream());
+        conf.add("stream.advertised_host = " + host());
         conf.add("stream.advertised_port = " + ports.stream());
       }
     }
@@ -247,8 +272,20 @@ public final class LocalNode implements AutoCloseable {
       Files.createFile(confFile, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
           java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
     }
+    if (member != null) {
+      // A node in a NodeNetwork is there to be cut off from its cluster. pause_minority: the side without a majority
+      // stops serving (closes its listeners) instead of accepting clients it cannot serve, and rejoins by itself when
+      // the partition heals; RabbitMQ's default (ignore) leaves the metadata partitioned until an operator restarts
+      // one side. Quorum queues and streams are Raft-based and need a majority either way.
+      conf.add("cluster_partition_handling = pause_minority");
+      // new quorum queues' leaders spread over the nodes (the default puts them all on the node that declares them,
+      // where iotpipe's topology goes through one management URI): a cut then hits leaders and followers alike
+      conf.add("queue_leader_locator = balanced");
+    }
     Files.writeString(confFile, String.join("\n", conf) + "\n");
-    Files.writeString(spec.dir().resolve("advanced.config"), "[].\n");
+    // In a NodeNetwork: Erlang's net_ticktime at 15 s (default 60), so a cut of a minute is always seen as a partition
+    // (nodes declare a silent peer down after 11-19 s instead of 45-75 s, which a 60 s cut may or may not reach).
+    Files.writeString(spec.dir().resolve("advanced.config"), member != null ? "[{kernel, [{net_ticktime, 15}]}].\n" : "[].\n");
     Files.writeString(spec.dir().resolve("rabbitmq-env.conf"), "");
     Files.writeString(spec.dir().resolve("enabled_plugins"), "[" + PLUGINS + (secure() ? TLS_PLUGINS : "")
         + (spec.mqtt() ? ",rabbitmq_mqtt" : "") + (spec.streams() ? ",rabbitmq_stream" : "") + "].\n");
@@ -261,7 +298,7 @@ public final class LocalNode implements AutoCloseable {
     String key = t.keyFile().toAbsolutePath().toString();
     List<String> c = new ArrayList<>(List.of(
         "listeners.tcp = none",
-        "listeners.ssl.default = 127.0.0.1:" + ports.amqp(),
+        "listeners.ssl.default = " + host() + ":" + ports.amqp(),
         "ssl_options.cacertfile = " + ca,
         "ssl_options.certfile = " + cert,
         "ssl_options.keyfile = " + key,
@@ -273,7 +310,7 @@ public final class LocalNode implements AutoCloseable {
         "auth_mechanisms.2 = PLAIN",
         "ssl_cert_login_from = common_name",
         "management.ssl.port = " + ports.management(),
-        "management.ssl.ip = 127.0.0.1",
+        "management.ssl.ip = " + host(),
         "management.ssl.cacertfile = " + ca,
         "management.ssl.certfile = " + cert,
         "management.ssl.keyfile = " + key,
@@ -288,7 +325,7 @@ public final class LocalNode implements AutoCloseable {
       // TLS like every other listener of a secure node; metrics carry no secrets, so no client certificate is asked
       c.addAll(List.of(
           "prometheus.ssl.port = " + ports.prometheus(),
-          "prometheus.ssl.ip = 127.0.0.1",
+          "prometheus.ssl.ip = " + host(),
           "prometheus.ssl.cacertfile = " + ca,
           "prometheus.ssl.certfile = " + cert,
           "prometheus.ssl.keyfile = " + key,
@@ -309,8 +346,8 @@ public final class LocalNode implements AutoCloseable {
       // reach every member at the advertised address, which would otherwise be the machine's host name.
       c.addAll(List.of(
           "stream.listeners.tcp = none",
-          "stream.listeners.ssl.default = 127.0.0.1:" + ports.stream(),
-          "stream.advertised_host = 127.0.0.1",
+          "stream.listeners.ssl.default = " + host() + ":" + ports.stream(),
+          "stream.advertised_host = " + host(),
           "stream.advertised_tls_port = " + ports.stream()));
     }
     if (spec.mqtt()) {
@@ -328,8 +365,11 @@ public final class LocalNode implements AutoCloseable {
     Map<String, String> env = new java.util.HashMap<>();
     if (!secure()) {
       // In secure mode these would open a plaintext listener next to the TLS one: listeners come from the config only.
-      env.put("RABBITMQ_NODE_IP_ADDRESS", "127.0.0.1");
+      env.put("RABBITMQ_NODE_IP_ADDRESS", host());
       env.put("RABBITMQ_NODE_PORT", String.valueOf(ports.amqp()));
+    }
+    if (member != null) {
+      env.put("RABBITMQ_USE_LONGNAME", "true");
     }
     env.putAll(Map.ofEntries(
         Map.entry("RABBITMQ_NODENAME", nodeName),
@@ -419,8 +459,15 @@ public final class LocalNode implements AutoCloseable {
 
   CtlResult ctl(int timeoutSeconds, String... args) {
     List<String> a = new ArrayList<>(List.of("-q", "-n", nodeName));
+    if (member != null) {
+      a.add("--longnames");
+    }
     a.addAll(List.of(args));
     List<String> cmd = distribution.command(binds(), "rabbitmqctl", a.toArray(String[]::new));
+    if (member != null) {
+      // from inside the node's namespace: a node cut off from the others still answers what it sees
+      cmd = network.inside(member, cmd);
+    }
     try {
       ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
       pb.environment().putAll(distribution.environment());
@@ -450,7 +497,12 @@ public final class LocalNode implements AutoCloseable {
 
   /** Messages per queue, exact (from {@code rabbitmqctl list_queues}): ready + unacknowledged. */
   public Map<String, Long> queueDepths() {
-    String out = ctlOrFail("list_queues", "--no-table-headers", "name", "messages");
+    // In a NodeNetwork, list_queues has every node send its queues' rows straight to the CLI's Erlang node, named after
+    // the machine's host name, which resolves to each namespace's own loopback: the rows never come. eval gathers them
+    // on the node asked (quorum queues answer from their leader) and prints the same two columns.
+    String out = member == null ? ctlOrFail("list_queues", "--no-table-headers", "name", "messages")
+        : ctlOrFail("eval", "lists:foreach(fun(Q) -> [{messages, M}] = rabbit_amqqueue:info(Q, [messages]),"
+            + " io:format(\"~s ~p~n\", [element(4, amqqueue:get_name(Q)), M]) end, rabbit_amqqueue:list(<<\"/\">>)).");
     Map<String, Long> m = new java.util.TreeMap<>();
     for (String line : out.split("\n")) {
       String[] f = line.trim().split("\\s+");

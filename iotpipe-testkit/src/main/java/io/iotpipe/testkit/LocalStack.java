@@ -136,6 +136,20 @@ public final class LocalStack implements AutoCloseable {
    */
   public static LocalStack start(Path dir, int cloudNodes, int partitions, String storageYaml, boolean withSearch,
                                  URI externalSearch, Security security, boolean withLake, boolean cloudStreams, Consumer<String> log) {
+    return start(dir, cloudNodes, partitions, storageYaml, withSearch, externalSearch, security, withLake, cloudStreams, false, log);
+  }
+
+  /**
+   * An insecure stack whose cloud nodes each live in a network namespace of their own (see
+   * {@code LocalCluster#network()}), so a chaos scenario can cut one off; clients reach them through a bridge.
+   */
+  public static LocalStack startPartitionable(Path dir, int cloudNodes, int partitions, String storageYaml, Consumer<String> log) {
+    return start(dir, cloudNodes, partitions, storageYaml, true, null, Security.INSECURE, false, false, true, log);
+  }
+
+  private static LocalStack start(Path dir, int cloudNodes, int partitions, String storageYaml, boolean withSearch,
+                                  URI externalSearch, Security security, boolean withLake, boolean cloudStreams,
+                                  boolean partitionableCloud, Consumer<String> log) {
     boolean embedded = withSearch && externalSearch == null;
     List<String> sinks = new ArrayList<>(SINKS);
     if (withLake) {
@@ -163,7 +177,7 @@ public final class LocalStack implements AutoCloseable {
         secured = SecureLocalStack.start(dir.resolve("brokers"), cloudNodes, MAIN, sinks, cloudStreams);
         brokers = secured.nodes();
       } else {
-        brokers = LocalDeployment.start(dir.resolve("brokers"), cloudNodes, null, null, cloudStreams);
+        brokers = LocalDeployment.start(dir.resolve("brokers"), cloudNodes, null, null, cloudStreams, partitionableCloud);
       }
     } catch (RuntimeException e) {
       closeLater(os);

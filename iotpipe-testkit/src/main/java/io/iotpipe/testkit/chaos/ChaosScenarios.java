@@ -49,7 +49,7 @@ public final class ChaosScenarios {
   public static final List<String> ALL = List.of("indexer-kill9", "storage-kill9", "opensearch-down", "storage-unwritable",
       "wan-cut", "edge-buffer-full", "poison", "slow-es", "leader-kill", "region-outage", "rush-hour", "sink-lost",
       "wan-cut-planned", "spoofing", "firmware-rollout", "firmware-rollout-strict", "lake-object-store-outage", "lake-catalog-down",
-      "lake-kill-during-commit", "lake-racing-writers");
+      "lake-kill-during-commit", "lake-racing-writers", "cloud-partition");
 
   /** The scenarios about the lake (the Iceberg table): they run on a stack with an S3 API server ({@link LakeChaos}). */
   public static final List<String> LAKE = List.of("lake-object-store-outage", "lake-catalog-down", "lake-kill-during-commit",
@@ -435,6 +435,14 @@ public final class ChaosScenarios {
   /** The same rollout under the {@code reject} policies: exactly the refused readings dead-lettered, with their reasons. */
   public Row firmwareRolloutStrict(LocalStack stack) throws Exception {
     return FirmwareRollout.run(stack, quick, true, log);
+  }
+
+  /**
+   * One cloud node cut off from the others and from every client under load, then healed: see {@link CloudPartition}.
+   * Needs a stack from {@link LocalStack#startPartitionable} with 3 cloud nodes.
+   */
+  public Row cloudPartition(LocalStack stack) throws Exception {
+    return CloudPartition.run(stack, quick, log);
   }
 
   /** Runs a simulation on a thread of its own (never the common pool: the JDK HttpClient of the indexer needs it). */

@@ -67,7 +67,7 @@ public final class ChaosCommand implements IotpipeCommand, Callable<Integer> {
     List<ChaosScenarios.Row> rows = new ArrayList<>();
     ChaosScenarios chaos = new ChaosScenarios(quick, observability, out::info)
         .withLakeAudit((cfg, ledger) -> LakeAudit.audit(cfg.section(LakeSection.SECTION), ledger));
-    List<String> single = run.stream().filter(s -> !s.equals("leader-kill") && !ChaosScenarios.LAKE.contains(s)).toList();
+    List<String> single = run.stream().filter(s -> !s.equals("leader-kill") && !s.equals("cloud-partition") && !ChaosScenarios.LAKE.contains(s)).toList();
     List<String> lake = run.stream().filter(ChaosScenarios.LAKE::contains).toList();
     if (!single.isEmpty()) {
       try (LocalStack stack = LocalStack.start(base.resolve("c1"), 1, 4, "  rollAge: 3s", true, out::info)) {
@@ -99,6 +99,12 @@ public final class ChaosCommand implements IotpipeCommand, Callable<Integer> {
         rows.add(chaos.scenario(stack, "leader-kill"));
       }
     }
+    if (run.contains("cloud-partition")) {
+      // its cloud nodes each in a network namespace of their own, so one can be cut off (needs root and ip netns)
+      try (LocalStack stack = LocalStack.startPartitionable(base.resolve("c-partition"), 3, 4, "  rollAge: 3s", out::info)) {
+        rows.add(chaos.cloudPartition(stack));
+      }
+    }
     boolean ok = rows.stream().allMatch(ChaosScenarios.Row::ok);
     if (json) {
       out.printJson(Map.of("rows", rows, "ok", ok, "command", "./iotpipe chaos" + (quick ? " --short" : "")));
@@ -119,7 +125,7 @@ public final class ChaosCommand implements IotpipeCommand, Callable<Integer> {
           : "FAILED: see lost/dups and FAILED lines (spoofing: the note's forged-reading counts)");
       System.out.println("1st ack s: fault over (process restarted, engine back, link healed) -> first message acked by the"
           + " hit sink; caught s: -> its queues hold at most one second of traffic more than before the fault (region-outage: failover and failback times;"
-          + " rush-hour: drain time; sink-lost: see the note; spoofing: on the secured stack, see the note; lake-*: of the lake role, its"
+          + " rush-hour: drain time; sink-lost: see the note; cloud-partition: from the heal; spoofing: on the secured stack, see the note; lake-*: of the lake role, its"
           + " table's count, lost and duplicates in the note and in the totals)");
       if (rows.stream().anyMatch(r -> !r.alerts().isEmpty())) {
         System.out.println("alerts: burn-rate alerts of the SLO rules with their real windows (page 1h/5m at 14.4x, 6h/30m at 6x;"

@@ -5,7 +5,6 @@ import static org.awaitility.Awaitility.await;
 import io.iotpipe.s3proxy.EmbeddedS3Proxy;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -43,7 +42,7 @@ final class IcebergRestServer implements AutoCloseable {
   static IcebergRestServer start(Path dir, EmbeddedS3Proxy s3, String warehouse) {
     try {
       Files.createDirectories(dir);
-      int port = freePort();
+      int port = io.iotpipe.core.net.LocalPorts.free();
       Path db = dir.resolve("rest-catalog.db");
       Path log = dir.resolve("rest-catalog.log");
       List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
@@ -124,14 +123,6 @@ final class IcebergRestServer implements AutoCloseable {
     } catch (InterruptedException e) {
       process.destroyForcibly();
       Thread.currentThread().interrupt();
-    }
-  }
-
-  private static int freePort() {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
     }
   }
 }

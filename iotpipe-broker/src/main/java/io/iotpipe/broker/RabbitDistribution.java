@@ -17,13 +17,13 @@ import java.util.Set;
  * Which RabbitMQ the local nodes run: RabbitMQ 4.0 from a Debian trixie root the project makes for itself
  * ({@code scripts/rabbitmq4-root.sh}; trixie's Erlang 27 needs a newer libc than bookworm's, so it cannot be installed
  * into the host) — the default, as operators run 4.x — or the host's {@code rabbitmq-server} package (Debian bookworm:
- * 3.10), kept for the compatibility run.
+ * 3.10), kept for the compatibility run; or RabbitMQ 4.3 from a Debian forky root, the same way.
  *
  * <p>Chosen by one setting: system property {@code iotpipe.rabbitmq}, else environment {@code IOTPIPE_RABBITMQ}
- * ({@code 4.0} — the default — or {@code 3.10}). The root is {@code IOTPIPE_RABBITMQ4_ROOT}, else
- * {@code ~/.cache/iotpipe/rabbitmq-4.0}.
+ * ({@code 4.0} — the default —, {@code 4.3} or {@code 3.10}). The root is {@code IOTPIPE_RABBITMQ4_ROOT}, else
+ * {@code ~/.cache/iotpipe/rabbitmq-VERSION}.
  *
- * <p>A 4.0 node runs as {@code chroot ROOT rabbitmq-server} inside a private mount namespace ({@code unshare --mount})
+ * <p>A node of a root runs as {@code chroot ROOT rabbitmq-server} inside a private mount namespace ({@code unshare --mount})
  * that bind-mounts the node's directory (and the directories of its TLS files) at the same path inside the root and
  * mounts {@code /proc} there. The mounts belong to the namespace, so they vanish with the last process in it — the
  * node's VM — whether it stops cleanly or is killed: nothing is left mounted, and there is nothing to unmount by hand.

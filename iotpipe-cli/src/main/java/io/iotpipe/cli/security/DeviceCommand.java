@@ -20,9 +20,9 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code iotpipe device enroll|revoke}: device identities on the edge broker. */
-@Command(name = "device", mixinStandardHelpOptions = true, description = "Enroll and revoke devices (certificate or password).",
-    subcommands = {DeviceCommand.Enroll.class, DeviceCommand.Revoke.class})
+/** {@code iotpipe device enroll|revoke|check}: device identities on the edge broker. */
+@Command(name = "device", mixinStandardHelpOptions = true, description = "Enroll, revoke and check devices (certificate or password).",
+    subcommands = {DeviceCommand.Enroll.class, DeviceCommand.Revoke.class, DeviceCommand.Check.class})
 public final class DeviceCommand implements IotpipeCommand, Runnable {
 
   @Override
@@ -141,6 +141,42 @@ public final class DeviceCommand implements IotpipeCommand, Runnable {
       } else {
         System.out.println("revoked " + id + ": user deleted, credential files deleted"
             + (closed > 0 ? ", " + closed + " open connection(s) closed" : ""));
+      }
+      return ExitCode.OK;
+    }
+  }
+
+  @Command(name = "check", mixinStandardHelpOptions = true,
+      description = "Check that every device certificate names the tenant that tenants.registry maps the device to (both"
+          + " are written together by 'device enroll --tenant'; a difference means one was edited or restored apart from"
+          + " the other). Reads only local files; exit code 1 when any device disagrees.")
+  static final class Check extends Base {
+    @Override
+    public Integer call() {
+      cfg = config.load();
+      pki = Pki.open(pkiDir);
+      io.iotpipe.core.tenant.TenantRegistry registry = io.iotpipe.core.tenant.TenantsSection.registry(cfg);
+      if (registry == null) {
+        throw new CommandFailure(ExitCode.USAGE, "no tenants.registry in " + config.file + ": without tenants there is no"
+            + " binding to check (set tenants: {registry: FILE} and enroll devices with --tenant)");
+      }
+      Map<String, String> problems = enrollment().tenantBindingProblems(registry);
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("registry", registry.file().toString());
+      m.put("devicesInRegistry", registry.devices().size());
+      m.put("problems", problems);
+      if (json) {
+        new Output().printJson(m);
+      } else if (problems.isEmpty()) {
+        System.out.println("every device certificate under " + pki.clientsDir() + " names the tenant " + registry.file()
+            + " maps it to (" + registry.devices().size() + " device(s) in the registry)");
+      } else {
+        problems.forEach((id, what) -> System.out.println("! " + id + ": " + what));
+      }
+      if (!problems.isEmpty()) {
+        throw new CommandFailure(ExitCode.FAILED, problems.size() + " device(s) whose certificate and registry disagree: the"
+            + " pipeline stamps readings from the registry, so re-enroll each with 'iotpipe device enroll ID --tenant T'"
+            + " for the tenant it belongs to (that rewrites both), or restore the registry from the same backup as the PKI");
       }
       return ExitCode.OK;
     }

@@ -71,4 +71,34 @@ class TenantCommandTest {
     assertThat(dir.resolve("creds/telemetry-tenant-acme.password")).as("no password left behind for a user never created").doesNotExist();
     assertThat(dir.resolve("creds/telemetry-tenant-acme.password.new")).doesNotExist();
   }
+
+  @Test
+  void deviceCheckFindsACertificateAndARegistryThatDisagree(@TempDir Path dir) throws Exception {
+    Path registryFile = dir.resolve("tenants.tsv");
+    Path cfg = config(dir, "tenants: {registry: \"" + registryFile + "\"}\n");
+    io.iotpipe.security.Pki pki = io.iotpipe.security.Pki.init(dir.resolve("pki"), "test");
+    pki.issueClient("evc-a-1", "acme");
+    pki.issueClient("evc-b-1", "bolt");
+    pki.issueClient("evc-none");
+    var registry = new io.iotpipe.core.tenant.TenantRegistry(registryFile);
+    registry.assign(java.util.List.of("evc-a-1"), "acme");
+    registry.assign(java.util.List.of("evc-b-1"), "bolt");
+    String pkiDir = dir.resolve("pki").toString();
+
+    Result ok = run("device", "check", "--config", cfg.toString(), "--pki", pkiDir);
+    assertThat(ok.exit()).as(ok.err()).isZero();
+    assertThat(ok.out()).contains("every device certificate", "2 device(s) in the registry");
+
+    // the registry restored from another day's backup: evc-b-1 now maps to acme, evc-none to bolt
+    registry.assign(java.util.List.of("evc-b-1", "evc-none"), "acme");
+    Result bad = run("device", "check", "--config", cfg.toString(), "--pki", pkiDir);
+    assertThat(bad.exit()).isEqualTo(1);
+    assertThat(bad.out()).contains("! evc-b-1: certificate names tenant bolt, the registry tenant acme",
+        "! evc-none: certificate names no tenant, the registry tenant acme").doesNotContain("evc-a-1");
+    assertThat(bad.err()).contains("2 device(s) whose certificate and registry disagree", "iotpipe device enroll ID --tenant T");
+
+    Result noRegistry = run("device", "check", "--config", config(Files.createDirectories(dir.resolve("x")), "").toString(), "--pki", pkiDir);
+    assertThat(noRegistry.exit()).isEqualTo(2);
+    assertThat(noRegistry.err()).contains("no tenants.registry in");
+  }
 }

@@ -302,10 +302,46 @@ class SecureBrokerIT {
     }
   }
 
+  @Test
+  @Order(3)
+  void aDeviceEnrolledForATenantLogsInWithThatCertificateAndItsRegistryEntryAgrees() throws Exception {
+    io.iotpipe.core.tenant.TenantRegistry registry = new io.iotpipe.core.tenant.TenantRegistry(dir.resolve("tenants.tsv"));
+    String id = "dev-acme-" + UUID.randomUUID().toString().substring(0, 8);
+    enrollment.enroll(edgeApi, List.of(id), Enrollment.Credential.CERTIFICATE, "acme", registry, null);
+    assertThat(registry.tenantOf(id)).isEqualTo("acme");
+    assertThat(Pki.tenantOf(pki.clientCert(id))).isEqualTo("acme");
+    // The tenant rides as a SAN URI beside the CN the broker takes as the user name: both protocols still log it in.
+    try (Connection c = device(id); Channel ch = c.createChannel()) {
+      awaitArrival(publish(ch, id));
+    }
+    MqttClient m = mqtt(id, null, pki.sslContext(id));
+    try {
+      awaitArrival(mqttPublish(m, id));
+    } finally {
+      m.disconnect();
+      m.close();
+    }
+    assertThat(enrollment.tenantBindingProblems(registry)).isEmpty();
+
+    // A charger resold to another customer: enrolled again, certificate and registry move together, and it logs in.
+    enrollment.enroll(edgeApi, List.of(id), Enrollment.Credential.CERTIFICATE, "bolt", registry, null);
+    assertThat(registry.tenantOf(id)).isEqualTo("bolt");
+    assertThat(Pki.tenantOf(pki.clientCert(id))).isEqualTo("bolt");
+    assertThat(enrollment.tenantBindingProblems(registry)).isEmpty();
+    try (Connection c = device(id); Channel ch = c.createChannel()) {
+      awaitArrival(publish(ch, id));
+    }
+
+    // The registry edited apart from the certificates (what `iotpipe device check` reports).
+    registry.assign(List.of(id), "acme");
+    assertThat(enrollment.tenantBindingProblems(registry)).containsExactly(
+        java.util.Map.entry(id, "certificate names tenant bolt, the registry tenant acme"));
+  }
+
   // ---------- what must be refused ----------
 
   @Test
-  @Order(3)
+  @Order(4)
   void aDevicePublishingAsAnotherDeviceIsRefusedAndNothingArrives() throws Exception {
     Set<String> spoofed = new HashSet<>();
     try (Connection c = device("dev-cert-1")) {
@@ -339,7 +375,7 @@ class SecureBrokerIT {
   }
 
   @Test
-  @Order(4)
+  @Order(5)
   void aDeviceCannotConsumeAnyQueueNorDeclareAnything() throws Exception {
     try (Connection c = device("dev-cert-1")) {
       for (ThrowingAction a : List.<ThrowingAction>of(
@@ -357,7 +393,7 @@ class SecureBrokerIT {
   }
 
   @Test
-  @Order(5)
+  @Order(6)
   void theIndexerAccountReadsOnlyElkQueues() throws Exception {
     try (Connection c = elk()) {
       Channel ok = c.createChannel();
@@ -371,7 +407,7 @@ class SecureBrokerIT {
   }
 
   @Test
-  @Order(6)
+  @Order(7)
   void theManagementApiRefusesAnonymousAndGuest() throws Exception {
     HttpClient http = HttpClient.newBuilder().sslContext(pki.sslContext(null)).build();
     for (URI m : List.of(nodes.edge().managementUri(), nodes.cloud().managementUri())) {
@@ -386,7 +422,7 @@ class SecureBrokerIT {
   }
 
   @Test
-  @Order(7)
+  @Order(8)
   void plaintextListenersAreClosedAndPlaintextClientsRefused() throws Exception {
     for (AdminApi api : List.of(edgeApi, cloudApi)) {
       List<String> protocols = new ArrayList<>();
@@ -405,7 +441,7 @@ class SecureBrokerIT {
   }
 
   @Test
-  @Order(8)
+  @Order(9)
   void foreignCaExpiredAndMissingCertificatesAreRefused() throws Exception {
     int edge = nodes.edge().ports().amqp();
     // Another CA's certificate carrying a real device's name.
@@ -428,7 +464,7 @@ class SecureBrokerIT {
   }
 
   @Test
-  @Order(9)
+  @Order(10)
   void aRevokedDeviceIsDisconnectedAndCannotReconnect() throws Exception {
     Connection c = device("dev-revoked");
     Channel ch = c.createChannel();
@@ -445,7 +481,7 @@ class SecureBrokerIT {
   }
 
   @Test
-  @Order(10)
+  @Order(11)
   void planFindsADeviceWhoseGrantsDriftedAndApplyRepairsIt() throws Exception {
     edgeApi.require("PUT", "permissions/%2F/dev-cert-2", java.util.Map.of("configure", ".*", "write", ".*", "read", ".*"));
     Plan p = planner.planAccounts(cfg);
@@ -462,7 +498,7 @@ class SecureBrokerIT {
   }
 
   @Test
-  @Order(11)
+  @Order(12)
   void enrollingTenThousandDevicesTakesSeconds() {
     List<String> fleet = Enrollment.fleetIds("fleet", 10_000);
     Enrollment.Report certs = enrollment.enroll(edgeApi, fleet, Enrollment.Credential.CERTIFICATE);
@@ -480,7 +516,7 @@ class SecureBrokerIT {
   }
 
   @Test
-  @Order(12)
+  @Order(13)
   void keyAndPasswordFilesAreOwnerOnly() throws Exception {
     for (Path p : List.of(pki.dir().resolve("ca.key"), pki.serverKey(), pki.clientKey("dev-cert-1"), enrollment.passwordFile("dev-pw-1"),
         enrollment.passwordFile(ELK), nodes.edge().spec().dir().resolve("rabbitmq.conf"))) {
@@ -489,7 +525,7 @@ class SecureBrokerIT {
   }
 
   @Test
-  @Order(13)
+  @Order(14)
   void noSecretAppearsInAnyLogOrOutput() throws Exception {
     List<String> secrets = new ArrayList<>();
     secrets.add(admin.reveal());

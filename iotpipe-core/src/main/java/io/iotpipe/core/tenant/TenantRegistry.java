@@ -29,12 +29,23 @@ import java.util.TreeMap;
 public final class TenantRegistry {
 
   private final Path file;
-  /** The last mapping read and the file's modification time it was read at. */
+  /** The last mapping read and the version of the file it was read from. */
   private volatile Snapshot snapshot;
   /** Reloads are checked at most this often on a miss (a device enrolled after the last read). */
   private static final long RECHECK_NANOS = 200_000_000L;
 
-  private record Snapshot(Map<String, String> devices, FileTime modified, long checkedAt) {}
+  /**
+   * Which file a mapping was read from: every write renames a new file over the old one, so its inode (file key)
+   * changes even when two writes fall into one tick of a coarse modification-time clock.
+   */
+  private record Version(Object fileKey, FileTime modified, long size) {
+    static Version of(Path file) throws IOException {
+      java.nio.file.attribute.BasicFileAttributes a = Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class);
+      return new Version(a.fileKey(), a.lastModifiedTime(), a.size());
+    }
+  }
+
+  private record Snapshot(Map<String, String> devices, Version version, long checkedAt) {}
 
   public TenantRegistry(Path file) {
     this.file = file;
@@ -63,17 +74,17 @@ public final class TenantRegistry {
     if (s != seen) {
       return s;
     }
-    FileTime modified;
+    Version version;
     try {
-      modified = Files.getLastModifiedTime(file);
+      version = Version.of(file);
     } catch (NoSuchFileException e) {
       snapshot = new Snapshot(Map.of(), null, System.nanoTime());
       return snapshot;
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read the tenant registry " + file + ": " + e.getMessage(), e);
     }
-    Map<String, String> devices = modified.equals(s.modified()) ? s.devices() : read(file);
-    snapshot = new Snapshot(devices, modified, System.nanoTime());
+    Map<String, String> devices = version.equals(s.version()) ? s.devices() : read(file);
+    snapshot = new Snapshot(devices, version, System.nanoTime());
     return snapshot;
   }
 
@@ -106,6 +117,10 @@ public final class TenantRegistry {
         Path tmp = dir.resolve(file.getFileName() + ".tmp");
         Files.writeString(tmp, sb, StandardCharsets.UTF_8);
         Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        // this instance sees its own write at once (an enrolling process asks right after)
+        synchronized (this) {
+          snapshot = new Snapshot(Map.copyOf(m), Version.of(file), System.nanoTime());
+        }
       }
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write the tenant registry " + file + ": " + e.getMessage(), e);

@@ -30,6 +30,29 @@ class TenantRegistryTest {
   }
 
   @Test
+  void theWriterSeesItsOwnAssignmentAtOnce() {
+    TenantRegistry r = new TenantRegistry(dir.resolve("tenants.tsv"));
+    assertThat(r.tenantOf("evc-1")).isNull();
+    r.assign(List.of("evc-1"), "acme");
+    assertThat(r.tenantOf("evc-1")).isEqualTo("acme");
+    r.assign(List.of("evc-1"), "bolt");
+    assertThat(r.tenantOf("evc-1")).isEqualTo("bolt");
+  }
+
+  @Test
+  void aReassignmentInTheSameModificationTimeTickAndOfTheSameSizeIsStillSeen() throws Exception {
+    TenantRegistry writer = new TenantRegistry(dir.resolve("tenants.tsv"));
+    writer.assign(List.of("evc-1"), "acme");
+    java.nio.file.attribute.FileTime tick = Files.getLastModifiedTime(writer.file());
+    TenantRegistry reader = new TenantRegistry(writer.file());
+    assertThat(reader.tenantOf("evc-1")).isEqualTo("acme");
+    writer.assign(List.of("evc-1"), "bolt");
+    // a file system whose clock ticks in seconds: same time, same size, other content
+    Files.setLastModifiedTime(writer.file(), tick);
+    Awaitility.await().atMost(5, TimeUnit.SECONDS).until(() -> "bolt".equals(reader.tenantOf("evc-1")));
+  }
+
+  @Test
   void aRunningReaderSeesADeviceEnrolledAfterItStarted() {
     TenantRegistry reader = new TenantRegistry(dir.resolve("tenants.tsv"));
     assertThat(reader.tenantOf("evc-9")).isNull();

@@ -16,6 +16,15 @@ public final class LogstashConfig {
   private LogstashConfig() {}
 
   public static String render(IotpipeConfig cfg) {
+    if (io.iotpipe.core.tenant.TenantsSection.registry(cfg) != null) {
+      // Refused rather than rendered: a pipeline without the registry would put every tenant's readings into the
+      // shared indices (readable by no tenant's role), and would index a body's forged tenant claim instead of
+      // dead-lettering it — the two promises of tenants, broken without a word.
+      throw new IllegalArgumentException("tenants.registry is set: a Logstash pipeline cannot stamp each reading with its"
+          + " device's tenant from the registry (iotpipe's indexer does, and dead-letters forged tenant claims), so its"
+          + " tenants' readings would land in the shared indices. Run the indexer role (iotpipe run --role index) for a"
+          + " fleet with tenants");
+    }
     BrokerConfig b = cfg.sinkBroker();
     IndexerConfig ix = cfg.indexer();
     URI first = b.uris().get(0);

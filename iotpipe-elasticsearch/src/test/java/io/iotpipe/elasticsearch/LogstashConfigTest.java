@@ -34,4 +34,18 @@ class LogstashConfigTest {
     assertThat(LogstashConfig.render(cfg)).contains("ssl_certificate_authorities => [\"" + ca + "\"]")
         .contains("password => \"${IOTPIPE_ES_PASSWORD}\"").doesNotContain("pw-value");
   }
+
+  @Test
+  void aFleetWithTenantsIsRefusedNamingWhatWouldGoWrongAndWhatToRunInstead() {
+    IotpipeConfig cfg = IotpipeConfig.parse("t", """
+        brokers:
+          cloud: {uris: [amqp://10.0.0.5:5673]}
+        topology: {balancer: cloud}
+        indexer: {urls: [http://es:9200]}
+        tenants: {registry: /etc/iotpipe/tenants.tsv}
+        """, k -> null);
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> LogstashConfig.render(cfg))
+        .hasMessageContaining("tenants.registry is set").hasMessageContaining("shared indices")
+        .hasMessageContaining("iotpipe run --role index");
+  }
 }

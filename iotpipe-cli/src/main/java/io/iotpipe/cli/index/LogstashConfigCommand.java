@@ -18,7 +18,13 @@ public final class LogstashConfigCommand implements IotpipeCommand, Callable<Int
 
   @Override
   public Integer call() {
-    System.out.print(LogstashConfig.render(config.load()));
+    String rendered;
+    try {
+      rendered = LogstashConfig.render(config.load());
+    } catch (IllegalArgumentException e) {
+      throw new io.iotpipe.cli.CommandFailure(ExitCode.USAGE, e.getMessage());
+    }
+    System.out.print(rendered);
     return ExitCode.OK;
   }
 }

@@ -11,13 +11,19 @@
 #   with --tenants a,b (a fleet split over two tenants through the tenant registry); `iotpipe tenant add a|b`; then
 #   each tenant's own credential must count exactly its readings (events) and devices (latest state) and be refused
 #   (HTTP 403, not an empty result) both of the other tenant's indices; the reading a device of a claimed as b must
-#   have been dead-lettered with the reason; `tenant remove` must lock the credential out. Prints a dated result line.
-#   scripts/search-compat.sh [es|es-secure|os|tenants|all]   (all = es-secure + es + os)
+#   have been dead-lettered with the reason; `tenant remove` must lock the credential out; an anonymous request must
+#   be refused. Prints a dated result line.
+#   os-tenants: the same proof on OpenSearch ($OS_TENANTS_VERSION) with its security plugin (from Maven Central too):
+#   TLS on transport and HTTP, the security index initialised from the plugin's YAML (an administrator with
+#   all_access, allowed the security REST API; the least-privilege indexer), wildcards narrowed to what a user may read.
+#   scripts/search-compat.sh [es|es-secure|os|tenants|os-tenants|all]   (all = es-secure + es + os)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WORK="${IOTPIPE_COMPAT_DIR:-/tmp/iotpipe-compat}"
 ES_VERSION="${ES_VERSION:-8.19.4}"
 OS_VERSION="${OS_VERSION:-2.19.1}"
+# the security plugin is released for one OpenSearch version exactly (plugin <version>.0)
+OS_TENANTS_VERSION="${OS_TENANTS_VERSION:-2.19.4}"
 # Both run on Java 17 (OpenSearch 2.x needs the security manager, gone from Java 24).
 ENGINE_JAVA="${ENGINE_JAVA:-$(ls -d /usr/lib/jvm/java-17-openjdk-* 2>/dev/null | head -1)}"
 RUN_AS="${RUN_AS:-iotpipe-search}"
@@ -61,8 +67,74 @@ security_analysis_module() { # home: what the security index needs from analysis
     "$ES_VERSION" "$ES_VERSION" > "$mod/plugin-descriptor.properties"
 }
 
+os_security_setup() { # home plugin-zip: OpenSearch's security plugin, TLS on transport and HTTP, its users and roles
+  local home=$1 zip=$2 certs="$1/config/certs" sec="$1/config/opensearch-security"
+  chown -R "$RUN_AS:" "$home" # user and group: the installer gives the plugin's config the group of config/
+  su -s /bin/bash "$RUN_AS" -c "cd '$home' && OPENSEARCH_JAVA_HOME='$ENGINE_JAVA' bin/opensearch-plugin install --batch 'file://$zip'" >&2
+  # A private CA; the node's certificate serves HTTPS and the transport layer (client and server), the admin
+  # certificate is the plugin's super-admin (securityadmin.sh), which this run does not need but a cluster has.
+  mkdir -p "$certs"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=iotpipe compat CA" -keyout "$certs/ca.key" -out "$certs/ca.crt" 2>/dev/null
+  local who
+  for who in node:localhost admin:iotpipe-security-admin; do
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=${who#*:}" -keyout "$certs/${who%%:*}.key" -out "$certs/${who%%:*}.csr" 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth,clientAuth\n' > "$certs/ext.cnf"
+    openssl x509 -req -in "$certs/${who%%:*}.csr" -CA "$certs/ca.crt" -CAkey "$certs/ca.key" -CAcreateserial -days 2 \
+      -extfile "$certs/ext.cnf" -out "$certs/${who%%:*}.crt" 2>/dev/null
+  done
+  rm -f "$certs/ca.key"
+  cat >> "$home/config/opensearch.yml" <<'YAML'
+plugins.security.ssl.transport.pemcert_filepath: certs/node.crt
+plugins.security.ssl.transport.pemkey_filepath: certs/node.key
+plugins.security.ssl.transport.pemtrustedcas_filepath: certs/ca.crt
+plugins.security.ssl.transport.enforce_hostname_verification: false
+plugins.security.ssl.http.enabled: true
+plugins.security.ssl.http.pemcert_filepath: certs/node.crt
+plugins.security.ssl.http.pemkey_filepath: certs/node.key
+plugins.security.ssl.http.pemtrustedcas_filepath: certs/ca.crt
+plugins.security.nodes_dn: ["CN=localhost"]
+plugins.security.authcz.admin_dn: ["CN=iotpipe-security-admin"]
+# the security index from config/opensearch-security/*.yml on first start (instead of securityadmin.sh)
+plugins.security.allow_default_init_securityindex: true
+# who may use the security REST API (tenant add|list|remove): the administrator's role
+plugins.security.restapi.roles_enabled: ["all_access"]
+plugins.security.audit.type: noop
+YAML
+  SEARCH_PASSWORD="$(openssl rand -hex 16)"
+  ADMIN_PASSWORD="$(openssl rand -hex 16)"
+  local admin_hash indexer_hash
+  chmod +x "$home/plugins/opensearch-security/tools/"*.sh
+  admin_hash=$(OPENSEARCH_JAVA_HOME="$ENGINE_JAVA" "$home/plugins/opensearch-security/tools/hash.sh" -p "$ADMIN_PASSWORD" | tail -1)
+  indexer_hash=$(OPENSEARCH_JAVA_HOME="$ENGINE_JAVA" "$home/plugins/opensearch-security/tools/hash.sh" -p "$SEARCH_PASSWORD" | tail -1)
+  cat > "$sec/internal_users.yml" <<YAML
+_meta: {type: internalusers, config_version: 2}
+iotpipe-admin: {hash: "$admin_hash", description: "the operator who runs iotpipe tenant add (all_access)"}
+iotpipe: {hash: "$indexer_hash", description: "the indexer (iotpipe_indexer)"}
+YAML
+  # What the indexer and the audit need, on the telemetry indices only, as es-secure's iotpipe_indexer.
+  cat >> "$sec/roles.yml" <<'YAML'
+iotpipe_indexer:
+  cluster_permissions: [cluster_monitor, cluster_composite_ops, "indices:admin/index_template/*", "indices:admin/template/*"]
+  index_permissions:
+    - index_patterns: ["telemetry*"]
+      allowed_actions: [create_index, crud, indices_monitor, "indices:admin/mapping/put", "indices:admin/refresh*", "indices:admin/get", "indices:admin/mappings/get"]
+YAML
+  cat > "$sec/roles_mapping.yml" <<'YAML'
+_meta: {type: rolesmapping, config_version: 2}
+all_access: {users: [iotpipe-admin]}
+iotpipe_indexer: {users: [iotpipe]}
+YAML
+  # a wildcard a tenant asks for (telemetry-*) is narrowed to the indices it may read, as Elasticsearch does; an
+  # index named outright stays refused (HTTP 403)
+  sed -i 's/^\( *\)#do_not_fail_on_forbidden: false/\1do_not_fail_on_forbidden: true/' "$sec/config.yml"
+  grep -q 'do_not_fail_on_forbidden: true' "$sec/config.yml" || { echo "os-tenants: cannot set do_not_fail_on_forbidden in $sec/config.yml" >&2; return 1; }
+  chown -R "$RUN_AS" "$home"
+}
+
 tenants_proof() { # port home: the per-tenant proof against the running secured engine (see the header)
   local port=$1 home=$2 url="https://127.0.0.1:$1" ca="$2/config/certs/ca.crt" t0=$SECONDS rc=0
+  local engine="Elasticsearch $ES_VERSION with security"
+  [ ! -x "$home/bin/opensearch" ] || engine="OpenSearch $OS_TENANTS_VERSION with its security plugin"
   local demo="$WORK/demo-tenants" creds="$WORK/tenant-credentials"
   rm -rf "$demo" "$creds"
   export IOTPIPE_SEARCH_CA="$ca" IOTPIPE_SEARCH_USER=iotpipe IOTPIPE_SEARCH_PASSWORD="$SEARCH_PASSWORD"
@@ -74,6 +146,15 @@ tenants_proof() { # port home: the per-tenant proof against the running secured 
       --credentials-dir "$creds" >&2 || { echo "tenants: tenant add $t failed" >&2; return 1; }
   done
   IOTPIPE_SEARCH_ADMIN_PASSWORD="$ADMIN_PASSWORD" "$ROOT/iotpipe" tenant list --config "$cfg" --admin-user iotpipe-admin >&2
+  # again: the role (and who holds it) as the engine returns it is the declared one, the password stays
+  local again; again=$(IOTPIPE_SEARCH_ADMIN_PASSWORD="$ADMIN_PASSWORD" "$ROOT/iotpipe" tenant add a --config "$cfg" --admin-user iotpipe-admin \
+    --credentials-dir "$creds" --json | python3 -c "import json,sys; d=json.load(sys.stdin); print(d['roleChanged'], d['userCreated'])")
+  echo "tenants: tenant add a again: roleChanged userCreated = $again" >&2
+  [ "$again" = "False False" ] || rc=1
+  # the indexer's own credential may not manage tenants: refused, the error naming the fix
+  local denied; denied=$("$ROOT/iotpipe" tenant list --config "$cfg" 2>&1 >/dev/null) && rc=1
+  echo "tenants: tenant list as the indexer: $denied" >&2
+  [[ "$denied" == *"refused (HTTP 403)"*"--admin-user"* ]] || rc=1
   curl -sf --cacert "$ca" -u "iotpipe-admin:$ADMIN_PASSWORD" -X POST "$url/telemetry*/_refresh" >/dev/null
   local admin=(--cacert "$ca" -u "iotpipe-admin:$ADMIN_PASSWORD")
   curl -s "${admin[@]}" "$url/_cat/indices/telemetry*?h=index,docs.count&s=index" >&2
@@ -113,13 +194,16 @@ print(d)" "$WORK/tenants-demo.json" "$@"; }
   code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$ca" -u "telemetry-tenant-a:$(cat "$creds/telemetry-tenant-a.password")" "$url/telemetry-latest.tenant-a/_count")
   echo "tenants: after tenant remove a, a's credential gets HTTP $code" >&2
   [ "$code" = 401 ] || rc=1
+  local anonymous; anonymous=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$ca" "$url/telemetry-latest.tenant-b/_count")
+  echo "tenants: an anonymous request gets HTTP $anonymous" >&2
+  [ "$anonymous" = 401 ] || rc=1
   # no password of any kind in what the run wrote (the tenants' own files under $creds aside)
   for secret in "$SEARCH_PASSWORD" "$ADMIN_PASSWORD" "$(cat "$creds/telemetry-tenant-b.password")"; do
     if grep -rlF "$secret" "$demo" "$WORK/tenants-demo.json" >&2; then echo "tenants: a password appears in the files above" >&2; rc=1; fi
   done
   grep -E '"(confirmed|indexed|stored|lost|duplicates|deadLettered)"' "$WORK/tenants-demo.json" | head -6 >&2
   local verdict; verdict=$([ "$rc" = 0 ] && echo PASSED || echo FAILED)
-  echo "tenants $(date -u +%Y-%m-%dT%H:%MZ) Elasticsearch $ES_VERSION with security: $verdict in $((SECONDS - t0)) s — ${lines[0]}; ${lines[1]}; forged claim dead-lettered: \"$reason\"; removed tenant's credential: HTTP $code" | tee "$WORK/tenants-result.txt" >&2
+  echo "tenants $(date -u +%Y-%m-%dT%H:%MZ) $engine: $verdict in $((SECONDS - t0)) s — ${lines[0]}; ${lines[1]}; forged claim dead-lettered: \"$reason\"; removed tenant's credential: HTTP $code; anonymous: HTTP $anonymous" | tee "$WORK/tenants-result.txt" >&2
   return $rc
 }
 
@@ -150,7 +234,12 @@ run_engine() { # name groupId:artifactId:version dir-name secure(0|1) extra-args
   zip=$(fetch_zip "$coords") || return 1
   rm -rf "$home" "$WORK/$dirname"; (cd "$WORK" && unzip -q "$zip" && mv "$dirname" "$home")
   local scheme=http curl_auth=() extra=("$@")
-  if [ "$secure" = 1 ]; then
+  if [ "$secure" = 1 ] && [ "$name" = opensearch-tenants ]; then
+    local plugin; plugin=$(fetch_zip "org.opensearch.plugin:opensearch-security:$OS_TENANTS_VERSION.0") || return 1
+    os_security_setup "$home" "$plugin" || return 1
+    scheme=https
+    curl_auth=(--cacert "$home/config/certs/ca.crt" -u "iotpipe:$SEARCH_PASSWORD")
+  elif [ "$secure" = 1 ]; then
     secure_setup "$home"
     if [ "$name" = elasticsearch-tenants ]; then security_analysis_module "$home"; fi
     scheme=https
@@ -174,7 +263,7 @@ run_engine() { # name groupId:artifactId:version dir-name secure(0|1) extra-args
   curl -sf "${curl_auth[@]}" "$scheme://127.0.0.1:$port/_nodes/_local?filter_path=nodes.*.version" | grep -E '"version"' >&2 \
     || { tail -30 "$home/stdout.log" >&2; stop_engine "$home"; return 1; }
   local rc=0
-  if [ "$secure" = 1 ] && [ "$name" = elasticsearch-tenants ]; then
+  if [ "$secure" = 1 ] && [[ "$name" == *-tenants ]]; then
     tenants_proof "$port" "$home" || rc=$?
   elif [ "$secure" = 1 ]; then
     [ "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$home/config/certs/ca.crt" "https://127.0.0.1:$port/_nodes/_local")" = 401 ] \
@@ -198,6 +287,8 @@ what="${1:-all}"
 ES_COORDS="org.elasticsearch.distribution.integ-test-zip:elasticsearch:$ES_VERSION"
 case "$what" in all|es-secure) run_engine elasticsearch-secure "$ES_COORDS" "elasticsearch-$ES_VERSION" 1 ;; esac
 case "$what" in tenants) run_engine elasticsearch-tenants "$ES_COORDS" "elasticsearch-$ES_VERSION" 1 ;; esac
+case "$what" in os-tenants) run_engine opensearch-tenants "org.opensearch.distribution.integ-test-zip:opensearch:$OS_TENANTS_VERSION" \
+  "opensearch-$OS_TENANTS_VERSION" 1 ;; esac
 case "$what" in all|es) run_engine elasticsearch "$ES_COORDS" "elasticsearch-$ES_VERSION" 0 -Expack.security.enabled=false ;; esac
 case "$what" in all|os) run_engine opensearch "org.opensearch.distribution.integ-test-zip:opensearch:$OS_VERSION" \
   "opensearch-$OS_VERSION" 0 ;; esac

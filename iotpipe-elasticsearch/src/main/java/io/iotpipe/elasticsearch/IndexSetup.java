@@ -35,7 +35,40 @@ public final class IndexSetup {
   }
 
   /** What the engine said about itself. */
-  public record Engine(String distribution, String version) {}
+  public record Engine(String distribution, String version) {
+    public boolean openSearch() {
+      return distribution.equalsIgnoreCase("opensearch");
+    }
+  }
+
+  /**
+   * What the engine says it is ({@code GET /}: {@code version.distribution}, absent on Elasticsearch). Throws
+   * {@link CredentialsRefused} ending with {@code credentialsFix} when the engine refuses the client's credentials.
+   */
+  public static Engine detect(EsClient client, String credentialsFix) {
+    EsClient.Response root = client.sendSync("GET", "/", null);
+    if (BulkOutcomes.refusesCredentials(root.status())) {
+      throw new CredentialsRefused("the search engine refused the credentials (HTTP " + root.status() + "): " + credentialsFix);
+    }
+    boolean noRootHandler = root.status() == 404 || root.status() == 405;
+    if (noRootHandler) {
+      // Minimal distributions (Elasticsearch's integ-test zip) have no handler for GET /: ask the node itself.
+      // (OpenSearch's integ-test zip has one, so a distribution missing here is Elasticsearch.)
+      root = client.sendSync("GET", "/_nodes/_local?filter_path=nodes.*.version", null);
+    }
+    if (root.status() >= 300) {
+      throw new EsClient.EsUnavailableException("search engine answered HTTP " + root.status() + " to GET /", null);
+    }
+    try {
+      JsonNode body = JSON.readTree(root.body());
+      JsonNode v = noRootHandler
+          ? JSON.createObjectNode().put("number", body.path("nodes").elements().hasNext() ? body.path("nodes").elements().next().path("version").asText("?") : "?")
+          : body.path("version");
+      return new Engine(v.path("distribution").asText("elasticsearch"), v.path("number").asText("?"));
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException("GET / did not return JSON: is indexer.urls an Elasticsearch/OpenSearch endpoint?");
+    }
+  }
 
   /**
    * {@link #apply(EsClient, IndexerConfig)}, retried with backoff while the engine is unreachable or answers 5xx
@@ -67,29 +100,7 @@ public final class IndexSetup {
   /** Detects the engine and applies template and latest-state index once; throws if the engine is unreachable. */
   public static Engine apply(EsClient client, IndexerConfig cfg) {
     long t0 = System.nanoTime();
-    EsClient.Response root = client.sendSync("GET", "/", null);
-    if (BulkOutcomes.refusesCredentials(root.status())) {
-      throw new CredentialsRefused("the search engine refused the credentials (HTTP " + root.status()
-          + "): check indexer.username / indexer.password (or indexer.apiKey)");
-    }
-    boolean noRootHandler = root.status() == 404 || root.status() == 405;
-    if (noRootHandler) {
-      // Minimal distributions (Elasticsearch's integ-test zip) have no handler for GET /: ask the node itself.
-      root = client.sendSync("GET", "/_nodes/_local?filter_path=nodes.*.version", null);
-    }
-    if (root.status() >= 300) {
-      throw new EsClient.EsUnavailableException("search engine answered HTTP " + root.status() + " to GET /", null);
-    }
-    Engine engine;
-    try {
-      JsonNode body = JSON.readTree(root.body());
-      JsonNode v = noRootHandler
-          ? JSON.createObjectNode().put("number", body.path("nodes").elements().hasNext() ? body.path("nodes").elements().next().path("version").asText("?") : "?")
-          : body.path("version");
-      engine = new Engine(v.path("distribution").asText("elasticsearch"), v.path("number").asText("?"));
-    } catch (java.io.IOException e) {
-      throw new IllegalStateException("GET / did not return JSON: is indexer.urls an Elasticsearch/OpenSearch endpoint?");
-    }
+    Engine engine = detect(client, "check indexer.username / indexer.password (or indexer.apiKey)");
     String pattern = cfg.period() == IndexerConfig.IndexPeriod.NONE ? cfg.indexPrefix() : cfg.indexPrefix() + "-20*";
     ObjectNode composable = JSON.createObjectNode();
     composable.putArray("index_patterns").add(pattern);
@@ -194,7 +205,7 @@ public final class IndexSetup {
   /** {@code flattened}, {@code flat_object} or an unindexed object, as the engine supports (see the class comment). */
   static ObjectNode attributesMapping(Engine engine) {
     ObjectNode a = JSON.createObjectNode();
-    boolean opensearch = engine != null && engine.distribution().equalsIgnoreCase("opensearch");
+    boolean opensearch = engine != null && engine.openSearch();
     int[] v = engine == null ? new int[] {0, 0} : version(engine.version());
     if (opensearch && (v[0] > 2 || v[0] == 2 && v[1] >= 7)) {
       a.put("type", "flat_object");

@@ -51,8 +51,8 @@ public final class TenantIndices {
   }
 
   /**
-   * The body of {@code PUT _security/role/<role>} (Elasticsearch 8; the same shape as OpenSearch's
-   * {@code index_permissions} is not): read and index metadata on the tenant's indices, nothing on the cluster.
+   * The body of {@code PUT _security/role/<role>} (Elasticsearch 8; OpenSearch's: {@link OpenSearchTenantAccess#roleBody}):
+   * read and index metadata on the tenant's indices, nothing on the cluster.
    * {@code metadata.iotpipe_tenant} is how {@code tenant list} finds the roles iotpipe made.
    */
   public static ObjectNode roleBody(IndexerConfig cfg, String tenant) {

@@ -69,12 +69,12 @@ class TenantIndicesTest {
          "indices": [{"names": ["telemetry-*.tenant-acme"], "privileges": ["read", "view_index_metadata"]}],
          "metadata": {"iotpipe_tenant": "acme"}}
         """));
-    assertThat(TenantAccess.sameRole(new ObjectMapper().readTree("""
+    assertThat(ElasticsearchTenantAccess.sameRole(new ObjectMapper().readTree("""
         {"cluster": [], "indices": [{"names": ["telemetry-*.tenant-acme"], "privileges": ["read", "view_index_metadata"],
           "allow_restricted_indices": false}], "applications": [], "run_as": [], "metadata": {"iotpipe_tenant": "acme"},
          "transient_metadata": {"enabled": true}}
         """), TenantIndices.roleBody(CFG, "acme"))).as("as Elasticsearch returns it").isTrue();
-    assertThat(TenantAccess.sameRole(new ObjectMapper().readTree("""
+    assertThat(ElasticsearchTenantAccess.sameRole(new ObjectMapper().readTree("""
         {"cluster": [], "indices": [{"names": ["telemetry-*"], "privileges": ["read", "view_index_metadata"]}]}
         """), TenantIndices.roleBody(CFG, "acme"))).as("a widened role is not the declared one").isFalse();
   }

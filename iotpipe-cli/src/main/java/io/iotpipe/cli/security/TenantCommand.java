@@ -24,7 +24,8 @@ import picocli.CommandLine.Parameters;
 
 /** {@code iotpipe tenant add|list|remove}: each tenant's read-only role and user in the search engine. */
 @Command(name = "tenant", mixinStandardHelpOptions = true,
-    description = "Per-tenant read access in the search engine (Elasticsearch 8 security): a role that may read only the"
+    description = "Per-tenant read access in the search engine (Elasticsearch 8 security or OpenSearch's security plugin):"
+        + " a role that may read only the"
         + " tenant's indices (events and latest state) and a user with only that role.",
     subcommands = {TenantCommand.Add.class, TenantCommand.ListTenants.class, TenantCommand.Remove.class})
 public final class TenantCommand implements IotpipeCommand, Runnable {
@@ -41,8 +42,9 @@ public final class TenantCommand implements IotpipeCommand, Runnable {
     @Mixin
     ConfigOption config;
 
-    @Option(names = "--admin-user", paramLabel = "NAME", description = "A search-engine user with manage_security (password"
-        + " from $" + ADMIN_PASSWORD_ENV + "); default: the indexer's credentials from the config.")
+    @Option(names = "--admin-user", paramLabel = "NAME", description = "A search-engine user with manage_security (Elasticsearch)"
+        + " or a role in plugins.security.restapi.roles_enabled (OpenSearch); password from $" + ADMIN_PASSWORD_ENV
+        + "; default: the indexer's credentials from the config.")
     String adminUser;
 
     @Option(names = "--json", description = "Print JSON.")
@@ -63,7 +65,7 @@ public final class TenantCommand implements IotpipeCommand, Runnable {
         client = new EsClient(indexer);
       }
       holder[0] = client;
-      return new TenantAccess(client, indexer);
+      return TenantAccess.of(client, indexer);
     }
 
     static String tenant(String id) {

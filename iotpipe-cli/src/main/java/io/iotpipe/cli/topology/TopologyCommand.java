@@ -74,7 +74,13 @@ public final class TopologyCommand implements IotpipeCommand, Runnable {
     java.util.SortedSet<String> tenants = new java.util.TreeSet<>(registry.devices().values());
     List<Map<String, Object>> out = new java.util.ArrayList<>();
     try (io.iotpipe.elasticsearch.EsClient client = new io.iotpipe.elasticsearch.EsClient(cfg.indexer())) {
-      io.iotpipe.elasticsearch.TenantAccess access = new io.iotpipe.elasticsearch.TenantAccess(client, cfg.indexer());
+      io.iotpipe.elasticsearch.TenantAccess access = null;
+      RuntimeException notAsked = null;
+      try {
+        access = io.iotpipe.elasticsearch.TenantAccess.of(client, cfg.indexer());
+      } catch (RuntimeException e) {
+        notAsked = e; // said per tenant below, as "not checked"
+      }
       for (String t : tenants) {
         Map<String, Object> c = new LinkedHashMap<>();
         String indices = String.join(", ", io.iotpipe.elasticsearch.TenantIndices.patterns(cfg.indexer(), t));
@@ -84,6 +90,9 @@ public final class TopologyCommand implements IotpipeCommand, Runnable {
         String state;
         String line;
         try {
+          if (access == null) {
+            throw notAsked;
+          }
           io.iotpipe.elasticsearch.TenantAccess.RoleState rs = access.state(t);
           state = !rs.exists() ? "create" : rs.matches() ? "unchanged" : "update";
           line = switch (state) {

@@ -77,12 +77,13 @@ public final class IndexSwitch implements AutoCloseable {
   private final EsClient client;
   private final Consumer<String> progress;
   private final Consumer<String> switched;
+  private boolean toldNoReindexApi;
 
   /**
    * @param suffix   the rebuild's {@code --index-suffix}
    * @param tenant   only this tenant's indices, or null for all of them
    * @param progress receives a line while a copy runs, may be null
-   * @param switched receives a line per live name switched (or found switched), may be null
+   * @param switched receives a line per live name switched (or found switched), and how the engine is copied from, may be null
    */
   public IndexSwitch(IndexerConfig cfg, String suffix, String tenant, Consumer<String> progress, Consumer<String> switched) {
     this.cfg = cfg;
@@ -395,6 +396,11 @@ public final class IndexSwitch implements AutoCloseable {
     String what = (ingestedSince == null ? "copying what only " : "copying what reached ") + s.current()
         + (ingestedSince == null ? " holds" : " since the first copy (writes to it blocked)") + " into " + s.fresh();
     if (noReindexApi(r)) {
+      if (!toldNoReindexApi) {
+        toldNoReindexApi = true;
+        switched.accept("switch: this engine has no _reindex API (Elasticsearch's reindex module is not installed): copying"
+            + " through search and _bulk instead");
+      }
       return copyByBulk(s, ingestedSince, what);
     }
     check(r, "copying " + s.current() + " into " + s.fresh());

@@ -214,6 +214,7 @@ YAML
   echo "reindex: resumed run wrote $r_written, found $r_present present; $index holds $after of $stored" >&2
   [ "$after" = "$stored" ] && cmp -s "$out/store-ids.txt" "$out/rebuilt-ids.txt" || ri_fail "the rebuilt $index differs from the store"
   [ "$((r_written + r_present))" = "$stored" ] && [ "$r_present" -gt 0 ] || ri_fail "the resumed run did not go on from the killed one"
+  ! grep -E ' -[0-9]' "$out/killed.err" "$out/resumed.err" >&2 || ri_fail "a progress line shows a negative count"
   # a second run (no checkpoint: every reading really replayed) changes nothing
   "${reindex[@]}" > "$out/second.json" 2> "$out/second.err" || ri_fail "the second run failed: $(tail -3 "$out/second.err")"
   local s_written s_present again; s_written=$(ri_summary "$out/second.json" written); s_present=$(ri_summary "$out/second.json" present)
@@ -225,12 +226,22 @@ YAML
   local agree; agree=$(ri_summary "$out/audit.json" agree)
   echo "reindex: audit $(tr -d '\n ' < "$out/audit.json" | head -c 400)" >&2
   [ "$agree" = True ] || ri_fail "the audit does not report agreement"
-  # a zero-downtime switch to indices rebuilt beside the live ones, as the operator
-  local live=("$index" telemetry-latest) n; declare -A live_count
+  # a zero-downtime switch to indices rebuilt beside the live ones, as the operator. The rebuild replays the day's first
+  # half only: the switch itself must carry over what only the live indices hold (as readings the store has not
+  # committed yet would be), into the day's index and the latest state.
+  local live=("$index" telemetry-latest) n mid; declare -A live_count
   for n in "${live[@]}"; do live_count[$n]=$(ri_count "$n"); done
+  mid=$("$ROOT/iotpipe" query --config "$cfg" --from store --since "$since" --until "$until" --format csv \
+    "select strftime(timezone('UTC', quantile_disc(ts, 0.5)), '%Y-%m-%dT%H:%M:%S.%gZ') as mid from telemetry" 2>/dev/null | tail -1)
   IOTPIPE_SEARCH_USER=iotpipe-operator IOTPIPE_SEARCH_PASSWORD="$operator_password" "$ROOT/iotpipe" reindex --config "$cfg" \
-    --index-suffix v2 --switch --switch-grace 5s --json > "$out/switch.json" 2> "$out/switch.err" || ri_fail "the switch failed: $(tail -5 "$out/switch.err")"
+    --since "$since" --until "$mid" --index-suffix v2 --switch --switch-grace 5s --json > "$out/switch.json" 2> "$out/switch.err" \
+    || ri_fail "the switch failed: $(tail -5 "$out/switch.err")"
   cat "$out/switch.err" >&2
+  local copied_events copied_latest
+  copied_events=$(python3 -c "import json,sys; print(sum(w['copied'] for w in json.load(open(sys.argv[1]))['switched'] if w['live'] == sys.argv[2]))" "$out/switch.json" "$index")
+  copied_latest=$(python3 -c "import json,sys; print(sum(w['copied'] for w in json.load(open(sys.argv[1]))['switched'] if w['live'] == 'telemetry-latest'))" "$out/switch.json")
+  echo "reindex: rebuilt up to $mid; the switch copied $copied_events events and $copied_latest latest states only the live indices held" >&2
+  [ "$copied_events" -gt 0 ] && [ "$copied_events" -lt "$stored" ] && [ "$copied_latest" -gt 0 ] || ri_fail "the switch did not carry over the second half"
   local aliases=0 ok_counts=0
   for n in "${live[@]}"; do
     local target c; target=$(curl -s "${admin[@]}" "$url/_alias/$n" | python3 -c "import json,sys; print(','.join(sorted(json.load(sys.stdin))))")
@@ -247,6 +258,8 @@ YAML
   echo "reindex: templates $templates; hidden: ${hidden_left:-none}; the indexer's telemetry-20*/_count $wide" >&2
   curl -s "${admin[@]}" "$url/_cat/indices/telemetry*?h=index,docs.count&s=index&expand_wildcards=all" >&2
   curl -s "${admin[@]}" "$url/_cat/aliases/telemetry*?h=alias,index,is_write_index" >&2
+  ES_IDS_PASSWORD="$SEARCH_PASSWORD" es_ids "$url" "$ca" iotpipe "$index" | LC_ALL=C sort > "$out/switched-ids.txt"
+  cmp -s "$out/store-ids.txt" "$out/switched-ids.txt" || ri_fail "the ids under $index after the switch differ from the store's"
   [[ "$templates" != *rebuild* ]] && [ -z "$hidden_left" ] || ri_fail "a hiding template or setting is left"
   [ "$wide" = "${live_count[$index]}" ] || ri_fail "the pattern counts $wide, not ${live_count[$index]}"
   # the indexer writes and checks through the aliases: a rebuild into the live names finds everything there
@@ -258,7 +271,7 @@ YAML
     if grep -rlF "$secret" "$demo" "$out" >&2; then ri_fail "a password appears in the files above"; fi
   done
   local verdict; verdict=$([ "$rc" = 0 ] && echo PASSED || echo FAILED)
-  echo "reindex $(date -u +%Y-%m-%dT%H:%MZ) Elasticsearch $ES_VERSION with security: $verdict in $((SECONDS - t0)) s — $index deleted ($stored readings in the store), rebuilt as the indexer, SIGKILLed at ${killed_at:-?} % ($partial indexed), resumed (wrote $r_written, $r_present present): $after documents, ids equal the store's; second run wrote $s_written; audit agree=$agree; switch to -v2 as the operator: $aliases/2 live names aliases of their -v2 index, counts equal $ok_counts/2, indexer through the aliases wrote $t_written" | tee "$WORK/reindex-result.txt" >&2
+  echo "reindex $(date -u +%Y-%m-%dT%H:%MZ) Elasticsearch $ES_VERSION with security: $verdict in $((SECONDS - t0)) s — $index deleted ($stored readings in the store), rebuilt as the indexer, SIGKILLed at ${killed_at:-?} % ($partial indexed), resumed (wrote $r_written, $r_present present): $after documents, ids equal the store's; second run wrote $s_written; audit agree=$agree; switch to -v2 as the operator (rebuilt up to mid-day, $copied_events events and $copied_latest latest states carried over by the switch): $aliases/2 live names aliases of their -v2 index, counts equal $ok_counts/2, ids equal the store's, indexer through the aliases wrote $t_written" | tee "$WORK/reindex-result.txt" >&2
   return $rc
 }
 

@@ -527,11 +527,13 @@ public final class IndexSwitch implements AutoCloseable {
     check(r, (on ? "blocking writes to " : "allowing writes to ") + index);
   }
 
-  private static EsClient.Response check(EsClient.Response r, String what) {
+  static EsClient.Response check(EsClient.Response r, String what) {
     if (r.status() >= 300) {
+      // the indexer's own user should not hold manage (it could delete indices): an operator runs the switch
       throw new Refused(what + " failed: HTTP " + r.status() + ": " + head(r.text())
-          + (BulkOutcomes.refusesCredentials(r.status()) ? " (the indexer's user needs the manage privilege on "
-          + "the indices and aliases for a switch)" : ""));
+          + (BulkOutcomes.refusesCredentials(r.status()) ? " (a switch needs the manage privilege on the indices and"
+          + " aliases: run it with an operator's credentials in indexer.username/password or indexer.apiKey, not the"
+          + " indexer's own)" : ""));
     }
     return r;
   }

@@ -116,4 +116,17 @@ class IndexSwitchTest {
         .isInstanceOf(IndexSwitch.Refused.class)
         .hasMessageContaining("copying x into x-v2 failed: HTTP 400 for ch-1:44: {\"type\":\"document_parsing_exception\"}; x is unchanged");
   }
+
+  @Test
+  void aRefusalForLackOfRightsNamesTheOperatorsCredentials() {
+    // Elasticsearch 8.19.4 with security, the indexer's role (no manage), as recorded by scripts/search-compat.sh reindex
+    var refused = new EsClient.Response(403, ("{\"error\":{\"type\":\"security_exception\",\"reason\":\"action"
+        + " [indices:admin/settings/update] is unauthorized for user [iotpipe] with effective roles [iotpipe_indexer] on indices"
+        + " [telemetry-latest-v2], this action is granted by the index privileges [manage,all]\"},\"status\":403}").getBytes());
+    assertThatThrownBy(() -> IndexSwitch.check(refused, "hiding the rebuilt indices [telemetry-latest-v2]"))
+        .isInstanceOf(IndexSwitch.Refused.class)
+        .hasMessageStartingWith("hiding the rebuilt indices [telemetry-latest-v2] failed: HTTP 403: ")
+        .hasMessageEndingWith("(a switch needs the manage privilege on the indices and aliases: run it with an operator's"
+            + " credentials in indexer.username/password or indexer.apiKey, not the indexer's own)");
+  }
 }

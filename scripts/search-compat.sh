@@ -15,7 +15,8 @@
 #   reindex: Elasticsearch 8 with security as es-secure; the demo; one day's event index deleted and rebuilt from the
 #   store by `iotpipe reindex` as the indexer's own user, SIGKILLed partway and resumed from its checkpoint: count and ids
 #   equal the store's, a second run writes nothing, the ledger-free audit agrees; then `reindex --index-suffix v2
-#   --switch` as an operator (role iotpipe_reindex_operator: manage on telemetry*, which the indexer does not get): the
+#   --switch`, refused to the indexer (HTTP 403), then as an operator (role iotpipe_reindex_operator: manage on
+#   telemetry*, which the indexer does not get) over a rebuild of the day's first half (the switch copies the rest): the
 #   live names become aliases of the -v2 indices with the same counts. Prints a dated result line.
 #   scripts/search-compat.sh [es|es-secure|os|tenants|all]   (all = es-secure + es + os)
 set -euo pipefail
@@ -233,6 +234,13 @@ YAML
   for n in "${live[@]}"; do live_count[$n]=$(ri_count "$n"); done
   mid=$("$ROOT/iotpipe" query --config "$cfg" --from store --since "$since" --until "$until" --format csv \
     "select strftime(timezone('UTC', quantile_disc(ts, 0.5)), '%Y-%m-%dT%H:%M:%S.%gZ') as mid from telemetry" 2>/dev/null | tail -1)
+  # the indexer's own user is refused the switch (no manage), with the fix named, and nothing is switched
+  "$ROOT/iotpipe" reindex --config "$cfg" --since "$since" --until "$mid" --index-suffix v2 --switch --json > "$out/switch-indexer.json" \
+    2> "$out/switch-indexer.err" && ri_fail "the indexer's own user could switch"
+  local indexer_refusal; indexer_refusal=$(grep -o 'switch: .*' "$out/switch-indexer.err" | head -1)
+  echo "reindex: as the indexer: $indexer_refusal" >&2
+  [[ "$indexer_refusal" == *"HTTP 403"*"run it with an operator's credentials"* ]] || ri_fail "the indexer's refusal does not name the fix"
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "${admin[@]}" "$url/_alias/$index")" = 404 ] || ri_fail "$index changed after a refused switch"
   IOTPIPE_SEARCH_USER=iotpipe-operator IOTPIPE_SEARCH_PASSWORD="$operator_password" "$ROOT/iotpipe" reindex --config "$cfg" \
     --since "$since" --until "$mid" --index-suffix v2 --switch --switch-grace 5s --json > "$out/switch.json" 2> "$out/switch.err" \
     || ri_fail "the switch failed: $(tail -5 "$out/switch.err")"
@@ -271,7 +279,7 @@ YAML
     if grep -rlF "$secret" "$demo" "$out" >&2; then ri_fail "a password appears in the files above"; fi
   done
   local verdict; verdict=$([ "$rc" = 0 ] && echo PASSED || echo FAILED)
-  echo "reindex $(date -u +%Y-%m-%dT%H:%MZ) Elasticsearch $ES_VERSION with security: $verdict in $((SECONDS - t0)) s — $index deleted ($stored readings in the store), rebuilt as the indexer, SIGKILLed at ${killed_at:-?} % ($partial indexed), resumed (wrote $r_written, $r_present present): $after documents, ids equal the store's; second run wrote $s_written; audit agree=$agree; switch to -v2 as the operator (rebuilt up to mid-day, $copied_events events and $copied_latest latest states carried over by the switch): $aliases/2 live names aliases of their -v2 index, counts equal $ok_counts/2, ids equal the store's, indexer through the aliases wrote $t_written" | tee "$WORK/reindex-result.txt" >&2
+  echo "reindex $(date -u +%Y-%m-%dT%H:%MZ) Elasticsearch $ES_VERSION with security: $verdict in $((SECONDS - t0)) s — $index deleted ($stored readings in the store), rebuilt as the indexer, SIGKILLed at ${killed_at:-?} % ($partial indexed), resumed (wrote $r_written, $r_present present): $after documents, ids equal the store's; second run wrote $s_written; audit agree=$agree; switch refused to the indexer (HTTP 403, manage), to -v2 as the operator (rebuilt up to mid-day, $copied_events events and $copied_latest latest states carried over by the switch): $aliases/2 live names aliases of their -v2 index, counts equal $ok_counts/2, ids equal the store's, indexer through the aliases wrote $t_written" | tee "$WORK/reindex-result.txt" >&2
   return $rc
 }
 

@@ -120,9 +120,10 @@ class IndexSwitchTest {
   @Test
   void aRefusalForLackOfRightsNamesTheOperatorsCredentials() {
     // Elasticsearch 8.19.4 with security, the indexer's role (no manage), as recorded by scripts/search-compat.sh reindex
-    var refused = new EsClient.Response(403, ("{\"error\":{\"type\":\"security_exception\",\"reason\":\"action"
-        + " [indices:admin/settings/update] is unauthorized for user [iotpipe] with effective roles [iotpipe_indexer] on indices"
-        + " [telemetry-latest-v2], this action is granted by the index privileges [manage,all]\"},\"status\":403}").getBytes());
+    String reason = "\"type\":\"security_exception\",\"reason\":\"action [indices:admin/settings/update] is unauthorized for user"
+        + " [iotpipe] with effective roles [iotpipe_indexer] on indices [telemetry-latest-v2], this action is granted by the index"
+        + " privileges [manage,all]\"";
+    var refused = new EsClient.Response(403, ("{\"error\":{\"root_cause\":[{" + reason + "}]," + reason + "},\"status\":403}").getBytes());
     assertThatThrownBy(() -> IndexSwitch.check(refused, "hiding the rebuilt indices [telemetry-latest-v2]"))
         .isInstanceOf(IndexSwitch.Refused.class)
         .hasMessageStartingWith("hiding the rebuilt indices [telemetry-latest-v2] failed: HTTP 403: ")

@@ -16,7 +16,13 @@
 #   os-tenants: the same proof on OpenSearch ($OS_TENANTS_VERSION) with its security plugin (from Maven Central too):
 #   TLS on transport and HTTP, the security index initialised from the plugin's YAML (an administrator with
 #   all_access, allowed the security REST API; the least-privilege indexer), wildcards narrowed to what a user may read.
-#   scripts/search-compat.sh [es|es-secure|os|tenants|os-tenants|all]   (all = es-secure + es + os)
+#   reindex: Elasticsearch 8 with security as es-secure; the demo; one day's event index deleted and rebuilt from the
+#   store by `iotpipe reindex` as the indexer's own user, SIGKILLed partway and resumed from its checkpoint: count and ids
+#   equal the store's, a second run writes nothing, the ledger-free audit agrees; then `reindex --index-suffix v2
+#   --switch`, refused to the indexer (HTTP 403), then as an operator (role iotpipe_reindex_operator: manage on
+#   telemetry*, which the indexer does not get) over a rebuild of the day's first half (the switch copies the rest): the
+#   live names become aliases of the -v2 indices with the same counts. Prints a dated result line.
+#   scripts/search-compat.sh [es|es-secure|os|tenants|os-tenants|reindex|all]   (all = es-secure + es + os)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WORK="${IOTPIPE_COMPAT_DIR:-/tmp/iotpipe-compat}"
@@ -207,6 +213,160 @@ print(d)" "$WORK/tenants-demo.json" "$@"; }
   return $rc
 }
 
+# reindex: the store rebuilds the search index, on Elasticsearch 8 with security (see the header).
+es_ids() { # url ca user index: every document id of index, one a line, sorted (password from $ES_IDS_PASSWORD)
+  python3 - "$@" <<'PY'
+import base64, json, os, ssl, sys, urllib.request
+url, ca, user, index = sys.argv[1:5]
+ctx = ssl.create_default_context(cafile=ca)
+auth = "Basic " + base64.b64encode(f"{user}:{os.environ['ES_IDS_PASSWORD']}".encode()).decode()
+def call(path, body):
+    req = urllib.request.Request(url + path, json.dumps(body).encode(), {"Content-Type": "application/json", "Authorization": auth})
+    return json.load(urllib.request.urlopen(req, context=ctx))
+r = call(f"/{index}/_search?scroll=1m", {"size": 5000, "_source": False, "sort": ["_doc"]})
+ids = []
+while r["hits"]["hits"]:
+    ids += [h["_id"] for h in r["hits"]["hits"]]
+    r = call("/_search/scroll", {"scroll": "1m", "scroll_id": r["_scroll_id"]})
+print("\n".join(ids))
+PY
+}
+
+reindex_proof() { # port home: a day's index deleted and rebuilt from the store, killed halfway; then a switch to -v2
+  local port=$1 home=$2 url="https://127.0.0.1:$1" ca="$2/config/certs/ca.crt" t0=$SECONDS rc=0
+  local demo="$WORK/demo-reindex" out="$WORK/reindex-out" operator_password
+  rm -rf "$demo" "$out" && mkdir -p "$out"
+  local admin=(--cacert "$ca" -u "iotpipe-admin:$ADMIN_PASSWORD") me=(--cacert "$ca" -u "iotpipe:$SEARCH_PASSWORD")
+  ri_fail() { echo "reindex: $*" >&2; rc=1; }
+  ri_count() { curl -s "${admin[@]}" -X POST "$url/$1/_refresh" >/dev/null; curl -s "${admin[@]}" "$url/$1/_count" | python3 -c "import json,sys; print(json.load(sys.stdin).get('count'))"; }
+  ri_summary() { python3 -c "import json,sys; d=json.load(open(sys.argv[1]))
+for k in sys.argv[2:]: d=d[k]
+print(d)" "$@"; }
+  # The switch changes index settings, blocks writes, moves aliases and deletes the old indices: index management
+  # (manage on telemetry*), which the indexer must not have (a leaked indexer password could then delete the index).
+  # An operator role for it; the rebuild into the live names runs as the indexer itself.
+  cat >> "$home/config/roles.yml" <<'YAML'
+iotpipe_reindex_operator:
+  cluster: [monitor, manage_index_templates]
+  indices:
+    - names: ['telemetry*']
+      privileges: [manage, read, index]
+YAML
+  operator_password="$(openssl rand -hex 16)"
+  chown "$RUN_AS" "$home/config/roles.yml"
+  su -s /bin/bash "$RUN_AS" -c "cd '$home' && ES_JAVA_HOME='$ENGINE_JAVA' bin/elasticsearch-users useradd iotpipe-operator -p '$operator_password' -r iotpipe_reindex_operator" >/dev/null
+  local _; for _ in $(seq 1 30); do # the file realm reloads its files every few seconds
+    [ "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$ca" -u "iotpipe-operator:$operator_password" "$url/telemetry*/_count")" = 200 ] && break; sleep 1
+  done
+  export IOTPIPE_SEARCH_CA="$ca" IOTPIPE_SEARCH_USER=iotpipe IOTPIPE_SEARCH_PASSWORD="$SEARCH_PASSWORD"
+  "$ROOT/iotpipe" demo --search-url "$url" --devices 100 --rate 300 --duration 20s --profile flat --no-lake --json \
+    --dir "$demo" > "$out/demo.json" || { echo "reindex: the demo failed" >&2; return 1; }
+  local cfg="$demo/iotpipe.yaml"
+  curl -s "${admin[@]}" "$url/_cat/indices/telemetry*?h=index,docs.count&s=index&expand_wildcards=all" >&2
+  # the demo's day: the event index holding most readings
+  local index day since until
+  index=$(curl -s "${admin[@]}" "$url/_cat/indices/telemetry-20*?h=index,docs.count&s=docs.count:desc&format=json" | python3 -c "import json,sys; print(json.load(sys.stdin)[0]['index'])")
+  day=${index#telemetry-}; since=${day//./-}; until=$(date -u -d "$since + 1 day" +%F)
+  # the store's readings of that day, by id (the indexer's document id is deviceId:seq)
+  "$ROOT/iotpipe" query --config "$cfg" --from store --since "$since" --until "$until" --format csv \
+    "select device_id || ':' || seq as id from telemetry order by 1" 2>/dev/null | tail -n +2 | LC_ALL=C sort > "$out/store-ids.txt"
+  local stored; stored=$(wc -l < "$out/store-ids.txt")
+  ES_IDS_PASSWORD="$SEARCH_PASSWORD" es_ids "$url" "$ca" iotpipe "$index" | LC_ALL=C sort > "$out/indexed-ids.txt"
+  local before; before=$(ri_count "$index")
+  echo "reindex: $index holds $before documents, the store $stored readings of $since" >&2
+  [ "$stored" -gt 1000 ] && cmp -s "$out/store-ids.txt" "$out/indexed-ids.txt" || ri_fail "before any deletion the index and the store differ ($before vs $stored)"
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "${admin[@]}" -X DELETE "$url/$index")" = 200 ] || ri_fail "could not delete $index"
+  # killed halfway (SIGKILL once its progress shows it partly done), then run again with the same checkpoint
+  local reindex=("$ROOT/iotpipe" reindex --config "$cfg" --since "$since" --until "$until" --json)
+  "${reindex[@]}" --checkpoint "$out/checkpoint.json" --max-rate 250 > "$out/killed.json" 2> "$out/killed.err" &
+  local pid=$! killed_at=""
+  for _ in $(seq 1 120); do
+    killed_at=$(grep -oE '\(([0-9]+) %\)' "$out/killed.err" | tr -dc '0-9\n' | awk '$1 >= 15 && $1 <= 85' | tail -1)
+    [ -n "$killed_at" ] && { kill -KILL "$pid"; break; }
+    kill -0 "$pid" 2>/dev/null || break; sleep 0.5
+  done
+  local killed_rc=0; wait "$pid" 2>/dev/null || killed_rc=$?
+  cat "$out/killed.err" >&2
+  local partial; partial=$(ri_count "$index")
+  echo "reindex: killed (exit $killed_rc) at ${killed_at:-?} %, $index then held $partial of $stored" >&2
+  [ "$killed_rc" = 137 ] && [ "$partial" -gt 0 ] && [ "$partial" -lt "$stored" ] || ri_fail "the first run was not killed partway ($killed_rc, $partial of $stored)"
+  "${reindex[@]}" --checkpoint "$out/checkpoint.json" > "$out/resumed.json" 2> "$out/resumed.err" || ri_fail "the resumed run failed: $(tail -3 "$out/resumed.err")"
+  cat "$out/resumed.err" >&2
+  local after; after=$(ri_count "$index")
+  ES_IDS_PASSWORD="$SEARCH_PASSWORD" es_ids "$url" "$ca" iotpipe "$index" | LC_ALL=C sort > "$out/rebuilt-ids.txt"
+  local r_written r_present
+  r_written=$(ri_summary "$out/resumed.json" written); r_present=$(ri_summary "$out/resumed.json" present)
+  echo "reindex: resumed run wrote $r_written, found $r_present present; $index holds $after of $stored" >&2
+  [ "$after" = "$stored" ] && cmp -s "$out/store-ids.txt" "$out/rebuilt-ids.txt" || ri_fail "the rebuilt $index differs from the store"
+  [ "$((r_written + r_present))" = "$stored" ] && [ "$r_present" -gt 0 ] || ri_fail "the resumed run did not go on from the killed one"
+  ! grep -E ' -[0-9]' "$out/killed.err" "$out/resumed.err" >&2 || ri_fail "a progress line shows a negative count"
+  # a second run (no checkpoint: every reading really replayed) changes nothing
+  "${reindex[@]}" > "$out/second.json" 2> "$out/second.err" || ri_fail "the second run failed: $(tail -3 "$out/second.err")"
+  local s_written s_present again; s_written=$(ri_summary "$out/second.json" written); s_present=$(ri_summary "$out/second.json" present)
+  again=$(ri_count "$index")
+  echo "reindex: second run wrote $s_written, found $s_present present; $index holds $again" >&2
+  [ "$s_written" = 0 ] && [ "$s_present" = "$stored" ] && [ "$again" = "$stored" ] || ri_fail "the second run changed something"
+  # the sinks against each other, without a ledger
+  "$ROOT/iotpipe" audit --config "$cfg" --json > "$out/audit.json" 2> "$out/audit.err" || ri_fail "the audit found a disagreement: $(cat "$out/audit.json")"
+  local agree; agree=$(ri_summary "$out/audit.json" agree)
+  echo "reindex: audit $(tr -d '\n ' < "$out/audit.json" | head -c 400)" >&2
+  [ "$agree" = True ] || ri_fail "the audit does not report agreement"
+  # a zero-downtime switch to indices rebuilt beside the live ones, as the operator. The rebuild replays the day's first
+  # half only: the switch itself must carry over what only the live indices hold (as readings the store has not
+  # committed yet would be), into the day's index and the latest state.
+  local live=("$index" telemetry-latest) n mid; declare -A live_count
+  for n in "${live[@]}"; do live_count[$n]=$(ri_count "$n"); done
+  mid=$("$ROOT/iotpipe" query --config "$cfg" --from store --since "$since" --until "$until" --format csv \
+    "select strftime(timezone('UTC', quantile_disc(ts, 0.5)), '%Y-%m-%dT%H:%M:%S.%gZ') as mid from telemetry" 2>/dev/null | tail -1)
+  # the indexer's own user is refused the switch (no manage), with the fix named, and nothing is switched
+  "$ROOT/iotpipe" reindex --config "$cfg" --since "$since" --until "$mid" --index-suffix v2 --switch --json > "$out/switch-indexer.json" \
+    2> "$out/switch-indexer.err" && ri_fail "the indexer's own user could switch"
+  local indexer_refusal; indexer_refusal=$(grep -o 'switch: .*' "$out/switch-indexer.err" | head -1)
+  echo "reindex: as the indexer: $indexer_refusal" >&2
+  [[ "$indexer_refusal" == *"HTTP 403"*"run it with an operator's credentials"* ]] || ri_fail "the indexer's refusal does not name the fix"
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "${admin[@]}" "$url/_alias/$index")" = 404 ] || ri_fail "$index changed after a refused switch"
+  IOTPIPE_SEARCH_USER=iotpipe-operator IOTPIPE_SEARCH_PASSWORD="$operator_password" "$ROOT/iotpipe" reindex --config "$cfg" \
+    --since "$since" --until "$mid" --index-suffix v2 --switch --switch-grace 5s --json > "$out/switch.json" 2> "$out/switch.err" \
+    || ri_fail "the switch failed: $(tail -5 "$out/switch.err")"
+  cat "$out/switch.err" >&2
+  local copied_events copied_latest
+  copied_events=$(python3 -c "import json,sys; print(sum(w['copied'] for w in json.load(open(sys.argv[1]))['switched'] if w['live'] == sys.argv[2]))" "$out/switch.json" "$index")
+  copied_latest=$(python3 -c "import json,sys; print(sum(w['copied'] for w in json.load(open(sys.argv[1]))['switched'] if w['live'] == 'telemetry-latest'))" "$out/switch.json")
+  echo "reindex: rebuilt up to $mid; the switch copied $copied_events events and $copied_latest latest states only the live indices held" >&2
+  [ "$copied_events" -gt 0 ] && [ "$copied_events" -lt "$stored" ] && [ "$copied_latest" -gt 0 ] || ri_fail "the switch did not carry over the second half"
+  local aliases=0 ok_counts=0
+  for n in "${live[@]}"; do
+    local target c; target=$(curl -s "${admin[@]}" "$url/_alias/$n" | python3 -c "import json,sys; print(','.join(sorted(json.load(sys.stdin))))")
+    c=$(ri_count "$n")
+    echo "reindex: $n -> ${target:-?}: $c documents (before the switch ${live_count[$n]})" >&2
+    [ "$target" = "$n-v2" ] && aliases=$((aliases + 1)) || ri_fail "$n is not an alias of $n-v2 only ($target)"
+    [ "$c" = "${live_count[$n]}" ] && ok_counts=$((ok_counts + 1)) || ri_fail "$n: ${live_count[$n]} documents before the switch, $c after"
+  done
+  # what is left around the live names: the indexer's templates, no hiding template, nothing hidden, no old index
+  local templates hidden_left wide
+  templates=$(curl -s "${admin[@]}" "$url/_index_template/telemetry*" | python3 -c "import json,sys; print(' '.join(sorted(t['name']+':'+','.join(t['index_template']['index_patterns']) for t in json.load(sys.stdin)['index_templates'])))")
+  hidden_left=$(curl -s "${admin[@]}" "$url/telemetry*/_settings/index.hidden?expand_wildcards=all&flat_settings=true" | python3 -c "import json,sys; print(' '.join(sorted(k for k,v in json.load(sys.stdin).items() if v['settings'].get('index.hidden')=='true')))")
+  wide=$(curl -s "${me[@]}" "$url/telemetry-20*/_count" | python3 -c "import json,sys; print(json.load(sys.stdin).get('count'))")
+  echo "reindex: templates $templates; hidden: ${hidden_left:-none}; the indexer's telemetry-20*/_count $wide" >&2
+  curl -s "${admin[@]}" "$url/_cat/indices/telemetry*?h=index,docs.count&s=index&expand_wildcards=all" >&2
+  curl -s "${admin[@]}" "$url/_cat/aliases/telemetry*?h=alias,index,is_write_index" >&2
+  ES_IDS_PASSWORD="$SEARCH_PASSWORD" es_ids "$url" "$ca" iotpipe "$index" | LC_ALL=C sort > "$out/switched-ids.txt"
+  cmp -s "$out/store-ids.txt" "$out/switched-ids.txt" || ri_fail "the ids under $index after the switch differ from the store's"
+  [[ "$templates" != *rebuild* ]] && [ -z "$hidden_left" ] || ri_fail "a hiding template or setting is left"
+  [ "$wide" = "${live_count[$index]}" ] || ri_fail "the pattern counts $wide, not ${live_count[$index]}"
+  # the indexer writes and checks through the aliases: a rebuild into the live names finds everything there
+  "${reindex[@]}" > "$out/through-alias.json" 2> "$out/through-alias.err" || ri_fail "a rebuild through the aliases failed: $(tail -3 "$out/through-alias.err")"
+  local t_written; t_written=$(ri_summary "$out/through-alias.json" written)
+  [ "$t_written" = 0 ] && [ "$(ri_summary "$out/through-alias.json" present)" = "$stored" ] || ri_fail "the indexer through the aliases wrote $t_written"
+  "$ROOT/iotpipe" audit --config "$cfg" --json > "$out/audit2.json" 2>&1 || ri_fail "the audit after the switch found a disagreement"
+  for secret in "$SEARCH_PASSWORD" "$ADMIN_PASSWORD" "$operator_password"; do
+    if grep -rlF "$secret" "$demo" "$out" >&2; then ri_fail "a password appears in the files above"; fi
+  done
+  local verdict; verdict=$([ "$rc" = 0 ] && echo PASSED || echo FAILED)
+  echo "reindex $(date -u +%Y-%m-%dT%H:%MZ) Elasticsearch $ES_VERSION with security: $verdict in $((SECONDS - t0)) s — $index deleted ($stored readings in the store), rebuilt as the indexer, SIGKILLed at ${killed_at:-?} % ($partial indexed), resumed (wrote $r_written, $r_present present): $after documents, ids equal the store's; second run wrote $s_written; audit agree=$agree; switch refused to the indexer (HTTP 403, manage), to -v2 as the operator (rebuilt up to mid-day, $copied_events events and $copied_latest latest states carried over by the switch): $aliases/2 live names aliases of their -v2 index, counts equal $ok_counts/2, ids equal the store's, indexer through the aliases wrote $t_written" | tee "$WORK/reindex-result.txt" >&2
+  return $rc
+}
+
 stop_engine() { # home: the launcher runs the server JVM as a child; setsid made it a process group: stop all of it
   local pid; pid="$(cat "$1/pid")"
   kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
@@ -263,7 +423,9 @@ run_engine() { # name groupId:artifactId:version dir-name secure(0|1) extra-args
   curl -sf "${curl_auth[@]}" "$scheme://127.0.0.1:$port/_nodes/_local?filter_path=nodes.*.version" | grep -E '"version"' >&2 \
     || { tail -30 "$home/stdout.log" >&2; stop_engine "$home"; return 1; }
   local rc=0
-  if [ "$secure" = 1 ] && [[ "$name" == *-tenants ]]; then
+  if [ "$secure" = 1 ] && [ "$name" = elasticsearch-reindex ]; then
+    reindex_proof "$port" "$home" || rc=$?
+  elif [ "$secure" = 1 ] && [[ "$name" == *-tenants ]]; then
     tenants_proof "$port" "$home" || rc=$?
   elif [ "$secure" = 1 ]; then
     [ "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$home/config/certs/ca.crt" "https://127.0.0.1:$port/_nodes/_local")" = 401 ] \
@@ -289,6 +451,7 @@ case "$what" in all|es-secure) run_engine elasticsearch-secure "$ES_COORDS" "ela
 case "$what" in tenants) run_engine elasticsearch-tenants "$ES_COORDS" "elasticsearch-$ES_VERSION" 1 ;; esac
 case "$what" in os-tenants) run_engine opensearch-tenants "org.opensearch.distribution.integ-test-zip:opensearch:$OS_TENANTS_VERSION" \
   "opensearch-$OS_TENANTS_VERSION" 1 ;; esac
+case "$what" in reindex) run_engine elasticsearch-reindex "$ES_COORDS" "elasticsearch-$ES_VERSION" 1 ;; esac
 case "$what" in all|es) run_engine elasticsearch "$ES_COORDS" "elasticsearch-$ES_VERSION" 0 -Expack.security.enabled=false ;; esac
 case "$what" in all|os) run_engine opensearch "org.opensearch.distribution.integ-test-zip:opensearch:$OS_VERSION" \
   "opensearch-$OS_VERSION" 0 ;; esac

@@ -43,6 +43,9 @@ public final class IndexSwitch implements AutoCloseable {
    * indexer's host and this one.
    */
   private static final Duration DELTA_MARGIN = Duration.ofMinutes(10);
+  /** Documents per page of a copy without {@code _reindex} ({@link #copyByBulk}), and how long the engine keeps its scroll between pages. */
+  private static final int COPY_PAGE = 1000;
+  private static final String SCROLL_KEEP = "2m";
 
   /**
    * One live name to switch.
@@ -74,12 +77,13 @@ public final class IndexSwitch implements AutoCloseable {
   private final EsClient client;
   private final Consumer<String> progress;
   private final Consumer<String> switched;
+  private boolean toldNoReindexApi;
 
   /**
    * @param suffix   the rebuild's {@code --index-suffix}
    * @param tenant   only this tenant's indices, or null for all of them
    * @param progress receives a line while a copy runs, may be null
-   * @param switched receives a line per live name switched (or found switched), may be null
+   * @param switched receives a line per live name switched (or found switched), and how the engine is copied from, may be null
    */
   public IndexSwitch(IndexerConfig cfg, String suffix, String tenant, Consumer<String> progress, Consumer<String> switched) {
     this.cfg = cfg;
@@ -389,10 +393,18 @@ public final class IndexSwitch implements AutoCloseable {
     check(client.sendSync("POST", "/" + s.current() + "/_refresh", null), "refreshing " + s.current());
     EsClient.Response r = client.sendSync("POST", "/_reindex?wait_for_completion=false&refresh=true",
         copyBody(s.current(), s.fresh(), s.latest(), ingestedSince).toString());
-    check(r, "copying " + s.current() + " into " + s.fresh());
-    String task = tree(r).path("task").asText();
     String what = (ingestedSince == null ? "copying what only " : "copying what reached ") + s.current()
         + (ingestedSince == null ? " holds" : " since the first copy (writes to it blocked)") + " into " + s.fresh();
+    if (noReindexApi(r)) {
+      if (!toldNoReindexApi) {
+        toldNoReindexApi = true;
+        switched.accept("switch: this engine has no _reindex API (Elasticsearch's reindex module is not installed): copying"
+            + " through search and _bulk instead");
+      }
+      return copyByBulk(s, ingestedSince, what);
+    }
+    check(r, "copying " + s.current() + " into " + s.fresh());
+    String task = tree(r).path("task").asText();
     while (true) {
       JsonNode t = tree(check(client.sendSync("GET", "/_tasks/" + task, null), "following the copy task " + task));
       JsonNode status = t.path("task").path("status");
@@ -418,6 +430,92 @@ public final class IndexSwitch implements AutoCloseable {
   }
 
   /**
+   * Whether the engine answered {@code POST /_reindex} as an engine without the reindex API: Elasticsearch's reindex
+   * module is left out of some distributions (its integ-test zip): the path then reaches the route of an index named
+   * {@code _reindex}, which takes no POST (405); a path no route knows gets 400 "no handler found".
+   */
+  static boolean noReindexApi(EsClient.Response r) {
+    return r.status() == 405 || r.status() == 400 && r.text().contains("no handler found");
+  }
+
+  /**
+   * {@link #copy} without the engine's {@code _reindex}: the old index walked with a scroll, each page written with
+   * {@code _bulk} as {@link #copyBody} has the engine do it (events created, latest state by external version), so a
+   * document the new index holds already is a conflict and stays as it is. Hand-written because the engine's own copy
+   * is what is missing.
+   */
+  private long copyByBulk(Step s, Instant ingestedSince, String what) {
+    ObjectNode search = JSON.createObjectNode();
+    search.put("size", COPY_PAGE).put("version", true).put("track_total_hits", true);
+    search.putArray("sort").add("_doc");
+    if (ingestedSince != null) {
+      search.putObject("query").putObject("range").putObject("ingestTs").put("gte", DateTimeFormatter.ISO_INSTANT.format(ingestedSince));
+    }
+    JsonNode page = tree(check(client.sendSync("POST", "/" + s.current() + "/_search?scroll=" + SCROLL_KEEP, search.toString()),
+        "reading " + s.current() + " to copy it (this engine has no _reindex API)"));
+    long total = page.path("hits").path("total").path("value").asLong(page.path("hits").path("total").asLong());
+    long[] counts = new long[2]; // copied, present already
+    String scroll = page.path("_scroll_id").asText(null);
+    try {
+      while (page.path("hits").path("hits").size() > 0) {
+        byte[] bulk = bulkCopy(page.path("hits").path("hits"), s.fresh(), s.latest());
+        EsClient.Response r = client.send("POST", "/_bulk", bulk, "application/x-ndjson").join();
+        countCopied(tree(check(r, what)), counts, what, s.live());
+        progress.accept(String.format(java.util.Locale.ROOT, "switch: %s (no _reindex API: search and _bulk), %,d of %,d documents (%,d present already)",
+            what, counts[0], total, counts[1]));
+        page = tree(check(client.sendSync("POST", "/_search/scroll", JSON.createObjectNode().put("scroll", SCROLL_KEEP)
+            .put("scroll_id", scroll).toString()), "reading " + s.current() + " on to copy it"));
+        scroll = page.path("_scroll_id").asText(scroll);
+      }
+    } catch (java.util.concurrent.CompletionException e) {
+      throw new EsClient.EsUnavailableException(what + ": " + client.explain(EsClient.unwrap(e)), e);
+    } finally {
+      if (scroll != null) {
+        ObjectNode clear = JSON.createObjectNode();
+        clear.putArray("scroll_id").add(scroll);
+        client.sendSync("DELETE", "/_search/scroll", clear.toString()); // else the engine keeps it for SCROLL_KEEP
+      }
+    }
+    check(client.sendSync("POST", "/" + s.fresh() + "/_refresh", null), "refreshing " + s.fresh());
+    return counts[0];
+  }
+
+  /** One page of search hits as the {@code _bulk} body writing them into {@code to} (see {@link #copyByBulk}). */
+  static byte[] bulkCopy(JsonNode hits, String to, boolean latest) {
+    StringBuilder b = new StringBuilder();
+    for (JsonNode hit : hits) {
+      ObjectNode action = JSON.createObjectNode();
+      ObjectNode meta = action.putObject(latest ? "index" : "create");
+      meta.put("_index", to).put("_id", hit.path("_id").asText());
+      if (latest) {
+        // the old index's version is the reading's seq (the indexer writes latest state with external versions)
+        meta.put("version", hit.path("_version").asLong()).put("version_type", "external");
+      }
+      b.append(action).append('\n').append(hit.path("_source")).append('\n');
+    }
+    return b.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  /**
+   * Adds a {@code _bulk} answer of {@link #bulkCopy} to {@code counts} (copied, present already: a conflict); throws
+   * {@link Refused} for any other failure, as a failed {@code _reindex} does.
+   */
+  static void countCopied(JsonNode answer, long[] counts, String what, String live) {
+    for (JsonNode item : answer.path("items")) {
+      JsonNode result = item.elements().next();
+      int status = result.path("status").asInt();
+      if (status == 200 || status == 201) {
+        counts[0]++;
+      } else if (status == 409) {
+        counts[1]++;
+      } else {
+        throw new Refused(what + " failed: HTTP " + status + " for " + result.path("_id").asText() + ": "
+            + head(result.path("error").toString()) + "; " + live + " is unchanged, run again once that is fixed");
+      }
+    }
+  }
+
+  /**
    * Blocks (or allows again) writes to {@code index}. The add-block API waits for writes in flight to finish, so a
    * copy after it sees every document; engines before it (Elasticsearch 7.9) have the setting only.
    */
@@ -429,11 +527,13 @@ public final class IndexSwitch implements AutoCloseable {
     check(r, (on ? "blocking writes to " : "allowing writes to ") + index);
   }
 
-  private static EsClient.Response check(EsClient.Response r, String what) {
+  static EsClient.Response check(EsClient.Response r, String what) {
     if (r.status() >= 300) {
+      // the indexer's own user should not hold manage (it could delete indices): an operator runs the switch
       throw new Refused(what + " failed: HTTP " + r.status() + ": " + head(r.text())
-          + (BulkOutcomes.refusesCredentials(r.status()) ? " (the indexer's user needs the manage privilege on "
-          + "the indices and aliases for a switch)" : ""));
+          + (BulkOutcomes.refusesCredentials(r.status()) ? " (a switch needs the manage privilege on the indices and"
+          + " aliases: run it with an operator's credentials in indexer.username/password or indexer.apiKey, not the"
+          + " indexer's own)" : ""));
     }
     return r;
   }

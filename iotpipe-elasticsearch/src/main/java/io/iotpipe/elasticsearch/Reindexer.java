@@ -93,6 +93,13 @@ public final class Reindexer implements AutoCloseable {
   private long read;
   private long delivered;
   private long rejected;
+  /**
+   * Delivered and refused outcomes of every write answered so far, settled or not: the sink counts a conflict when it
+   * answers a write, and a progress line takes both sides from there (settled counts lag by the batches in flight, so
+   * "written" = delivered - present went below zero). The summary, after everything is settled, uses either.
+   */
+  private final java.util.concurrent.atomic.AtomicLong answeredDelivered = new java.util.concurrent.atomic.AtomicLong();
+  private final java.util.concurrent.atomic.AtomicLong answeredRejected = new java.util.concurrent.atomic.AtomicLong();
   private long sent;
 
   public Reindexer(IndexerConfig cfg, Options opts, Consumer<Progress> progress) {
@@ -159,7 +166,7 @@ public final class Reindexer implements AutoCloseable {
       }
       read += batch.size();
       pace(batch.size());
-      inFlight.add(new Pending(batch, sink.write(batch).toCompletableFuture()));
+      inFlight.add(new Pending(batch, write(batch)));
       // The sink pipelines up to maxInFlight bulks itself; beyond that the oldest is settled first (the memory bound).
       while (inFlight.size() > cfg.maxInFlight()) {
         settle(key, inFlight.poll());
@@ -172,6 +179,14 @@ public final class Reindexer implements AutoCloseable {
     done.add(key);
     writeCheckpoint();
     report(key);
+  }
+
+  private CompletableFuture<List<Outcome>> write(List<SinkRecord> batch) {
+    return sink.write(batch).toCompletableFuture().thenApply(out -> {
+      answeredDelivered.addAndGet(out.stream().filter(o -> o instanceof Outcome.Delivered).count());
+      answeredRejected.addAndGet(out.stream().filter(o -> o instanceof Outcome.Reject).count());
+      return out;
+    });
   }
 
   private record Pending(List<SinkRecord> batch, CompletableFuture<List<Outcome>> outcomes) {}
@@ -216,7 +231,7 @@ public final class Reindexer implements AutoCloseable {
         throw new Stopped("interrupted while retrying hour " + key);
       }
       batch = again;
-      out = sink.write(batch).toCompletableFuture().join();
+      out = write(batch).join();
     }
   }
 
@@ -250,8 +265,19 @@ public final class Reindexer implements AutoCloseable {
   private void report(String key) {
     if (progress != null) {
       long present = count("same-content");
-      progress.accept(new Progress(key, read, delivered - present, present, count("different-content"), rejected - count("different-content")));
+      long different = count("different-content");
+      progress.accept(progressOf(key, read, answeredDelivered.get(), answeredRejected.get(), present, different));
     }
+  }
+
+  /**
+   * A progress line's counts from the answered writes and the sink's conflict counters. A write the sink has counted
+   * but whose answer is not yet added (the instant between the two) would show as a negative count: none is shown.
+   */
+  static Progress progressOf(String part, long read, long answeredDelivered, long answeredRejected, long present, long different) {
+    long p = Math.min(present, answeredDelivered);
+    long d = Math.min(different, answeredRejected);
+    return new Progress(part, read, answeredDelivered - p, p, d, answeredRejected - d);
   }
 
   public Summary summary() {

@@ -77,4 +77,57 @@ class IndexSwitchTest {
     assertThat(body.path("template").path("settings").path("hidden").asBoolean()).isTrue();
     assertThat(body.path("template").path("mappings")).isEqualTo(IndexSetup.mappings(new IndexSetup.Engine("opensearch", "3.8.0")));
   }
+
+  @Test
+  void anEngineWithoutTheReindexApiIsToldApartFromAFailedCopy() {
+    // Elasticsearch 8.19.4's integ-test distribution (no reindex module), as recorded by scripts/search-compat.sh reindex
+    assertThat(IndexSwitch.noReindexApi(new EsClient.Response(405, ("{\"error\":\"Incorrect HTTP method for uri [/_reindex?"
+        + "wait_for_completion=false&refresh=true] and method [POST], allowed: [GET, PUT, DELETE, HEAD]\",\"status\":405}").getBytes()))).isTrue();
+    assertThat(IndexSwitch.noReindexApi(new EsClient.Response(400, "{\"error\":\"no handler found for uri [/_reindex] and method [POST]\"}"
+        .getBytes()))).isTrue();
+    assertThat(IndexSwitch.noReindexApi(new EsClient.Response(403, "{\"error\":{\"type\":\"security_exception\"}}".getBytes()))).isFalse();
+    assertThat(IndexSwitch.noReindexApi(new EsClient.Response(400, "{\"error\":{\"type\":\"action_request_validation_exception\"}}"
+        .getBytes()))).isFalse();
+  }
+
+  @Test
+  void theCopyWithoutReindexCreatesEventsAndWritesLatestStateByTheOldVersion() throws Exception {
+    var json = new com.fasterxml.jackson.databind.ObjectMapper();
+    var hits = json.readTree("[{\"_index\":\"telemetry-latest\",\"_id\":\"ch-1\",\"_version\":42,\"_source\":{\"deviceId\":\"ch-1\",\"seq\":42}},"
+        + "{\"_index\":\"telemetry-latest\",\"_id\":\"ch-2\",\"_version\":7,\"_source\":{\"deviceId\":\"ch-2\",\"seq\":7}}]");
+    assertThat(new String(IndexSwitch.bulkCopy(hits, "telemetry-latest-v2", true)))
+        .isEqualTo("{\"index\":{\"_index\":\"telemetry-latest-v2\",\"_id\":\"ch-1\",\"version\":42,\"version_type\":\"external\"}}\n"
+            + "{\"deviceId\":\"ch-1\",\"seq\":42}\n"
+            + "{\"index\":{\"_index\":\"telemetry-latest-v2\",\"_id\":\"ch-2\",\"version\":7,\"version_type\":\"external\"}}\n"
+            + "{\"deviceId\":\"ch-2\",\"seq\":7}\n");
+    assertThat(new String(IndexSwitch.bulkCopy(json.readTree("[{\"_id\":\"ch-1:42\",\"_version\":1,\"_source\":{\"seq\":42}}]"),
+        "telemetry-2026.12.07-v2", false)))
+        .isEqualTo("{\"create\":{\"_index\":\"telemetry-2026.12.07-v2\",\"_id\":\"ch-1:42\"}}\n{\"seq\":42}\n");
+
+    long[] counts = new long[2];
+    IndexSwitch.countCopied(json.readTree("{\"errors\":true,\"items\":["
+        + "{\"create\":{\"_index\":\"telemetry-2026.12.07-v2\",\"_id\":\"ch-1:42\",\"status\":201}},"
+        + "{\"create\":{\"_index\":\"telemetry-2026.12.07-v2\",\"_id\":\"ch-1:43\",\"status\":409,"
+        + "\"error\":{\"type\":\"version_conflict_engine_exception\"}}},"
+        + "{\"index\":{\"_index\":\"telemetry-latest-v2\",\"_id\":\"ch-1\",\"status\":200}}]}"), counts, "copying", "telemetry-2026.12.07");
+    assertThat(counts).as("created or updated copied; a conflict is a document the rebuild holds already").containsExactly(2, 1);
+    assertThatThrownBy(() -> IndexSwitch.countCopied(json.readTree("{\"errors\":true,\"items\":[{\"create\":{\"_id\":\"ch-1:44\","
+        + "\"status\":400,\"error\":{\"type\":\"document_parsing_exception\"}}}]}"), new long[2], "copying x into x-v2", "x"))
+        .isInstanceOf(IndexSwitch.Refused.class)
+        .hasMessageContaining("copying x into x-v2 failed: HTTP 400 for ch-1:44: {\"type\":\"document_parsing_exception\"}; x is unchanged");
+  }
+
+  @Test
+  void aRefusalForLackOfRightsNamesTheOperatorsCredentials() {
+    // Elasticsearch 8.19.4 with security, the indexer's role (no manage), as recorded by scripts/search-compat.sh reindex
+    String reason = "\"type\":\"security_exception\",\"reason\":\"action [indices:admin/settings/update] is unauthorized for user"
+        + " [iotpipe] with effective roles [iotpipe_indexer] on indices [telemetry-latest-v2], this action is granted by the index"
+        + " privileges [manage,all]\"";
+    var refused = new EsClient.Response(403, ("{\"error\":{\"root_cause\":[{" + reason + "}]," + reason + "},\"status\":403}").getBytes());
+    assertThatThrownBy(() -> IndexSwitch.check(refused, "hiding the rebuilt indices [telemetry-latest-v2]"))
+        .isInstanceOf(IndexSwitch.Refused.class)
+        .hasMessageStartingWith("hiding the rebuilt indices [telemetry-latest-v2] failed: HTTP 403: ")
+        .hasMessageEndingWith("(a switch needs the manage privilege on the indices and aliases: run it with an operator's"
+            + " credentials in indexer.username/password or indexer.apiKey, not the indexer's own)");
+  }
 }

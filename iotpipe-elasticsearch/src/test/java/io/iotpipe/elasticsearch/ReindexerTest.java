@@ -58,4 +58,14 @@ class ReindexerTest {
     assertThatThrownBy(() -> new Reindexer(config("daily"), new Reindexer.Options(null, 0, Duration.ofSeconds(1), cp), null))
         .hasMessageContaining("is not readable JSON").hasMessageContaining("delete it to start over");
   }
+
+  @Test
+  void progressNeverShowsMoreFoundPresentThanAnswered() {
+    // resumed over 3,000 indexed readings: 2,000 found present by writes answered so far, all of them delivered
+    assertThat(Reindexer.progressOf("2026-12-07T19", 3000, 2000, 0, 2000, 0))
+        .isEqualTo(new Reindexer.Progress("2026-12-07T19", 3000, 0, 2000, 0, 0));
+    // a write the sink has counted as present, its answer not added yet: not a negative "written"
+    assertThat(Reindexer.progressOf("h", 3000, 1000, 0, 2000, 0)).isEqualTo(new Reindexer.Progress("h", 3000, 0, 1000, 0, 0));
+    assertThat(Reindexer.progressOf("h", 3000, 2500, 3, 2000, 5)).isEqualTo(new Reindexer.Progress("h", 3000, 500, 2000, 3, 0));
+  }
 }

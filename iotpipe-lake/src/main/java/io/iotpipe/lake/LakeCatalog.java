@@ -117,7 +117,18 @@ public record LakeCatalog(String catalogUri, String catalogUser, String catalogP
         return "the object store refused the credentials (HTTP " + s3.statusCode() + code + "): check lake.s3.accessKey and lake.s3.secretKey (or the AWS credential chain) and the bucket's policy";
       }
     }
-    return e.getMessage();
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof software.amazon.awssdk.core.exception.AbortedException || t instanceof InterruptedException) {
+        return "interrupted (the role is stopping): nothing to fix, the next start carries on";
+      }
+    }
+    // some SDK exceptions carry no message of their own: the first cause that has one, else the type
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t.getMessage() != null && !t.getMessage().isBlank()) {
+        return t.getMessage();
+      }
+    }
+    return e.getClass().getName();
   }
 
   /**

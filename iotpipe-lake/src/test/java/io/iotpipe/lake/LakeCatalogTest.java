@@ -67,4 +67,13 @@ class LakeCatalogTest {
           s3: {endpoint: "%s", caFile: "%s"}
         """.formatted(dir.resolve("c.db"), endpoint, caFile), k -> null);
   }
+
+  @Test
+  void aFailureWithoutAMessageIsStillExplainedAndAnInterruptedRequestSaysTheRoleIsStopping() {
+    assertThat(LakeCatalog.explain(software.amazon.awssdk.core.exception.AbortedException.builder().build()))
+        .isEqualTo("interrupted (the role is stopping): nothing to fix, the next start carries on");
+    assertThat(LakeCatalog.explain(new RuntimeException(null, new java.io.IOException("connection reset"))))
+        .isEqualTo("connection reset");
+    assertThat(LakeCatalog.explain(new IllegalStateException())).isEqualTo("java.lang.IllegalStateException");
+  }
 }

@@ -331,7 +331,7 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
       }
       RoleProcess proc = stack.roleProcess(roleName, cfg, prefix + "-" + roleName).heap(heap).start();
       try {
-        Phase ph = measure(rows.size(), label, proc::delivered, proc.pid(), proc::isAlive, proc.log(), broker, engine,
+        Phase ph = measure(rows.size(), label, proc::delivered, 100, proc.pid(), proc::isAlive, proc.log(), broker, engine,
             () -> {
               List<String> page = proc.scrape();
               if (roleName.equals(role())) {
@@ -347,9 +347,11 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
 
     /**
      * Measures a sink process draining {@code total} preloaded messages in its steady state: {@code delivered} is its
-     * acked count, {@code peakHeap} read once it is done.
+     * acked count (polled every {@code pollMillis}: the interval ends at the first poll after the last ack),
+     * {@code peakHeap} read once it is done.
      */
-    Phase measure(int total, String label, java.util.function.LongSupplier delivered, long pid, java.util.function.BooleanSupplier alive,
+    Phase measure(int total, String label, java.util.function.LongSupplier delivered, long pollMillis, long pid,
+                  java.util.function.BooleanSupplier alive,
                   Path log, long broker, long engine, java.util.function.LongSupplier peakHeap) throws Exception {
       long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
       long d0 = 0;
@@ -383,7 +385,7 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
               + (alive.getAsBoolean() ? " in time" : ": the process died") + "; see " + log);
         }
         out.progress(String.format("%s: %d / %d", label, done, total));
-        TimeUnit.MILLISECONDS.sleep(100); // polling the process's counter; the interval ends at the first poll after
+        TimeUnit.MILLISECONDS.sleep(pollMillis);
       }
       long end = System.nanoTime();
       double secs = (end - t0) / 1e9;
@@ -426,7 +428,8 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
       CamelBaseline.preload(brokerCfg, id, rows);
       List<String> metrics = List.copyOf(rows.getFirst().metrics().keySet());
       try (CamelBaseline route = CamelBaseline.start(brokerCfg, id, stack.dir().resolve(id), metrics, heap, stack.dir().resolve(id + ".log"))) {
-        return measure(rows.size(), label, route::acked, route.pid(), route::isAlive, route.log(), broker, -1, route::heapPeak);
+        // A local counter, polled often: the route acks in steps of a batch, so 100 ms would be a share of the window.
+        return measure(rows.size(), label, route::acked, 10, route.pid(), route::isAlive, route.log(), broker, -1, route::heapPeak);
       } finally {
         try (var conn = Amqp.connect(brokerCfg, "bench-camel-cleanup")) {
           conn.createChannel().queueDelete(id); // its copies would otherwise sit on the broker for the rest of the run

@@ -596,6 +596,20 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
             + " (default: on; --no-camel skips it).")
     boolean withCamel;
 
+    @Option(names = "--lake-commit-interval", paramLabel = "DURATION",
+        description = "lake.commitInterval for the run (e.g. 1s; default: the config default). The lake acks at its commits,"
+            + " so its drain rate is at most the readings it holds unacked (its prefetch, fitted to the heap) per interval.")
+    String lakeCommitInterval;
+
+    @Override
+    String editYaml(String yaml) {
+      if (lakeCommitInterval == null) {
+        return yaml;
+      }
+      // the stack's lake section (LocalStack) names the table on a line of its own: the interval goes beside it
+      return yaml.replaceFirst("(?m)^(  table: .*)$", "$1\n  commitInterval: " + java.util.regex.Matcher.quoteReplacement(lakeCommitInterval));
+    }
+
     @Override
     boolean lake() {
       return withLake;
@@ -608,7 +622,8 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
 
     @Override
     String commandSuffix() {
-      return (withLake ? "" : " --no-lake") + (withCamel ? "" : " --no-camel");
+      return (withLake ? "" : " --no-lake") + (withCamel ? "" : " --no-camel")
+          + (lakeCommitInterval == null ? "" : " --lake-commit-interval " + lakeCommitInterval);
     }
 
     @Override

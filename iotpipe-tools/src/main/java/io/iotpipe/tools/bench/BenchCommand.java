@@ -100,6 +100,16 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
 
     abstract boolean needsSearch();
 
+    /** Whether each round also drains the lake role (issue 19's side-by-side comparison; {@code store} only). */
+    boolean lake() {
+      return false;
+    }
+
+    /** Whether each round also drains the Apache Camel route ({@link CamelBaseline}; {@code store} only). */
+    boolean camel() {
+      return false;
+    }
+
     /** The engine-alone baseline: rows/s. */
     abstract double engineAlone(LocalStack stack, IotpipeConfig cfg, List<Telemetry> rows) throws Exception;
 
@@ -125,13 +135,22 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
       List<Telemetry> rows = rows(messages);
       Map<String, Object> r = new LinkedHashMap<>();
       r.put("machine", MeasuredProfileFile.machine());
-      try (LocalStack stack = LocalStack.start(base.toAbsolutePath(), 1, partitions, storageYaml(), needsSearch(), out::info)) {
+      if (camel() && CamelBaseline.missing() != null) {
+        System.err.println(CamelBaseline.missing());
+        return ExitCode.USAGE;
+      }
+      try (LocalStack stack = LocalStack.start(base.toAbsolutePath(), 1, partitions, storageYaml(), needsSearch(), null,
+          LocalStack.Security.INSECURE, lake(), out::info)) {
         long broker = stack.brokers().cloud().node(0).pid();
         long engine = stack.search() == null ? -1 : stack.search().pid();
         // Rounds interleave the measurements, so a noisy neighbour hits them alike; medians are reported.
         List<Phase> as = new ArrayList<>();
         List<Phase> cs = new ArrayList<>();
         List<Phase> xs = new ArrayList<>();
+        List<Phase> ls = new ArrayList<>();
+        List<Phase> ks = new ArrayList<>();
+        List<SideBySide.Round> sideBySide = new ArrayList<>();
+        String heapLabel = xmx != null ? "-Xmx" + xmx : "JVM default heap";
         List<Double> engineRates = new ArrayList<>();
         List<Double> engineCpus = new ArrayList<>();
         List<Double> ratios = new ArrayList<>();
@@ -164,6 +183,22 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
             xs.add(x);
             ratiosAtXmx.add(x.rate / roundCeiling);
           }
+          // Issue 19: the lake and the Camel route at the same heap cap as the file store they are set against.
+          double lakeRate = Double.NaN;
+          double camelRate = Double.NaN;
+          if (lake()) {
+            Phase l = drainProcess(stack, rows, "iotpipe lake (" + heapLabel + ")" + tag, xmx, broker, engine, "lake", "lake");
+            ls.add(l);
+            lakeRate = l.rate();
+          }
+          if (camel()) {
+            Phase k = drainCamel(stack, rows, "Camel route (" + heapLabel + ")" + tag, xmx, broker);
+            ks.add(k);
+            camelRate = k.rate();
+          }
+          if (lake() || camel()) {
+            sideBySide.add(new SideBySide.Round(lakeRate, (xmx != null ? xs : cs).getLast().rate(), camelRate));
+          }
         }
         double aRate = median(as.stream().map(Phase::rate).toList());
         double engineRate = median(engineRates);
@@ -186,6 +221,24 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
           r.put("ratioToCeilingAtXmx", Math.round(median(ratiosAtXmx) * 100) / 100.0);
           r.put("ratioAtXmxPerRound", ratiosAtXmx.stream().map(x -> Math.round(x * 100) / 100.0).toList());
         }
+        String sfx = xmx != null ? "AtXmx" : "";
+        Map<String, Object> ratiosSideBySide = SideBySide.ratios(sideBySide);
+        if (lake()) {
+          r.put("lake" + sfx + "MsgsPerSec", Math.round(median(ls.stream().map(Phase::rate).toList())));
+          r.put("lake" + sfx + "MsgsPerSecPerRound", ls.stream().map(p -> Math.round(p.rate())).toList());
+        }
+        if (camel()) {
+          r.put("camel" + sfx + "MsgsPerSec", Math.round(median(ks.stream().map(Phase::rate).toList())));
+          r.put("camel" + sfx + "MsgsPerSecPerRound", ks.stream().map(p -> Math.round(p.rate())).toList());
+          r.put("camelRoute", "Apache Camel 4.17.0 (iotpipe-bench-camel, child JVM on this JDK): spring-rabbitmq, one quorum queue"
+              + " preloaded with the same readings, prefetch " + CamelBaseline.PREFETCH + ", manual acks; aggregate "
+              + CamelBaseline.BATCH + " (or 1 s idle); parquet-avro " + CamelBaseline.CODEC + "; file component writes a temporary"
+              + " name and renames it, then the route fsyncs file and directory; then one basicAck(multiple) for the batch. No exactly-once.");
+        }
+        if (lake() || camel()) {
+          r.put("fileStore" + sfx + "MsgsPerSecPerRound", (xmx != null ? xs : cs).stream().map(p -> Math.round(p.rate())).toList());
+          r.putAll(ratiosSideBySide);
+        }
         Map<String, Object> cpu = new LinkedHashMap<>();
         cpu.put("brokerAlone.broker", per100k(median(as.stream().map(Phase::brokerCpu).toList())));
         cpu.put("brokerAlone.consumer", per100k(median(as.stream().map(Phase::ownCpu).toList())));
@@ -196,11 +249,25 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
         if (xmx != null) {
           cpu.put("pipelineAtXmx.sinkProcess", per100k(median(xs.stream().map(Phase::ownCpu).toList())));
         }
+        if (lake()) {
+          cpu.put("lake" + sfx + ".broker", per100k(median(ls.stream().map(Phase::brokerCpu).toList())));
+          cpu.put("lake" + sfx + ".sinkProcess", per100k(median(ls.stream().map(Phase::ownCpu).toList())));
+        }
+        if (camel()) {
+          cpu.put("camel" + sfx + ".broker", per100k(median(ks.stream().map(Phase::brokerCpu).toList())));
+          cpu.put("camel" + sfx + ".routeProcess", per100k(median(ks.stream().map(Phase::ownCpu).toList())));
+        }
         r.put("cpuSecondsPer100k", cpu);
         Map<String, Object> heap = new LinkedHashMap<>();
         heap.put("pipeline", cs.stream().mapToLong(Phase::peakHeap).max().orElse(0) >> 20);
         if (xmx != null) {
           heap.put("pipelineAtXmx", xs.stream().mapToLong(Phase::peakHeap).max().orElse(0) >> 20);
+        }
+        if (lake()) {
+          heap.put("lake" + sfx, ls.stream().mapToLong(Phase::peakHeap).max().orElse(0) >> 20);
+        }
+        if (camel()) {
+          heap.put("camel" + sfx, ks.stream().mapToLong(Phase::peakHeap).max().orElse(0) >> 20);
         }
         heap.put("engineAlone", engineHeap >> 20);
         r.put("peakHeapMiB", heap);
@@ -208,6 +275,11 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
         r.put("storageRollAge", "1s");
         r.put("sinkRunsAs", "a child JVM (iotpipe run --role " + role() + "); rate measured from the ack that ends the first fifth of the drain to the last (JIT warm-up and JVM start excluded; the broker-alone drain is measured the same way)");
         extra(stack, r, cs.size() + xs.size());
+        if (lake() || camel()) {
+          summaryLine = SideBySide.summary(heapLabel, lake() ? median(ls.stream().map(Phase::rate).toList()) : Double.NaN,
+              median((xmx != null ? xs : cs).stream().map(Phase::rate).toList()),
+              camel() ? median(ks.stream().map(Phase::rate).toList()) : Double.NaN, ratiosSideBySide);
+        }
         if (saveProfile != null) {
           Map<String, Object> p = new LinkedHashMap<>();
           p.put(role().equals("index") ? "indexerMsgsPerSecPerInstance" : "storeMsgsPerSecPerInstance",
@@ -225,6 +297,10 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
       } else {
         r.forEach((k, v) -> System.out.printf("%-28s %s%n", k, v));
       }
+      if (summaryLine != null) {
+        // on stderr with the progress: stdout stays the JSON document with --json
+        out.info(summaryLine);
+      }
       return ExitCode.OK;
     }
 
@@ -239,68 +315,92 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
      * start, connecting and JIT warm-up are not part of the rate (recovery figures measure those).
      */
     Phase drainProcess(LocalStack stack, List<Telemetry> rows, String label, String heap, long broker, long engine) throws Exception {
+      return drainProcess(stack, rows, label, heap, broker, engine, role(), sink());
+    }
+
+    /** As above for role {@code role} consuming sink {@code sinkName}'s queues (the lake beside the file store). */
+    Phase drainProcess(LocalStack stack, List<Telemetry> rows, String label, String heap, long broker, long engine,
+                       String roleName, String sinkName) throws Exception {
       String prefix = "bench" + System.nanoTime() % 100000;
       String file = prefix + ".yaml";
       IotpipeConfig cfg = pipeline(stack, prefix, file);
       preload(cfg, rows);
       long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
-      while (stack.depth(cfg, sink()) < rows.size() && System.nanoTime() < deadline) {
+      while (stack.depth(cfg, sinkName) < rows.size() && System.nanoTime() < deadline) {
         TimeUnit.MILLISECONDS.sleep(500); // the management API lags: poll until the preload is visible
       }
-      RoleProcess proc = new RoleProcess(role(), stack.dir().resolve(file), prefix + "-" + role(), stack.dir()).heap(heap).start();
+      RoleProcess proc = stack.roleProcess(roleName, cfg, prefix + "-" + roleName).heap(heap).start();
       try {
-        long d0 = 0;
-        long t0 = 0;
-        double b0 = 0;
-        double e0 = 0;
-        double o0 = 0;
-        long done;
-        long warm = warmedUpAfter(rows.size());
-        long firstAck = 0;
-        double firstAckCpu = 0;
-        while (true) {
-          long now = System.nanoTime();
-          done = proc.delivered();
-          if (firstAck == 0 && done > 0) {
-            firstAck = now;
-            firstAckCpu = CpuMeter.processSeconds(proc.pid());
-          }
-          if (t0 == 0 && done >= warm) {
-            t0 = now;
-            d0 = done;
-            b0 = CpuMeter.processSeconds(broker);
-            e0 = engine > 0 ? CpuMeter.processSeconds(engine) : 0;
-            o0 = CpuMeter.processSeconds(proc.pid());
-          }
-          if (done >= rows.size()) {
-            break;
-          }
-          if (now > deadline || !proc.isAlive()) {
-            throw new IllegalStateException(label + ": delivered only " + done + " of " + rows.size()
-                + (proc.isAlive() ? " in time" : ": the process died") + "; see " + proc.log());
-          }
-          out.progress(String.format("%s: %d / %d", label, done, rows.size()));
-          TimeUnit.MILLISECONDS.sleep(100); // polling the process's counter; the interval ends at the first poll after
-        }
-        long end = System.nanoTime();
-        double secs = (end - t0) / 1e9;
-        double whole = done / ((end - firstAck) / 1e9);
-        double wholeCpu = (CpuMeter.processSeconds(proc.pid()) - firstAckCpu) / done * 100_000;
-        out.endProgress();
-        List<String> page = proc.scrape();
-        lastPage = page;
-        // CPU was counted in the steady state, over done - d0 messages; scaled to all of them for per100k().
-        double scale = (double) rows.size() / Math.max(1, done - d0);
-        Phase ph = new Phase((done - d0) / secs, (CpuMeter.processSeconds(broker) - b0) * scale,
-            engine > 0 ? (CpuMeter.processSeconds(engine) - e0) * scale : 0, (CpuMeter.processSeconds(proc.pid()) - o0) * scale,
-            (long) PromText.sum(page, E2eBench.HEAP_PEAK, Map.of()));
-        out.info(String.format("%s: %.0f msg/s (the last %d in %.1f s; from the first ack: %.0f msg/s, %.2f CPU-s per 100k"
-                + " against %.2f), peak heap %d MiB", label, ph.rate(), done - d0, secs, whole, wholeCpu,
-            ph.ownCpu() / rows.size() * 100_000, ph.peakHeap() >> 20));
+        Phase ph = measure(rows.size(), label, proc::delivered, 100, proc.pid(), proc::isAlive, proc.log(), broker, engine,
+            () -> {
+              List<String> page = proc.scrape();
+              if (roleName.equals(role())) {
+                lastPage = page;
+              }
+              return (long) PromText.sum(page, E2eBench.HEAP_PEAK, Map.of());
+            });
         return ph;
       } finally {
         proc.terminate(60);
       }
+    }
+
+    /**
+     * Measures a sink process draining {@code total} preloaded messages in its steady state: {@code delivered} is its
+     * acked count (polled every {@code pollMillis}: the interval ends at the first poll after the last ack),
+     * {@code peakHeap} read once it is done.
+     */
+    Phase measure(int total, String label, java.util.function.LongSupplier delivered, long pollMillis, long pid,
+                  java.util.function.BooleanSupplier alive,
+                  Path log, long broker, long engine, java.util.function.LongSupplier peakHeap) throws Exception {
+      long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
+      long d0 = 0;
+      long t0 = 0;
+      double b0 = 0;
+      double e0 = 0;
+      double o0 = 0;
+      long done;
+      long warm = warmedUpAfter(total);
+      long firstAck = 0;
+      double firstAckCpu = 0;
+      while (true) {
+        long now = System.nanoTime();
+        done = delivered.getAsLong();
+        if (firstAck == 0 && done > 0) {
+          firstAck = now;
+          firstAckCpu = CpuMeter.processSeconds(pid);
+        }
+        if (t0 == 0 && done >= warm) {
+          t0 = now;
+          d0 = done;
+          b0 = CpuMeter.processSeconds(broker);
+          e0 = engine > 0 ? CpuMeter.processSeconds(engine) : 0;
+          o0 = CpuMeter.processSeconds(pid);
+        }
+        if (done >= total) {
+          break;
+        }
+        if (now > deadline || !alive.getAsBoolean()) {
+          throw new IllegalStateException(label + ": delivered only " + done + " of " + total
+              + (alive.getAsBoolean() ? " in time" : ": the process died") + "; see " + log);
+        }
+        out.progress(String.format("%s: %d / %d", label, done, total));
+        TimeUnit.MILLISECONDS.sleep(pollMillis);
+      }
+      long end = System.nanoTime();
+      double secs = (end - t0) / 1e9;
+      double whole = done / ((end - firstAck) / 1e9);
+      double wholeCpu = (CpuMeter.processSeconds(pid) - firstAckCpu) / done * 100_000;
+      out.endProgress();
+      // CPU was counted in the steady state, over done - d0 messages; scaled to all of them for per100k().
+      double scale = (double) total / Math.max(1, done - d0);
+      Phase ph = new Phase((done - d0) / secs, (CpuMeter.processSeconds(broker) - b0) * scale,
+          engine > 0 ? (CpuMeter.processSeconds(engine) - e0) * scale : 0, (CpuMeter.processSeconds(pid) - o0) * scale,
+          peakHeap.getAsLong());
+      out.info(String.format("%s: %.0f msg/s (the last %d in %.1f s; from the first ack: %.0f msg/s, %.2f CPU-s per 100k"
+              + " against %.2f), peak heap %d MiB", label, ph.rate(), done - d0, secs, whole, wholeCpu,
+          ph.ownCpu() / total * 100_000, ph.peakHeap() >> 20));
+      return ph;
     }
 
     /**
@@ -313,6 +413,28 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
 
     static long warmedUpAfter(int messages) {
       return Math.max(1, (long) (messages * WARM_UP_SHARE));
+    }
+
+    /** Issue 19's ratios in one line, printed last (null when neither the lake nor Camel ran). */
+    String summaryLine;
+
+    /**
+     * Preloads one quorum queue with the rows and measures the Camel route ({@link CamelBaseline}) draining it, in the
+     * steady state as the role processes ({@link #WARM_UP_SHARE}); its peak heap is the JVM's heap pools' peak.
+     */
+    Phase drainCamel(LocalStack stack, List<Telemetry> rows, String label, String heap, long broker) throws Exception {
+      String id = "bench-camel-" + System.nanoTime() % 100000;
+      var brokerCfg = stack.config().sinkBroker();
+      CamelBaseline.preload(brokerCfg, id, rows);
+      List<String> metrics = List.copyOf(rows.getFirst().metrics().keySet());
+      try (CamelBaseline route = CamelBaseline.start(brokerCfg, id, stack.dir().resolve(id), metrics, heap, stack.dir().resolve(id + ".log"))) {
+        // A local counter, polled often: the route acks in steps of a batch, so 100 ms would be a share of the window.
+        return measure(rows.size(), label, route::acked, 10, route.pid(), route::isAlive, route.log(), broker, -1, route::heapPeak);
+      } finally {
+        try (var conn = Amqp.connect(brokerCfg, "bench-camel-cleanup")) {
+          conn.createChannel().queueDelete(id); // its copies would otherwise sit on the broker for the rest of the run
+        }
+      }
     }
 
     /** The /metrics page of the last sink process, read before it stopped. */
@@ -462,6 +584,46 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
     @Override
     boolean needsSearch() {
       return false;
+    }
+
+    @Option(names = "--lake", negatable = true, defaultValue = "true", fallbackValue = "true",
+        description = "Also drain the lake role (Iceberg on the stack's S3 server) each round, at the --xmx heap: issue 19's"
+            + " side-by-side ratios (default: on; --no-lake skips it and the S3 server).")
+    boolean withLake;
+
+    @Option(names = "--camel", negatable = true, defaultValue = "true", fallbackValue = "true",
+        description = "Also drain the Apache Camel route (module iotpipe-bench-camel) each round, at the --xmx heap"
+            + " (default: on; --no-camel skips it).")
+    boolean withCamel;
+
+    @Option(names = "--lake-commit-interval", paramLabel = "DURATION",
+        description = "lake.commitInterval for the run (e.g. 1s; default: the config default). The lake acks at its commits,"
+            + " so its drain rate is at most the readings it holds unacked (its prefetch, fitted to the heap) per interval.")
+    String lakeCommitInterval;
+
+    @Override
+    String editYaml(String yaml) {
+      if (lakeCommitInterval == null) {
+        return yaml;
+      }
+      // the stack's lake section (LocalStack) names the table on a line of its own: the interval goes beside it
+      return yaml.replaceFirst("(?m)^(  table: .*)$", "$1\n  commitInterval: " + java.util.regex.Matcher.quoteReplacement(lakeCommitInterval));
+    }
+
+    @Override
+    boolean lake() {
+      return withLake;
+    }
+
+    @Override
+    boolean camel() {
+      return withCamel;
+    }
+
+    @Override
+    String commandSuffix() {
+      return (withLake ? "" : " --no-lake") + (withCamel ? "" : " --no-camel")
+          + (lakeCommitInterval == null ? "" : " --lake-commit-interval " + lakeCommitInterval);
     }
 
     @Override

@@ -417,7 +417,17 @@ public final class LakeSink implements Sink {
       if (!stale.contains(this)) {
         stale.add(this);
       }
-      Map<String, CommitLedger.PartitionHead> heads = CommitLedger.heads(table, names(stale));
+      Map<String, CommitLedger.PartitionHead> heads;
+      try {
+        heads = CommitLedger.heads(table, names(stale));
+      } catch (RuntimeException e) {
+        if (stale.size() == 1) {
+          throw e;
+        }
+        // one unreadable partition must not hold up the others: this one alone (it throws if it is the culprit)
+        stale = List.of(this);
+        heads = CommitLedger.heads(table, List.of(partition));
+      }
       for (PartitionBuffer p : stale) {
         CommitLedger.PartitionHead head = heads.get(p.partition);
         p.headCommitId = head.commitId();

@@ -142,4 +142,26 @@ class LakeSinkTest {
     table.refresh();
     assertThat(table.currentSnapshot().summary().get("total-records")).isEqualTo("12");
   }
+
+  @Test
+  void aPartitionWhoseStateCannotBeReadHoldsUpNoOtherPartition() {
+    LakeSink before = new LakeSink("lake", table, 1000, 1L << 30);
+    List<SinkRecord> q1 = LakeFixture.readings("q1", "b-", 2, 3);
+    before.write(q1);
+    before.flush();
+    table.refresh();
+    String lostState = table.currentSnapshot().summary().get(CommitLedger.STATE);
+    List<SinkRecord> q0 = LakeFixture.readings("q0", "a-", 2, 3);
+    before.write(q0);
+    before.flush();
+    table.io().deleteFile(lostState); // q1's newest state gone (say, removed by hand)
+
+    LakeSink sink = new LakeSink("lake", table, 1000, 1L << 30);
+    sink.open("q1");
+    sink.open("q0");
+    // q0's redelivery is read together with q1's state, which fails: q0 is then read alone and recognised
+    assertThat(sink.write(q0).toCompletableFuture().join()).containsOnly(Outcome.DELIVERED);
+    assertThat(sink.write(q1).toCompletableFuture().join()).allSatisfy(o ->
+        assertThat(o).isInstanceOfSatisfying(Outcome.Retry.class, r -> assertThat(r.reason()).contains(lostState)));
+  }
 }

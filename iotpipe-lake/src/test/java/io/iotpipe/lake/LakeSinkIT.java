@@ -203,6 +203,10 @@ class LakeSinkIT {
     lake.table(id, null, LakeFixture.METRICS);
     List<SinkRecord> all = java.util.Collections.synchronizedList(new ArrayList<>());
     List<CompletableFuture<List<Outcome>>> writers = new ArrayList<>();
+    // both flush at the same moment, so their commits race at the catalog (the loser is retried on the new metadata,
+    // its fence run again there)
+    java.util.concurrent.CyclicBarrier together = new java.util.concurrent.CyclicBarrier(2);
+    java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(2);
     for (int w = 0; w < 2; w++) {
       List<String> mine = List.of("storage.p" + (2 * w), "storage.p" + (2 * w + 1));
       String prefix = "w" + w + "-";
@@ -219,16 +223,22 @@ class LakeSinkIT {
             all.addAll(batch);
             stages.add(sink.write(batch));
           }
+          try {
+            together.await(60, java.util.concurrent.TimeUnit.SECONDS);
+          } catch (Exception e) {
+            throw new IllegalStateException("the other writer did not reach its flush", e);
+          }
           sink.flush();
         }
         List<Outcome> out = new ArrayList<>();
         stages.forEach(s -> out.addAll(s.toCompletableFuture().join()));
         return out;
-      }));
+      }, threads));
     }
     for (CompletableFuture<List<Outcome>> w : writers) {
       assertThat(w.get()).containsOnly(Outcome.DELIVERED);
     }
+    threads.shutdown();
     Table check = lake.table(id, null, LakeFixture.METRICS);
     assertExactlyOnce(check, all);
     assertThat(check.snapshots()).hasSize(20);

@@ -102,10 +102,6 @@ final class CommitLedger {
     return legacy == null ? List.of() : List.of(legacy);
   }
 
-  static PartitionHead head(Table table, String partition) {
-    return heads(table, List.of(partition)).get(partition);
-  }
-
   /**
    * The newest commit of each of {@code partitions} in the current snapshot's ancestry: one walk of the history
    * (it stops once every partition is found), and each state file read once however many of them it serves.

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiConsumer;
 
 /**
  * The readings of one source partition that are in a committed snapshot: per device, the committed {@code seq}s as
@@ -40,15 +41,20 @@ final class CommittedSeqs {
   /** {@code device -> [[from, to], ...]} with inclusive bounds, for the side file. */
   Map<String, List<long[]>> toRanges() {
     Map<String, List<long[]>> out = new java.util.TreeMap<>();
+    forEachDevice(out::put);
+    return out;
+  }
+
+  /** Each device with its committed ranges, {@code [from, to]} inclusive (the side file's form, written as it goes). */
+  void forEachDevice(BiConsumer<String, List<long[]>> perDevice) {
     byDevice.forEach((d, set) -> {
       List<long[]> rs = new ArrayList<>();
       for (Range<Long> r : set.asRanges()) {
         Range<Long> c = r.canonical(DiscreteDomain.longs());
         rs.add(new long[] {c.lowerEndpoint(), c.upperEndpoint() - 1});
       }
-      out.put(d, rs);
+      perDevice.accept(d, rs);
     });
-    return out;
   }
 
   static CommittedSeqs fromRanges(Map<String, List<long[]>> ranges) {

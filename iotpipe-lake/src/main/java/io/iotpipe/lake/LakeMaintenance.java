@@ -129,9 +129,10 @@ public final class LakeMaintenance {
     long idle = now.minus(partitionIdleLimit).toEpochMilli();
     Set<String> seen = new HashSet<>();
     for (Snapshot s : SnapshotUtil.currentAncestors(table)) {
-      String p = s.summary().get(CommitLedger.PARTITION);
-      if (p != null && seen.add(p) && s.timestampMillis() >= idle) {
-        cutoff = Math.min(cutoff, s.timestampMillis());
+      for (String p : CommitLedger.partitionsOf(s)) {
+        if (seen.add(p) && s.timestampMillis() >= idle) {
+          cutoff = Math.min(cutoff, s.timestampMillis());
+        }
       }
     }
     int before = size(table.snapshots());

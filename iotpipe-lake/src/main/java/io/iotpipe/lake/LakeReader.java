@@ -135,7 +135,7 @@ public final class LakeReader implements AutoCloseable {
 
   /**
    * The snapshots kept (oldest first): what {@code --as-of} can read. Each with its id, commit time, operation, the
-   * source partition it committed (the sink's snapshots), rows added and rows in the table after it.
+   * source partitions it committed (the sink's snapshots, comma-separated), rows added and rows in the table after it.
    */
   public List<Map<String, Object>> snapshots() {
     Table t = table();
@@ -150,7 +150,8 @@ public final class LakeReader implements AutoCloseable {
       m.put("snapshot", s.snapshotId());
       m.put("committedAt", Instant.ofEpochMilli(s.timestampMillis()).toString());
       m.put("operation", s.operation());
-      m.put("partition", sum.get(CommitLedger.PARTITION));
+      List<String> partitions = CommitLedger.partitionsOf(s);
+      m.put("partition", partitions.isEmpty() ? null : String.join(",", partitions)); // a sink commit holds several
       m.put("addedRows", Long.parseLong(sum.getOrDefault("added-records", "0")));
       m.put("rows", Long.parseLong(sum.getOrDefault("total-records", "0")));
       m.put("current", s.snapshotId() == (current == null ? -1 : current));

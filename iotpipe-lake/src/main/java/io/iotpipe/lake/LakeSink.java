@@ -13,6 +13,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -24,6 +25,7 @@ import org.apache.iceberg.Table;
 import org.apache.iceberg.data.IcebergGenerics;
 import org.apache.iceberg.data.Record;
 import org.apache.iceberg.exceptions.CommitStateUnknownException;
+import org.apache.iceberg.exceptions.ValidationException;
 import org.apache.iceberg.expressions.Expressions;
 import org.apache.iceberg.io.CloseableIterable;
 import org.slf4j.Logger;
@@ -31,16 +33,17 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The data scientists' store as an Iceberg table: {@link #write} buffers readings per source partition, {@link #flush}
- * commits each partition's buffer as one snapshot, and only then are its readings {@code Delivered} (acked). Commit
- * timing belongs to the runtime: no thread or timer of its own; {@link #flushDue()} says when the row/byte budget asks
- * for an early flush.
+ * commits the buffers of all partitions as one snapshot, and only then are their readings {@code Delivered} (acked).
+ * Commit timing belongs to the runtime: no thread or timer of its own; {@link #flushDue()} says when the row/byte
+ * budget asks for an early flush.
  *
- * <p>Exactly once: each snapshot records its partition, a commit id, the commit it was built on and the partition's
- * committed seq ranges ({@link CommitLedger}). {@link #open} reads them back, so readings redelivered after a crash
- * between commit and ack are recognised and not written twice; a second reading with the same {@code (device_id, seq)}
- * and other content is rejected (the first kept). {@code CommitStateUnknownException} is resolved by looking the
- * commit id up in the table's history; a commit fenced off by another writer of the same partition completes its
- * readings as {@code Retry} and re-reads the partition's state before the next write.
+ * <p>Exactly once: each snapshot records a commit id, its partitions and, in a state file, per partition the commit it
+ * was built on and the partition's committed seq ranges ({@link CommitLedger}). {@link #open} reads them back, so
+ * readings redelivered after a crash between commit and ack are recognised and not written twice; a second reading
+ * with the same {@code (device_id, seq)} and other content is rejected (the first kept).
+ * {@code CommitStateUnknownException} is resolved by looking the commit id up in the table's history; a partition
+ * fenced off by another writer completes its readings as {@code Retry} and re-reads its state before the next write,
+ * while the snapshot's other partitions are committed without it.
  */
 public final class LakeSink implements Sink {
 
@@ -235,22 +238,50 @@ public final class LakeSink implements Sink {
     return t.deviceId() + ":" + t.seq();
   }
 
-  /** Commits every partition's buffered readings (one snapshot per partition) and completes their stages. */
+  /**
+   * Commits the buffered readings of every partition that has some as one snapshot and completes their stages. A
+   * partition another writer committed meanwhile (a handover this instance missed) is fenced off: its readings
+   * complete as {@code Retry} and its state is re-read, and the other partitions' readings are committed again at once
+   * in a snapshot without it. Their heads were confirmed by the same fence, and a lost partition says nothing about
+   * them: failing them too would send their readings through the broker again for nothing, and a writer that keeps
+   * losing one partition to a rival would hold back all of its others.
+   */
   @Override
   public synchronized void flush() {
-    boolean failed = false;
-    for (PartitionBuffer p : List.copyOf(partitions.values())) {
-      if (p.pending.isEmpty()) {
-        continue;
+    List<PartitionBuffer> due = new ArrayList<>();
+    for (PartitionBuffer p : partitions.values()) {
+      if (!p.pending.isEmpty()) {
+        due.add(p);
       }
+    }
+    boolean failed = false;
+    // each round drops at least one fenced partition, so this ends
+    while (!due.isEmpty()) {
+      Set<String> fenced;
       try {
-        commit(p);
+        fenced = commit(due);
       } catch (RuntimeException e) {
         failed = true;
-        LOG.warn("{}: commit of {} failed, {} readings will be retried: {}", name, p.partition, p.pending.size(), e.toString());
+        LOG.warn("{}: commit of {} failed, {} readings will be retried: {}", name, names(due), pendingOf(due), e.toString());
         health = SinkHealth.degraded("commit failed: " + LakeCatalog.explain(e));
-        p.failAll("commit failed: " + LakeCatalog.explain(e));
-        // Whatever happened (a rival writer, a commit that landed after all), the table is the truth: re-read it.
+        for (PartitionBuffer p : due) {
+          p.failAll("commit failed: " + LakeCatalog.explain(e));
+          // Whatever happened (a rival writer, a commit that landed after all), the table is the truth: re-read it.
+          p.loaded = false;
+        }
+        break;
+      }
+      if (fenced.isEmpty()) {
+        break;
+      }
+      failed = true;
+      List<PartitionBuffer> lost = due.stream().filter(p -> fenced.contains(p.partition)).toList();
+      due = due.stream().filter(p -> !fenced.contains(p.partition)).toList();
+      LOG.warn("{}: {} committed by another writer (a handover this instance missed): their {} readings will be retried;"
+          + " committing {} again without them", name, fenced, pendingOf(lost), due.isEmpty() ? "nothing" : names(due));
+      health = SinkHealth.degraded("partitions " + fenced + " were committed by another writer");
+      for (PartitionBuffer p : lost) {
+        p.failAll("partition " + p.partition + " was committed by another writer: this instance no longer owns it");
         p.loaded = false;
       }
     }
@@ -259,42 +290,69 @@ public final class LakeSink implements Sink {
     }
   }
 
-  private void commit(PartitionBuffer p) {
+  private static List<String> names(List<PartitionBuffer> due) {
+    return due.stream().map(p -> p.partition).toList();
+  }
+
+  private static int pendingOf(List<PartitionBuffer> due) {
+    return due.stream().mapToInt(p -> p.pending.size()).sum();
+  }
+
+  /**
+   * One snapshot with the readings of {@code due}: one data file per event day for all of them, one state file, one
+   * catalog swap. Returns the partitions the fence refused (then nothing was committed), empty once committed; throws
+   * when the commit failed otherwise.
+   */
+  private Set<String> commit(List<PartitionBuffer> due) {
     table.refresh();
     String commitId = UUID.randomUUID().toString();
-    List<DataFile> files = SortedFileWriter.write(table, table.schema(), p.pending.values().stream().map(pd -> pd.row).toList(), commitId);
-    CommittedSeqs after = p.committed.copy();
-    p.pending.values().forEach(pd -> after.add((String) pd.row.getField("device_id"), (Long) pd.row.getField("seq")));
-    String state = table.location() + "/metadata/iotpipe-state/" + safe(p.partition) + "/" + commitId + ".json";
-    CommitLedger.writeState(table.io(), state, p.partition, commitId, after);
+    List<Record> rows = new ArrayList<>(pendingOf(due));
+    Map<String, CommitLedger.PartitionState> states = new LinkedHashMap<>();
+    Map<String, String> builtOn = new HashMap<>();
+    for (PartitionBuffer p : due) {
+      CommittedSeqs after = p.committed.copy();
+      for (Pending pd : p.pending.values()) {
+        rows.add(pd.row);
+        after.add((String) pd.row.getField("device_id"), (Long) pd.row.getField("seq"));
+      }
+      states.put(p.partition, new CommitLedger.PartitionState(p.headCommitId, after));
+      builtOn.put(p.partition, p.headCommitId);
+    }
+    List<DataFile> files = SortedFileWriter.write(table, table.schema(), rows, commitId);
+    String state = CommitLedger.stateLocation(table, commitId);
+    CommitLedger.writeState(table.io(), state, commitId, states);
 
     AppendFiles append = table.newAppend();
     files.forEach(append::appendFile);
-    append.set(CommitLedger.COMMIT_ID, commitId).set(CommitLedger.PARTITION, p.partition).set(CommitLedger.STATE, state);
-    if (p.headCommitId != null) {
-      append.set(CommitLedger.PREVIOUS, p.headCommitId);
-    }
-    append.validateWith(CommitLedger.fence(p.partition, p.headCommitId));
+    append.set(CommitLedger.COMMIT_ID, commitId).set(CommitLedger.PARTITIONS, CommitLedger.partitionsValue(states.keySet()))
+        .set(CommitLedger.STATE, state);
+    CommitLedger.Fence fence = CommitLedger.fence(builtOn);
+    append.validateWith(fence);
     try {
       append.commit();
+    } catch (ValidationException e) {
+      Set<String> fenced = fence.fenced();
+      if (fenced.isEmpty()) {
+        throw e;
+      }
+      return fenced;
     } catch (CommitStateUnknownException e) {
       // The catalog may or may not have swapped: the table's history says which, never a guess.
       if (!CommitLedger.committed(table, commitId)) {
         throw new IllegalStateException("commit " + commitId + " not in the table after an unknown commit state: " + e.getMessage(), e);
       }
-      LOG.info("{}: commit {} of {} landed despite an unknown commit state", name, commitId, p.partition);
+      LOG.info("{}: commit {} of {} landed despite an unknown commit state", name, commitId, names(due));
     }
-    p.committed = after;
-    p.headCommitId = commitId;
-    bufferedRows -= p.pending.size();
-    for (Pending pd : p.pending.values()) {
-      pd.waiters.forEach(w -> w.complete(Outcome.DELIVERED));
+    for (PartitionBuffer p : due) {
+      p.committed = states.get(p.partition).committed();
+      p.headCommitId = commitId;
+      bufferedRows -= p.pending.size();
+      for (Pending pd : p.pending.values()) {
+        pd.waiters.forEach(w -> w.complete(Outcome.DELIVERED));
+      }
+      p.pending.clear();
     }
-    p.pending.clear();
-  }
-
-  private static String safe(String partition) {
-    return partition.replaceAll("[^A-Za-z0-9._-]", "_");
+    return Set.of();
   }
 
   @Override
@@ -341,13 +399,40 @@ public final class LakeSink implements Sink {
       this.partition = partition;
     }
 
+    /**
+     * Reads what the table says is committed of this partition, and of every other partition that needs it (after a
+     * failed commit, all of that commit's partitions do): one walk of the history, each state file read once.
+     */
     void ensureLoaded() {
-      if (!loaded) {
-        table.refresh();
-        CommitLedger.PartitionHead head = CommitLedger.head(table, partition);
-        headCommitId = head.commitId();
-        committed = head.committed();
-        loaded = true;
+      if (loaded) {
+        return;
+      }
+      table.refresh();
+      List<PartitionBuffer> stale = new ArrayList<>();
+      for (PartitionBuffer p : partitions.values()) {
+        if (!p.loaded && p.pending.isEmpty()) {
+          stale.add(p);
+        }
+      }
+      if (!stale.contains(this)) {
+        stale.add(this);
+      }
+      Map<String, CommitLedger.PartitionHead> heads;
+      try {
+        heads = CommitLedger.heads(table, names(stale));
+      } catch (RuntimeException e) {
+        if (stale.size() == 1) {
+          throw e;
+        }
+        // one unreadable partition must not hold up the others: this one alone (it throws if it is the culprit)
+        stale = List.of(this);
+        heads = CommitLedger.heads(table, List.of(partition));
+      }
+      for (PartitionBuffer p : stale) {
+        CommitLedger.PartitionHead head = heads.get(p.partition);
+        p.headCommitId = head.commitId();
+        p.committed = head.committed();
+        p.loaded = true;
       }
     }
 

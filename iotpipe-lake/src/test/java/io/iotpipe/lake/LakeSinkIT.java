@@ -13,11 +13,13 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.stream.Stream;
+import org.apache.iceberg.Snapshot;
 import org.apache.iceberg.Table;
 import org.apache.iceberg.catalog.TableIdentifier;
 import org.apache.iceberg.data.IcebergGenerics;
 import org.apache.iceberg.data.Record;
 import org.apache.iceberg.io.CloseableIterable;
+import org.apache.iceberg.util.SnapshotUtil;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -120,18 +122,21 @@ class LakeSinkIT {
   @MethodSource("everyStep")
   void aFailureOrACrashAtEveryCommitStep(Faults.Step step, Faults.Kind kind) throws Exception {
     TableIdentifier id = LakeFixture.newTableId();
-    String partition = "storage.p0";
-    // Readings committed before the fault, so the partition has a head to build on.
+    // Two partitions: every commit below is one snapshot holding both (asserted at the end).
+    List<String> partitions = List.of("storage.p0", "storage.p1");
+    // Readings committed before the fault, so each partition has a head to build on.
     LakeSink warm = new LakeSink("lake", lake.table(id, null, LakeFixture.METRICS), 100_000, 64L << 20);
-    List<SinkRecord> before = LakeFixture.readings(partition, "pre-", 3, 10);
+    List<SinkRecord> before = Stream.concat(LakeFixture.readings(partitions.get(0), "pre0-", 3, 10).stream(),
+        LakeFixture.readings(partitions.get(1), "pre1-", 3, 10).stream()).toList();
     warm.write(before);
     warm.flush();
 
     Faults faults = new Faults();
     Table faulty = lake.table(id, faults, LakeFixture.METRICS);
     LakeSink sink = new LakeSink("lake", faulty, 100_000, 64L << 20);
-    sink.open(partition);
-    List<SinkRecord> batch = LakeFixture.readings(partition, "evc-", 4, 25);
+    partitions.forEach(sink::open);
+    List<SinkRecord> batch = Stream.concat(LakeFixture.readings(partitions.get(0), "evc-", 4, 25).stream(),
+        LakeFixture.readings(partitions.get(1), "evd-", 4, 25).stream()).toList();
     faults.arm(step, kind);
     CompletionStage<List<Outcome>> stage = sink.write(batch);
     try {
@@ -151,7 +156,7 @@ class LakeSinkIT {
     if (kind == Faults.Kind.CRASH) {
       // A new process: the broker redelivers every unacked reading.
       LakeSink next = new LakeSink("lake", lake.table(id, null, LakeFixture.METRICS), 100_000, 64L << 20);
-      next.open(partition);
+      partitions.forEach(next::open);
       CompletionStage<List<Outcome>> redelivered = next.write(batch);
       next.flush();
       assertThat(redelivered.toCompletableFuture().join()).containsOnly(Outcome.DELIVERED);
@@ -182,41 +187,118 @@ class LakeSinkIT {
     }
     Table check = lake.table(id, null, LakeFixture.METRICS);
     assertExactlyOnce(check, Stream.concat(before.stream(), batch.stream()).toList());
+    // the warm-up's, the faulted and any retried commit: each one snapshot of both partitions
+    for (Snapshot s : SnapshotUtil.currentAncestors(check)) {
+      assertThat(CommitLedger.partitionsOf(s)).containsExactlyInAnyOrderElementsOf(partitions);
+    }
   }
 
-  /** Two instances on different partitions commit into one table at the same time: conflicts are retried, not surfaced. */
+  /**
+   * Two instances, two partitions each, commit into one table at the same time: conflicts are retried, not surfaced,
+   * and each commit is one snapshot of its writer's two partitions.
+   */
   @Test
   void twoWritersCommitConcurrently() throws Exception {
     TableIdentifier id = LakeFixture.newTableId();
     lake.table(id, null, LakeFixture.METRICS);
     List<SinkRecord> all = java.util.Collections.synchronizedList(new ArrayList<>());
     List<CompletableFuture<List<Outcome>>> writers = new ArrayList<>();
+    // both flush at the same moment, so their commits race at the catalog (the loser is retried on the new metadata,
+    // its fence run again there)
+    java.util.concurrent.CyclicBarrier together = new java.util.concurrent.CyclicBarrier(2);
+    java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(2);
     for (int w = 0; w < 2; w++) {
-      String partition = "storage.p" + w;
+      List<String> mine = List.of("storage.p" + (2 * w), "storage.p" + (2 * w + 1));
       String prefix = "w" + w + "-";
       Table t = lake.table(id, null, LakeFixture.METRICS);
       writers.add(CompletableFuture.supplyAsync(() -> {
         LakeSink sink = new LakeSink("lake", t, 100_000, 64L << 20);
-        sink.open(partition);
-        List<SinkRecord> readings = LakeFixture.readings(partition, prefix, 10, 30);
+        mine.forEach(sink::open);
+        List<SinkRecord> first = LakeFixture.readings(mine.get(0), prefix + "a", 5, 30);
+        List<SinkRecord> second = LakeFixture.readings(mine.get(1), prefix + "b", 5, 30);
         List<CompletionStage<List<Outcome>>> stages = new ArrayList<>();
-        for (int from = 0; from < readings.size(); from += 30) { // 10 commits per writer
-          List<SinkRecord> batch = readings.subList(from, Math.min(readings.size(), from + 30));
-          all.addAll(batch);
-          stages.add(sink.write(batch));
+        for (int from = 0; from < first.size(); from += 15) { // 10 commits per writer
+          for (List<SinkRecord> readings : List.of(first, second)) {
+            List<SinkRecord> batch = readings.subList(from, Math.min(readings.size(), from + 15));
+            all.addAll(batch);
+            stages.add(sink.write(batch));
+          }
+          try {
+            together.await(60, java.util.concurrent.TimeUnit.SECONDS);
+          } catch (Exception e) {
+            throw new IllegalStateException("the other writer did not reach its flush", e);
+          }
           sink.flush();
         }
         List<Outcome> out = new ArrayList<>();
         stages.forEach(s -> out.addAll(s.toCompletableFuture().join()));
         return out;
-      }));
+      }, threads));
     }
     for (CompletableFuture<List<Outcome>> w : writers) {
       assertThat(w.get()).containsOnly(Outcome.DELIVERED);
     }
+    threads.shutdown();
     Table check = lake.table(id, null, LakeFixture.METRICS);
     assertExactlyOnce(check, all);
-    assertThat(check.snapshots()).hasSizeGreaterThanOrEqualTo(20);
+    assertThat(check.snapshots()).hasSize(20);
+    for (Snapshot s : check.snapshots()) {
+      assertThat(java.util.Set.copyOf(CommitLedger.partitionsOf(s)))
+          .isIn(java.util.Set.of("storage.p0", "storage.p1"), java.util.Set.of("storage.p2", "storage.p3"));
+    }
+  }
+
+  /**
+   * A writer of two partitions misses the handover of one of them: the new owner commits that partition's readings,
+   * then the old writer's snapshot of both is fenced on that partition alone. Its readings come back as Retry (and,
+   * offered again, are recognised as committed); the other partition's readings are committed without it, and the
+   * writer goes on committing that partition. Nothing doubles, nothing is lost.
+   */
+  @Test
+  void aHandoverOfOnePartitionFencesOnlyThatPartitionOfASnapshotOfSeveral() throws Exception {
+    TableIdentifier id = LakeFixture.newTableId();
+    String kept = "storage.p0";
+    String handedOver = "storage.p1";
+    LakeSink old = new LakeSink("lake", lake.table(id, null, LakeFixture.METRICS), 100_000, 64L << 20);
+    old.open(kept);
+    old.open(handedOver);
+    List<SinkRecord> earlier = Stream.concat(LakeFixture.readings(kept, "k0-", 2, 5).stream(),
+        LakeFixture.readings(handedOver, "h0-", 2, 5).stream()).toList();
+    assertThat(old.write(earlier).toCompletableFuture()).isNotDone();
+    old.flush();
+
+    List<SinkRecord> keptBatch = LakeFixture.readings(kept, "k1-", 3, 10);
+    List<SinkRecord> handedBatch = LakeFixture.readings(handedOver, "h1-", 3, 10);
+    CompletionStage<List<Outcome>> keptStage = old.write(keptBatch);
+    CompletionStage<List<Outcome>> handedStage = old.write(handedBatch);
+
+    // the broker hands the partition, with its unacked readings, to another instance, which commits them
+    LakeSink owner = new LakeSink("lake", lake.table(id, null, LakeFixture.METRICS), 100_000, 64L << 20);
+    owner.open(handedOver);
+    CompletionStage<List<Outcome>> ownerStage = owner.write(handedBatch);
+    owner.flush();
+    assertThat(ownerStage.toCompletableFuture().join()).containsOnly(Outcome.DELIVERED);
+
+    old.flush();
+    assertThat(keptStage.toCompletableFuture().join()).containsOnly(Outcome.DELIVERED);
+    assertThat(handedStage.toCompletableFuture().join()).allMatch(o -> o instanceof Outcome.Retry);
+    Table check = lake.table(id, null, LakeFixture.METRICS);
+    assertThat(CommitLedger.partitionsOf(check.currentSnapshot())).containsExactly(kept);
+    assertThat(old.health().reason()).contains(handedOver);
+
+    // offered again (a late redelivery to the old instance): recognised as the new owner's commit, not written again
+    assertThat(old.write(handedBatch).toCompletableFuture().join()).containsOnly(Outcome.DELIVERED);
+    List<SinkRecord> later = LakeFixture.readings(kept, "k2-", 2, 5);
+    CompletionStage<List<Outcome>> laterStage = old.write(later);
+    old.flush();
+    assertThat(laterStage.toCompletableFuture().join()).containsOnly(Outcome.DELIVERED);
+    List<SinkRecord> all = new ArrayList<>(earlier);
+    all.addAll(keptBatch);
+    all.addAll(handedBatch);
+    all.addAll(later);
+    assertExactlyOnce(check, all);
+    check.refresh();
+    assertThat(check.snapshots()).hasSize(4); // both, the new owner's, the kept partition alone (twice)
   }
 
   /**

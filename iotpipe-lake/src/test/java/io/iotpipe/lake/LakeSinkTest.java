@@ -7,8 +7,10 @@ import io.iotpipe.sink.Outcome;
 import io.iotpipe.sink.SinkRecord;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import org.apache.iceberg.Snapshot;
 import org.apache.iceberg.Table;
 import org.apache.iceberg.catalog.Namespace;
 import org.apache.iceberg.catalog.TableIdentifier;
@@ -44,7 +46,8 @@ class LakeSinkTest {
     assertThat(stage.join()).hasSize(50).containsOnly(Outcome.DELIVERED);
     assertThat(sink.flushDue()).isFalse();
     table.refresh();
-    assertThat(table.currentSnapshot().summary()).containsEntry(CommitLedger.PARTITION, "q0").containsKey(CommitLedger.COMMIT_ID);
+    assertThat(CommitLedger.partitionsOf(table.currentSnapshot())).containsExactly("q0");
+    assertThat(table.currentSnapshot().summary()).containsKey(CommitLedger.COMMIT_ID);
   }
 
   @Test
@@ -57,7 +60,7 @@ class LakeSinkTest {
     sink.flush();
     assertThat(q1.join()).containsOnly(Outcome.DELIVERED);
     table.refresh();
-    assertThat(table.currentSnapshot().summary().get(CommitLedger.PARTITION)).isEqualTo("q1");
+    assertThat(CommitLedger.partitionsOf(table.currentSnapshot())).containsExactly("q1");
     assertThat(table.currentSnapshot().summary().get("total-records")).isEqualTo("6");
   }
 
@@ -77,5 +80,88 @@ class LakeSinkTest {
     assertThat(again.join().get(1)).isInstanceOf(Outcome.Reject.class);
     table.refresh();
     assertThat(table.currentSnapshot().summary().get("total-records")).isEqualTo("2");
+  }
+
+  @Test
+  void oneFlushIsOneSnapshotOfEveryPartitionWithReadingsAndEachPartitionChainsItsOwnCommits() {
+    LakeSink sink = new LakeSink("lake", table, 1000, 1L << 30);
+    CompletableFuture<List<Outcome>> q0 = sink.write(LakeFixture.readings("q0", "a-", 2, 3)).toCompletableFuture();
+    CompletableFuture<List<Outcome>> q1 = sink.write(LakeFixture.readings("q1", "b-", 2, 3)).toCompletableFuture();
+    CompletableFuture<List<Outcome>> q2 = sink.write(LakeFixture.readings("q2", "c-", 2, 3)).toCompletableFuture();
+    sink.flush();
+    assertThat(q0.join()).containsOnly(Outcome.DELIVERED);
+    assertThat(q1.join()).containsOnly(Outcome.DELIVERED);
+    assertThat(q2.join()).containsOnly(Outcome.DELIVERED);
+    table.refresh();
+    assertThat(table.snapshots()).hasSize(1);
+    Snapshot first = table.currentSnapshot();
+    assertThat(CommitLedger.partitionsOf(first)).containsExactlyInAnyOrder("q0", "q1", "q2");
+    assertThat(first.summary().get("added-data-files")).isEqualTo("1"); // one file per event day (one here), not per partition
+
+    // the next flush holds only the partition that had readings, built on the shared first commit
+    CompletableFuture<List<Outcome>> more = sink.write(LakeFixture.readings("q1", "b-late-", 1, 2)).toCompletableFuture();
+    sink.flush();
+    assertThat(more.join()).containsOnly(Outcome.DELIVERED);
+    table.refresh();
+    Snapshot second = table.currentSnapshot();
+    assertThat(CommitLedger.partitionsOf(second)).containsExactly("q1");
+    assertThat(CommitLedger.readState(table.io(), second, Set.of("q1")).get("q1").previousCommitId())
+        .isEqualTo(first.summary().get(CommitLedger.COMMIT_ID));
+
+    // what a restarted instance reads: q1 from the second snapshot, q0 and q2 from the first
+    Map<String, CommitLedger.PartitionHead> heads = CommitLedger.heads(table, List.of("q0", "q1", "q2", "q3"));
+    assertThat(heads.get("q0").commitId()).isEqualTo(first.summary().get(CommitLedger.COMMIT_ID));
+    assertThat(heads.get("q1").commitId()).isEqualTo(second.summary().get(CommitLedger.COMMIT_ID));
+    assertThat(heads.get("q1").committed().contains("b-late-0", 2)).isTrue();
+    assertThat(heads.get("q1").committed().contains("b-0", 3)).isTrue();
+    assertThat(heads.get("q2").committed().contains("c-1", 1)).isTrue();
+    assertThat(heads.get("q2").committed().contains("b-0", 1)).isFalse(); // each partition its own ranges
+    assertThat(heads.get("q3").commitId()).isNull();
+  }
+
+  @Test
+  void aPartitionHandedOverIsFencedOffAndTheOthersAreCommittedWithoutIt() {
+    LakeSink a = new LakeSink("lake", table, 1000, 1L << 30);
+    List<SinkRecord> q0 = LakeFixture.readings("q0", "a-", 2, 3);
+    List<SinkRecord> q1 = LakeFixture.readings("q1", "b-", 2, 3);
+    CompletableFuture<List<Outcome>> a0 = a.write(q0).toCompletableFuture();
+    CompletableFuture<List<Outcome>> a1 = a.write(q1).toCompletableFuture();
+    LakeSink b = new LakeSink("lake", table, 1000, 1L << 30); // q1's new owner, after a handover a missed
+    CompletableFuture<List<Outcome>> b1 = b.write(q1).toCompletableFuture();
+    b.flush();
+    assertThat(b1.join()).containsOnly(Outcome.DELIVERED);
+
+    a.flush();
+    assertThat(a0.join()).containsOnly(Outcome.DELIVERED);
+    assertThat(a1.join()).allMatch(o -> o instanceof Outcome.Retry);
+    table.refresh();
+    assertThat(CommitLedger.partitionsOf(table.currentSnapshot())).containsExactly("q0");
+    // offered again, q1's readings are recognised as committed by b
+    assertThat(a.write(q1).toCompletableFuture().join()).containsOnly(Outcome.DELIVERED);
+    a.flush();
+    table.refresh();
+    assertThat(table.currentSnapshot().summary().get("total-records")).isEqualTo("12");
+  }
+
+  @Test
+  void aPartitionWhoseStateCannotBeReadHoldsUpNoOtherPartition() {
+    LakeSink before = new LakeSink("lake", table, 1000, 1L << 30);
+    List<SinkRecord> q1 = LakeFixture.readings("q1", "b-", 2, 3);
+    before.write(q1);
+    before.flush();
+    table.refresh();
+    String lostState = table.currentSnapshot().summary().get(CommitLedger.STATE);
+    List<SinkRecord> q0 = LakeFixture.readings("q0", "a-", 2, 3);
+    before.write(q0);
+    before.flush();
+    table.io().deleteFile(lostState); // q1's newest state gone (say, removed by hand)
+
+    LakeSink sink = new LakeSink("lake", table, 1000, 1L << 30);
+    sink.open("q1");
+    sink.open("q0");
+    // q0's redelivery is read together with q1's state, which fails: q0 is then read alone and recognised
+    assertThat(sink.write(q0).toCompletableFuture().join()).containsOnly(Outcome.DELIVERED);
+    assertThat(sink.write(q1).toCompletableFuture().join()).allSatisfy(o ->
+        assertThat(o).isInstanceOfSatisfying(Outcome.Retry.class, r -> assertThat(r.reason()).contains(lostState)));
   }
 }

@@ -106,7 +106,7 @@ final class LakeRacingWriters {
     long switches = 0;
     String last = null;
     for (JsonNode s : ordered) {
-      String partition = s.path("summary").path("iotpipe.partition").asText("");
+      String partition = firstPartition(s.path("summary"));
       String writer = partition.startsWith(prefixA) ? "A" : partition.startsWith(prefixB) ? "B" : null;
       if (writer == null) {
         continue;
@@ -122,5 +122,19 @@ final class LakeRacingWriters {
       last = writer;
     }
     return new History(a, b, switches);
+  }
+
+  /**
+   * A snapshot's first source partition: the sink names them in {@code iotpipe.partitions} (a JSON array: one
+   * snapshot holds every partition a writer flushed, all of that writer's), tables written before in
+   * {@code iotpipe.partition}; "" for snapshots of no writer (compaction, expiry).
+   */
+  static String firstPartition(JsonNode summary) throws IOException {
+    String names = summary.path("iotpipe.partitions").asText("");
+    if (!names.isEmpty()) {
+      JsonNode array = new ObjectMapper().readTree(names);
+      return array.isArray() && !array.isEmpty() ? array.get(0).asText("") : "";
+    }
+    return summary.path("iotpipe.partition").asText("");
   }
 }

@@ -23,15 +23,16 @@ class LakeRacingWritersTest {
     Files.writeString(metadata.resolve("00001-aa.metadata.json"), "{\"snapshots\":[]}");
     Files.writeString(metadata.resolve("00004-bb.metadata.json"), """
         {"snapshots":[
-          {"sequence-number":3,"summary":{"iotpipe.partition":"xaaaaaa.lake.p1"}},
+          {"sequence-number":3,"summary":{"iotpipe.partitions":"[\\"xaaaaaa.lake.p1\\",\\"xaaaaaa.lake.p3\\"]"}},
           {"sequence-number":1,"summary":{"iotpipe.partition":"xaaaaaa.lake.p0"}},
-          {"sequence-number":2,"summary":{"iotpipe.partition":"xbbbbbb.lake.p0"}},
+          {"sequence-number":2,"summary":{"iotpipe.partitions":"[\\"xbbbbbb.lake.p0\\"]"}},
           {"sequence-number":4,"summary":{"iotpipe.partition":"xaaaaaa.lake.p2"}},
           {"sequence-number":5,"summary":{"operation":"replace"}}
         ]}
         """);
     LakeRacingWriters.History h = LakeRacingWriters.history(warehouse, "xaaaaaa", "xbbbbbb");
-    // in commit order: A, B, A, A (the compaction's snapshot names no partition)
+    // in commit order: A, B, A, A (snapshots of today's sink name their partitions in an array, older ones one
+    // partition; the compaction's snapshot names none)
     assertThat(h).isEqualTo(new LakeRacingWriters.History(3, 1, 2));
   }
 }

@@ -18,7 +18,7 @@ import java.util.stream.Stream;
 
 /**
  * {@code kill -9} of the lake role while it commits, several times under load. The trigger is the commit itself: the
- * sink writes a partition's state file ({@code metadata/iotpipe-state/<commit id>.json}) right before it
+ * sink writes the commit's state file ({@code metadata/iotpipe-state/<commit id>.json}) right before it
  * asks the catalog to swap in the snapshot, so the process is killed the moment a new state file appears on the S3
  * server's disk — between the data files' upload and the catalog swap, or just after the swap and before the acks.
  * Afterwards the table's metadata says which of the interrupted commits landed (their readings come back as

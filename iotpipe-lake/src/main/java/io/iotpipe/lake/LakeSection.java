@@ -22,7 +22,7 @@ public final class LakeSection implements ConfigSection<LakeSection.Settings> {
   /**
    * @param catalog        the catalog and object store (secrets resolved from the environment)
    * @param table          namespace.table, e.g. {@code iotpipe.telemetry}
-   * @param commitInterval how often the runtime commits the buffered readings (one snapshot per partition)
+   * @param commitInterval how often the runtime commits the buffered readings (one snapshot for all partitions)
    * @param flushRows      an early commit once this many readings are buffered
    * @param flushBytes     ... or about this many bytes of heap
    * @param consumer       how the {@code lake} role consumes its partition queues
@@ -124,7 +124,7 @@ public final class LakeSection implements ConfigSection<LakeSection.Settings> {
     d.put("s3.secretKey", "secret key, from the environment");
     d.put("s3.caFile", "PEM file of the CA that signed an `https` endpoint's certificate (a private CA); absent: the JDK's CAs");
     d.put("table", "the table, `namespace.table`");
-    d.put("commitInterval", "the runtime commits the buffered readings this often (one snapshot per partition): the freshness of the table against the number of snapshots and S3 requests");
+    d.put("commitInterval", "the runtime commits the buffered readings this often (one snapshot for all partitions): the freshness of the table against the number of snapshots and S3 requests");
     d.put("flushRows", "an early commit once this many readings are buffered");
     d.put("maintenance.every", "the role's upkeep round (retention by `storage.retention`, compaction, snapshot expiry, orphan removal) runs this often on each lake instance; `0s`: never (upkeep by your own engine)");
     d.put("maintenance.compactMinFiles", "an event day with at least this many files is merged into one file sorted by `(device_id, seq)`");

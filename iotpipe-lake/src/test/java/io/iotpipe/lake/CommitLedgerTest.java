@@ -17,11 +17,8 @@ import java.util.stream.Stream;
 import org.apache.iceberg.AppendFiles;
 import org.apache.iceberg.Snapshot;
 import org.apache.iceberg.Table;
-import org.apache.iceberg.catalog.Namespace;
-import org.apache.iceberg.catalog.TableIdentifier;
 import org.apache.iceberg.data.IcebergGenerics;
 import org.apache.iceberg.data.Record;
-import org.apache.iceberg.inmemory.InMemoryCatalog;
 import org.apache.iceberg.io.CloseableIterable;
 import org.apache.iceberg.util.SnapshotUtil;
 import org.junit.jupiter.api.BeforeEach;
@@ -39,10 +36,7 @@ class CommitLedgerTest {
 
   @BeforeEach
   void table() {
-    InMemoryCatalog catalog = new InMemoryCatalog();
-    catalog.initialize("mem", Map.of());
-    catalog.createNamespace(Namespace.of("t"));
-    table = new TelemetryTable(LakeFixture.METRICS).createOrLoad(catalog, TableIdentifier.of("t", "x" + UUID.randomUUID().toString().substring(0, 6)));
+    table = LakeFixture.inMemoryTable();
   }
 
   /** A commit as the one-snapshot-per-partition sink made it; returns its commit id. */

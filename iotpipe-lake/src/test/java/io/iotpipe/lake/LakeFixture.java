@@ -68,6 +68,14 @@ final class LakeFixture implements AutoCloseable {
     return c;
   }
 
+  /** A fresh table on Iceberg's in-memory catalog and FileIO: for unit tests of the sink's bookkeeping (no server). */
+  static Table inMemoryTable() {
+    org.apache.iceberg.inmemory.InMemoryCatalog catalog = new org.apache.iceberg.inmemory.InMemoryCatalog();
+    catalog.initialize("mem", Map.of());
+    catalog.createNamespace(Namespace.of("t"));
+    return new TelemetryTable(METRICS).createOrLoad(catalog, TableIdentifier.of("t", "x" + UUID.randomUUID().toString().substring(0, 6)));
+  }
+
   static TableIdentifier newTableId() {
     return TableIdentifier.of(Namespace.of("telemetry"), "t_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12));
   }

@@ -8,13 +8,9 @@ import io.iotpipe.sink.SinkRecord;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import org.apache.iceberg.Snapshot;
 import org.apache.iceberg.Table;
-import org.apache.iceberg.catalog.Namespace;
-import org.apache.iceberg.catalog.TableIdentifier;
-import org.apache.iceberg.inmemory.InMemoryCatalog;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -28,10 +24,7 @@ class LakeSinkTest {
 
   @BeforeEach
   void table() {
-    InMemoryCatalog catalog = new InMemoryCatalog();
-    catalog.initialize("mem", Map.of());
-    catalog.createNamespace(Namespace.of("t"));
-    table = new TelemetryTable(LakeFixture.METRICS).createOrLoad(catalog, TableIdentifier.of("t", "x" + UUID.randomUUID().toString().substring(0, 6)));
+    table = LakeFixture.inMemoryTable();
   }
 
   @Test

@@ -428,7 +428,8 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
       CamelBaseline.preload(brokerCfg, id, rows);
       List<String> metrics = List.copyOf(rows.getFirst().metrics().keySet());
       try (CamelBaseline route = CamelBaseline.start(brokerCfg, id, stack.dir().resolve(id), metrics, heap, stack.dir().resolve(id + ".log"))) {
-        // A local counter, polled often: the route acks in steps of a batch, so 100 ms would be a share of the window.
+        // A local counter, polled more often than the other phases: the route acks a whole batch at once, so a slow poll
+        // would misplace the steady-state window by a large share of it.
         return measure(rows.size(), label, route::acked, 10, route.pid(), route::isAlive, route.log(), broker, -1, route::heapPeak);
       } finally {
         try (var conn = Amqp.connect(brokerCfg, "bench-camel-cleanup")) {

@@ -57,7 +57,9 @@ public final class LakePlugin implements SinkPlugin {
     LakeSection.Settings s = cfg.section(LakeSection.SECTION);
     Catalog catalog = s.catalog().open();
     var table = new TelemetryTable(cfg.storage().metrics()).createOrLoad(catalog, TableIdentifier.parse(s.table()));
-    Sink lake = new LakeSink(sink(), table, s.flushRows(), s.flushBytes()).whenFlushDue(ctx::requestCommit);
+    // half the prefetch in force (fitted to the heap), not the configured one: see LakeSink.partitionBudget
+    Sink lake = new LakeSink(sink(), table, s.flushRows(), s.flushBytes())
+        .partitionBudget(ctx.consumer().prefetch() / 2).metrics(ctx.registry()).whenFlushDue(ctx::requestCommit);
     // storage.privacy is the data scientists' policy, whichever store holds their copy: the table, its state files and
     // its uniqueness keys see only pseudonyms, exactly as the file store's do.
     return cfg.storage().privacy().active() ? new PrivateSink(lake, cfg.storage().privacy()) : lake;

@@ -160,6 +160,62 @@ public final class LakeReader implements AutoCloseable {
     return out;
   }
 
+  /**
+   * Device → queryable: for each reading the sink committed since {@code since}, the time from its {@code ts} (when
+   * the device measured it) to the commit of the snapshot that made it readable (the snapshot's timestamp, on the
+   * writer's clock). Read from the table itself — the snapshots' added data files, column {@code ts} only — so any
+   * engine's view agrees. Device clocks that run ahead shorten the figure: compare it with the storage freshness SLO
+   * on a fleet whose clocks are synchronised. Compaction's rewrite snapshots are skipped (they add no new reading).
+   */
+  public Map<String, Object> freshness(Instant since) {
+    Table t = table();
+    java.util.TreeMap<Long, Long> histogram = new java.util.TreeMap<>(); // milliseconds -> readings: exact, bounded
+    long commits = 0;
+    long readings = 0;
+    org.apache.iceberg.Schema ts = t.schema().select("ts");
+    for (Snapshot s : t.snapshots()) {
+      if (s.timestampMillis() < since.toEpochMilli() || s.summary().get(CommitLedger.COMMIT_ID) == null) {
+        continue;
+      }
+      commits++;
+      for (DataFile f : s.addedDataFiles(t.io())) {
+        try (CloseableIterable<Record> rows = org.apache.iceberg.parquet.Parquet.read(t.io().newInputFile(f.location()))
+            .project(ts).createReaderFunc(fs -> org.apache.iceberg.data.parquet.GenericParquetReaders.buildReader(ts, fs)).build()) {
+          for (Record r : rows) {
+            long ms = s.timestampMillis() - ((java.time.OffsetDateTime) r.getField("ts")).toInstant().toEpochMilli();
+            histogram.merge(ms, 1L, Long::sum);
+            readings++;
+          }
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+      }
+    }
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("since", since.toString());
+    m.put("commits", commits);
+    m.put("readings", readings);
+    if (readings > 0) {
+      m.put("p50Ms", percentile(histogram, readings, 0.50));
+      m.put("p99Ms", percentile(histogram, readings, 0.99));
+      m.put("maxMs", histogram.lastKey());
+    }
+    return m;
+  }
+
+  /** The smallest latency at or below which a share {@code q} of the readings lie (nearest rank). */
+  static long percentile(java.util.TreeMap<Long, Long> histogram, long total, double q) {
+    long rank = Math.max(1, (long) Math.ceil(q * total));
+    long seen = 0;
+    for (var e : histogram.entrySet()) {
+      seen += e.getValue();
+      if (seen >= rank) {
+        return e.getKey();
+      }
+    }
+    return histogram.lastKey();
+  }
+
   /** The current snapshot's data files (their URIs), e.g. for a reader that has no Iceberg support. */
   public List<String> dataFiles() {
     Table t = table();

@@ -66,6 +66,19 @@ public final class LakeSink implements Sink {
   private long unreachableHeld;
   /** Told when the budget asks for an early commit (the runtime's {@code SinkContext.requestCommit}). */
   private volatile Runnable onFlushDue = () -> {};
+  /** An early commit once one partition buffers this many readings (see {@link #partitionBudget}). */
+  private long partitionRows = Long.MAX_VALUE;
+  /** Whether some partition reached {@link #partitionRows} since the last commit. */
+  private boolean partitionFull;
+  /** Whether {@link #onFlushDue} was told since the last commit: once per commit, not on every later batch. */
+  private boolean flushRequested;
+  /**
+   * Held for a whole commit, apart from the sink's monitor: the I/O of a commit (data files, state file, catalog swap)
+   * runs without the monitor, so the partitions keep receiving readings into fresh buffers meanwhile (otherwise the
+   * consumers wait for every commit, and a partition's next half-prefetch only starts arriving after it).
+   */
+  private final java.util.concurrent.locks.ReentrantLock commitLock = new java.util.concurrent.locks.ReentrantLock();
+  private CommitMeters meters = new CommitMeters(new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
 
   /**
    * @param table      the telemetry table (see {@link TelemetryTable#createOrLoad}); tests pass one whose I/O fails
@@ -105,7 +118,23 @@ public final class LakeSink implements Sink {
 
   /** Whether the buffered rows reached the row or byte budget: the runtime should call {@link #flush()} now. */
   public synchronized boolean flushDue() {
-    return bufferedRows >= flushRows || bufferedRows * ROW_BYTES >= flushBytes;
+    return partitionFull || bufferedRows >= flushRows || bufferedRows * ROW_BYTES >= flushBytes;
+  }
+
+  /**
+   * An early commit once one partition buffers {@code rows} readings. The role passes half its prefetch: readings are
+   * acked only at a commit, so a partition holding its whole prefetch unacked gets no more deliveries and would wait
+   * for the commit clock idle (the file store rolls at the same share for the same reason).
+   */
+  public synchronized LakeSink partitionBudget(long rows) {
+    this.partitionRows = Math.max(1, rows);
+    return this;
+  }
+
+  /** Where the commit timers go (the role's registry; by default a private one). */
+  public LakeSink metrics(io.micrometer.core.instrument.MeterRegistry registry) {
+    this.meters = new CommitMeters(registry);
+    return this;
   }
 
   /** Who to tell when {@link #flushDue()} becomes true after a write (the runtime then ticks {@link #commit()}). */
@@ -150,6 +179,16 @@ public final class LakeSink implements Sink {
           }
           Record row = TelemetryTable.toRecord(schema, t, ingest);
           String key = key(t);
+          Pending committing = p.inflight.get(key);
+          if (committing != null) {
+            // in the commit running now: completes with it
+            if (TelemetryTable.sameReading(committing.row, row)) {
+              committing.waiters.add(outcomes.get(i));
+            } else {
+              outcomes.get(i).complete(differs(t, "received"));
+            }
+            continue;
+          }
           Pending pending = p.pending.get(key);
           if (pending == null) {
             pending = new Pending(row);
@@ -160,6 +199,9 @@ public final class LakeSink implements Sink {
             continue;
           }
           pending.waiters.add(outcomes.get(i));
+        }
+        if (p.pending.size() >= partitionRows) {
+          partitionFull = true;
         }
         if (!seenBefore.isEmpty()) {
           settleCommitted(batch, seenBefore, outcomes, schema, ingest);
@@ -173,7 +215,8 @@ public final class LakeSink implements Sink {
         }
       }
     });
-    if (flushDue()) {
+    if (!flushRequested && flushDue()) {
+      flushRequested = true;
       onFlushDue.run();
     }
     return CompletableFuture.allOf(outcomes.toArray(CompletableFuture[]::new))
@@ -245,82 +288,134 @@ public final class LakeSink implements Sink {
    * in a snapshot without it. Their heads were confirmed by the same fence, and a lost partition says nothing about
    * them: failing them too would send their readings through the broker again for nothing, and a writer that keeps
    * losing one partition to a rival would hold back all of its others.
+   *
+   * <p>The buffers are taken under the monitor and committed outside it: readings arriving meanwhile go to fresh
+   * buffers (a redelivery of a reading being committed joins that commit), for the next commit.
    */
   @Override
-  public synchronized void flush() {
+  public void flush() {
+    commitLock.lock();
+    try {
+      List<PartitionBuffer> due = takeDue();
+      if (due.isEmpty()) {
+        return;
+      }
+      boolean failed = false;
+      // each round drops at least one fenced partition, so this ends
+      while (!due.isEmpty()) {
+        Set<String> fenced;
+        try {
+          fenced = commit(due);
+        } catch (RuntimeException e) {
+          failed = true;
+          LOG.warn("{}: commit of {} failed, {} readings will be retried: {}", name, names(due), inflightOf(due), e.toString());
+          synchronized (this) {
+            health = SinkHealth.degraded("commit failed: " + LakeCatalog.explain(e));
+            for (PartitionBuffer p : attached(due)) {
+              p.failInflight("commit failed: " + LakeCatalog.explain(e));
+              // Whatever happened (a rival writer, a commit that landed after all), the table is the truth: re-read it.
+              p.loaded = false;
+            }
+          }
+          break;
+        }
+        if (fenced.isEmpty()) {
+          break;
+        }
+        failed = true;
+        List<PartitionBuffer> lost = due.stream().filter(p -> fenced.contains(p.partition)).toList();
+        due = due.stream().filter(p -> !fenced.contains(p.partition)).toList();
+        LOG.warn("{}: {} committed by another writer (a handover this instance missed): their {} readings will be retried;"
+            + " committing {} again without them", name, fenced, inflightOf(lost), due.isEmpty() ? "nothing" : names(due));
+        synchronized (this) {
+          health = SinkHealth.degraded("partitions " + fenced + " were committed by another writer");
+          for (PartitionBuffer p : attached(lost)) {
+            p.failInflight("partition " + p.partition + " was committed by another writer: this instance no longer owns it");
+            p.loaded = false;
+          }
+        }
+      }
+      if (!failed) {
+        health = SinkHealth.UP;
+      }
+    } finally {
+      commitLock.unlock();
+    }
+  }
+
+  /**
+   * Moves every partition's buffer into its commit-in-flight and notes what the commit builds on (the partition's head
+   * and committed keys), under the monitor so {@link #write} sees either the buffer or the commit.
+   */
+  private synchronized List<PartitionBuffer> takeDue() {
+    partitionFull = false;
+    flushRequested = false;
     List<PartitionBuffer> due = new ArrayList<>();
     for (PartitionBuffer p : partitions.values()) {
-      if (!p.pending.isEmpty()) {
-        due.add(p);
+      if (p.pending.isEmpty()) {
+        continue;
       }
-    }
-    boolean failed = false;
-    // each round drops at least one fenced partition, so this ends
-    while (!due.isEmpty()) {
-      Set<String> fenced;
-      try {
-        fenced = commit(due);
-      } catch (RuntimeException e) {
-        failed = true;
-        LOG.warn("{}: commit of {} failed, {} readings will be retried: {}", name, names(due), pendingOf(due), e.toString());
-        health = SinkHealth.degraded("commit failed: " + LakeCatalog.explain(e));
-        for (PartitionBuffer p : due) {
-          p.failAll("commit failed: " + LakeCatalog.explain(e));
-          // Whatever happened (a rival writer, a commit that landed after all), the table is the truth: re-read it.
-          p.loaded = false;
+      if (!p.loaded) {
+        // a failed commit left it unsure of its head: re-read before building on it (its buffer was checked against
+        // what it knew then; a rival's commit of the same keys fences this one)
+        try {
+          p.ensureLoaded();
+        } catch (RuntimeException e) {
+          warnUnreachable(p.partition, e);
+          p.failAll("cannot read the table: " + LakeCatalog.explain(e));
+          continue;
         }
-        break;
       }
-      if (fenced.isEmpty()) {
-        break;
-      }
-      failed = true;
-      List<PartitionBuffer> lost = due.stream().filter(p -> fenced.contains(p.partition)).toList();
-      due = due.stream().filter(p -> !fenced.contains(p.partition)).toList();
-      LOG.warn("{}: {} committed by another writer (a handover this instance missed): their {} readings will be retried;"
-          + " committing {} again without them", name, fenced, pendingOf(lost), due.isEmpty() ? "nothing" : names(due));
-      health = SinkHealth.degraded("partitions " + fenced + " were committed by another writer");
-      for (PartitionBuffer p : lost) {
-        p.failAll("partition " + p.partition + " was committed by another writer: this instance no longer owns it");
-        p.loaded = false;
-      }
+      p.inflight = p.pending;
+      p.pending = new LinkedHashMap<>();
+      p.inflightBase = p.committed;
+      p.inflightHead = p.headCommitId;
+      due.add(p);
     }
-    if (!failed) {
-      health = SinkHealth.UP;
-    }
+    return due;
+  }
+
+  /** The buffers still in use: a partition closed (or reopened) during its commit was settled as Retry by close. */
+  private List<PartitionBuffer> attached(List<PartitionBuffer> due) {
+    return due.stream().filter(p -> partitions.get(p.partition) == p).toList();
   }
 
   private static List<String> names(List<PartitionBuffer> due) {
     return due.stream().map(p -> p.partition).toList();
   }
 
-  private static int pendingOf(List<PartitionBuffer> due) {
-    return due.stream().mapToInt(p -> p.pending.size()).sum();
+  private static int inflightOf(List<PartitionBuffer> due) {
+    return due.stream().mapToInt(p -> p.inflight.size()).sum();
   }
 
   /**
-   * One snapshot with the readings of {@code due}: one data file per event day for all of them, one state file, one
-   * catalog swap. Returns the partitions the fence refused (then nothing was committed), empty once committed; throws
-   * when the commit failed otherwise.
+   * One snapshot with the in-flight readings of {@code due}: one data file per event day for all of them, one state
+   * file, one catalog swap. Returns the partitions the fence refused (then nothing was committed), empty once committed
+   * (their stages completed); throws when the commit failed otherwise. Runs without the monitor: it reads only what
+   * {@link #takeDue} set aside.
    */
   private Set<String> commit(List<PartitionBuffer> due) {
+    long t0 = System.nanoTime();
     table.refresh();
     String commitId = UUID.randomUUID().toString();
-    List<Record> rows = new ArrayList<>(pendingOf(due));
+    List<Record> rows = new ArrayList<>(inflightOf(due));
     Map<String, CommitLedger.PartitionState> states = new LinkedHashMap<>();
     Map<String, String> builtOn = new HashMap<>();
     for (PartitionBuffer p : due) {
-      CommittedSeqs after = p.committed.copy();
-      for (Pending pd : p.pending.values()) {
+      CommittedSeqs after = p.inflightBase.copy();
+      for (Pending pd : p.inflight.values()) {
         rows.add(pd.row);
         after.add((String) pd.row.getField("device_id"), (Long) pd.row.getField("seq"));
       }
-      states.put(p.partition, new CommitLedger.PartitionState(p.headCommitId, after));
-      builtOn.put(p.partition, p.headCommitId);
+      states.put(p.partition, new CommitLedger.PartitionState(p.inflightHead, after));
+      builtOn.put(p.partition, p.inflightHead);
     }
+    long t1 = System.nanoTime();
     List<DataFile> files = SortedFileWriter.write(table, table.schema(), rows, commitId);
+    long t2 = System.nanoTime();
     String state = CommitLedger.stateLocation(table, commitId);
     CommitLedger.writeState(table.io(), state, commitId, states);
+    long t3 = System.nanoTime();
 
     AppendFiles append = table.newAppend();
     files.forEach(append::appendFile);
@@ -343,14 +438,17 @@ public final class LakeSink implements Sink {
       }
       LOG.info("{}: commit {} of {} landed despite an unknown commit state", name, commitId, names(due));
     }
-    for (PartitionBuffer p : due) {
-      p.committed = states.get(p.partition).committed();
-      p.headCommitId = commitId;
-      bufferedRows -= p.pending.size();
-      for (Pending pd : p.pending.values()) {
-        pd.waiters.forEach(w -> w.complete(Outcome.DELIVERED));
+    meters.record(rows.size(), files.size(), t1 - t0, t2 - t1, t3 - t2, System.nanoTime() - t3);
+    synchronized (this) {
+      for (PartitionBuffer p : attached(due)) {
+        p.committed = states.get(p.partition).committed();
+        p.headCommitId = commitId;
+        bufferedRows -= p.inflight.size();
+        for (Pending pd : p.inflight.values()) {
+          pd.waiters.forEach(w -> w.complete(Outcome.DELIVERED));
+        }
+        p.inflight = new LinkedHashMap<>();
       }
-      p.pending.clear();
     }
     return Set.of();
   }
@@ -359,7 +457,10 @@ public final class LakeSink implements Sink {
   public synchronized void close(String partition) {
     PartitionBuffer p = partitions.remove(partition);
     if (p != null) {
+      // a commit of it in flight may still land: that is idempotent (its state file records the keys, and the next
+      // owner's first commit is fenced by it and re-reads them)
       p.failAll("partition " + partition + " closed before its commit");
+      p.failInflight("partition " + partition + " closed before its commit");
     }
   }
 
@@ -369,12 +470,14 @@ public final class LakeSink implements Sink {
   }
 
   @Override
-  public synchronized void close() {
+  public void close() {
     flush();
-    for (PartitionBuffer p : partitions.values()) {
-      p.failAll("sink closed before the commit");
+    synchronized (this) {
+      for (PartitionBuffer p : partitions.values()) {
+        p.failAll("sink closed before the commit");
+      }
+      partitions.clear();
     }
-    partitions.clear();
   }
 
   /** A reading waiting for its commit and every stage (first delivery, retries, redeliveries) waiting on it. */
@@ -390,7 +493,11 @@ public final class LakeSink implements Sink {
   /** One source partition's buffer and what the table says is committed of it. */
   private final class PartitionBuffer {
     final String partition;
-    final LinkedHashMap<String, Pending> pending = new LinkedHashMap<>();
+    LinkedHashMap<String, Pending> pending = new LinkedHashMap<>();
+    /** The readings of the commit running now (empty between commits), and what that commit builds on. */
+    LinkedHashMap<String, Pending> inflight = new LinkedHashMap<>();
+    CommittedSeqs inflightBase;
+    String inflightHead;
     boolean loaded;
     String headCommitId;
     CommittedSeqs committed = new CommittedSeqs();
@@ -410,7 +517,7 @@ public final class LakeSink implements Sink {
       table.refresh();
       List<PartitionBuffer> stale = new ArrayList<>();
       for (PartitionBuffer p : partitions.values()) {
-        if (!p.loaded && p.pending.isEmpty()) {
+        if (!p.loaded && p.pending.isEmpty() && p.inflight.isEmpty()) {
           stale.add(p);
         }
       }
@@ -442,6 +549,14 @@ public final class LakeSink implements Sink {
         pd.waiters.forEach(w -> w.complete(Outcome.retry(reason)));
       }
       pending.clear();
+    }
+
+    void failInflight(String reason) {
+      bufferedRows -= inflight.size();
+      for (Pending pd : inflight.values()) {
+        pd.waiters.forEach(w -> w.complete(Outcome.retry(reason)));
+      }
+      inflight = new LinkedHashMap<>();
     }
   }
 }

@@ -44,6 +44,75 @@ class LakeSinkTest {
   }
 
   @Test
+  void onePartitionReachingItsBudgetAsksForOneCommitOfAllPartitions() {
+    java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
+    LakeSink sink = new LakeSink("lake", table, 1_000_000, 1L << 30).partitionBudget(20).whenFlushDue(asked::incrementAndGet);
+    CompletableFuture<List<Outcome>> other = sink.write(LakeFixture.readings("q1", "b-", 2, 3)).toCompletableFuture();
+    sink.write(LakeFixture.readings("q0", "a-", 3, 6));
+    assertThat(sink.flushDue()).as("18 of 20 in q0").isFalse();
+    assertThat(asked).hasValue(0);
+    CompletableFuture<List<Outcome>> full = sink.write(LakeFixture.readings("q0", "c-", 1, 2)).toCompletableFuture();
+    sink.write(LakeFixture.readings("q0", "d-", 1, 2));
+    assertThat(asked).as("told once, not on every later batch").hasValue(1);
+    sink.flush();
+    assertThat(full.join()).containsOnly(Outcome.DELIVERED);
+    assertThat(other.join()).as("the other partition rides along in the same snapshot").containsOnly(Outcome.DELIVERED);
+    table.refresh();
+    assertThat(CommitLedger.partitionsOf(table.currentSnapshot())).containsExactlyInAnyOrder("q0", "q1");
+    sink.write(LakeFixture.readings("q0", "e-", 4, 5));
+    assertThat(asked).as("a new commit cycle tells again").hasValue(2);
+  }
+
+  /**
+   * A commit's I/O runs without the sink's monitor: readings keep arriving meanwhile and go to the next commit; a
+   * redelivery of a reading being committed completes with that commit, a different reading under its key is rejected.
+   */
+  @Test
+  void readingsArrivingDuringACommitWaitForTheNextOneAndRedeliveriesJoinTheRunningOne() throws Exception {
+    java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    Table blocking = BlockingTable.wrap(table, entered, release);
+    LakeSink sink = new LakeSink("lake", blocking, 1_000_000, 1L << 30);
+    List<SinkRecord> first = LakeFixture.readings("q0", "a-", 2, 3);
+    CompletableFuture<List<Outcome>> a = sink.write(first).toCompletableFuture();
+    // threads of their own: the common pool may have a single thread on a small machine
+    java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newCachedThreadPool();
+    CompletableFuture<Void> committing = CompletableFuture.runAsync(sink::flush, threads);
+    assertThat(entered.await(30, java.util.concurrent.TimeUnit.SECONDS)).as("the commit is writing its data file").isTrue();
+
+    // while the commit's data file is being written: none of these calls waits for it
+    List<CompletableFuture<List<Outcome>>> during = CompletableFuture.supplyAsync(() -> List.of(
+            sink.write(LakeFixture.readings("q0", "b-", 2, 2)).toCompletableFuture(),
+            sink.write(List.of(first.get(0))).toCompletableFuture(),
+            sink.write(List.of(changed(first.get(1)))).toCompletableFuture()), threads)
+        .get(30, java.util.concurrent.TimeUnit.SECONDS);
+    CompletableFuture<List<Outcome>> b = during.get(0);
+    assertThat(b).as("arrived during the commit: waits for the next").isNotDone();
+    assertThat(during.get(2).join()).as("another reading under a key being committed")
+        .singleElement().isInstanceOf(Outcome.Reject.class);
+
+    release.countDown();
+    committing.get(30, java.util.concurrent.TimeUnit.SECONDS);
+    assertThat(a.join()).hasSize(6).containsOnly(Outcome.DELIVERED);
+    assertThat(during.get(1).join()).as("the redelivery completes with the commit it joined").containsOnly(Outcome.DELIVERED);
+    assertThat(b).isNotDone();
+    sink.flush();
+    assertThat(b.get(30, java.util.concurrent.TimeUnit.SECONDS)).hasSize(4).containsOnly(Outcome.DELIVERED);
+    table.refresh();
+    assertThat(table.snapshots()).hasSize(2);
+    assertThat(table.currentSnapshot().summary().get("total-records")).as("6 + 4, the redelivery not again").isEqualTo("10");
+    threads.shutdown();
+  }
+
+  private static SinkRecord changed(SinkRecord r) {
+    Telemetry t = r.telemetry();
+    Map<String, Double> m = new java.util.HashMap<>(t.metrics());
+    m.put("powerKw", -1.0);
+    Telemetry c = new Telemetry(t.deviceId(), t.seq(), t.ts(), t.site(), t.region(), t.status(), t.errorCode(), m);
+    return new SinkRecord(c, r.body(), r.source(), r.publishedAt());
+  }
+
+  @Test
   void closingAPartitionCompletesItsPendingReadingsAsRetryAndCommitsNothingOfIt() {
     LakeSink sink = new LakeSink("lake", table, 1000, 1L << 30);
     CompletableFuture<List<Outcome>> q0 = sink.write(LakeFixture.readings("q0", "a-", 2, 3)).toCompletableFuture();

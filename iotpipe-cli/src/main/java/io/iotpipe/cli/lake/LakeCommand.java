@@ -20,7 +20,8 @@ import picocli.CommandLine.Option;
 /** {@code iotpipe lake info|scan|files}: where the lake's Iceberg table is, and what its current snapshot holds. */
 @Command(name = "lake", mixinStandardHelpOptions = true,
     description = "The lake's Apache Iceberg table (the `lake:` section): where it is and what its current snapshot holds.",
-    subcommands = {LakeCommand.Info.class, LakeCommand.Scan.class, LakeCommand.Files.class, LakeCommand.Snapshots.class})
+    subcommands = {LakeCommand.Info.class, LakeCommand.Scan.class, LakeCommand.Files.class, LakeCommand.Snapshots.class,
+        LakeCommand.Freshness.class})
 public final class LakeCommand implements IotpipeCommand, Runnable {
 
   @Override
@@ -157,6 +158,41 @@ public final class LakeCommand implements IotpipeCommand, Runnable {
           System.out.printf("%-20s  %-24s  %-9s  %-12s  %10d  %12d%s%n", s.get("snapshot"), s.get("committedAt"), s.get("operation"),
               s.get("partition") == null ? "-" : s.get("partition"), s.get("addedRows"), s.get("rows"), Boolean.TRUE.equals(s.get("current")) ? "  (current)" : "");
         }
+      }
+      return ExitCode.OK;
+    }
+  }
+
+  @Command(name = "freshness", mixinStandardHelpOptions = true,
+      description = "Device → queryable, read from the table: for the readings committed in the last --since, the time from"
+          + " their ts to the commit that made them readable (p50, p99, max), against the storage freshness SLO.")
+  static final class Freshness implements Callable<Integer> {
+    @Mixin ConfigOption config;
+
+    @Option(names = "--since", defaultValue = "15m", paramLabel = "DURATION",
+        description = "How far back to look (default: ${DEFAULT-VALUE}); every reading committed since is read (column ts only).")
+    String since;
+
+    @Option(names = "--json", description = "Print as JSON.")
+    boolean json;
+
+    @Override
+    public Integer call() {
+      java.time.Instant from = java.time.Instant.now().minus(io.iotpipe.cli.DurationOption.parse("--since", since));
+      Map<String, Object> f;
+      try (LakeReader r = open(config)) {
+        f = r.freshness(from);
+      } catch (IllegalStateException | IllegalArgumentException | org.apache.iceberg.exceptions.RuntimeIOException
+               | software.amazon.awssdk.core.exception.SdkException e) {
+        throw failure(e);
+      }
+      if (json) {
+        new Output().printJson(f);
+      } else if (((Number) f.get("readings")).longValue() == 0) {
+        System.out.println("no reading committed since " + from + " (" + f.get("commits") + " commits)");
+      } else {
+        System.out.printf("device -> queryable since %s: %s readings in %s commits, p50 %s ms, p99 %s ms, max %s ms%n",
+            from, f.get("readings"), f.get("commits"), f.get("p50Ms"), f.get("p99Ms"), f.get("maxMs"));
       }
       return ExitCode.OK;
     }

@@ -75,6 +75,83 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
       return stack.pipeline(prefix, storageYaml(), file, this::editYaml);
     }
 
+    /** Seconds of the lake's freshness phase at half its drain rate ({@code store} only; 0: none). */
+    int freshnessSeconds() {
+      return 0;
+    }
+
+    /**
+     * Issue 19's device → queryable: the lake role runs on a fresh table while readings stamped with the time they are
+     * published arrive at {@code rate} (half the drain rate just measured) for {@link #freshnessSeconds()}; then the
+     * table itself says, per reading, how long after its {@code ts} the snapshot holding it was committed
+     * ({@code LakeReader.freshness}). A warm-up batch is committed first, so the role's start is not measured.
+     */
+    Map<String, Object> lakeFreshness(LocalStack stack, double rate, String heap) throws Exception {
+      String prefix = "bench" + System.nanoTime() % 100000;
+      IotpipeConfig cfg = pipeline(stack, prefix, prefix + ".yaml");
+      int total = (int) Math.max(1, Math.round(rate * freshnessSeconds()));
+      out.info(String.format("lake freshness: %d readings at %.0f/s (half the lake's drain rate) for %d s", total, rate, freshnessSeconds()));
+      RoleProcess proc = stack.roleProcess("lake", cfg, prefix + "-lake").heap(heap).start();
+      TelemetryCodec codec = new TelemetryCodec();
+      try (var conn = Amqp.connect(cfg.broker(cfg.topology().balancer()), "bench-freshness");
+           ConfirmingPublisher pub = new ConfirmingPublisher(conn.createChannel(), 5000)) {
+        var props = new com.rabbitmq.client.AMQP.BasicProperties.Builder().deliveryMode(2).contentType("application/json").build();
+        int devices = 1000;
+        long[] seq = new long[devices];
+        java.util.function.IntFunction<CompletableFuture<Void>> send = i -> {
+          int d = i % devices;
+          Map<String, Double> m = Map.of("powerKw", 7.0, "energyKwh", 1.0 + i, "soc", 50.0);
+          Telemetry t = new Telemetry("fresh-" + d, ++seq[d], java.time.Instant.now(), "site-" + d % 20, "eu-west", "CHARGING", null, m);
+          try {
+            return pub.publish(cfg.topology().names().cloudIngress(), "telemetry." + t.deviceId(), props, codec.encode(t));
+          } catch (Exception e) {
+            throw new IllegalStateException(e);
+          }
+        };
+        List<CompletableFuture<Void>> warm = new ArrayList<>();
+        for (int i = 0; i < devices; i++) {
+          warm.add(send.apply(i));
+        }
+        CompletableFuture.allOf(warm.toArray(CompletableFuture[]::new)).join();
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+        while (proc.delivered() < devices && System.nanoTime() < deadline && proc.isAlive()) {
+          TimeUnit.MILLISECONDS.sleep(200);
+        }
+        if (proc.delivered() < devices) {
+          throw new IllegalStateException("the lake role did not commit its warm-up readings in 3 minutes: see " + proc.log());
+        }
+        java.time.Instant since = java.time.Instant.now();
+        long t0 = System.nanoTime();
+        List<CompletableFuture<Void>> fs = new ArrayList<>(total);
+        for (int i = 0; i < total; i++) {
+          long due = t0 + (long) (i * 1e9 / rate);
+          long wait = due - System.nanoTime();
+          if (wait > 0) {
+            TimeUnit.NANOSECONDS.sleep(wait); // pacing the publisher at the target rate
+          }
+          fs.add(send.apply(devices + i));
+        }
+        CompletableFuture.allOf(fs.toArray(CompletableFuture[]::new)).join();
+        deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+        while (proc.delivered() < devices + total && System.nanoTime() < deadline && proc.isAlive()) {
+          TimeUnit.MILLISECONDS.sleep(200);
+        }
+        Map<String, Object> f = new LinkedHashMap<>();
+        f.put("rate", Math.round(rate));
+        f.put("seconds", freshnessSeconds());
+        try (io.iotpipe.lake.LakeReader reader = new io.iotpipe.lake.LakeReader(cfg.section(io.iotpipe.lake.LakeSection.SECTION))) {
+          f.putAll(reader.freshness(since));
+        }
+        // the storage freshness SLO's target for the lake (its commit interval's bound)
+        f.put("sloTargetMs", io.iotpipe.lake.LakeSection.SECTION.visibleWithin(cfg.section(io.iotpipe.lake.LakeSection.SECTION))
+            .values().iterator().next().toMillis());
+        out.info("lake freshness: " + f);
+        return f;
+      } finally {
+        proc.terminate(60);
+      }
+    }
+
     /** Options of the subcommand for the "command" field. */
     String commandSuffix() {
       return "";
@@ -226,6 +303,10 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
         if (lake()) {
           r.put("lake" + sfx + "MsgsPerSec", Math.round(median(ls.stream().map(Phase::rate).toList())));
           r.put("lake" + sfx + "MsgsPerSecPerRound", ls.stream().map(p -> Math.round(p.rate())).toList());
+          r.put("lakeCommitsOfLastPhase", LakeCommitCost.of(otherLastPage, ls.getLast().rate()));
+          if (freshnessSeconds() > 0) {
+            r.put("lakeFreshness", lakeFreshness(stack, median(ls.stream().map(Phase::rate).toList()) / 2, xmx));
+          }
         }
         if (camel()) {
           r.put("camel" + sfx + "MsgsPerSec", Math.round(median(ks.stream().map(Phase::rate).toList())));
@@ -336,6 +417,8 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
               List<String> page = proc.scrape();
               if (roleName.equals(role())) {
                 lastPage = page;
+              } else {
+                otherLastPage = page;
               }
               return (long) PromText.sum(page, E2eBench.HEAP_PEAK, Map.of());
             });
@@ -440,6 +523,8 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
 
     /** The /metrics page of the last sink process, read before it stopped. */
     List<String> lastPage = List.of();
+    /** The same for the other role a round drains (the lake beside the file store). */
+    List<String> otherLastPage = List.of();
 
     void extra(LocalStack stack, Map<String, Object> r, int phases) throws Exception {}
 
@@ -616,6 +701,16 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
       return withLake;
     }
 
+    @Option(names = "--freshness-seconds", defaultValue = "30",
+        description = "Seconds of the lake's device-to-queryable phase after the rounds, publishing at half the lake's"
+            + " measured drain rate (default: ${DEFAULT-VALUE}; 0: skip it).")
+    int freshness;
+
+    @Override
+    int freshnessSeconds() {
+      return freshness;
+    }
+
     @Override
     boolean camel() {
       return withCamel;
@@ -623,7 +718,7 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
 
     @Override
     String commandSuffix() {
-      return (withLake ? "" : " --no-lake") + (withCamel ? "" : " --no-camel")
+      return (withLake ? "" : " --no-lake") + (withCamel ? "" : " --no-camel") + (freshness == 30 ? "" : " --freshness-seconds " + freshness)
           + (lakeCommitInterval == null ? "" : " --lake-commit-interval " + lakeCommitInterval);
     }
 

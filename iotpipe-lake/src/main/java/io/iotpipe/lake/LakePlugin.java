@@ -44,7 +44,9 @@ public final class LakePlugin implements SinkPlugin {
 
   @Override
   public Duration commitTick(IotpipeConfig cfg) {
-    return cfg.section(LakeSection.SECTION).commitInterval();
+    // the clock ticks at the spacing; the sink commits on a tick once its oldest reading is commitInterval old or a
+    // partition's budget is full (LakeSink.cadence)
+    return cfg.section(LakeSection.SECTION).minCommitSpacing();
   }
 
   @Override
@@ -59,7 +61,8 @@ public final class LakePlugin implements SinkPlugin {
     var table = new TelemetryTable(cfg.storage().metrics()).createOrLoad(catalog, TableIdentifier.parse(s.table()));
     // half the prefetch in force (fitted to the heap), not the configured one: see LakeSink.partitionBudget
     Sink lake = new LakeSink(sink(), table, s.flushRows(), s.flushBytes())
-        .partitionBudget(ctx.consumer().prefetch() / 2).metrics(ctx.registry()).whenFlushDue(ctx::requestCommit);
+        .partitionBudget(ctx.consumer().prefetch() / 2).cadence(s.commitInterval(), s.minCommitSpacing())
+        .metrics(ctx.registry()).whenFlushDue(ctx::requestCommit);
     // storage.privacy is the data scientists' policy, whichever store holds their copy: the table, its state files and
     // its uniqueness keys see only pseudonyms, exactly as the file store's do.
     return cfg.storage().privacy().active() ? new PrivateSink(lake, cfg.storage().privacy()) : lake;

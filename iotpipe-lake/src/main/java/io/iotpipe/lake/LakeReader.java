@@ -153,6 +153,8 @@ public final class LakeReader implements AutoCloseable {
       List<String> partitions = CommitLedger.partitionsOf(s);
       m.put("partition", partitions.isEmpty() ? null : String.join(",", partitions)); // a sink commit holds several
       m.put("addedRows", Long.parseLong(sum.getOrDefault("added-records", "0")));
+      m.put("addedDataFiles", Long.parseLong(sum.getOrDefault("added-data-files", "0")));
+      m.put("dataFiles", Long.parseLong(sum.getOrDefault("total-data-files", "0")));
       m.put("rows", Long.parseLong(sum.getOrDefault("total-records", "0")));
       m.put("current", s.snapshotId() == (current == null ? -1 : current));
       out.add(m);
@@ -178,7 +180,7 @@ public final class LakeReader implements AutoCloseable {
         continue;
       }
       commits++;
-      for (DataFile f : s.addedDataFiles(t.io())) {
+      for (DataFile f : org.apache.iceberg.SnapshotChanges.builderFor(t).snapshot(s).build().addedDataFiles()) {
         try (CloseableIterable<Record> rows = org.apache.iceberg.parquet.Parquet.read(t.io().newInputFile(f.location()))
             .project(ts).createReaderFunc(fs -> org.apache.iceberg.data.parquet.GenericParquetReaders.buildReader(ts, fs)).build()) {
           for (Record r : rows) {

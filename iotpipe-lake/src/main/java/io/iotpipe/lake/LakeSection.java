@@ -23,12 +23,13 @@ public final class LakeSection implements ConfigSection<LakeSection.Settings> {
    * @param catalog        the catalog and object store (secrets resolved from the environment)
    * @param table          namespace.table, e.g. {@code iotpipe.telemetry}
    * @param commitInterval how often the runtime commits the buffered readings (one snapshot for all partitions)
+   * @param minCommitSpacing no two commits start closer than this, even when a partition's budget asks for one
    * @param flushRows      an early commit once this many readings are buffered
    * @param flushBytes     ... or about this many bytes of heap
    * @param consumer       how the {@code lake} role consumes its partition queues
    */
-  public record Settings(LakeCatalog catalog, String table, Duration commitInterval, long flushRows, long flushBytes,
-                         ConsumerSettings consumer, Maintenance maintenance) {}
+  public record Settings(LakeCatalog catalog, String table, Duration commitInterval, Duration minCommitSpacing,
+                         long flushRows, long flushBytes, ConsumerSettings consumer, Maintenance maintenance) {}
 
   /**
    * The table's upkeep, run by the runtime on every lake instance ({@link LakeHousekeeping}).
@@ -44,6 +45,13 @@ public final class LakeSection implements ConfigSection<LakeSection.Settings> {
                             Duration partitionIdleLimit, Duration orphanAge) {}
 
   public static final LakeSection SECTION = new LakeSection();
+
+  /**
+   * Each commit is a snapshot that every later {@code metadata.json} lists until expiry ({@code maintenance.keepSnapshots}):
+   * a role that commits whenever a partition's budget fills would write hundreds a minute under load, and every
+   * commit would rewrite a longer metadata file. One a second at most keeps an hour of history at 3,600 snapshots.
+   */
+  static final Duration DEFAULT_SPACING = Duration.ofSeconds(1);
 
   @Override
   public String name() {
@@ -90,6 +98,10 @@ public final class LakeSection implements ConfigSection<LakeSection.Settings> {
     String table = c.matching("table", "iotpipe.telemetry", java.util.regex.Pattern.compile("[a-z_][a-z0-9_]*\\.[a-z_][a-z0-9_]*"),
         "namespace.table");
     Duration every = c.duration("commitInterval", Duration.ofSeconds(5), Duration.ofMillis(100), Duration.ofHours(1));
+    Duration spacing = c.duration("minCommitSpacing", every.compareTo(DEFAULT_SPACING) < 0 ? every : DEFAULT_SPACING,
+        Duration.ofMillis(100), Duration.ofHours(1));
+    c.check("minCommitSpacing", "at most commitInterval", spacing.compareTo(every) <= 0,
+        ConfigUnits.formatDuration(spacing));
     long rows = c.longValue("flushRows", 50_000, 1, 10_000_000);
     long bytes = c.bytes("flushBytes", 64L << 20, 1L << 20, 16L << 30);
     ConsumerSettings consumer = ConsumerSettings.read(c.child("consumer"), 5000, 1000, Duration.ofMillis(5));
@@ -106,7 +118,7 @@ public final class LakeSection implements ConfigSection<LakeSection.Settings> {
         endpoint == null ? null : endpoint.toString(), pathStyle, region,
         accessKey.isSet() ? accessKey.reveal() : null, secretKey.isSet() ? secretKey.reveal() : null,
         caFile == null ? null : caFile.toAbsolutePath().toString());
-    return new Settings(catalog, table, every, rows, bytes, consumer, maintenance);
+    return new Settings(catalog, table, every, spacing, rows, bytes, consumer, maintenance);
   }
 
   @Override
@@ -125,6 +137,7 @@ public final class LakeSection implements ConfigSection<LakeSection.Settings> {
     d.put("s3.caFile", "PEM file of the CA that signed an `https` endpoint's certificate (a private CA); absent: the JDK's CAs");
     d.put("table", "the table, `namespace.table`");
     d.put("commitInterval", "the runtime commits the buffered readings this often (one snapshot for all partitions): the freshness of the table against the number of snapshots and S3 requests");
+    d.put("minCommitSpacing", "no two commits closer than this (default 1s, at most `commitInterval`): a partition that has buffered half its prefetch asks for an early commit (its readings are acked only then), and this bounds how many snapshots that makes under load; the lake role drains at most about prefetch x partitions per spacing");
     d.put("flushRows", "an early commit once this many readings are buffered");
     d.put("maintenance.every", "the role's upkeep round (retention by `storage.retention`, compaction, snapshot expiry, orphan removal) runs this often on each lake instance; `0s`: never (upkeep by your own engine)");
     d.put("maintenance.compactMinFiles", "an event day with at least this many files is merged into one file sorted by `(device_id, seq)`");

@@ -79,6 +79,12 @@ public final class LakeSink implements Sink {
    */
   private final java.util.concurrent.locks.ReentrantLock commitLock = new java.util.concurrent.locks.ReentrantLock();
   private CommitMeters meters = new CommitMeters(new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
+  /** See {@link #cadence}: zero for both, every {@link #commit()} commits what is buffered. */
+  private long intervalNanos;
+  private long spacingNanos;
+  /** When the oldest reading now buffered arrived (nanoTime; 0: none buffered), and when the last commit started. */
+  private long oldestPendingNanos;
+  private long lastCommitNanos;
 
   /**
    * @param table      the telemetry table (see {@link TelemetryTable#createOrLoad}); tests pass one whose I/O fails
@@ -131,6 +137,17 @@ public final class LakeSink implements Sink {
     return this;
   }
 
+  /**
+   * When a tick of the runtime's clock commits: once the oldest buffered reading waited {@code interval}, or a budget
+   * asks for it — but never within {@code minSpacing} of the last commit's start (every commit is a snapshot that the
+   * table's metadata lists until expiry). The runtime's clock ticks every {@code minSpacing}.
+   */
+  public synchronized LakeSink cadence(java.time.Duration interval, java.time.Duration minSpacing) {
+    this.intervalNanos = interval.toNanos();
+    this.spacingNanos = minSpacing.toNanos();
+    return this;
+  }
+
   /** Where the commit timers go (the role's registry; by default a private one). */
   public LakeSink metrics(io.micrometer.core.instrument.MeterRegistry registry) {
     this.meters = new CommitMeters(registry);
@@ -144,11 +161,21 @@ public final class LakeSink implements Sink {
   }
 
   /**
-   * A tick of the runtime's commit clock ({@code lake.commitInterval}, or early when the budget is reached): commits
-   * every partition's buffer. Iceberg commits are few and large by design, so every tick commits what is buffered.
+   * A tick of the runtime's commit clock (every {@code lake.minCommitSpacing}, or early when a budget is reached):
+   * commits every partition's buffer when the cadence says it is due ({@link #cadence}).
    */
   @Override
   public void commit() {
+    synchronized (this) {
+      long now = System.nanoTime();
+      if (lastCommitNanos != 0 && now - lastCommitNanos < spacingNanos) {
+        return; // the next tick, at most a spacing later
+      }
+      boolean aged = oldestPendingNanos != 0 && now - oldestPendingNanos >= intervalNanos;
+      if (!aged && !flushDue()) {
+        return;
+      }
+    }
     flush();
   }
 
@@ -191,6 +218,9 @@ public final class LakeSink implements Sink {
           }
           Pending pending = p.pending.get(key);
           if (pending == null) {
+            if (oldestPendingNanos == 0) {
+              oldestPendingNanos = System.nanoTime();
+            }
             pending = new Pending(row);
             p.pending.put(key, pending);
             bufferedRows++;
@@ -350,6 +380,8 @@ public final class LakeSink implements Sink {
   private synchronized List<PartitionBuffer> takeDue() {
     partitionFull = false;
     flushRequested = false;
+    oldestPendingNanos = 0;
+    lastCommitNanos = System.nanoTime();
     List<PartitionBuffer> due = new ArrayList<>();
     for (PartitionBuffer p : partitions.values()) {
       if (p.pending.isEmpty()) {

@@ -113,6 +113,27 @@ class LakeSinkTest {
   }
 
   @Test
+  void aTickCommitsOnlyWhatIsDueAndNeverTwiceWithinTheSpacing() {
+    LakeSink young = new LakeSink("lake", table, 1_000_000, 1L << 30).partitionBudget(20)
+        .cadence(java.time.Duration.ofHours(1), java.time.Duration.ZERO);
+    CompletableFuture<List<Outcome>> few = young.write(LakeFixture.readings("q0", "a-", 2, 3)).toCompletableFuture();
+    young.commit();
+    assertThat(few).as("6 readings, younger than the interval, no budget full: not due").isNotDone();
+    young.write(LakeFixture.readings("q0", "b-", 2, 10));
+    young.commit();
+    assertThat(few.join()).as("a partition's budget is full: due").containsOnly(Outcome.DELIVERED);
+
+    LakeSink spaced = new LakeSink("lake", table, 1_000_000, 1L << 30).cadence(java.time.Duration.ZERO, java.time.Duration.ofHours(1));
+    spaced.write(LakeFixture.readings("q1", "c-", 2, 3));
+    spaced.commit();
+    CompletableFuture<List<Outcome>> next = spaced.write(LakeFixture.readings("q1", "d-", 2, 3)).toCompletableFuture();
+    spaced.commit();
+    assertThat(next).as("within the spacing of the last commit").isNotDone();
+    spaced.flush();
+    assertThat(next.join()).as("flush (shutdown, handover) does not wait for the spacing").containsOnly(Outcome.DELIVERED);
+  }
+
+  @Test
   void closingAPartitionCompletesItsPendingReadingsAsRetryAndCommitsNothingOfIt() {
     LakeSink sink = new LakeSink("lake", table, 1000, 1L << 30);
     CompletableFuture<List<Outcome>> q0 = sink.write(LakeFixture.readings("q0", "a-", 2, 3)).toCompletableFuture();

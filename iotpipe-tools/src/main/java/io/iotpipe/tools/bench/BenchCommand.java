@@ -146,10 +146,62 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
         f.put("sloTargetMs", io.iotpipe.lake.LakeSection.SECTION.visibleWithin(cfg.section(io.iotpipe.lake.LakeSection.SECTION))
             .values().iterator().next().toMillis());
         out.info("lake freshness: " + f);
+        f.put("compaction", lakeCompaction(cfg, f));
         return f;
       } finally {
         proc.terminate(60);
       }
+    }
+
+    /**
+     * The small files the commits leave and what compaction makes of them: data files the sink's commits added (from
+     * the snapshots' summaries; the role's own upkeep may already have merged some, its first round comes 30 s after
+     * start), data files in the table before and after one more compaction round ({@code LakeMaintenance.compact},
+     * every event day with at least 2 files) and its time; and the objects the commits write per hour at the freshness
+     * phase's rate (each commit: its data files and 4 metadata objects — state file, manifest, manifest list, metadata).
+     */
+    Map<String, Object> lakeCompaction(IotpipeConfig cfg, Map<String, Object> freshness) {
+      io.iotpipe.lake.LakeSection.Settings ls = cfg.section(io.iotpipe.lake.LakeSection.SECTION);
+      Map<String, Object> c = new LinkedHashMap<>();
+      long commits = 0;
+      long added = 0;
+      long filesNow = 0;
+      try (io.iotpipe.lake.LakeReader reader = new io.iotpipe.lake.LakeReader(ls)) {
+        for (Map<String, Object> s : reader.snapshots()) {
+          if (s.get("partition") != null) {
+            commits++;
+            added += ((Number) s.get("addedDataFiles")).longValue();
+          }
+          if (Boolean.TRUE.equals(s.get("current"))) {
+            filesNow = ((Number) s.get("dataFiles")).longValue();
+          }
+        }
+      }
+      c.put("sinkCommits", commits);
+      c.put("dataFilesAddedByCommits", added);
+      c.put("dataFilesBefore", filesNow);
+      var catalog = ls.catalog().open();
+      try {
+        var table = catalog.loadTable(org.apache.iceberg.catalog.TableIdentifier.parse(ls.table()));
+        long t0 = System.nanoTime();
+        io.iotpipe.lake.LakeMaintenance.Compacted done = new io.iotpipe.lake.LakeMaintenance(table).compact(2, ls.maintenance().compactMaxRows());
+        c.put("seconds", Math.round((System.nanoTime() - t0) / 1e7) / 100.0);
+        c.put("rowsRewritten", done.rows());
+        c.put("dataFilesAfter", filesNow - done.filesBefore() + done.filesAfter());
+      } finally {
+        if (catalog instanceof AutoCloseable a) {
+          try {
+            a.close();
+          } catch (Exception e) {
+            // the bench's own catalog connection
+          }
+        }
+      }
+      long phaseCommits = ((Number) freshness.getOrDefault("commits", 0)).longValue();
+      if (commits > 0 && phaseCommits > 0) {
+        c.put("objectsPerHourAtRate", Math.round((double) phaseCommits / freshnessSeconds() * 3600 * ((double) added / commits + 4)));
+      }
+      return c;
     }
 
     /** Options of the subcommand for the "command" field. */
@@ -683,17 +735,20 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
     boolean withCamel;
 
     @Option(names = "--lake-commit-interval", paramLabel = "DURATION",
-        description = "lake.commitInterval for the run (e.g. 1s; default: the config default). The lake acks at its commits,"
-            + " so its drain rate is at most the readings it holds unacked (its prefetch, fitted to the heap) per interval.")
+        description = "lake.commitInterval for the run (e.g. 1s; default: the config default).")
     String lakeCommitInterval;
+
+    @Option(names = "--lake-min-commit-spacing", paramLabel = "DURATION",
+        description = "lake.minCommitSpacing for the run (default: the config default). The lake acks at its commits, so it"
+            + " drains at most its prefetch (fitted to the heap) x partitions per spacing; each commit is a snapshot.")
+    String lakeSpacing;
 
     @Override
     String editYaml(String yaml) {
-      if (lakeCommitInterval == null) {
-        return yaml;
-      }
-      // the stack's lake section (LocalStack) names the table on a line of its own: the interval goes beside it
-      return yaml.replaceFirst("(?m)^(  table: .*)$", "$1\n  commitInterval: " + java.util.regex.Matcher.quoteReplacement(lakeCommitInterval));
+      // the stack's lake section (LocalStack) names the table on a line of its own: the settings go beside it
+      String extra = (lakeCommitInterval == null ? "" : "\n  commitInterval: " + lakeCommitInterval)
+          + (lakeSpacing == null ? "" : "\n  minCommitSpacing: " + lakeSpacing);
+      return extra.isEmpty() ? yaml : yaml.replaceFirst("(?m)^(  table: .*)$", "$1" + java.util.regex.Matcher.quoteReplacement(extra));
     }
 
     @Override
@@ -719,7 +774,8 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
     @Override
     String commandSuffix() {
       return (withLake ? "" : " --no-lake") + (withCamel ? "" : " --no-camel") + (freshness == 30 ? "" : " --freshness-seconds " + freshness)
-          + (lakeCommitInterval == null ? "" : " --lake-commit-interval " + lakeCommitInterval);
+          + (lakeCommitInterval == null ? "" : " --lake-commit-interval " + lakeCommitInterval)
+          + (lakeSpacing == null ? "" : " --lake-min-commit-spacing " + lakeSpacing);
     }
 
     @Override

@@ -21,6 +21,9 @@ final class CommitMeters {
   private final Timer state;
   private final Timer catalog;
   private final DistributionSummary rows;
+  private final Timer stageFiles;
+  private final Timer stageRecord;
+  private final DistributionSummary stageRows;
   private final Counter objects;
 
   CommitMeters(MeterRegistry registry) {
@@ -28,6 +31,11 @@ final class CommitMeters {
     files = phase(registry, "data-files");
     state = phase(registry, "state-file");
     catalog = phase(registry, "catalog");
+    stageFiles = Timer.builder("iotpipe.lake.stage.phase").tag("phase", "data-files")
+        .description("time of each phase of the lake's hand-offs (the readings are acked after the stage record)").register(registry);
+    stageRecord = Timer.builder("iotpipe.lake.stage.phase").tag("phase", "stage-record")
+        .description("time of each phase of the lake's hand-offs (the readings are acked after the stage record)").register(registry);
+    stageRows = DistributionSummary.builder("iotpipe.lake.stage.rows").description("readings per lake hand-off (per partition)").register(registry);
     rows = DistributionSummary.builder("iotpipe.lake.commit.rows").description("readings per lake commit").register(registry);
     objects = Counter.builder("iotpipe.lake.objects.written")
         .description("objects the lake's commits wrote to the warehouse (data files, state files, manifests, metadata)")
@@ -40,6 +48,15 @@ final class CommitMeters {
         .register(registry);
   }
 
+  /** A hand-off: its data files and its stage record. */
+  void staged(int rowCount, int dataFiles, long filesNanos, long recordNanos) {
+    stageFiles.record(filesNanos, TimeUnit.NANOSECONDS);
+    stageRecord.record(recordNanos, TimeUnit.NANOSECONDS);
+    stageRows.record(rowCount);
+    objects.increment(dataFiles + 1);
+  }
+
+  /** A commit; with the hand-off its data files were counted when staged ({@code dataFiles} 0). */
   void record(int rowCount, int dataFiles, long refreshNanos, long filesNanos, long stateNanos, long catalogNanos) {
     refresh.record(refreshNanos, TimeUnit.NANOSECONDS);
     files.record(filesNanos, TimeUnit.NANOSECONDS);

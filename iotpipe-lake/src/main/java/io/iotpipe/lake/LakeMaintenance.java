@@ -166,6 +166,7 @@ public final class LakeMaintenance {
         }
       }
     }
+    live.addAll(stagedNotCommitted(io));
     long limit = now.minus(olderThan).toEpochMilli();
     List<String> orphans = new ArrayList<>();
     for (FileInfo f : io.listPrefix(table.location() + "/")) {
@@ -175,6 +176,32 @@ public final class LakeMaintenance {
     }
     orphans.forEach(io::deleteFile);
     return orphans.size();
+  }
+
+  /**
+   * The stage records on a partition's chain and their data files: readings acked at the hand-off whose commit is
+   * still to come (a crashed owner's, until the next owner claims them) — never orphans, however old.
+   */
+  private Set<String> stagedNotCommitted(SupportsPrefixOperations io) {
+    String root = table.location() + HandOff.DIR;
+    Set<String> partitions = new HashSet<>();
+    for (FileInfo f : io.listPrefix(root)) {
+      String rest = f.location().substring(root.length());
+      if (rest.indexOf('/') > 0) {
+        partitions.add(java.net.URLDecoder.decode(rest.substring(0, rest.indexOf('/')), java.nio.charset.StandardCharsets.UTF_8));
+      }
+    }
+    Set<String> out = new HashSet<>();
+    if (partitions.isEmpty()) {
+      return out;
+    }
+    CommitLedger.heads(table, partitions).forEach((partition, head) -> {
+      for (HandOff.Stage st : HandOff.chain(table, partition, head.commitId())) {
+        out.add(st.location());
+        st.files().forEach(f -> out.add(f.location()));
+      }
+    });
+    return out;
   }
 
   /**

@@ -85,6 +85,13 @@ public final class LakeSink implements Sink {
   /** When the oldest reading now buffered arrived (nanoTime; 0: none buffered), and when the last commit started. */
   private long oldestPendingNanos;
   private long lastCommitNanos;
+  /** When the oldest staged (acked, not yet committed) reading was staged (nanoTime; 0: none). */
+  private long oldestStagedNanos;
+  /**
+   * Whether readings are acked at a durable hand-off ({@link HandOff}: data files and a stage record on the object
+   * store) rather than at the commit: where the storage can list, which a new owner needs to find the stages.
+   */
+  private final boolean handOff;
 
   /**
    * @param table      the telemetry table (see {@link TelemetryTable#createOrLoad}); tests pass one whose I/O fails
@@ -101,6 +108,7 @@ public final class LakeSink implements Sink {
     this.flushRows = flushRows;
     this.flushBytes = flushBytes;
     this.clock = clock;
+    this.handOff = HandOff.supported(table);
   }
 
   @Override
@@ -119,7 +127,18 @@ public final class LakeSink implements Sink {
     if (old != null) {
       old.failAll("partition reopened before its commit");
     }
+    // Read (and with the hand-off claimed) at its first write or the next tick, whichever comes first: stages a former
+    // owner acked are committed even if no reading follows, and partitions opened together are claimed together.
     partitions.put(partition, new PartitionBuffer(partition));
+  }
+
+  /** Reads (and with the hand-off claims) a partition; on failure it is read again at its next write or tick. */
+  private void loadQuietly(PartitionBuffer p) {
+    try {
+      p.ensureLoaded();
+    } catch (RuntimeException e) {
+      warnUnreachable(p.partition, e);
+    }
   }
 
   /** Whether the buffered rows reached the row or byte budget: the runtime should call {@link #flush()} now. */
@@ -166,17 +185,28 @@ public final class LakeSink implements Sink {
    */
   @Override
   public void commit() {
+    boolean stage;
+    boolean publish;
     synchronized (this) {
       long now = System.nanoTime();
-      if (lastCommitNanos != 0 && now - lastCommitNanos < spacingNanos) {
-        return; // the next tick, at most a spacing later
-      }
-      boolean aged = oldestPendingNanos != 0 && now - oldestPendingNanos >= intervalNanos;
-      if (!aged && !flushDue()) {
-        return;
+      boolean spaced = lastCommitNanos == 0 || now - lastCommitNanos >= spacingNanos;
+      if (handOff) {
+        // stages are not snapshots: every tick and every budget stages what is buffered, as its acks wait for it
+        stage = oldestPendingNanos != 0 || partitions.values().stream().anyMatch(p -> !p.loaded);
+        publish = spaced && oldestStagedNanos != 0 && now - oldestStagedNanos >= intervalNanos;
+      } else {
+        stage = false;
+        publish = spaced && ((oldestPendingNanos != 0 && now - oldestPendingNanos >= intervalNanos) || flushDue());
       }
     }
-    flush();
+    if (stage || publish) {
+      run(stage, publish);
+    }
+  }
+
+  /** Whether readings are acked at the hand-off (staged) rather than at the commit; see {@link HandOff}. */
+  public boolean handsOff() {
+    return handOff;
   }
 
   public synchronized long bufferedRows() {
@@ -200,12 +230,19 @@ public final class LakeSink implements Sink {
         List<Integer> seenBefore = new ArrayList<>();
         for (int i : idx) {
           Telemetry t = batch.get(i).telemetry();
+          String key = key(t);
           if (p.committed.contains(t.deviceId(), t.seq())) {
-            seenBefore.add(i);
+            Integer staged = p.stagedPrints.get(key);
+            if (staged == null) {
+              seenBefore.add(i);
+            } else {
+              // staged, not yet committed: compared with what was staged (the table does not hold it yet)
+              boolean same = staged == TelemetryTable.fingerprint(TelemetryTable.toRecord(schema, t, ingest));
+              outcomes.get(i).complete(same ? Outcome.DELIVERED : differs(t, "received"));
+            }
             continue;
           }
           Record row = TelemetryTable.toRecord(schema, t, ingest);
-          String key = key(t);
           Pending committing = p.inflight.get(key);
           if (committing != null) {
             // in the commit running now: completes with it
@@ -324,9 +361,35 @@ public final class LakeSink implements Sink {
    */
   @Override
   public void flush() {
+    run(true, true);
+  }
+
+  /** Stages and/or commits, one at a time (the commit lock), the I/O outside the monitor. */
+  private void run(boolean stage, boolean publish) {
     commitLock.lock();
     try {
-      List<PartitionBuffer> due = takeDue();
+      if (!handOff) {
+        commitBuffers();
+        return;
+      }
+      synchronized (this) {
+        partitions.values().stream().filter(p -> !p.loaded && p.pending.isEmpty()).findFirst().ifPresent(this::loadQuietly);
+      }
+      if (stage) {
+        stageAll();
+      }
+      if (publish) {
+        publishStaged();
+      }
+    } finally {
+      commitLock.unlock();
+    }
+  }
+
+  /** Without the hand-off: the buffers are committed and their readings acked then. */
+  private void commitBuffers() {
+    {
+      List<PartitionBuffer> due = takeDue(true);
       if (due.isEmpty()) {
         return;
       }
@@ -368,8 +431,6 @@ public final class LakeSink implements Sink {
       if (!failed) {
         health = SinkHealth.UP;
       }
-    } finally {
-      commitLock.unlock();
     }
   }
 
@@ -377,11 +438,13 @@ public final class LakeSink implements Sink {
    * Moves every partition's buffer into its commit-in-flight and notes what the commit builds on (the partition's head
    * and committed keys), under the monitor so {@link #write} sees either the buffer or the commit.
    */
-  private synchronized List<PartitionBuffer> takeDue() {
+  private synchronized List<PartitionBuffer> takeDue(boolean isCommit) {
     partitionFull = false;
     flushRequested = false;
     oldestPendingNanos = 0;
-    lastCommitNanos = System.nanoTime();
+    if (isCommit) {
+      lastCommitNanos = System.nanoTime();
+    }
     List<PartitionBuffer> due = new ArrayList<>();
     for (PartitionBuffer p : partitions.values()) {
       if (p.pending.isEmpty()) {
@@ -401,10 +464,199 @@ public final class LakeSink implements Sink {
       p.inflight = p.pending;
       p.pending = new LinkedHashMap<>();
       p.inflightBase = p.committed;
-      p.inflightHead = p.headCommitId;
+      p.inflightHead = p.tip;
       due.add(p);
     }
     return due;
+  }
+
+  /**
+   * The hand-off: each partition's buffer becomes data files and a stage record ({@link HandOff}), and its readings are
+   * {@code Delivered} (acked) once the record is written. A partition that cannot be staged has its readings retried.
+   */
+  private void stageAll() {
+    for (PartitionBuffer p : takeDue(false)) {
+      String id = UUID.randomUUID().toString();
+      long t0 = System.nanoTime();
+      try {
+        CommittedSeqs after = p.inflightBase.copy();
+        List<Record> rows = new ArrayList<>(p.inflight.size());
+        for (Pending pd : p.inflight.values()) {
+          rows.add(pd.row);
+          after.add((String) pd.row.getField("device_id"), (Long) pd.row.getField("seq"));
+        }
+        List<DataFile> files = SortedFileWriter.write(table, table.schema(), rows, id);
+        long t1 = System.nanoTime();
+        HandOff.Stage st = new HandOff.Stage(id, p.partition, p.inflightHead, files, after,
+            HandOff.location(table, p.partition, p.inflightHead, id));
+        HandOff.write(table, st);
+        meters.staged(rows.size(), files.size(), t1 - t0, System.nanoTime() - t1);
+        synchronized (this) {
+          if (partitions.get(p.partition) != p) {
+            continue; // closed meanwhile: its readings were retried; the next owner adopts the stage or sees them again
+          }
+          p.staged.add(st);
+          p.tip = id;
+          p.committed = after;
+          for (Map.Entry<String, Pending> e : p.inflight.entrySet()) {
+            p.stagedPrints.put(e.getKey(), TelemetryTable.fingerprint(e.getValue().row));
+          }
+          if (oldestStagedNanos == 0) {
+            oldestStagedNanos = System.nanoTime();
+          }
+          bufferedRows -= p.inflight.size();
+          for (Pending pd : p.inflight.values()) {
+            pd.waiters.forEach(w -> w.complete(Outcome.DELIVERED));
+          }
+          p.inflight = new LinkedHashMap<>();
+        }
+      } catch (RuntimeException e) {
+        LOG.warn("{}: cannot stage {} readings of {}, they will be retried: {}", name, p.inflight.size(), p.partition, e.toString());
+        synchronized (this) {
+          health = SinkHealth.degraded("cannot stage readings: " + LakeCatalog.explain(e));
+          if (partitions.get(p.partition) == p) {
+            p.failInflight("cannot stage: " + LakeCatalog.explain(e));
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * Commits every partition's staged readings as one snapshot. Their readings are acked already: a commit that fails
+   * keeps them staged for the next tick; a partition fenced off by another writer drops them, since that writer
+   * adopted its stages (it lists them when it takes the partition over) or the broker gave it the readings again (a
+   * stage written after that listing had its acks refused).
+   */
+  private void publishStaged() {
+    List<PartitionBuffer> due;
+    Map<String, List<HandOff.Stage>> chains = new HashMap<>();
+    synchronized (this) {
+      due = new ArrayList<>();
+      for (PartitionBuffer p : partitions.values()) {
+        if (!p.staged.isEmpty()) {
+          due.add(p);
+          chains.put(p.partition, List.copyOf(p.staged));
+        }
+      }
+      lastCommitNanos = System.nanoTime();
+    }
+    boolean failed = false;
+    // each round drops at least one fenced partition, so this ends
+    while (!due.isEmpty()) {
+      Set<String> fenced;
+      try {
+        fenced = commitChains(due, chains);
+      } catch (RuntimeException e) {
+        LOG.warn("{}: commit of {} failed, its staged readings are committed at the next attempt: {}", name, names(due), e.toString());
+        health = SinkHealth.degraded("commit failed: " + LakeCatalog.explain(e));
+        return;
+      }
+      if (fenced.isEmpty()) {
+        break;
+      }
+      failed = true;
+      List<PartitionBuffer> lost = due.stream().filter(p -> fenced.contains(p.partition)).toList();
+      due = due.stream().filter(p -> !fenced.contains(p.partition)).toList();
+      LOG.warn("{}: {} committed by another writer (a handover this instance missed): their staged readings are that"
+          + " writer's now; committing {} again without them", name, fenced, due.isEmpty() ? "nothing" : names(due));
+      synchronized (this) {
+        health = SinkHealth.degraded("partitions " + fenced + " were committed by another writer");
+        for (PartitionBuffer p : attached(lost)) {
+          p.staged.clear();
+          p.stagedPrints.clear();
+          p.loaded = false;
+        }
+        recountStaged();
+      }
+    }
+    if (!failed) {
+      health = SinkHealth.UP;
+    }
+  }
+
+  /** One snapshot of the staged chains of {@code due}; returns the fenced partitions (then nothing was committed). */
+  private Set<String> commitChains(List<PartitionBuffer> due, Map<String, List<HandOff.Stage>> chains) {
+    long t0 = System.nanoTime();
+    table.refresh();
+    String commitId = UUID.randomUUID().toString();
+    Map<String, CommitLedger.PartitionState> states = new LinkedHashMap<>();
+    Map<String, String> builtOn = new HashMap<>();
+    List<DataFile> files = new ArrayList<>();
+    long rows = 0;
+    for (PartitionBuffer p : due) {
+      List<HandOff.Stage> chain = chains.get(p.partition);
+      states.put(p.partition, new CommitLedger.PartitionState(p.headCommitId, chain.getLast().after()));
+      builtOn.put(p.partition, p.headCommitId);
+      for (HandOff.Stage st : chain) {
+        files.addAll(st.files());
+        rows += st.files().stream().mapToLong(DataFile::recordCount).sum();
+      }
+    }
+    long t1 = System.nanoTime();
+    String state = CommitLedger.stateLocation(table, commitId);
+    CommitLedger.writeState(table.io(), state, commitId, states);
+    long t2 = System.nanoTime();
+    Set<String> fenced = swap(files, commitId, states, builtOn, names(due));
+    if (!fenced.isEmpty()) {
+      return fenced;
+    }
+    meters.record((int) rows, 0, t1 - t0, 0, t2 - t1, System.nanoTime() - t2);
+    List<HandOff.Stage> done = new ArrayList<>();
+    synchronized (this) {
+      for (PartitionBuffer p : attached(due)) {
+        List<HandOff.Stage> chain = chains.get(p.partition);
+        done.addAll(chain);
+        p.headCommitId = commitId;
+        p.staged.removeAll(chain);
+        if (p.staged.isEmpty()) {
+          p.tip = commitId;
+          p.stagedPrints.clear();
+        }
+      }
+      recountStaged();
+    }
+    HandOff.forget(table, done);
+    return Set.of();
+  }
+
+  /**
+   * The catalog swap of a snapshot adding {@code files}, fenced by {@code builtOn}: the fenced partitions (nothing
+   * committed), or empty once committed; throws when the commit failed otherwise. An unknown commit state is resolved
+   * from the table's history.
+   */
+  private Set<String> swap(List<DataFile> files, String commitId, Map<String, CommitLedger.PartitionState> states,
+                           Map<String, String> builtOn, List<String> names) {
+    String state = CommitLedger.stateLocation(table, commitId);
+    AppendFiles append = table.newAppend();
+    files.forEach(append::appendFile);
+    append.set(CommitLedger.COMMIT_ID, commitId).set(CommitLedger.PARTITIONS, CommitLedger.partitionsValue(states.keySet()))
+        .set(CommitLedger.STATE, state);
+    CommitLedger.Fence fence = CommitLedger.fence(builtOn);
+    append.validateWith(fence);
+    try {
+      append.commit();
+    } catch (ValidationException e) {
+      Set<String> fenced = fence.fenced();
+      if (fenced.isEmpty()) {
+        throw e;
+      }
+      return fenced;
+    } catch (CommitStateUnknownException e) {
+      // The catalog may or may not have swapped: the table's history says which, never a guess.
+      if (!CommitLedger.committed(table, commitId)) {
+        throw new IllegalStateException("commit " + commitId + " not in the table after an unknown commit state: " + e.getMessage(), e);
+      }
+      LOG.info("{}: commit {} of {} landed despite an unknown commit state", name, commitId, names);
+    }
+    return Set.of();
+  }
+
+  /** Under the monitor: {@link #oldestStagedNanos} back to 0 once nothing is staged. */
+  private void recountStaged() {
+    if (partitions.values().stream().allMatch(p -> p.staged.isEmpty())) {
+      oldestStagedNanos = 0;
+    }
   }
 
   /** The buffers still in use: a partition closed (or reopened) during its commit was settled as Retry by close. */
@@ -449,32 +701,16 @@ public final class LakeSink implements Sink {
     CommitLedger.writeState(table.io(), state, commitId, states);
     long t3 = System.nanoTime();
 
-    AppendFiles append = table.newAppend();
-    files.forEach(append::appendFile);
-    append.set(CommitLedger.COMMIT_ID, commitId).set(CommitLedger.PARTITIONS, CommitLedger.partitionsValue(states.keySet()))
-        .set(CommitLedger.STATE, state);
-    CommitLedger.Fence fence = CommitLedger.fence(builtOn);
-    append.validateWith(fence);
-    try {
-      append.commit();
-    } catch (ValidationException e) {
-      Set<String> fenced = fence.fenced();
-      if (fenced.isEmpty()) {
-        throw e;
-      }
+    Set<String> fenced = swap(files, commitId, states, builtOn, names(due));
+    if (!fenced.isEmpty()) {
       return fenced;
-    } catch (CommitStateUnknownException e) {
-      // The catalog may or may not have swapped: the table's history says which, never a guess.
-      if (!CommitLedger.committed(table, commitId)) {
-        throw new IllegalStateException("commit " + commitId + " not in the table after an unknown commit state: " + e.getMessage(), e);
-      }
-      LOG.info("{}: commit {} of {} landed despite an unknown commit state", name, commitId, names(due));
     }
     meters.record(rows.size(), files.size(), t1 - t0, t2 - t1, t3 - t2, System.nanoTime() - t3);
     synchronized (this) {
       for (PartitionBuffer p : attached(due)) {
         p.committed = states.get(p.partition).committed();
         p.headCommitId = commitId;
+        p.tip = commitId;
         bufferedRows -= p.inflight.size();
         for (Pending pd : p.inflight.values()) {
           pd.waiters.forEach(w -> w.complete(Outcome.DELIVERED));
@@ -530,6 +766,11 @@ public final class LakeSink implements Sink {
     LinkedHashMap<String, Pending> inflight = new LinkedHashMap<>();
     CommittedSeqs inflightBase;
     String inflightHead;
+    /** Staged (acked) and not yet committed, oldest first, with their readings' fingerprints by key. */
+    List<HandOff.Stage> staged = new ArrayList<>();
+    Map<String, Integer> stagedPrints = new HashMap<>();
+    /** What the next stage is built on: the newest stage, or the partition's newest commit. */
+    String tip;
     boolean loaded;
     String headCommitId;
     CommittedSeqs committed = new CommittedSeqs();
@@ -549,7 +790,7 @@ public final class LakeSink implements Sink {
       table.refresh();
       List<PartitionBuffer> stale = new ArrayList<>();
       for (PartitionBuffer p : partitions.values()) {
-        if (!p.loaded && p.pending.isEmpty() && p.inflight.isEmpty()) {
+        if (!p.loaded && p.pending.isEmpty() && p.inflight.isEmpty() && p.staged.isEmpty()) {
           stale.add(p);
         }
       }
@@ -570,9 +811,48 @@ public final class LakeSink implements Sink {
       for (PartitionBuffer p : stale) {
         CommitLedger.PartitionHead head = heads.get(p.partition);
         p.headCommitId = head.commitId();
+        p.tip = head.commitId();
         p.committed = head.committed();
-        p.loaded = true;
       }
+      if (handOff) {
+        claim(stale);
+      }
+      stale.forEach(p -> p.loaded = true);
+    }
+
+    /**
+     * Takes the partitions over on the table: commits the stages a former owner (or this process before a restart)
+     * left on their chains, in one snapshot that also roots this owner's own chains at a commit of its own — so a
+     * stage a former owner writes later, built on the old head, is never mistaken for one of this owner's. Fenced
+     * (another writer committed meanwhile): thrown, and the partitions are read again at the next write.
+     */
+    private void claim(List<PartitionBuffer> stale) {
+      String commitId = UUID.randomUUID().toString();
+      Map<String, CommitLedger.PartitionState> states = new LinkedHashMap<>();
+      Map<String, String> builtOn = new HashMap<>();
+      List<DataFile> files = new ArrayList<>();
+      List<HandOff.Stage> adopted = new ArrayList<>();
+      for (PartitionBuffer p : stale) {
+        List<HandOff.Stage> chain = HandOff.chain(table, p.partition, p.headCommitId);
+        adopted.addAll(chain);
+        chain.forEach(st -> files.addAll(st.files()));
+        states.put(p.partition, new CommitLedger.PartitionState(p.headCommitId, chain.isEmpty() ? p.committed : chain.getLast().after()));
+        builtOn.put(p.partition, p.headCommitId);
+      }
+      CommitLedger.writeState(table.io(), CommitLedger.stateLocation(table, commitId), commitId, states);
+      Set<String> fenced = swap(files, commitId, states, builtOn, names(stale));
+      if (!fenced.isEmpty()) {
+        throw new IllegalStateException("partitions " + fenced + " were committed by another writer while this one took them over");
+      }
+      if (!adopted.isEmpty()) {
+        LOG.info("{}: committed {} stages a former owner of {} had acked but not committed", name, adopted.size(), names(stale));
+      }
+      for (PartitionBuffer p : stale) {
+        p.headCommitId = commitId;
+        p.tip = commitId;
+        p.committed = states.get(p.partition).committed();
+      }
+      HandOff.forget(table, adopted);
     }
 
     void failAll(String reason) {

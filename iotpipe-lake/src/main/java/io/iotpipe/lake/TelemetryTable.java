@@ -193,6 +193,16 @@ public final class TelemetryTable {
     return metricsOf(a).equals(metricsOf(b));
   }
 
+  /** A hash of what {@link #sameReading} compares: equal readings have equal fingerprints. */
+  public static int fingerprint(Record r) {
+    List<Object> values = new java.util.ArrayList<>();
+    for (String c : List.of("ts", "device_id", "seq", "site", "region", "status", "error_code")) {
+      values.add(norm(r.getField(c)));
+    }
+    values.add(metricsOf(r));
+    return values.hashCode();
+  }
+
   private static Object norm(Object v) {
     return v instanceof OffsetDateTime o ? o.toInstant() : v;
   }

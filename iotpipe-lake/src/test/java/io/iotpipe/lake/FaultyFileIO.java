@@ -13,7 +13,7 @@ import org.apache.iceberg.io.PositionOutputStream;
  * files written inside the catalog's commit pass through it too). A fault fires when an upload completes (the
  * stream's close, where S3FileIO sends the object): the object never reaches the server.
  */
-public final class FaultyFileIO implements FileIO {
+public final class FaultyFileIO implements FileIO, org.apache.iceberg.io.SupportsPrefixOperations {
 
   static final String FAULTS_ID = "iotpipe.test.faults-id";
 
@@ -106,7 +106,9 @@ public final class FaultyFileIO implements FileIO {
 
   static Faults.Step stepOf(String path) {
     String name = path.substring(path.lastIndexOf('/') + 1);
-    if (path.contains("/iotpipe-state/")) {
+    if (path.contains(HandOff.DIR)) {
+      return Faults.Step.STAGE_RECORD;
+    } else if (path.contains("/iotpipe-state/")) {
       return Faults.Step.STATE_FILE;
     } else if (path.contains("/data/")) {
       return Faults.Step.DATA_FILE;
@@ -118,6 +120,18 @@ public final class FaultyFileIO implements FileIO {
       return Faults.Step.MANIFEST;
     }
     return null;
+  }
+
+  @Override
+  public Iterable<org.apache.iceberg.io.FileInfo> listPrefix(String prefix) {
+    check();
+    return delegate.listPrefix(prefix);
+  }
+
+  @Override
+  public void deletePrefix(String prefix) {
+    check();
+    delegate.deletePrefix(prefix);
   }
 
   @Override

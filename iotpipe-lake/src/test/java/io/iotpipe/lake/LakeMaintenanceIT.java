@@ -104,21 +104,59 @@ class LakeMaintenanceIT {
     List<SinkRecord> ok = commitInSmallBatches(sink, LakeFixture.readings("storage.p0", "evc-", 3, 10), 30);
     Faults faults = new Faults();
     LakeSink failing = new LakeSink("lake", lake().table(id, faults, LakeFixture.METRICS), 1_000_000, 1L << 30);
+    failing.open("storage.p1");
+    failing.flush(); // its claim
     faults.arm(Faults.Step.MANIFEST_LIST, Faults.Kind.FAIL);
-    CompletableFuture<List<Outcome>> lost = failing.write(LakeFixture.readings("storage.p1", "evd-", 3, 10)).toCompletableFuture();
+    List<SinkRecord> staged = LakeFixture.readings("storage.p1", "evd-", 3, 10);
+    CompletableFuture<List<Outcome>> acked = failing.write(staged).toCompletableFuture();
     failing.flush();
-    assertThat(lost.join()).allMatch(o -> o instanceof Outcome.Retry); // its data and state files are orphans now
+    // staged (acked), the commit failed: its state file and manifest are orphans, the staged files are not
+    assertThat(acked.join()).containsOnly(Outcome.DELIVERED);
 
     int removed = new LakeMaintenance(table).removeOrphans(Duration.ZERO, Instant.now().plusSeconds(5));
     assertThat(removed).isGreaterThanOrEqualTo(2);
     lake.assertExactlyOnce(table, ok);
+    failing.flush(); // the next tick commits what stayed staged
+    List<SinkRecord> all = Stream.concat(ok.stream(), staged.stream()).toList();
+    lake.assertExactlyOnce(table, all);
     assertThat(new LakeMaintenance(table).removeOrphans(Duration.ZERO, Instant.now().plusSeconds(5))).isZero();
     // The partition state survived: a restart still recognises the committed readings.
     LakeSink restarted = new LakeSink("lake", lake().table(id, null, LakeFixture.METRICS), 1_000_000, 1L << 30);
-    CompletableFuture<List<Outcome>> again = restarted.write(ok).toCompletableFuture();
+    CompletableFuture<List<Outcome>> again = restarted.write(all).toCompletableFuture();
     restarted.flush();
     assertThat(again.join()).containsOnly(Outcome.DELIVERED);
-    lake.assertExactlyOnce(table, ok);
+    lake.assertExactlyOnce(table, all);
+  }
+
+  /**
+   * Readings acked at the hand-off by an owner that crashed before its commit: orphan removal, however aggressive,
+   * keeps their data files and stage record (they are on the partition's chain), and the next owner commits them.
+   */
+  @Test
+  void aCrashedOwnersStagesSurviveOrphanRemovalAndTheNextOwnerCommitsThem() throws Exception {
+    TableIdentifier id = LakeFixture.newTableId();
+    Table table = lake().table(id, null, LakeFixture.METRICS);
+    Faults faults = new Faults();
+    LakeSink crashing = new LakeSink("lake", lake().table(id, faults, LakeFixture.METRICS), 1_000_000, 1L << 30);
+    crashing.open("storage.p0");
+    crashing.flush(); // its claim
+    faults.arm(Faults.Step.STATE_FILE, Faults.Kind.CRASH);
+    List<SinkRecord> acked = LakeFixture.readings("storage.p0", "evs-", 3, 10);
+    CompletableFuture<List<Outcome>> out = crashing.write(acked).toCompletableFuture();
+    try {
+      crashing.flush();
+    } catch (Faults.Crash expected) {
+      // died after the hand-off, before the commit
+    }
+    assertThat(out.join()).as("acked at the hand-off").containsOnly(Outcome.DELIVERED);
+
+    new LakeMaintenance(table).removeOrphans(Duration.ZERO, Instant.now().plusSeconds(5));
+    LakeSink next = new LakeSink("lake", lake().table(id, null, LakeFixture.METRICS), 1_000_000, 1L << 30);
+    next.open("storage.p0");
+    next.flush(); // its claim commits the crashed owner's stage
+    lake.assertExactlyOnce(lake().table(id, null, LakeFixture.METRICS), acked);
+    assertThat(new LakeMaintenance(table).removeOrphans(Duration.ZERO, Instant.now().plusSeconds(5)))
+        .as("committed: the stage record is gone, nothing else is an orphan").isZero();
   }
 
   @Test

@@ -128,7 +128,9 @@ class LakeQueryTest {
 
   @Test
   void anAsOfBeforeTheFirstSnapshotOrAnUnknownIdIsRefusedNamingWhatExists() {
-    Snapshot oldest = table.snapshot(table.currentSnapshot().parentId());
+    // the oldest kept snapshot (each sink's claim of its partition comes before its commit)
+    Snapshot oldest = java.util.stream.StreamSupport.stream(table.snapshots().spliterator(), false)
+        .min(java.util.Comparator.comparingLong(Snapshot::timestampMillis)).orElseThrow();
     assertThatThrownBy(() -> new LakeScan(null, Instant.ofEpochMilli(oldest.timestampMillis() - 1), null, null, null).snapshot(table))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("its oldest kept snapshot was committed at " + Instant.ofEpochMilli(oldest.timestampMillis()));

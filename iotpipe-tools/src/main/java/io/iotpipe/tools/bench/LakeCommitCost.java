@@ -26,7 +26,7 @@ final class LakeCommitCost {
     }
     double perCommit = rows / commits;
     c.put("readingsPerCommit", Math.round(perCommit));
-    c.put("objectsPerCommit", Math.round(objects / commits * 10) / 10.0);
+    c.put("objectsPerCommit", Math.round(objects / commits * 10) / 10.0); // hand-offs' objects included
     c.put("commitsPerMinuteAtRate", Math.round(rate / perCommit * 60));
     double total = 0;
     Map<String, Double> seconds = new LinkedHashMap<>();
@@ -41,6 +41,17 @@ final class LakeCommitCost {
       share.put(phase, total == 0 ? 0 : Math.round(seconds.get(phase) / total * 100) / 100.0);
     }
     c.put("shareOfCommitTime", share);
+    // the hand-off (data files and a stage record per partition, acked then) when the storage lists
+    double stages = PromText.sum(page, "iotpipe_lake_stage_rows_count", Map.of());
+    if (stages > 0) {
+      Map<String, Object> h = new LinkedHashMap<>();
+      h.put("stages", Math.round(stages));
+      h.put("readingsPerStage", Math.round(PromText.sum(page, "iotpipe_lake_stage_rows_sum", Map.of()) / stages));
+      for (String phase : List.of("data-files", "stage-record")) {
+        h.put("meanMs." + phase, Math.round(PromText.sum(page, "iotpipe_lake_stage_phase_seconds_sum", Map.of("phase", phase)) / stages * 1000));
+      }
+      c.put("handOff", h);
+    }
     return c;
   }
 }

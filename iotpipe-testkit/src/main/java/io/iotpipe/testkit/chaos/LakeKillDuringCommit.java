@@ -21,9 +21,10 @@ import java.util.stream.Stream;
  * sink writes the commit's state file ({@code metadata/iotpipe-state/<commit id>.json}) right before it
  * asks the catalog to swap in the snapshot, so the process is killed the moment a new state file appears on the S3
  * server's disk — between the data files' upload and the catalog swap, or just after the swap and before the acks.
- * Afterwards the table's metadata says which of the interrupted commits landed (their readings come back as
- * redeliveries and must not be written twice) and which did not (their files are orphans and the readings must be
- * written again); either way every confirmed reading must be in the table exactly once.
+ * Afterwards the table's metadata says which of the interrupted commits landed (readings not yet acked come back as
+ * redeliveries and must not be written twice) and which did not (their readings, acked at the hand-off, must be
+ * committed by the restarted role's claim of the stages); either way every confirmed reading must be in the table
+ * exactly once.
  */
 final class LakeKillDuringCommit {
 
@@ -74,7 +75,8 @@ final class LakeKillDuringCommit {
       }
       String note = String.format(java.util.Locale.ROOT, "kill -9 of the lake role %d times, each the moment a commit's state file"
               + " appeared (commit interval 1 s), restarted after 2 s: %d interrupted commits, %d of them landed in the table before"
-              + " the kill (readings redelivered, not rewritten), %d did not (files orphaned, readings written again);"
+              + " the kill (readings redelivered, not rewritten), %d did not (their readings, acked at the hand-off, committed by the"
+              + " restarted role's claim; what was not staged yet redelivered and written once);"
               + " restart -> first ack %s s", kills, interrupted.size(), landed.size(), interrupted.size() - landed.size(),
           restartToAck.stream().map(d -> String.format(java.util.Locale.ROOT, "%.1f", d)).toList());
       double firstAck = restartToAck.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);

@@ -28,6 +28,11 @@ final class CommittedSeqs {
     byDevice.computeIfAbsent(device, d -> TreeRangeSet.create()).add(Range.closedOpen(seq, seq + 1));
   }
 
+  /** Adds {@code from..to}, both inclusive. */
+  void addRange(String device, long from, long to) {
+    byDevice.computeIfAbsent(device, d -> TreeRangeSet.create()).add(Range.closedOpen(from, to + 1));
+  }
+
   CommittedSeqs copy() {
     CommittedSeqs c = new CommittedSeqs();
     byDevice.forEach((d, r) -> c.byDevice.put(d, TreeRangeSet.create(r)));

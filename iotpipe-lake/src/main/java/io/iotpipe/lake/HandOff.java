@@ -52,9 +52,13 @@ final class HandOff {
    * One staged write of one partition.
    *
    * @param builtOn the stage or commit it follows (null: the partition's first)
-   * @param after   the partition's durable keys including this stage
+   * @param added   the keys of this stage's readings (its record holds them; null once written, the sink keeps the
+   *                partition's running total instead: the record's size follows the stage, not the fleet)
    */
-  record Stage(String id, String partition, String builtOn, List<DataFile> files, CommittedSeqs after, String location) {}
+  record Stage(String id, String partition, String builtOn, List<DataFile> files, CommittedSeqs added, String location) {}
+
+  /** A partition's stages not yet committed, oldest first, and its durable keys after the last of them. */
+  record Chain(List<Stage> stages, CommittedSeqs after) {}
 
   private HandOff() {}
 
@@ -91,7 +95,7 @@ final class HandOff {
       }
       g.writeEndArray();
       g.writeObjectFieldStart("devices");
-      s.after().forEachDevice((device, ranges) -> {
+      s.added().forEachDevice((device, ranges) -> {
         try {
           g.writeArrayFieldStart(device);
           for (long[] r : ranges) {
@@ -111,9 +115,10 @@ final class HandOff {
 
   /**
    * The partition's stages not yet committed: the chain of records that starts at {@code head} (the partition's
-   * newest commit in the table, null if none), oldest first. Records off the chain are ignored.
+   * newest commit in the table, null if none, whose committed keys are {@code base}), oldest first. Records off the
+   * chain are ignored.
    */
-  static List<Stage> chain(Table table, String partition, String head) {
+  static Chain chain(Table table, String partition, String head, CommittedSeqs base) {
     Map<String, String> next = new HashMap<>(); // built-on -> record location
     for (FileInfo f : ((SupportsPrefixOperations) table.io()).listPrefix(prefix(table, partition))) {
       String name = f.location().substring(f.location().lastIndexOf('/') + 1);
@@ -124,13 +129,15 @@ final class HandOff {
       }
     }
     List<Stage> out = new ArrayList<>();
+    CommittedSeqs after = base.copy();
     String at = head == null ? NO_COMMIT : head;
     while (next.containsKey(at) && out.size() <= next.size()) {
       Stage s = read(table, next.get(at));
       out.add(s);
+      s.added().forEachDevice((device, ranges) -> ranges.forEach(r -> after.addRange(device, r[0], r[1])));
       at = s.id();
     }
-    return out;
+    return new Chain(out, after);
   }
 
   private static Stage read(Table table, String location) {
@@ -146,10 +153,10 @@ final class HandOff {
             .withFileSizeInBytes(f.get("bytes").asLong()).withPartitionPath(f.get("partition").asText())
             .withMetrics(ParquetUtil.fileMetrics(file, metrics)).withSortOrder(table.sortOrder()).build());
       }
-      CommittedSeqs after = CommittedSeqs.fromRanges(JSON.convertValue(n.get("devices"), RANGES));
+      CommittedSeqs added = CommittedSeqs.fromRanges(JSON.convertValue(n.get("devices"), RANGES));
       JsonNode builtOn = n.get("builtOn");
       return new Stage(n.get("stageId").asText(), n.get("partition").asText(),
-          builtOn == null || builtOn.isNull() ? null : builtOn.asText(), files, after, location);
+          builtOn == null || builtOn.isNull() ? null : builtOn.asText(), files, added, location);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read stage record " + location + ": " + e.getMessage(), e);
     }

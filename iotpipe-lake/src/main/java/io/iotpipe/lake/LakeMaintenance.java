@@ -196,7 +196,7 @@ public final class LakeMaintenance {
       return out;
     }
     CommitLedger.heads(table, partitions).forEach((partition, head) -> {
-      for (HandOff.Stage st : HandOff.chain(table, partition, head.commitId())) {
+      for (HandOff.Stage st : HandOff.chain(table, partition, head.commitId(), head.committed()).stages()) {
         out.add(st.location());
         st.files().forEach(f -> out.add(f.location()));
       }

@@ -49,6 +49,14 @@ public final class LakePlugin implements SinkPlugin {
     return cfg.section(LakeSection.SECTION).minCommitSpacing();
   }
 
+  /** The partitions' hand-offs run in parallel, each an upload round trip or two (LakeSink.stagers). */
+  @Override
+  public int workerThreads(IotpipeConfig cfg) {
+    return STAGERS;
+  }
+
+  static final int STAGERS = 4;
+
   @Override
   public List<ScheduledJob> jobs(IotpipeConfig cfg, SinkContext ctx) {
     return new LakeHousekeeping(cfg.section(LakeSection.SECTION), cfg.storage().retention(), ctx.clock(), ctx.registry()).jobs();
@@ -61,7 +69,7 @@ public final class LakePlugin implements SinkPlugin {
     var table = new TelemetryTable(cfg.storage().metrics()).createOrLoad(catalog, TableIdentifier.parse(s.table()));
     // half the prefetch in force (fitted to the heap), not the configured one: see LakeSink.partitionBudget
     Sink lake = new LakeSink(sink(), table, s.flushRows(), s.flushBytes())
-        .partitionBudget(ctx.consumer().prefetch() / 2).cadence(s.commitInterval(), s.minCommitSpacing())
+        .partitionBudget(ctx.consumer().prefetch() / 2).cadence(s.commitInterval(), s.minCommitSpacing()).stagers(ctx.workers())
         .metrics(ctx.registry()).whenFlushDue(ctx::requestCommit);
     // storage.privacy is the data scientists' policy, whichever store holds their copy: the table, its state files and
     // its uniqueness keys see only pseudonyms, exactly as the file store's do.

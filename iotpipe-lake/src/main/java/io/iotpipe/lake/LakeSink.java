@@ -32,18 +32,22 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The data scientists' store as an Iceberg table: {@link #write} buffers readings per source partition, {@link #flush}
- * commits the buffers of all partitions as one snapshot, and only then are their readings {@code Delivered} (acked).
- * Commit timing belongs to the runtime: no thread or timer of its own; {@link #flushDue()} says when the row/byte
- * budget asks for an early flush.
+ * The data scientists' store as an Iceberg table. {@link #write} buffers readings per source partition; on the
+ * runtime's ticks the buffers are handed off — data files and a stage record on the object store ({@link HandOff}),
+ * and their readings are {@code Delivered} (acked) then — and every {@code commitInterval} the staged files of all
+ * partitions become one snapshot. A new owner of a partition claims it: it commits the stages a former owner left on
+ * the partition's chain before it writes. Where the storage cannot list, readings are acked at the commit instead.
+ * Commit timing belongs to the runtime: no thread or timer of its own; {@link #flushDue()} says when a budget asks for
+ * an early tick.
  *
  * <p>Exactly once: each snapshot records a commit id, its partitions and, in a state file, per partition the commit it
- * was built on and the partition's committed seq ranges ({@link CommitLedger}). {@link #open} reads them back, so
- * readings redelivered after a crash between commit and ack are recognised and not written twice; a second reading
+ * was built on and the partition's committed seq ranges ({@link CommitLedger}); stage records carry their own keys.
+ * Both are read back, so readings redelivered after a crash are recognised and not written twice; a second reading
  * with the same {@code (device_id, seq)} and other content is rejected (the first kept).
  * {@code CommitStateUnknownException} is resolved by looking the commit id up in the table's history; a partition
- * fenced off by another writer completes its readings as {@code Retry} and re-reads its state before the next write,
- * while the snapshot's other partitions are committed without it.
+ * fenced off by another writer drops its stages (the new owner has them) or, without the hand-off, completes its
+ * readings as {@code Retry}, and re-reads its state before the next write, while the snapshot's other partitions are
+ * committed without it.
  */
 public final class LakeSink implements Sink {
 
@@ -79,6 +83,7 @@ public final class LakeSink implements Sink {
    */
   private final java.util.concurrent.locks.ReentrantLock commitLock = new java.util.concurrent.locks.ReentrantLock();
   private CommitMeters meters = new CommitMeters(new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
+  private java.util.concurrent.Executor stagers = Runnable::run;
   /** See {@link #cadence}: zero for both, every {@link #commit()} commits what is buffered. */
   private long intervalNanos;
   private long spacingNanos;
@@ -147,9 +152,9 @@ public final class LakeSink implements Sink {
   }
 
   /**
-   * An early commit once one partition buffers {@code rows} readings. The role passes half its prefetch: readings are
-   * acked only at a commit, so a partition holding its whole prefetch unacked gets no more deliveries and would wait
-   * for the commit clock idle (the file store rolls at the same share for the same reason).
+   * An early hand-off (or, without one, commit) once one partition buffers {@code rows} readings. The role passes half
+   * its prefetch: readings are acked only then, so a partition holding its whole prefetch unacked gets no more
+   * deliveries and would idle until the next tick (the file store rolls at the same share for the same reason).
    */
   public synchronized LakeSink partitionBudget(long rows) {
     this.partitionRows = Math.max(1, rows);
@@ -157,13 +162,23 @@ public final class LakeSink implements Sink {
   }
 
   /**
-   * When a tick of the runtime's clock commits: once the oldest buffered reading waited {@code interval}, or a budget
-   * asks for it — but never within {@code minSpacing} of the last commit's start (every commit is a snapshot that the
-   * table's metadata lists until expiry). The runtime's clock ticks every {@code minSpacing}.
+   * When a tick of the runtime's clock commits: once the oldest staged (with the hand-off) or buffered (without)
+   * reading waited {@code interval}, without the hand-off also when a budget asks for it — never within
+   * {@code minSpacing} of the last commit's start (every commit is a snapshot that the table's metadata lists until
+   * expiry). The runtime's clock ticks every {@code minSpacing}; with the hand-off each tick stages what is buffered.
    */
   public synchronized LakeSink cadence(java.time.Duration interval, java.time.Duration minSpacing) {
     this.intervalNanos = interval.toNanos();
     this.spacingNanos = minSpacing.toNanos();
+    return this;
+  }
+
+  /**
+   * Where the partitions' hand-offs run, in parallel (each is an upload round trip or two); by default in the calling
+   * thread, one after the other. The runtime's workers ({@code SinkContext.workers()}).
+   */
+  public LakeSink stagers(java.util.concurrent.Executor executor) {
+    this.stagers = executor;
     return this;
   }
 
@@ -181,7 +196,7 @@ public final class LakeSink implements Sink {
 
   /**
    * A tick of the runtime's commit clock (every {@code lake.minCommitSpacing}, or early when a budget is reached):
-   * commits every partition's buffer when the cadence says it is due ({@link #cadence}).
+   * stages what is buffered (with the hand-off) and commits when the cadence says it is due ({@link #cadence}).
    */
   @Override
   public void commit() {
@@ -475,25 +490,46 @@ public final class LakeSink implements Sink {
    * {@code Delivered} (acked) once the record is written. A partition that cannot be staged has its readings retried.
    */
   private void stageAll() {
+    List<CompletableFuture<Void>> stages = new ArrayList<>();
     for (PartitionBuffer p : takeDue(false)) {
+      stages.add(CompletableFuture.runAsync(() -> stage(p), stagers));
+    }
+    // all of them before the commit lock is released: a commit never sees a chain half written
+    for (CompletableFuture<Void> f : stages) {
+      try {
+        f.join();
+      } catch (java.util.concurrent.CompletionException e) {
+        if (e.getCause() instanceof Error error) {
+          throw error;
+        }
+        throw e;
+      }
+    }
+  }
+
+  /** One partition's hand-off (on a stager thread); failures complete its readings as Retry. */
+  private void stage(PartitionBuffer p) {
+    {
       String id = UUID.randomUUID().toString();
       long t0 = System.nanoTime();
       try {
         CommittedSeqs after = p.inflightBase.copy();
+        CommittedSeqs added = new CommittedSeqs();
         List<Record> rows = new ArrayList<>(p.inflight.size());
         for (Pending pd : p.inflight.values()) {
           rows.add(pd.row);
           after.add((String) pd.row.getField("device_id"), (Long) pd.row.getField("seq"));
+          added.add((String) pd.row.getField("device_id"), (Long) pd.row.getField("seq"));
         }
         List<DataFile> files = SortedFileWriter.write(table, table.schema(), rows, id);
         long t1 = System.nanoTime();
-        HandOff.Stage st = new HandOff.Stage(id, p.partition, p.inflightHead, files, after,
-            HandOff.location(table, p.partition, p.inflightHead, id));
-        HandOff.write(table, st);
+        String location = HandOff.location(table, p.partition, p.inflightHead, id);
+        HandOff.write(table, new HandOff.Stage(id, p.partition, p.inflightHead, files, added, location));
+        HandOff.Stage st = new HandOff.Stage(id, p.partition, p.inflightHead, files, null, location);
         meters.staged(rows.size(), files.size(), t1 - t0, System.nanoTime() - t1);
         synchronized (this) {
           if (partitions.get(p.partition) != p) {
-            continue; // closed meanwhile: its readings were retried; the next owner adopts the stage or sees them again
+            return; // closed meanwhile: its readings were retried; the next owner adopts the stage or sees them again
           }
           p.staged.add(st);
           p.tip = id;
@@ -531,12 +567,14 @@ public final class LakeSink implements Sink {
   private void publishStaged() {
     List<PartitionBuffer> due;
     Map<String, List<HandOff.Stage>> chains = new HashMap<>();
+    Map<String, CommittedSeqs> afters = new HashMap<>();
     synchronized (this) {
       due = new ArrayList<>();
       for (PartitionBuffer p : partitions.values()) {
         if (!p.staged.isEmpty()) {
           due.add(p);
           chains.put(p.partition, List.copyOf(p.staged));
+          afters.put(p.partition, p.committed); // after its last stage: no stage runs during a commit (the commit lock)
         }
       }
       lastCommitNanos = System.nanoTime();
@@ -546,7 +584,7 @@ public final class LakeSink implements Sink {
     while (!due.isEmpty()) {
       Set<String> fenced;
       try {
-        fenced = commitChains(due, chains);
+        fenced = commitChains(due, chains, afters);
       } catch (RuntimeException e) {
         LOG.warn("{}: commit of {} failed, its staged readings are committed at the next attempt: {}", name, names(due), e.toString());
         health = SinkHealth.degraded("commit failed: " + LakeCatalog.explain(e));
@@ -576,7 +614,8 @@ public final class LakeSink implements Sink {
   }
 
   /** One snapshot of the staged chains of {@code due}; returns the fenced partitions (then nothing was committed). */
-  private Set<String> commitChains(List<PartitionBuffer> due, Map<String, List<HandOff.Stage>> chains) {
+  private Set<String> commitChains(List<PartitionBuffer> due, Map<String, List<HandOff.Stage>> chains,
+                                   Map<String, CommittedSeqs> afters) {
     long t0 = System.nanoTime();
     table.refresh();
     String commitId = UUID.randomUUID().toString();
@@ -586,7 +625,7 @@ public final class LakeSink implements Sink {
     long rows = 0;
     for (PartitionBuffer p : due) {
       List<HandOff.Stage> chain = chains.get(p.partition);
-      states.put(p.partition, new CommitLedger.PartitionState(p.headCommitId, chain.getLast().after()));
+      states.put(p.partition, new CommitLedger.PartitionState(p.headCommitId, afters.get(p.partition)));
       builtOn.put(p.partition, p.headCommitId);
       for (HandOff.Stage st : chain) {
         files.addAll(st.files());
@@ -833,10 +872,10 @@ public final class LakeSink implements Sink {
       List<DataFile> files = new ArrayList<>();
       List<HandOff.Stage> adopted = new ArrayList<>();
       for (PartitionBuffer p : stale) {
-        List<HandOff.Stage> chain = HandOff.chain(table, p.partition, p.headCommitId);
-        adopted.addAll(chain);
-        chain.forEach(st -> files.addAll(st.files()));
-        states.put(p.partition, new CommitLedger.PartitionState(p.headCommitId, chain.isEmpty() ? p.committed : chain.getLast().after()));
+        HandOff.Chain chain = HandOff.chain(table, p.partition, p.headCommitId, p.committed);
+        adopted.addAll(chain.stages());
+        chain.stages().forEach(st -> files.addAll(st.files()));
+        states.put(p.partition, new CommitLedger.PartitionState(p.headCommitId, chain.after()));
         builtOn.put(p.partition, p.headCommitId);
       }
       CommitLedger.writeState(table.io(), CommitLedger.stateLocation(table, commitId), commitId, states);

@@ -27,8 +27,8 @@ import java.util.concurrent.CompletionStage;
  * <h2>Outcomes</h2>
  * The returned stage completes with exactly one {@link Outcome} per record, in order. The essential rule:
  * {@link Outcome.Delivered} may only be reported once the record is durable in the sink (bulk item acknowledged by the
- * engine, file fsynced and committed), because the message is acked on the queue at that moment and the broker forgets
- * it. {@link Outcome.Retry} is for transient failures (the runtime applies backoff and the retry budget);
+ * engine, file fsynced and committed, or handed off durably so that whichever instance next owns the partition
+ * commits it), because the message is acked on the queue at that moment and the broker forgets it. {@link Outcome.Retry} is for transient failures (the runtime applies backoff and the retry budget);
  * {@link Outcome.Reject} for records that can never succeed (dead-lettered with the reason). A stage that completes
  * exceptionally counts as {@code Retry} for the whole batch.
  *

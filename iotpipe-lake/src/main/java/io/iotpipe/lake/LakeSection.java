@@ -23,7 +23,7 @@ public final class LakeSection implements ConfigSection<LakeSection.Settings> {
    * @param catalog        the catalog and object store (secrets resolved from the environment)
    * @param table          namespace.table, e.g. {@code iotpipe.telemetry}
    * @param commitInterval how often the runtime commits the buffered readings (one snapshot for all partitions)
-   * @param minCommitSpacing no two commits start closer than this, even when a partition's budget asks for one
+   * @param minCommitSpacing the runtime's clock period: each tick hands off what is buffered; no two commits closer
    * @param flushRows      an early commit once this many readings are buffered
    * @param flushBytes     ... or about this many bytes of heap
    * @param consumer       how the {@code lake} role consumes its partition queues
@@ -136,8 +136,8 @@ public final class LakeSection implements ConfigSection<LakeSection.Settings> {
     d.put("s3.secretKey", "secret key, from the environment");
     d.put("s3.caFile", "PEM file of the CA that signed an `https` endpoint's certificate (a private CA); absent: the JDK's CAs");
     d.put("table", "the table, `namespace.table`");
-    d.put("commitInterval", "the runtime commits the buffered readings this often (one snapshot for all partitions): the freshness of the table against the number of snapshots and S3 requests");
-    d.put("minCommitSpacing", "no two commits closer than this (default 1s, at most `commitInterval`): a partition that has buffered half its prefetch asks for an early commit (its readings are acked only then), and this bounds how many snapshots that makes under load; the lake role drains at most about prefetch x partitions per spacing");
+    d.put("commitInterval", "readings handed off (acked) are committed this often, one snapshot for all partitions (without a hand-off: buffered readings wait at most this long): the freshness of the table against the number of snapshots");
+    d.put("minCommitSpacing", "the runtime's clock for the lake ticks this often (default 1s, at most `commitInterval`): each tick hands off what is buffered (Parquet files and a stage record, acked then), as does a partition holding half its prefetch at once; no two commits closer than this (on storage that cannot list, where readings are acked at the commit, this bounds the snapshots an early commit makes)");
     d.put("flushRows", "an early commit once this many readings are buffered");
     d.put("maintenance.every", "the role's upkeep round (retention by `storage.retention`, compaction, snapshot expiry, orphan removal) runs this often on each lake instance; `0s`: never (upkeep by your own engine)");
     d.put("maintenance.compactMinFiles", "an event day with at least this many files is merged into one file sorted by `(device_id, seq)`");

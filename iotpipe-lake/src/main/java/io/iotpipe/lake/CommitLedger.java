@@ -208,19 +208,7 @@ final class CommitLedger {
       for (Map.Entry<String, PartitionState> e : partitions.entrySet()) {
         g.writeObjectFieldStart(e.getKey());
         g.writeStringField("previousCommitId", e.getValue().previousCommitId());
-        g.writeObjectFieldStart("devices");
-        e.getValue().committed().forEachDevice((device, ranges) -> {
-          try {
-            g.writeArrayFieldStart(device);
-            for (long[] r : ranges) {
-              g.writeArray(r, 0, 2);
-            }
-            g.writeEndArray();
-          } catch (IOException x) {
-            throw new UncheckedIOException(x);
-          }
-        });
-        g.writeEndObject();
+        writeDevices(g, e.getValue().committed());
         g.writeEndObject();
       }
       g.writeEndObject();
@@ -228,6 +216,23 @@ final class CommitLedger {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write commit state " + location + ": " + e.getMessage(), e);
     }
+  }
+
+  /** Writes {@code "devices": {device: [[from, to], ...]}}, ranges inclusive: the form state files and stage records share. */
+  static void writeDevices(JsonGenerator g, CommittedSeqs seqs) throws IOException {
+    g.writeObjectFieldStart("devices");
+    seqs.forEachDevice((device, ranges) -> {
+      try {
+        g.writeArrayFieldStart(device);
+        for (long[] r : ranges) {
+          g.writeArray(r, 0, 2);
+        }
+        g.writeEndArray();
+      } catch (IOException x) {
+        throw new UncheckedIOException(x);
+      }
+    });
+    g.writeEndObject();
   }
 
   /**

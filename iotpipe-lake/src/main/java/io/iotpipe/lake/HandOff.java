@@ -94,19 +94,7 @@ final class HandOff {
         g.writeEndObject();
       }
       g.writeEndArray();
-      g.writeObjectFieldStart("devices");
-      s.added().forEachDevice((device, ranges) -> {
-        try {
-          g.writeArrayFieldStart(device);
-          for (long[] r : ranges) {
-            g.writeArray(r, 0, 2);
-          }
-          g.writeEndArray();
-        } catch (IOException x) {
-          throw new UncheckedIOException(x);
-        }
-      });
-      g.writeEndObject();
+      CommitLedger.writeDevices(g, s.added());
       g.writeEndObject();
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write stage record " + s.location() + ": " + e.getMessage(), e);

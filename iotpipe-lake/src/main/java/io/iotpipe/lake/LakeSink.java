@@ -403,49 +403,59 @@ public final class LakeSink implements Sink {
 
   /** Without the hand-off: the buffers are committed and their readings acked then. */
   private void commitBuffers() {
-    {
-      List<PartitionBuffer> due = takeDue(true);
-      if (due.isEmpty()) {
+    List<PartitionBuffer> due = takeDue(true);
+    if (due.isEmpty()) {
+      return;
+    }
+    inRounds(due, this::commit, (failed, e) -> {
+      LOG.warn("{}: commit of {} failed, {} readings will be retried: {}", name, names(failed), inflightOf(failed), e.toString());
+      synchronized (this) {
+        health = SinkHealth.degraded("commit failed: " + LakeCatalog.explain(e));
+        for (PartitionBuffer p : attached(failed)) {
+          p.failInflight("commit failed: " + LakeCatalog.explain(e));
+          // Whatever happened (a rival writer, a commit that landed after all), the table is the truth: re-read it.
+          p.loaded = false;
+        }
+      }
+    }, lost -> "their " + inflightOf(lost) + " readings will be retried", p -> {
+      p.failInflight("partition " + p.partition + " was committed by another writer: this instance no longer owns it");
+      p.loaded = false;
+    });
+  }
+
+  /**
+   * Commits {@code due} in rounds: {@code attempt} commits them as one snapshot and returns the partitions the fence
+   * refused; those go to {@code fenced} (under the monitor) and the others are committed again at once without them.
+   * Each round drops at least one partition, so this ends. A round that throws goes to {@code failed} and ends it.
+   */
+  private void inRounds(List<PartitionBuffer> due, java.util.function.Function<List<PartitionBuffer>, Set<String>> attempt,
+                        java.util.function.BiConsumer<List<PartitionBuffer>, RuntimeException> failed,
+                        java.util.function.Function<List<PartitionBuffer>, String> fate,
+                        java.util.function.Consumer<PartitionBuffer> fenced) {
+    boolean clean = true;
+    while (!due.isEmpty()) {
+      Set<String> refused;
+      try {
+        refused = attempt.apply(due);
+      } catch (RuntimeException e) {
+        failed.accept(due, e);
         return;
       }
-      boolean failed = false;
-      // each round drops at least one fenced partition, so this ends
-      while (!due.isEmpty()) {
-        Set<String> fenced;
-        try {
-          fenced = commit(due);
-        } catch (RuntimeException e) {
-          failed = true;
-          LOG.warn("{}: commit of {} failed, {} readings will be retried: {}", name, names(due), inflightOf(due), e.toString());
-          synchronized (this) {
-            health = SinkHealth.degraded("commit failed: " + LakeCatalog.explain(e));
-            for (PartitionBuffer p : attached(due)) {
-              p.failInflight("commit failed: " + LakeCatalog.explain(e));
-              // Whatever happened (a rival writer, a commit that landed after all), the table is the truth: re-read it.
-              p.loaded = false;
-            }
-          }
-          break;
-        }
-        if (fenced.isEmpty()) {
-          break;
-        }
-        failed = true;
-        List<PartitionBuffer> lost = due.stream().filter(p -> fenced.contains(p.partition)).toList();
-        due = due.stream().filter(p -> !fenced.contains(p.partition)).toList();
-        LOG.warn("{}: {} committed by another writer (a handover this instance missed): their {} readings will be retried;"
-            + " committing {} again without them", name, fenced, inflightOf(lost), due.isEmpty() ? "nothing" : names(due));
-        synchronized (this) {
-          health = SinkHealth.degraded("partitions " + fenced + " were committed by another writer");
-          for (PartitionBuffer p : attached(lost)) {
-            p.failInflight("partition " + p.partition + " was committed by another writer: this instance no longer owns it");
-            p.loaded = false;
-          }
-        }
+      if (refused.isEmpty()) {
+        break;
       }
-      if (!failed) {
-        health = SinkHealth.UP;
+      clean = false;
+      List<PartitionBuffer> lost = due.stream().filter(p -> refused.contains(p.partition)).toList();
+      due = due.stream().filter(p -> !refused.contains(p.partition)).toList();
+      LOG.warn("{}: {} committed by another writer (a handover this instance missed): {}; committing {} again without them",
+          name, refused, fate.apply(lost), due.isEmpty() ? "nothing" : names(due));
+      synchronized (this) {
+        health = SinkHealth.degraded("partitions " + refused + " were committed by another writer");
+        attached(lost).forEach(fenced);
       }
+    }
+    if (clean) {
+      health = SinkHealth.UP;
     }
   }
 
@@ -512,6 +522,7 @@ public final class LakeSink implements Sink {
     {
       String id = UUID.randomUUID().toString();
       long t0 = System.nanoTime();
+      boolean recordSent = false;
       try {
         CommittedSeqs after = p.inflightBase.copy();
         CommittedSeqs added = new CommittedSeqs();
@@ -524,6 +535,7 @@ public final class LakeSink implements Sink {
         List<DataFile> files = SortedFileWriter.write(table, table.schema(), rows, id);
         long t1 = System.nanoTime();
         String location = HandOff.location(table, p.partition, p.inflightHead, id);
+        recordSent = true;
         HandOff.write(table, new HandOff.Stage(id, p.partition, p.inflightHead, files, added, location));
         HandOff.Stage st = new HandOff.Stage(id, p.partition, p.inflightHead, files, null, location);
         meters.staged(rows.size(), files.size(), t1 - t0, System.nanoTime() - t1);
@@ -552,6 +564,11 @@ public final class LakeSink implements Sink {
           health = SinkHealth.degraded("cannot stage readings: " + LakeCatalog.explain(e));
           if (partitions.get(p.partition) == p) {
             p.failInflight("cannot stage: " + LakeCatalog.explain(e));
+            if (recordSent) {
+              // the record may exist after all: claim the partition again before its next stage, so its chain stays
+              // one line (a second record built on the same stage would make the chain ambiguous)
+              p.loaded = false;
+            }
           }
         }
       }
@@ -579,38 +596,15 @@ public final class LakeSink implements Sink {
       }
       lastCommitNanos = System.nanoTime();
     }
-    boolean failed = false;
-    // each round drops at least one fenced partition, so this ends
-    while (!due.isEmpty()) {
-      Set<String> fenced;
-      try {
-        fenced = commitChains(due, chains, afters);
-      } catch (RuntimeException e) {
-        LOG.warn("{}: commit of {} failed, its staged readings are committed at the next attempt: {}", name, names(due), e.toString());
-        health = SinkHealth.degraded("commit failed: " + LakeCatalog.explain(e));
-        return;
-      }
-      if (fenced.isEmpty()) {
-        break;
-      }
-      failed = true;
-      List<PartitionBuffer> lost = due.stream().filter(p -> fenced.contains(p.partition)).toList();
-      due = due.stream().filter(p -> !fenced.contains(p.partition)).toList();
-      LOG.warn("{}: {} committed by another writer (a handover this instance missed): their staged readings are that"
-          + " writer's now; committing {} again without them", name, fenced, due.isEmpty() ? "nothing" : names(due));
-      synchronized (this) {
-        health = SinkHealth.degraded("partitions " + fenced + " were committed by another writer");
-        for (PartitionBuffer p : attached(lost)) {
-          p.staged.clear();
-          p.stagedPrints.clear();
-          p.loaded = false;
-        }
-        recountStaged();
-      }
-    }
-    if (!failed) {
-      health = SinkHealth.UP;
-    }
+    inRounds(due, d -> commitChains(d, chains, afters), (failed, e) -> {
+      LOG.warn("{}: commit of {} failed, its staged readings are committed at the next attempt: {}", name, names(failed), e.toString());
+      health = SinkHealth.degraded("commit failed: " + LakeCatalog.explain(e));
+    }, lost -> "their staged readings are that writer's now", p -> {
+      p.staged.clear();
+      p.stagedPrints.clear();
+      p.loaded = false;
+      recountStaged();
+    });
   }
 
   /** One snapshot of the staged chains of {@code due}; returns the fenced partitions (then nothing was committed). */
@@ -847,14 +841,16 @@ public final class LakeSink implements Sink {
         stale = List.of(this);
         heads = CommitLedger.heads(table, List.of(partition));
       }
-      for (PartitionBuffer p : stale) {
-        CommitLedger.PartitionHead head = heads.get(p.partition);
-        p.headCommitId = head.commitId();
-        p.tip = head.commitId();
-        p.committed = head.committed();
-      }
       if (handOff) {
-        claim(stale);
+        // the partitions' state changes only once the claim is committed: a failed claim leaves what they knew
+        claim(stale, heads);
+      } else {
+        for (PartitionBuffer p : stale) {
+          CommitLedger.PartitionHead head = heads.get(p.partition);
+          p.headCommitId = head.commitId();
+          p.tip = head.commitId();
+          p.committed = head.committed();
+        }
       }
       stale.forEach(p -> p.loaded = true);
     }
@@ -865,18 +861,19 @@ public final class LakeSink implements Sink {
      * stage a former owner writes later, built on the old head, is never mistaken for one of this owner's. Fenced
      * (another writer committed meanwhile): thrown, and the partitions are read again at the next write.
      */
-    private void claim(List<PartitionBuffer> stale) {
+    private void claim(List<PartitionBuffer> stale, Map<String, CommitLedger.PartitionHead> heads) {
       String commitId = UUID.randomUUID().toString();
       Map<String, CommitLedger.PartitionState> states = new LinkedHashMap<>();
       Map<String, String> builtOn = new HashMap<>();
       List<DataFile> files = new ArrayList<>();
       List<HandOff.Stage> adopted = new ArrayList<>();
       for (PartitionBuffer p : stale) {
-        HandOff.Chain chain = HandOff.chain(table, p.partition, p.headCommitId, p.committed);
+        CommitLedger.PartitionHead head = heads.get(p.partition);
+        HandOff.Chain chain = HandOff.chain(table, p.partition, head.commitId(), head.committed());
         adopted.addAll(chain.stages());
         chain.stages().forEach(st -> files.addAll(st.files()));
-        states.put(p.partition, new CommitLedger.PartitionState(p.headCommitId, chain.after()));
-        builtOn.put(p.partition, p.headCommitId);
+        states.put(p.partition, new CommitLedger.PartitionState(head.commitId(), chain.after()));
+        builtOn.put(p.partition, head.commitId());
       }
       CommitLedger.writeState(table.io(), CommitLedger.stateLocation(table, commitId), commitId, states);
       Set<String> fenced = swap(files, commitId, states, builtOn, names(stale));
@@ -890,7 +887,11 @@ public final class LakeSink implements Sink {
         p.headCommitId = commitId;
         p.tip = commitId;
         p.committed = states.get(p.partition).committed();
+        // what this process had staged is on the chain it just committed
+        p.staged.clear();
+        p.stagedPrints.clear();
       }
+      recountStaged();
       HandOff.forget(table, adopted);
     }
 

@@ -98,6 +98,9 @@ public final class FaultyFileIO implements FileIO, org.apache.iceberg.io.Support
           public void close() throws IOException {
             faults.at(step);
             s.close();
+            if (step == Faults.Step.STAGE_RECORD) {
+              faults.at(Faults.Step.STAGE_RECORD_ANSWER_LOST); // uploaded, but the writer hears an error
+            }
           }
         };
       }

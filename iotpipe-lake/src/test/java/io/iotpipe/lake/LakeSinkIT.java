@@ -151,7 +151,8 @@ class LakeSinkIT {
     if (step != Faults.Step.ACK) {
       assertThat(faults.fired()).as("the fault at %s happened", step).isTrue();
     }
-    boolean handOffStep = step == Faults.Step.DATA_FILE || step == Faults.Step.STAGE_RECORD;
+    boolean handOffStep = step == Faults.Step.DATA_FILE || step == Faults.Step.STAGE_RECORD
+        || step == Faults.Step.STAGE_RECORD_ANSWER_LOST;
     if (kind == Faults.Kind.FAIL && step != Faults.Step.ACK) {
       List<Outcome> outcomes = stage.join();
       if (handOffStep) {

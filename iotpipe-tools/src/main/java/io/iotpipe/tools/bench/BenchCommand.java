@@ -739,8 +739,8 @@ public final class BenchCommand implements IotpipeCommand, Runnable {
     String lakeCommitInterval;
 
     @Option(names = "--lake-min-commit-spacing", paramLabel = "DURATION",
-        description = "lake.minCommitSpacing for the run (default: the config default). The lake acks at its commits, so it"
-            + " drains at most its prefetch (fitted to the heap) x partitions per spacing; each commit is a snapshot.")
+        description = "lake.minCommitSpacing for the run (default: the config default): the lake role's clock period (each"
+            + " tick hands off what is buffered, acked then) and the least time between two commits (snapshots).")
     String lakeSpacing;
 
     @Override

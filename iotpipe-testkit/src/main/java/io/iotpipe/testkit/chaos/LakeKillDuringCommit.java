@@ -35,7 +35,8 @@ final class LakeKillDuringCommit {
     log.accept("chaos: " + name + " ...");
     int kills = quick ? 2 : 4;
     double rate = 300;
-    Duration load = Duration.ofSeconds(quick ? 40 : 75);
+    // long enough for every kill to find a commit under load even when a busy machine takes 20 s to start the role
+    Duration load = Duration.ofSeconds(quick ? 60 : 90);
     try (LakeChaos p = LakeChaos.start(stack, rate, load, LakeChaos.commitEvery(Duration.ofSeconds(1)))) {
       Path state = stateDir(p.warehouse());
       List<String> interrupted = new ArrayList<>();
